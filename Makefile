@@ -1,0 +1,46 @@
+# Milena: make run | make test | make bench | make lint | make format
+# Every target installs what is missing first (node_modules from the lock file).
+
+NODE ?= node
+TSX = $(NODE) --import tsx
+CONFIG ?= config/server.properties
+
+.PHONY: run test typecheck lint format unit integration conformance bench install
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+# Start one broker from config/server.properties: Kafka protocol on 127.0.0.1:9092,
+# WebSocket on 127.0.0.1:9094, data under ./data. (TypeScript runs through tsx: the build is
+# the type check.)
+run: install typecheck
+	$(TSX) src/cli/main.ts broker $(CONFIG)
+
+typecheck: install
+	npx tsc --noEmit
+
+lint: install
+	npx biome check .
+
+format: install
+	npx biome check --write .
+
+# Every test: type check, lint, unit, integration (real broker process), conformance (kafkajs, kcat).
+test: install typecheck lint
+	$(TSX) --test --test-concurrency=2 --test-timeout=300000 test/unit/*.test.ts test/integration/*.test.ts test/conformance/*.test.ts
+
+unit: install
+	$(TSX) --test test/unit/*.test.ts
+
+integration: install
+	$(TSX) --test --test-concurrency=1 test/integration/*.test.ts
+
+conformance: install
+	$(TSX) --test --test-concurrency=1 test/conformance/*.test.ts
+
+# Benchmarks (not tests): writes native-bench/RESULTS.md. QUICK=1 for a small run.
+bench: install
+	QUICK=$(QUICK) $(TSX) native-bench/run.ts

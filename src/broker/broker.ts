@@ -1,0 +1,195 @@
+// The broker: the acceptor thread's wiring. Starts the partition writers and the log (through
+// the recovery pool), binds the listeners, routes each API to its handler, and shuts down in
+// order: stop accepting, let writers flush and close, write checkpoints and the clean-shutdown
+// marker.
+
+import type * as net from "node:net";
+import { createPartitionState, PartitionState } from "../log/partition_state.ts";
+import { validTopicName } from "../log/segment_files.ts";
+import { COMPLETION_FIELDS } from "../log/writer_protocol.ts";
+import { ApiKey } from "../protocol/api_keys.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { registerLz4 } from "../protocol/lz4_node.ts";
+import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
+import { startTcpListener } from "../transport/tcp.ts";
+import { startWebSocketListener, type WebSocketListener } from "../transport/websocket.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { BrokerContext } from "./context.ts";
+import {
+  handleApiVersions,
+  handleCreateTopics,
+  handleDeleteTopics,
+  handleDescribeConfigs,
+  handleListOffsets,
+  handleMetadata,
+} from "./handlers/admin.ts";
+import { handleFetch } from "./handlers/fetch.ts";
+import { handleProduce } from "./handlers/produce.ts";
+import { LogManager, type RecoveryReport } from "./log_manager.ts";
+import { ProduceTracker } from "./produce_tracker.ts";
+import { WriterPool } from "./writers.ts";
+
+export interface BoundPorts {
+  kafka: number;
+  websocket: number | null;
+}
+
+function ringBytesFor(messageMaxBytes: number): number {
+  let n = 32 * 1024 * 1024;
+  while (n / 2 < messageMaxBytes + 1024) n *= 2;
+  return n;
+}
+
+export class Broker {
+  readonly ctx: BrokerContext;
+  readonly ports: BoundPorts = { kafka: 0, websocket: null };
+  recovery: RecoveryReport | null = null;
+  private readonly connections = new Set<Connection>();
+  private tcp: net.Server | null = null;
+  private ws: WebSocketListener | null = null;
+  private readonly handlers: (Handler | undefined)[] = [];
+  private readonly creating = new Map<string, Promise<number>>();
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    readonly config: BrokerConfig,
+    private readonly logLine: (line: string) => void = (l) => process.stderr.write(`[milena] ${l}\n`),
+  ) {
+    registerLz4();
+    const buffers = createPartitionState();
+    const state = new PartitionState(buffers);
+    const writers = new WriterPool(config.partitionWriters, buffers, ringBytesFor(config.messageMaxBytes));
+    const logs = new LogManager(config, state, writers);
+    const tracker = new ProduceTracker();
+    this.ctx = {
+      config,
+      logs,
+      writers,
+      tracker,
+      state,
+      autoCreate: (topic) => this.autoCreate(topic),
+      log: this.logLine,
+    };
+    writers.onAppended = (records, count) => this.onAppended(records, count);
+    writers.onFatal = (error) => {
+      this.logLine(`fatal: ${error}`);
+      process.exitCode = 1;
+      void this.stop();
+    };
+    this.route();
+  }
+
+  private route(): void {
+    const c = this.ctx;
+    const on = (key: number, h: (req: never, rc: Parameters<Handler>[1]) => ReturnType<Handler>) => {
+      this.handlers[key] = h;
+    };
+    on(ApiKey.ApiVersions, () => handleApiVersions());
+    on(ApiKey.Metadata, (req, rc) => handleMetadata(c, req, rc.header.apiVersion, rc));
+    on(ApiKey.Produce, (req, rc) => handleProduce(c, req, rc.header.apiVersion));
+    on(ApiKey.Fetch, (req, rc) => handleFetch(c, req, rc));
+    on(ApiKey.ListOffsets, (req) => handleListOffsets(c, req));
+    on(ApiKey.CreateTopics, (req) => handleCreateTopics(c, req));
+    on(ApiKey.DeleteTopics, (req) => handleDeleteTopics(c, req));
+    on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
+  }
+
+  /** Completions from the writers: mirror the index, wake long-polls, answer produces. */
+  private onAppended(r: Float64Array, count: number): void {
+    const { logs, tracker } = this.ctx;
+    for (let i = 0; i < count; i++) {
+      const at = i * COMPLETION_FIELDS;
+      const errorCode = r[at + 2];
+      if (errorCode === 0) {
+        const e = logs.bySlot[r[at + 1]];
+        if (e !== undefined) {
+          e.reader.onAppend(r[at + 8], r[at + 3], r[at + 5], r[at + 6], r[at + 7]);
+          if (e.waiters.size > 0) {
+            const waiters = [...e.waiters];
+            e.waiters.clear();
+            for (const w of waiters) w();
+          }
+        }
+      }
+      tracker.complete(r[at], errorCode, r[at + 3]);
+    }
+  }
+
+  private autoCreate(topic: string): Promise<number> | null {
+    if (!this.config.autoCreateTopics) return null;
+    if (!validTopicName(topic)) return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    if (this.ctx.logs.topics.has(topic)) return Promise.resolve(ErrorCode.NONE);
+    let p = this.creating.get(topic);
+    if (p === undefined) {
+      p = this.ctx.logs.createTopic(topic, this.config.numPartitions).then(
+        () => {
+          this.logLine(`auto-created topic ${topic} with ${this.config.numPartitions} partition(s)`);
+          return ErrorCode.NONE;
+        },
+        (e) => {
+          this.logLine(`auto-creating topic ${topic} failed: ${(e as Error).message}`);
+          return ErrorCode.UNKNOWN_SERVER_ERROR;
+        },
+      );
+      this.creating.set(topic, p);
+      void p.finally(() => this.creating.delete(topic));
+    }
+    return p;
+  }
+
+  async start(): Promise<BoundPorts> {
+    for (const w of this.config.warnings) this.logLine(`warning: ${w}`);
+    this.recovery = await this.ctx.logs.open();
+    const r = this.recovery;
+    this.logLine(
+      `opened ${r.partitions} partition(s) from ${this.config.logDirs.join(", ")} ` +
+        `(${r.clean ? "clean" : "unclean"} start, recovery pool of ${r.poolThreads} thread(s))`,
+    );
+    for (const t of r.truncated) {
+      this.logLine(`recovery cut ${t.partition} segment ${t.segmentBase} at byte ${t.atByte} (${t.lostBytes} bytes): ${t.reason}`);
+    }
+    const dispatcher: Dispatcher = {
+      handlerFor: (k) => this.handlers[k],
+      log: this.logLine,
+    };
+    for (const l of this.config.listeners) {
+      if (l.name === "PLAINTEXT") {
+        this.tcp = await startTcpListener(l.host, l.port, this.config.socketRequestMaxBytes, dispatcher, this.connections);
+        this.ports.kafka = (this.tcp.address() as net.AddressInfo).port;
+        this.logLine(`Kafka protocol listening on ${l.host}:${this.ports.kafka}`);
+      } else {
+        this.ws = await startWebSocketListener(l.host, l.port, this.config.socketRequestMaxBytes, dispatcher, this.connections);
+        this.ports.websocket = this.ws.port;
+        this.logLine(`Kafka protocol over WebSocket listening on ${l.host}:${this.ws.port}`);
+      }
+    }
+    // Advertise the ports actually bound (port 0 in tests) unless advertised.listeners is set.
+    if (this.config.advertised === this.config.listeners) {
+      this.config.advertised = this.config.listeners.map((l) => ({
+        ...l,
+        port: l.name === "PLAINTEXT" ? this.ports.kafka : (this.ports.websocket ?? l.port),
+      }));
+    }
+    return this.ports;
+  }
+
+  /** Clean shutdown: close listeners and connections, flush and close logs, mark clean. */
+  stop(): Promise<void> {
+    if (this.stopping === null) this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.ws?.close();
+    const closed = this.tcp ? new Promise<void>((resolve) => this.tcp!.close(() => resolve())) : Promise.resolve();
+    for (const c of [...this.connections]) {
+      c.sink.close("broker shutting down");
+      c.destroy();
+    }
+    this.connections.clear();
+    await closed;
+    await this.ctx.writers.shutdown();
+    await this.ctx.logs.close();
+    this.logLine("shut down cleanly");
+  }
+}

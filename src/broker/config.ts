@@ -1,0 +1,267 @@
+// Broker configuration in Kafka's names: server.properties, then --override key=value, each
+// key parsed and checked once at startup. An unknown key, a malformed value or an impossible
+// combination stops startup with a message naming the key (ConfigError). Per-topic overrides use
+// Kafka's topic-config names (topicConfigFor below).
+
+import * as fs from "node:fs";
+import { availableParallelism } from "node:os";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Kind = "int" | "long" | "bool" | "string" | "list";
+
+interface KeyDef {
+  kind: Kind;
+  default: string | null;
+  doc: string;
+  min?: number;
+  /** Accepted and validated, but only used once clustering lands: say so at startup. */
+  notYetUsed?: string;
+}
+
+const LONG_MAX = "9223372036854775807";
+
+/** Every key the broker accepts, with Kafka's defaults. README.md lists the same table. */
+export const KEYS: Record<string, KeyDef> = {
+  "broker.id": { kind: "int", default: "0", doc: "Unique integer id of this broker in its cluster", min: 0 },
+  listeners: {
+    kind: "list",
+    default: "PLAINTEXT://127.0.0.1:9092,WEBSOCKET://127.0.0.1:9094",
+    doc: "Listeners: PLAINTEXT://host:port for the Kafka protocol over TCP, WEBSOCKET://host:port for it over WebSocket",
+  },
+  port: { kind: "int", default: null, doc: "Classic Kafka port setting: the PLAINTEXT listener's port (when listeners is not set)", min: 0 },
+  "host.name": { kind: "string", default: null, doc: "Classic Kafka host setting: the PLAINTEXT listener's host (when listeners is not set)" },
+  "advertised.listeners": { kind: "list", default: null, doc: "Listeners given to clients in Metadata, when they differ from listeners" },
+  "zookeeper.connect": {
+    kind: "string",
+    default: null,
+    doc: "hostname:port/chroot of ZooKeeper",
+    notYetUsed: "clustering through ZooKeeper is not built yet; this broker runs alone",
+  },
+  "log.dirs": { kind: "list", default: null, doc: "Directories holding the partitions' logs (default: log.dir)" },
+  "log.dir": { kind: "string", default: "/tmp/kafka-logs", doc: "Single log directory, used when log.dirs is not set" },
+  "num.recovery.threads.per.data.dir": { kind: "int", default: "1", doc: "Recovery pool threads per log dir", min: 1 },
+  "num.partition.writers": { kind: "int", default: null, doc: "Milena: partition writer worker threads (default: CPU cores)", min: 1 },
+  "auto.create.topics.enable": { kind: "bool", default: "true", doc: "Create unknown topics on produce, fetch or metadata" },
+  "num.partitions": { kind: "int", default: "1", doc: "Partitions of an auto-created topic", min: 1 },
+  "default.replication.factor": { kind: "int", default: "1", doc: "Replication factor of auto-created topics", min: 1 },
+  "delete.topic.enable": { kind: "bool", default: "true", doc: "Whether DeleteTopics deletes" },
+  "log.retention.ms": { kind: "long", default: null, doc: "Retention by time (ms); -1 = forever", min: -1 },
+  "log.retention.minutes": { kind: "int", default: null, doc: "Retention by time (minutes), used when log.retention.ms is not set", min: -1 },
+  "log.retention.hours": { kind: "int", default: "168", doc: "Retention by time (hours), used when ms and minutes are not set", min: -1 },
+  "log.retention.bytes": { kind: "long", default: "-1", doc: "Retention by size per partition; -1 = none", min: -1 },
+  "log.retention.check.interval.ms": { kind: "long", default: "300000", doc: "How often retention is checked", min: 1 },
+  "log.segment.bytes": { kind: "int", default: "1073741824", doc: "Roll the active segment at this size", min: 14 },
+  "log.roll.ms": { kind: "long", default: null, doc: "Roll the active segment at this age (ms)", min: 1 },
+  "log.segment.ms": { kind: "long", default: null, doc: "Same as log.roll.ms (the reference notes' name)", min: 1 },
+  "log.roll.hours": { kind: "int", default: "168", doc: "Roll the active segment at this age (hours), when no ms setting is given", min: 1 },
+  "log.index.interval.bytes": { kind: "int", default: "4096", doc: "Bytes between sparse index entries", min: 0 },
+  "log.flush.interval.messages": { kind: "long", default: LONG_MAX, doc: "fsync a partition after this many messages", min: 1 },
+  "log.flush.interval.ms": { kind: "long", default: null, doc: "fsync a partition when its oldest unflushed message is this old", min: 0 },
+  "message.max.bytes": { kind: "int", default: "1000000", doc: "Largest record batch a producer may send", min: 0 },
+  "replica.fetch.max.bytes": {
+    kind: "int",
+    default: "1048576",
+    doc: "Bytes per partition a follower fetches (must be >= message.max.bytes)",
+    notYetUsed: "replication is not built yet",
+  },
+  "socket.request.max.bytes": { kind: "int", default: "104857600", doc: "Largest request frame; larger ones close the connection", min: 1 },
+};
+
+/** The validated values: numbers for int/long, booleans, strings, string lists. */
+export type RawConfig = Map<string, string>;
+
+export interface Listener {
+  name: "PLAINTEXT" | "WEBSOCKET";
+  host: string;
+  port: number;
+}
+
+export interface BrokerConfig {
+  brokerId: number;
+  listeners: Listener[];
+  advertised: Listener[];
+  logDirs: string[];
+  recoveryThreadsPerDataDir: number;
+  partitionWriters: number;
+  autoCreateTopics: boolean;
+  numPartitions: number;
+  deleteTopicEnable: boolean;
+  retentionMs: number;
+  retentionBytes: number;
+  retentionCheckIntervalMs: number;
+  segmentBytes: number;
+  segmentMs: number;
+  indexIntervalBytes: number;
+  flushMessages: number;
+  flushMs: number;
+  messageMaxBytes: number;
+  replicaFetchMaxBytes: number;
+  socketRequestMaxBytes: number;
+  zookeeperConnect: string | null;
+  /** Every key with its effective value and where it came from. */
+  effective: Map<string, { value: string | null; source: "default" | "static" }>;
+  warnings: string[];
+}
+
+/** Parse Java-properties text: key=value or key: value, # and ! comments, \ continuations. */
+export function parseProperties(text: string, origin: string): RawConfig {
+  const out: RawConfig = new Map();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].trim();
+    const lineNo = i + 1;
+    while (line.endsWith("\\") && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+    const m = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
+    if (!m) throw new ConfigError(`${origin}:${lineNo}: expected key=value, got "${line}"`);
+    out.set(m[1], m[2].trim());
+  }
+  return out;
+}
+
+export function loadConfigFile(path: string): RawConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  return parseProperties(text, path);
+}
+
+function parseValue(key: string, def: KeyDef, raw: string): number | boolean | string | string[] {
+  switch (def.kind) {
+    case "int":
+    case "long": {
+      if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${key}: "${raw}" is not an integer`);
+      const n = def.kind === "long" && raw === LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(raw);
+      if (def.kind === "int" && (n > 2147483647 || n < -2147483648)) throw new ConfigError(`${key}: ${raw} is out of int range`);
+      if (def.min !== undefined && n < def.min) throw new ConfigError(`${key}: ${raw} is below the minimum ${def.min}`);
+      return Math.min(n, Number.MAX_SAFE_INTEGER);
+    }
+    case "bool":
+      if (raw !== "true" && raw !== "false") throw new ConfigError(`${key}: "${raw}" is not true or false`);
+      return raw === "true";
+    case "string":
+      return raw;
+    case "list":
+      return raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+  }
+}
+
+function parseListener(key: string, s: string): Listener {
+  const m = /^([A-Za-z_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(s);
+  if (!m) throw new ConfigError(`${key}: "${s}" is not NAME://host:port`);
+  const name = m[1].toUpperCase();
+  if (name !== "PLAINTEXT" && name !== "WEBSOCKET") {
+    throw new ConfigError(`${key}: listener ${m[1]} is not supported (PLAINTEXT or WEBSOCKET)`);
+  }
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
+  return { name, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+/** Build the broker config from file values then overrides (later wins). */
+export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map()): BrokerConfig {
+  const raw: RawConfig = new Map([...file, ...overrides]);
+  const values = new Map<string, number | boolean | string | string[]>();
+  const effective: BrokerConfig["effective"] = new Map();
+  const warnings: string[] = [];
+  for (const [key, v] of raw) {
+    const def = KEYS[key];
+    if (def === undefined) throw new ConfigError(`unknown config key "${key}"`);
+    values.set(key, parseValue(key, def, v));
+    if (def.notYetUsed) warnings.push(`${key} is set but ${def.notYetUsed}`);
+  }
+  for (const [key, def] of Object.entries(KEYS)) {
+    if (raw.has(key)) effective.set(key, { value: raw.get(key)!, source: "static" });
+    else effective.set(key, { value: def.default, source: "default" });
+    if (!values.has(key) && def.default !== null) values.set(key, parseValue(key, def, def.default));
+  }
+  const num = (k: string): number => values.get(k) as number;
+  const has = (k: string): boolean => raw.has(k);
+
+  let listeners: Listener[];
+  if (has("listeners") || (!has("port") && !has("host.name"))) {
+    listeners = (values.get("listeners") as string[]).map((s) => parseListener("listeners", s));
+  } else {
+    const host = (values.get("host.name") as string | undefined) ?? "0.0.0.0";
+    listeners = [{ name: "PLAINTEXT", host, port: has("port") ? num("port") : 9092 }];
+  }
+  if (!listeners.some((l) => l.name === "PLAINTEXT")) throw new ConfigError("listeners: a PLAINTEXT listener is required");
+  const names = listeners.map((l) => l.name);
+  if (new Set(names).size !== names.length) throw new ConfigError("listeners: each listener name may appear once");
+  const advertised = has("advertised.listeners")
+    ? (values.get("advertised.listeners") as string[]).map((s) => parseListener("advertised.listeners", s))
+    : listeners;
+
+  const logDirs = has("log.dirs") ? (values.get("log.dirs") as string[]) : [values.get("log.dir") as string];
+  if (logDirs.length === 0) throw new ConfigError("log.dirs: at least one directory is required");
+  if (new Set(logDirs).size !== logDirs.length) throw new ConfigError("log.dirs: a directory is listed twice");
+
+  // Retention precedence, as Kafka: ms > minutes > hours; -1 (any of them) = forever.
+  let retentionMs: number;
+  if (has("log.retention.ms")) retentionMs = num("log.retention.ms");
+  else if (has("log.retention.minutes")) retentionMs = num("log.retention.minutes") * 60_000;
+  else retentionMs = num("log.retention.hours") * 3_600_000;
+  if (retentionMs < 0) retentionMs = -1;
+
+  // Roll: log.roll.ms (or its alias log.segment.ms) > log.roll.hours.
+  if (has("log.roll.ms") && has("log.segment.ms") && num("log.roll.ms") !== num("log.segment.ms")) {
+    throw new ConfigError("log.segment.ms and log.roll.ms are the same setting and disagree");
+  }
+  const segmentMs = has("log.roll.ms") ? num("log.roll.ms") : has("log.segment.ms") ? num("log.segment.ms") : num("log.roll.hours") * 3_600_000;
+
+  const messageMaxBytes = num("message.max.bytes");
+  const replicaFetchMaxBytes = num("replica.fetch.max.bytes");
+  if (has("replica.fetch.max.bytes") && replicaFetchMaxBytes < messageMaxBytes) {
+    throw new ConfigError(`replica.fetch.max.bytes (${replicaFetchMaxBytes}) must be >= message.max.bytes (${messageMaxBytes})`);
+  }
+  const segmentBytes = num("log.segment.bytes");
+  if (messageMaxBytes > segmentBytes) {
+    throw new ConfigError(`message.max.bytes (${messageMaxBytes}) must not exceed log.segment.bytes (${segmentBytes})`);
+  }
+  const flushMessages = num("log.flush.interval.messages");
+  return {
+    brokerId: num("broker.id"),
+    listeners,
+    advertised,
+    logDirs,
+    recoveryThreadsPerDataDir: num("num.recovery.threads.per.data.dir"),
+    partitionWriters: has("num.partition.writers") ? num("num.partition.writers") : availableParallelism(),
+    autoCreateTopics: values.get("auto.create.topics.enable") as boolean,
+    numPartitions: num("num.partitions"),
+    deleteTopicEnable: values.get("delete.topic.enable") as boolean,
+    retentionMs,
+    retentionBytes: num("log.retention.bytes"),
+    retentionCheckIntervalMs: num("log.retention.check.interval.ms"),
+    segmentBytes,
+    segmentMs,
+    indexIntervalBytes: num("log.index.interval.bytes"),
+    flushMessages: flushMessages >= Number.MAX_SAFE_INTEGER ? 0 : flushMessages,
+    flushMs: has("log.flush.interval.ms") ? num("log.flush.interval.ms") : 0,
+    messageMaxBytes,
+    replicaFetchMaxBytes,
+    socketRequestMaxBytes: num("socket.request.max.bytes"),
+    zookeeperConnect: (values.get("zookeeper.connect") as string | undefined) ?? null,
+    effective,
+    warnings,
+  };
+}
+
+/** "key=value" command-line overrides. */
+export function parseOverrides(args: readonly string[]): RawConfig {
+  const out: RawConfig = new Map();
+  for (const a of args) {
+    const eq = a.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--override expects key=value, got "${a}"`);
+    out.set(a.slice(0, eq).trim(), a.slice(eq + 1).trim());
+  }
+  return out;
+}

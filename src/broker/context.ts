@@ -1,0 +1,22 @@
+// What the API handlers share: the config, the log manager, the writer pool and the produce
+// tracker, plus topic auto-creation (one creation per topic name at a time).
+
+import type { PartitionState } from "../log/partition_state.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { LogManager } from "./log_manager.ts";
+import type { ProduceTracker } from "./produce_tracker.ts";
+import type { WriterPool } from "./writers.ts";
+
+export interface BrokerContext {
+  config: BrokerConfig;
+  logs: LogManager;
+  writers: WriterPool;
+  tracker: ProduceTracker;
+  state: PartitionState;
+  /**
+   * Create `topic` with num.partitions if auto.create.topics.enable allows and the name is
+   * valid; resolves to a Kafka error code (0 = it exists now). null when auto-creation is off.
+   */
+  autoCreate(topic: string): Promise<number> | null;
+  log(line: string): void;
+}

@@ -1,0 +1,107 @@
+// Fetch (v4-11): reads never go through a writer. Each partition's stored batches are read
+// from its segment file and sent as they are (sendfile-style). Long-poll: when fewer than
+// min_bytes are ready, the request parks on its partitions until an append wakes it or
+// max_wait_ms passes. KIP-74: the first partition with data may exceed max_bytes and
+// partition_max_bytes by one whole batch; later partitions that do not fit return empty.
+
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { FetchPartitionResponse, FetchRequest, FetchResponse } from "../../protocol/fetch.ts";
+import type { RequestContext } from "../../transport/connection.ts";
+import type { BrokerContext } from "../context.ts";
+import type { PartitionEntry } from "../log_manager.ts";
+
+interface ReadOutcome {
+  res: FetchResponse;
+  bytes: number;
+  entries: PartitionEntry[];
+  /** Log end offsets seen, to catch an append that landed while reading. */
+  seen: number[];
+}
+
+async function readAll(ctx: BrokerContext, req: FetchRequest): Promise<ReadOutcome> {
+  let budget = req.maxBytes;
+  let bytes = 0;
+  const entries: PartitionEntry[] = [];
+  const seen: number[] = [];
+  const responses = [];
+  for (const t of req.topics) {
+    const partitions: FetchPartitionResponse[] = [];
+    for (const p of t.partitions) {
+      const out: FetchPartitionResponse = {
+        partitionIndex: p.partition,
+        errorCode: 0,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        abortedTransactions: null,
+        preferredReadReplica: -1,
+        records: [],
+      };
+      partitions.push(out);
+      const e = ctx.logs.partitionOf(t.topic, p.partition);
+      if (e === undefined) {
+        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        continue;
+      }
+      if (ctx.logs.isOffline(e)) {
+        out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        continue;
+      }
+      entries.push(e);
+      const start = ctx.logs.logStartOffset(e);
+      const end = e.reader.logEndOffset;
+      seen.push(end);
+      out.highWatermark = end;
+      out.lastStableOffset = end;
+      out.logStartOffset = start;
+      out.abortedTransactions = req.isolationLevel === 1 ? [] : null;
+      if (p.fetchOffset < start || p.fetchOffset > end) {
+        out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+        continue;
+      }
+      if (p.fetchOffset === end) continue;
+      // The first data in the response may exceed the limits (one whole batch, KIP-74).
+      if (bytes > 0 && budget <= 0) continue;
+      const limit = bytes === 0 ? Math.max(1, Math.min(p.partitionMaxBytes, budget)) : Math.min(p.partitionMaxBytes, budget);
+      const data = await e.reader.read(p.fetchOffset, limit);
+      if (data === null) continue;
+      if (bytes > 0 && data.length > limit) continue;
+      out.records = [data];
+      bytes += data.length;
+      budget -= data.length;
+    }
+    responses.push({ topic: t.topic, partitions });
+  }
+  return { res: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses }, bytes, entries, seen };
+}
+
+export async function handleFetch(ctx: BrokerContext, req: FetchRequest, rc: RequestContext): Promise<FetchResponse> {
+  // A consumer fetching from a topic creates it (auto.create.topics.enable).
+  for (const t of req.topics) {
+    if (!ctx.logs.topics.has(t.topic)) {
+      const created = ctx.autoCreate(t.topic);
+      if (created !== null) await created;
+    }
+  }
+  const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+  for (;;) {
+    const { res, bytes, entries, seen } = await readAll(ctx, req);
+    const remaining = deadline - Date.now();
+    if (bytes >= req.minBytes || remaining <= 0 || rc.connection.closed || entries.length === 0) return res;
+    if (entries.some((e, i) => e.reader.logEndOffset !== seen[i])) continue;
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const wake = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        for (const e of entries) e.waiters.delete(wake);
+        rc.connection.onClose.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, remaining);
+      for (const e of entries) e.waiters.add(wake);
+      rc.connection.onClose.add(wake);
+    });
+  }
+}

@@ -1,0 +1,85 @@
+// Produce (v3-7 served; v0-2 advertised for librdkafka and answered UNSUPPORTED_VERSION).
+// The acceptor reads the topic/partition record sets as views of the frame, checks only what
+// needs no decoding, and hands each batch to its partition's writer; the writer validates
+// (CRC, offsets, codec), appends, and completes. acks=0 gets no reply.
+
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
+import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
+import type { BrokerContext } from "../context.ts";
+
+export function handleProduce(ctx: BrokerContext, req: ProduceRequest, version: number): HandlerResult | Promise<HandlerResult> {
+  const acks = req.acks;
+  const responses = req.topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map(
+      (p): ProducePartitionResponse => ({ partitionIndex: p.partitionIndex, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }),
+    ),
+  }));
+  const reply = (): ProduceResponse => ({ responses, throttleTimeMs: 0 });
+  if (version < 3 || (acks !== 0 && acks !== 1 && acks !== -1)) {
+    const code = version < 3 ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_REQUIRED_ACKS;
+    for (const t of responses) for (const p of t.partitions) p.errorCode = code;
+    return acks === 0 ? NO_REPLY : reply();
+  }
+  let waiting = 0;
+  let resolve: ((r: HandlerResult) => void) | null = null;
+  const creations: Promise<void>[] = [];
+  const maxBytes = ctx.config.messageMaxBytes;
+
+  const submit = (topic: string, records: Buffer | null, out: ProducePartitionResponse): void => {
+    const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
+    if (entry === undefined) {
+      out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      return;
+    }
+    if (records === null || records.length === 0) {
+      out.errorCode = ErrorCode.INVALID_RECORD;
+      return;
+    }
+    if (records.length > maxBytes) {
+      out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
+      return;
+    }
+    waiting++;
+    const tag = ctx.tracker.register((errorCode, baseOffset) => {
+      out.errorCode = errorCode;
+      if (errorCode === 0) {
+        out.baseOffset = baseOffset;
+        out.logStartOffset = ctx.logs.logStartOffset(entry);
+      }
+      if (--waiting === 0 && resolve !== null) resolve(acks === 0 ? NO_REPLY : reply());
+    });
+    ctx.writers.append(entry.slot, tag, acks, records);
+  };
+
+  for (let i = 0; i < req.topics.length; i++) {
+    const t = req.topics[i];
+    const outs = responses[i].partitions;
+    if (!ctx.logs.topics.has(t.name)) {
+      // auto.create.topics.enable: a producer writing to a topic creates it.
+      const created = ctx.autoCreate(t.name);
+      if (created !== null) {
+        // The frame's bytes stay referenced by `t`, so they are still valid after the wait.
+        creations.push(
+          created.then((code) => {
+            t.partitions.forEach((p, j) => {
+              if (code !== ErrorCode.NONE) outs[j].errorCode = code;
+              else submit(t.name, p.records, outs[j]);
+            });
+          }),
+        );
+        continue;
+      }
+    }
+    t.partitions.forEach((p, j) => submit(t.name, p.records, outs[j]));
+  }
+  const finish = (): HandlerResult | Promise<HandlerResult> => {
+    if (acks === 0 || waiting === 0) return acks === 0 ? NO_REPLY : reply();
+    return new Promise((r) => {
+      resolve = r;
+    });
+  };
+  if (creations.length > 0) return Promise.all(creations).then(finish);
+  return finish();
+}

@@ -1,0 +1,261 @@
+// The acceptor's registry of topics and partitions, and the log's lifecycle around it: claim
+// the log dirs, open every partition through the recovery pool at start, place new partitions,
+// create and delete topics, and close everything cleanly at shutdown.
+//
+// Each partition has a slot (its row in the partition state table and its owner writer),
+// a directory in one log dir, and a PartitionReader for fetches.
+
+import * as fs from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import type { OpenResult, RecoveryTask } from "../../workers/log_recovery.ts";
+import {
+  claimLogDir,
+  LOG_START_CHECKPOINT,
+  RECOVERY_POINT_CHECKPOINT,
+  readCheckpoint,
+  removeCleanShutdownMarker,
+  wasCleanShutdown,
+} from "../log/log_dir.ts";
+import { F_FLUSHED_OFFSET, F_LOG_START_OFFSET, F_STATUS, type PartitionState, STATUS_OFFLINE } from "../log/partition_state.ts";
+import { PartitionReader } from "../log/partition_reader.ts";
+import type { PartitionLogConfig } from "../log/partition_writer.ts";
+import type { ScannedSegment } from "../log/recovery.ts";
+import { parsePartitionDirName, partitionDirName } from "../log/segment_files.ts";
+import type { BrokerConfig } from "./config.ts";
+import { workerExecArgv } from "./worker_exec.ts";
+import type { WriterPool } from "./writers.ts";
+
+export interface PartitionEntry {
+  topic: string;
+  partition: number;
+  slot: number;
+  logDir: string;
+  dir: string;
+  reader: PartitionReader;
+  /** Fetches parked until this partition's log end moves. */
+  waiters: Set<() => void>;
+}
+
+export interface TopicEntry {
+  name: string;
+  partitions: PartitionEntry[];
+}
+
+export interface RecoveryReport {
+  poolThreads: number;
+  partitions: number;
+  threadsUsed: number;
+  clean: boolean;
+  truncated: { partition: string; segmentBase: number; atByte: number; lostBytes: number; reason: string }[];
+}
+
+const RECOVERY_WORKER = new URL("../../workers/log_recovery.ts", import.meta.url);
+
+export class LogManager {
+  readonly topics = new Map<string, TopicEntry>();
+  readonly bySlot: (PartitionEntry | undefined)[] = [];
+  private nextSlot = 0;
+  private readonly freeSlots: number[] = [];
+  clusterId = "";
+  recovery: RecoveryReport | null = null;
+  private pool: Piscina | null = null;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly state: PartitionState,
+    private readonly writers: WriterPool,
+  ) {}
+
+  partitionConfig(): PartitionLogConfig {
+    const c = this.config;
+    return {
+      segmentBytes: c.segmentBytes,
+      segmentMs: c.segmentMs,
+      indexIntervalBytes: c.indexIntervalBytes,
+      flushMessages: c.flushMessages,
+      flushMs: c.flushMs,
+      maxMessageBytes: c.messageMaxBytes,
+    };
+  }
+
+  /** The recovery pool: num.recovery.threads.per.data.dir x log dirs threads. */
+  private recoveryPool(): Piscina {
+    if (this.pool === null) {
+      const threads = this.config.recoveryThreadsPerDataDir * this.config.logDirs.length;
+      this.pool = new Piscina({
+        filename: fileURLToPath(RECOVERY_WORKER),
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 1000,
+        execArgv: workerExecArgv(),
+      });
+    }
+    return this.pool;
+  }
+
+  /** Claim every log dir and open every partition found in them. */
+  async open(): Promise<RecoveryReport> {
+    let clusterId: string | null = null;
+    for (const dir of this.config.logDirs) clusterId = claimLogDir(dir, this.config.brokerId, clusterId);
+    this.clusterId = clusterId!;
+    const pool = this.recoveryPool();
+    const report: RecoveryReport = { poolThreads: pool.options.maxThreads, partitions: 0, threadsUsed: 0, clean: true, truncated: [] };
+    const threads = new Set<number>();
+    const jobs: Promise<void>[] = [];
+    const found: { topic: string; partition: number; logDir: string; scan: OpenResult["scan"] }[] = [];
+    for (const logDir of this.config.logDirs) {
+      const clean = wasCleanShutdown(logDir);
+      if (!clean) report.clean = false;
+      const recoveryPoints = readCheckpoint(logDir, RECOVERY_POINT_CHECKPOINT);
+      for (const name of fs.readdirSync(logDir)) {
+        const dir = join(logDir, name);
+        if (name.endsWith(".milena-delete")) {
+          fs.rmSync(dir, { recursive: true, force: true });
+          continue;
+        }
+        const tp = parsePartitionDirName(name);
+        if (tp === null || !fs.statSync(dir).isDirectory()) continue;
+        const task: RecoveryTask = {
+          op: "open",
+          dir,
+          options: { clean, recoveryPoint: recoveryPoints.get(name) ?? 0, indexIntervalBytes: this.config.indexIntervalBytes },
+        };
+        jobs.push(
+          (pool.run(task) as Promise<OpenResult>).then((r) => {
+            threads.add(r.threadId);
+            found.push({ ...tp, logDir, scan: r.scan });
+            if (r.scan.truncate) {
+              report.truncated.push({ partition: name, ...r.scan.truncate });
+            }
+          }),
+        );
+      }
+    }
+    await Promise.all(jobs);
+    report.partitions = found.length;
+    report.threadsUsed = threads.size;
+    found.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    const logStarts = new Map<string, Map<string, number>>();
+    for (const f of found) {
+      let starts = logStarts.get(f.logDir);
+      if (!starts) logStarts.set(f.logDir, (starts = readCheckpoint(f.logDir, LOG_START_CHECKPOINT)));
+      const first = f.scan.segments[0]?.baseOffset ?? 0;
+      const start = Math.max(first, Math.min(starts.get(partitionDirName(f.topic, f.partition)) ?? first, f.scan.logEndOffset));
+      await this.addPartition(f.topic, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset);
+    }
+    // Fill gaps (a partition dir lost by hand): a topic's partitions are 0..n-1.
+    for (const t of this.topics.values()) {
+      for (let p = 0; p < t.partitions.length; p++) {
+        if (t.partitions[p] === undefined) await this.addPartition(t.name, p, this.placement(), [], 0, 0);
+      }
+    }
+    for (const dir of this.config.logDirs) removeCleanShutdownMarker(dir);
+    this.recovery = report;
+    return report;
+  }
+
+  /** Log dir for a new partition: the one holding the fewest partitions (ties: first listed). */
+  placement(): string {
+    const counts = new Map<string, number>(this.config.logDirs.map((d) => [d, 0]));
+    for (const e of this.bySlot) if (e) counts.set(e.logDir, (counts.get(e.logDir) ?? 0) + 1);
+    let best = this.config.logDirs[0];
+    for (const d of this.config.logDirs) if (counts.get(d)! < counts.get(best)!) best = d;
+    return best;
+  }
+
+  private allocateSlot(): number {
+    const slot = this.freeSlots.pop() ?? this.nextSlot++;
+    if (slot >= this.state.v.length) throw new Error(`too many partitions (max ${this.state.v.length})`);
+    return slot;
+  }
+
+  private async addPartition(
+    topic: string,
+    partition: number,
+    logDir: string,
+    segments: ScannedSegment[],
+    logStartOffset: number,
+    logEndOffset: number,
+  ): Promise<PartitionEntry> {
+    const slot = this.allocateSlot();
+    const dir = join(logDir, partitionDirName(topic, partition));
+    await this.writers.control(this.writers.writerOf(slot), {
+      op: "open",
+      open: { slot, dir, config: this.partitionConfig(), logStartOffset, logEndOffset, active: segments[segments.length - 1] ?? null },
+    });
+    const reader = new PartitionReader(dir, slot, this.state, segments, this.config.indexIntervalBytes);
+    const entry: PartitionEntry = { topic, partition, slot, logDir, dir, reader, waiters: new Set() };
+    let t = this.topics.get(topic);
+    if (!t) this.topics.set(topic, (t = { name: topic, partitions: [] }));
+    t.partitions[partition] = entry;
+    this.bySlot[slot] = entry;
+    return entry;
+  }
+
+  /** Create a topic's partitions, each in the least-used log dir at the time. */
+  async createTopic(name: string, partitions: number): Promise<TopicEntry> {
+    if (this.topics.has(name)) throw new Error(`topic ${name} exists`);
+    const t: TopicEntry = { name, partitions: [] };
+    this.topics.set(name, t);
+    try {
+      for (let p = 0; p < partitions; p++) await this.addPartition(name, p, this.placement(), [], 0, 0);
+    } catch (e) {
+      await this.deleteTopic(name);
+      throw e;
+    }
+    return t;
+  }
+
+  /** Close every partition of a topic and remove its files. */
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.topics.get(name);
+    if (!t) return;
+    this.topics.delete(name);
+    for (const p of t.partitions) {
+      if (!p) continue;
+      p.reader.close();
+      for (const w of p.waiters) w();
+      p.waiters.clear();
+      this.bySlot[p.slot] = undefined;
+      await this.writers.control(this.writers.writerOf(p.slot), { op: "close", slot: p.slot, deleteDir: true });
+      this.freeSlots.push(p.slot);
+    }
+  }
+
+  partitionOf(topic: string, partition: number): PartitionEntry | undefined {
+    return this.topics.get(topic)?.partitions[partition];
+  }
+
+  isOffline(p: PartitionEntry): boolean {
+    return this.state.get(p.slot, F_STATUS) === STATUS_OFFLINE;
+  }
+
+  logStartOffset(p: PartitionEntry): number {
+    return this.state.get(p.slot, F_LOG_START_OFFSET);
+  }
+
+  /**
+   * Clean shutdown: writers have flushed and closed every segment; write each dir's
+   * checkpoints, and its clean-shutdown marker unless a partition there went offline.
+   */
+  async close(): Promise<void> {
+    const pool = this.recoveryPool();
+    const jobs = this.config.logDirs.map((dir) => {
+      const entries = this.bySlot.filter((e): e is PartitionEntry => e !== undefined && e.logDir === dir);
+      const task: RecoveryTask = {
+        op: "close-dir",
+        dir,
+        recoveryPoints: entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: this.state.get(e.slot, F_FLUSHED_OFFSET) })),
+        logStarts: entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: this.logStartOffset(e) })),
+        clean: !entries.some((e) => this.isOffline(e)),
+      };
+      return pool.run(task);
+    });
+    await Promise.all(jobs);
+    for (const e of this.bySlot) e?.reader.close();
+    await pool.destroy();
+    this.pool = null;
+  }
+}

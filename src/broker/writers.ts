@@ -1,0 +1,160 @@
+// The acceptor's side of the partition writer workers: starts them, owns the producer end of
+// each one's ring, assigns every partition slot to one writer, and routes completions back to
+// whoever is waiting. When a ring is full the batch waits in a FIFO here (never blocking the
+// event loop) and goes in after the writer's next completion report, which always means it
+// made room.
+
+import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import type { PartitionStateBuffers } from "../log/partition_state.ts";
+import { COMPLETION_FIELDS, encodeControl, type WriterControl, type WriterReport } from "../log/writer_protocol.ts";
+import { createRingBuffer, Kind } from "../ring/layout.ts";
+import { RingWriter } from "../ring/ring_writer.ts";
+import { workerExecArgv } from "./worker_exec.ts";
+
+export interface Completion {
+  tag: number;
+  slot: number;
+  errorCode: number;
+  baseOffset: number;
+  logEndOffset: number;
+  position: number;
+  size: number;
+  maxTimestamp: number;
+  segmentBase: number;
+}
+
+export type CompletionHandler = (records: Float64Array, count: number) => void;
+
+interface Pending {
+  kind: number;
+  flags: number;
+  tag: number;
+  slot: number;
+  payload: Uint8Array;
+}
+
+interface WriterHandle {
+  worker: Worker;
+  ring: RingWriter;
+  backlog: Pending[];
+  backlogBytes: number;
+  controls: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+  exited: boolean;
+}
+
+/** Ring size per writer: room for many 1 MB batches while the writer is in an fsync. */
+export const RING_BYTES = 32 * 1024 * 1024;
+
+const WORKER_URL = new URL("../../workers/partition_writer.ts", import.meta.url);
+const ENTRY_URL = new URL("../../workers/ts_entry.mjs", import.meta.url);
+
+export class WriterPool {
+  private readonly writers: WriterHandle[] = [];
+  private nextControlTag = 1;
+  onAppended: CompletionHandler = () => {};
+  onFatal: (error: string) => void = () => {};
+
+  constructor(count: number, state: PartitionStateBuffers, ringBytes = RING_BYTES) {
+    for (let i = 0; i < count; i++) {
+      const sab = createRingBuffer(ringBytes);
+      const worker = new Worker(fileURLToPath(ENTRY_URL), {
+        workerData: { entry: WORKER_URL.href, ring: sab, state },
+        execArgv: workerExecArgv(),
+        name: `partition-writer-${i}`,
+      });
+      const h: WriterHandle = { worker, ring: new RingWriter(sab), backlog: [], backlogBytes: 0, controls: new Map(), exited: false };
+      worker.on("message", (m: WriterReport) => this.onReport(h, m));
+      worker.on("error", (e) => this.onFatal(`partition writer ${i} failed: ${e.stack ?? e}`));
+      worker.on("exit", () => {
+        h.exited = true;
+        for (const c of h.controls.values()) c.reject(new Error(`partition writer ${i} exited`));
+        h.controls.clear();
+      });
+      this.writers.push(h);
+    }
+  }
+
+  get size(): number {
+    return this.writers.length;
+  }
+
+  /** The writer that owns a slot: fixed for the slot's life. */
+  writerOf(slot: number): number {
+    return slot % this.writers.length;
+  }
+
+  /** Bytes waiting outside the rings (the acceptor pauses reading its sockets above a bound). */
+  get backlogBytes(): number {
+    let n = 0;
+    for (const w of this.writers) n += w.backlogBytes;
+    return n;
+  }
+
+  /** Hand one produced batch to the slot's writer (copied once into its ring). */
+  append(slot: number, tag: number, acks: number, batch: Uint8Array): void {
+    const h = this.writers[this.writerOf(slot)];
+    const flags = acks === -1 ? 0xffff : acks;
+    if (h.backlog.length > 0 || !h.ring.tryWrite(Kind.APPEND, flags, tag, slot, batch)) {
+      // Keep our own copy: the request frame's memory is not ours after this call returns.
+      h.backlog.push({ kind: Kind.APPEND, flags, tag, slot, payload: Buffer.from(batch) });
+      h.backlogBytes += batch.length;
+    }
+  }
+
+  /** Largest batch a ring can take. */
+  get maxBatchBytes(): number {
+    return this.writers[0].ring.maxPayload;
+  }
+
+  /** Send a control message to the writer of `slot` (or to writer `slot` for "flush"/"shutdown"). */
+  control(writerIndex: number, msg: WriterControl): Promise<void> {
+    const h = this.writers[writerIndex];
+    if (h.exited) return Promise.reject(new Error(`partition writer ${writerIndex} has exited`));
+    const tag = this.nextControlTag++;
+    const payload = encodeControl(msg);
+    return new Promise((resolve, reject) => {
+      h.controls.set(tag, { resolve, reject });
+      if (h.backlog.length > 0 || !h.ring.tryWrite(Kind.CONTROL, 0, tag, 0, payload)) {
+        h.backlog.push({ kind: Kind.CONTROL, flags: 0, tag, slot: 0, payload });
+      }
+    });
+  }
+
+  controlAll(msg: WriterControl): Promise<void[]> {
+    return Promise.all(this.writers.map((_, i) => this.control(i, msg)));
+  }
+
+  private drain(h: WriterHandle): void {
+    while (h.backlog.length > 0) {
+      const p = h.backlog[0];
+      if (!h.ring.tryWrite(p.kind, p.flags, p.tag, p.slot, p.payload)) return;
+      h.backlog.shift();
+      if (p.kind === Kind.APPEND) h.backlogBytes -= p.payload.length;
+    }
+  }
+
+  private onReport(h: WriterHandle, m: WriterReport): void {
+    switch (m.type) {
+      case "appended":
+        this.drain(h);
+        this.onAppended(m.records, m.records.length / COMPLETION_FIELDS);
+        break;
+      case "control": {
+        this.drain(h);
+        const c = h.controls.get(m.tag);
+        h.controls.delete(m.tag);
+        if (c) m.error === null ? c.resolve() : c.reject(new Error(m.error));
+        break;
+      }
+      case "fatal":
+        this.onFatal(m.error);
+        break;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.allSettled(this.writers.map((_, i) => this.control(i, { op: "shutdown" })));
+    await Promise.all(this.writers.map((w) => (w.exited ? undefined : w.worker.terminate())));
+  }
+}

@@ -1,0 +1,216 @@
+// The acceptor's read side of one partition: serves fetches straight from the segment files,
+// never through the writer. Finds the byte position of an offset from the sparse index it
+// mirrors from the writer's completions, reads the stored bytes and hands them on as they are
+// (sendfile-style: whole batches, no record decoding). The readable end comes from the
+// partition state table the writer publishes into.
+//
+// KIP-74: the first batch is returned whole even when it is larger than maxBytes, so a consumer
+// is never stuck behind a batch bigger than its fetch size.
+
+import * as fs from "node:fs";
+import { BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP, readInt64 } from "../protocol/record_batch.ts";
+import type { PartitionState } from "./partition_state.ts";
+import { F_LOG_START_OFFSET } from "./partition_state.ts";
+import type { ScannedSegment } from "./recovery.ts";
+import { logFile } from "./segment_files.ts";
+import { SegmentIndex } from "./segment_index.ts";
+
+interface SegmentView {
+  baseOffset: number;
+  fd: number;
+  /** Final size of a closed segment; -1 while it is the active one. */
+  closedBytes: number;
+  index: SegmentIndex;
+}
+
+/** Bytes needed to see a batch's last offset: baseOffset, length, ..., lastOffsetDelta. */
+const HEADER_PEEK = LAST_OFFSET_DELTA + 4;
+/** Extra bytes read past maxBytes so the batch holding the offset is found in one read. */
+const SLACK = 16 * 1024;
+
+function pread(fd: number, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n))));
+  });
+}
+
+export class PartitionReader {
+  private segments: SegmentView[] = [];
+  /** Where the last read ended: the next fetch of a tailing consumer starts here. */
+  private cache = { segmentBase: -1, offset: -1, position: 0 };
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly slot: number,
+    private readonly state: PartitionState,
+    scanned: readonly ScannedSegment[],
+    private readonly indexIntervalBytes: number,
+  ) {
+    for (let i = 0; i < scanned.length; i++) {
+      const s = scanned[i];
+      this.segments.push({
+        baseOffset: s.baseOffset,
+        fd: fs.openSync(logFile(dir, s.baseOffset), "r"),
+        closedBytes: i < scanned.length - 1 ? s.bytes : -1,
+        index: SegmentIndex.from(s.index),
+      });
+    }
+  }
+
+  get logStartOffset(): number {
+    return this.state.get(this.slot, F_LOG_START_OFFSET);
+  }
+
+  get logEndOffset(): number {
+    return this.state.readTail(this.slot).logEndOffset;
+  }
+
+  /** Mirror of the writer's index for an appended batch (from its completion). */
+  onAppend(segmentBase: number, baseOffset: number, position: number, size: number, maxTimestamp: number): void {
+    const seg = this.segmentFor(segmentBase);
+    if (seg !== null && seg.baseOffset === segmentBase) seg.index.onBatch(baseOffset, position, size, maxTimestamp);
+  }
+
+  /** The view of segment `base`, opening it (and closing the previous active one) when new. */
+  private segmentFor(base: number): SegmentView | null {
+    const last = this.segments[this.segments.length - 1];
+    if (last !== undefined && base <= last.baseOffset) return this.find(base);
+    if (this.closed) return null;
+    let fd: number;
+    try {
+      fd = fs.openSync(logFile(this.dir, base), "r");
+    } catch {
+      return null;
+    }
+    if (last !== undefined) last.closedBytes = fs.fstatSync(last.fd).size;
+    const seg: SegmentView = { baseOffset: base, fd, closedBytes: -1, index: new SegmentIndex(base, this.indexIntervalBytes) };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /** Last segment whose base is <= offset. */
+  private find(offset: number): SegmentView | null {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    let found: SegmentView | null = null;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (segs[mid].baseOffset <= offset) {
+        found = segs[mid];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /**
+   * Whole batches from the one holding `offset`, up to maxBytes (the first batch always whole).
+   * The caller has checked logStartOffset <= offset <= logEndOffset. null: nothing to return.
+   */
+  async read(offset: number, maxBytes: number): Promise<Buffer | null> {
+    const tail = this.state.readTail(this.slot);
+    if (offset >= tail.logEndOffset) return null;
+    this.segmentFor(tail.activeSegmentBase);
+    let seg = this.find(offset);
+    if (seg === null) return null;
+    for (;;) {
+      const limit = seg.closedBytes >= 0 ? seg.closedBytes : seg.baseOffset === tail.activeSegmentBase ? tail.activeSegmentBytes : fs.fstatSync(seg.fd).size;
+      const data = await this.readSegment(seg, limit, offset, maxBytes);
+      if (data !== null) return data;
+      // offset is past this segment's last batch: it starts the next one.
+      const i = this.segments.indexOf(seg);
+      if (i < 0 || i + 1 >= this.segments.length) return null;
+      seg = this.segments[i + 1];
+    }
+  }
+
+  private async readSegment(seg: SegmentView, limit: number, offset: number, maxBytes: number): Promise<Buffer | null> {
+    const c = this.cache;
+    let pos = c.segmentBase === seg.baseOffset && c.offset === offset ? c.position : seg.index.lookup(offset);
+    for (;;) {
+      if (pos + HEADER_PEEK > limit) return null;
+      const want = Math.min(limit - pos, maxBytes + SLACK);
+      const buf = await pread(seg.fd, want, pos);
+      // Skip batches that end before `offset`.
+      let at = 0;
+      let found = -1;
+      while (at + HEADER_PEEK <= buf.length) {
+        const size = buf.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
+        const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA);
+        if (last >= offset) {
+          found = at;
+          break;
+        }
+        at += size;
+      }
+      if (found < 0) {
+        if (at === 0) return null;
+        pos += at;
+        continue;
+      }
+      const firstSize = buf.readInt32BE(found + BATCH_LENGTH) + LOG_OVERHEAD;
+      if (found + firstSize > buf.length) {
+        // The first batch is larger than what was read: return it whole (KIP-74).
+        if (pos + found + firstSize > limit) return null;
+        const whole = await pread(seg.fd, firstSize, pos + found);
+        this.remember(seg.baseOffset, whole, pos + found, firstSize);
+        return whole;
+      }
+      let end = found + firstSize;
+      while (end + HEADER_PEEK <= buf.length) {
+        const size = buf.readInt32BE(end + BATCH_LENGTH) + LOG_OVERHEAD;
+        if (end + size > buf.length || end + size - found > maxBytes) break;
+        end += size;
+      }
+      const out = buf.subarray(found, end);
+      this.remember(seg.baseOffset, out, pos + found, end - found);
+      return out;
+    }
+  }
+
+  /** Remember where the batches just read end, for the next sequential fetch. */
+  private remember(segmentBase: number, data: Buffer, position: number, length: number): void {
+    let at = 0;
+    let next = -1;
+    while (at + HEADER_PEEK <= length) {
+      next = readInt64(data, at) + data.readInt32BE(at + LAST_OFFSET_DELTA) + 1;
+      at += data.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
+    }
+    if (next >= 0) this.cache = { segmentBase, offset: next, position: position + length };
+  }
+
+  /**
+   * The first stored batch whose maxTimestamp reaches ts, found from the time index; the caller
+   * finds the record within it. null when no stored record reaches ts.
+   */
+  async findBatchByTimestamp(ts: number): Promise<{ batch: Buffer } | null> {
+    for (const seg of this.segments) {
+      if (seg.index.maxTimestamp < ts) continue;
+      let offset = Math.max(seg.index.lookupTime(ts), this.logStartOffset);
+      for (;;) {
+        const data = await this.read(offset, 1);
+        if (data === null) break;
+        const size = data.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+        const batch = data.subarray(0, size);
+        if (readInt64(batch, MAX_TIMESTAMP) >= ts) return { batch };
+        offset = readInt64(batch, 0) + batch.readInt32BE(LAST_OFFSET_DELTA) + 1;
+      }
+    }
+    return null;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.segments) {
+      try {
+        fs.closeSync(s.fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.segments = [];
+  }
+}

@@ -1,0 +1,239 @@
+// The writer side of one partition: the only code that appends to its log. Lives in a partition
+// writer worker (workers/partition_writer.ts); holds the active segment open, assigns offsets,
+// appends batches as they are, keeps the sparse indexes, rolls, flushes, and publishes the tail
+// in the partition state table for the acceptor.
+//
+// Invariant, checked where it moves: logStartOffset <= flushedOffset <= logEndOffset.
+
+import * as fs from "node:fs";
+import { BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, readInt64, writeInt64 } from "../protocol/record_batch.ts";
+import { F_FLUSHED_OFFSET, F_LOG_START_OFFSET, F_STATUS, type PartitionState, STATUS_OFFLINE, STATUS_ONLINE } from "./partition_state.ts";
+import type { ScannedSegment } from "./recovery.ts";
+import { indexFile, logFile, timeIndexFile } from "./segment_files.ts";
+import { SegmentIndex } from "./segment_index.ts";
+
+export interface PartitionLogConfig {
+  segmentBytes: number;
+  /** Roll the active segment once it is this old (ms); 0 = never. */
+  segmentMs: number;
+  indexIntervalBytes: number;
+  /** fsync after this many messages (Kafka's flush.messages); 0 = never by count. */
+  flushMessages: number;
+  /** fsync when the oldest unflushed append is this old (ms); 0 = never by time. */
+  flushMs: number;
+  maxMessageBytes: number;
+}
+
+export interface PartitionOpen {
+  slot: number;
+  dir: string;
+  config: PartitionLogConfig;
+  logStartOffset: number;
+  logEndOffset: number;
+  /** The last segment on disk (the active one), or null for a new partition. */
+  active: ScannedSegment | null;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  position: number;
+  segmentBase: number;
+  maxTimestamp: number;
+}
+
+export class StorageError extends Error {
+  override name = "StorageError";
+}
+
+/** Index entries buffered before one write (they are derivable, so buffering risks nothing). */
+const INDEX_FLUSH_ENTRIES = 256;
+
+export class PartitionWriter {
+  readonly slot: number;
+  readonly dir: string;
+  config: PartitionLogConfig;
+  logStartOffset: number;
+  logEndOffset: number;
+  flushedOffset: number;
+  offline = false;
+
+  private fd = -1;
+  private indexFd = -1;
+  private timeIndexFd = -1;
+  private segmentBase = 0;
+  private segmentBytes = 0;
+  private segmentCreatedMs = 0;
+  private index!: SegmentIndex;
+  private indexWritten = 0;
+  private timeIndexWritten = 0;
+  private unflushedMessages = 0;
+  private firstUnflushedMs = 0;
+
+  constructor(
+    open: PartitionOpen,
+    private readonly state: PartitionState,
+  ) {
+    this.slot = open.slot;
+    this.dir = open.dir;
+    this.config = open.config;
+    this.logStartOffset = open.logStartOffset;
+    this.logEndOffset = open.logEndOffset;
+    this.flushedOffset = open.logEndOffset;
+    fs.mkdirSync(this.dir, { recursive: true });
+    if (open.active) {
+      this.openSegment(open.active.baseOffset, open.active.bytes, SegmentIndex.from(open.active.index));
+    } else {
+      this.openSegment(open.logEndOffset, 0, new SegmentIndex(open.logEndOffset, this.config.indexIntervalBytes));
+    }
+    this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+    this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
+    this.state.set(this.slot, F_STATUS, STATUS_ONLINE);
+    this.publish();
+  }
+
+  private openSegment(base: number, bytes: number, index: SegmentIndex): void {
+    this.segmentBase = base;
+    this.segmentBytes = bytes;
+    this.index = index;
+    this.fd = fs.openSync(logFile(this.dir, base), fs.constants.O_WRONLY | fs.constants.O_CREAT);
+    this.indexFd = fs.openSync(indexFile(this.dir, base), "a");
+    this.timeIndexFd = fs.openSync(timeIndexFile(this.dir, base), "a");
+    this.indexWritten = index.count;
+    this.timeIndexWritten = index.timeCount;
+    this.segmentCreatedMs = Date.now();
+  }
+
+  private publish(): void {
+    this.state.publishAppend(this.slot, this.segmentBase, this.segmentBytes, this.logEndOffset);
+  }
+
+  /**
+   * Append one validated batch: assign offsets by rewriting baseOffset in place (outside the
+   * CRC), write the bytes as they are, index, publish. Throws StorageError on an I/O failure,
+   * after which the partition is offline.
+   */
+  append(batch: Buffer, nowMs: number): AppendResult {
+    if (this.offline) throw new StorageError(`partition in ${this.dir} is offline after a storage error`);
+    const size = batch.length;
+    if (
+      this.segmentBytes > 0 &&
+      (this.segmentBytes + size > this.config.segmentBytes ||
+        (this.config.segmentMs > 0 && nowMs - this.segmentCreatedMs >= this.config.segmentMs))
+    ) {
+      this.roll();
+    }
+    const baseOffset = this.logEndOffset;
+    writeInt64(batch, BASE_OFFSET, baseOffset);
+    batch.writeInt32BE(0, PARTITION_LEADER_EPOCH);
+    const position = this.segmentBytes;
+    try {
+      let done = 0;
+      while (done < size) done += fs.writeSync(this.fd, batch, done, size - done, position + done);
+    } catch (e) {
+      this.fail(e, position);
+    }
+    const lastOffset = baseOffset + batch.readInt32BE(LAST_OFFSET_DELTA);
+    const maxTimestamp = readInt64(batch, MAX_TIMESTAMP);
+    this.segmentBytes = position + size;
+    this.logEndOffset = lastOffset + 1;
+    this.index.onBatch(baseOffset, position, size, maxTimestamp);
+    if (this.index.count - this.indexWritten >= INDEX_FLUSH_ENTRIES) this.writeIndexes();
+    if (this.unflushedMessages === 0) this.firstUnflushedMs = nowMs;
+    this.unflushedMessages += lastOffset - baseOffset + 1;
+    this.publish();
+    return { baseOffset, position, segmentBase: this.segmentBase, maxTimestamp };
+  }
+
+  /** Whether the flush policy (flush.messages / flush.ms) asks for an fsync now. */
+  flushDue(nowMs: number): boolean {
+    if (this.unflushedMessages === 0) return false;
+    const c = this.config;
+    return (c.flushMessages > 0 && this.unflushedMessages >= c.flushMessages) || (c.flushMs > 0 && nowMs - this.firstUnflushedMs >= c.flushMs);
+  }
+
+  get dirty(): boolean {
+    return this.flushedOffset < this.logEndOffset;
+  }
+
+  /** fsync the active segment; everything appended so far becomes durable. */
+  flush(): void {
+    if (this.offline || !this.dirty) return;
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (e) {
+      this.fail(e, -1);
+    }
+    if (this.flushedOffset > this.logEndOffset || this.logStartOffset > this.logEndOffset) {
+      throw new Error(`invariant: logStartOffset ${this.logStartOffset} <= flushedOffset <= logEndOffset ${this.logEndOffset}`);
+    }
+    this.flushedOffset = this.logEndOffset;
+    this.unflushedMessages = 0;
+    this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
+  }
+
+  /** Segment is old enough to roll by time even though idle (retention of idle partitions). */
+  rollDue(nowMs: number): boolean {
+    return this.config.segmentMs > 0 && this.segmentBytes > 0 && nowMs - this.segmentCreatedMs >= this.config.segmentMs;
+  }
+
+  roll(): void {
+    this.flush();
+    this.closeSegment();
+    this.openSegment(this.logEndOffset, 0, new SegmentIndex(this.logEndOffset, this.config.indexIntervalBytes));
+    this.publish();
+  }
+
+  private writeIndexes(): void {
+    try {
+      if (this.index.count > this.indexWritten) {
+        fs.writeSync(this.indexFd, this.index.encodeIndex(this.indexWritten));
+        this.indexWritten = this.index.count;
+      }
+      if (this.index.timeCount > this.timeIndexWritten) {
+        fs.writeSync(this.timeIndexFd, this.index.encodeTimeIndex(this.timeIndexWritten));
+        this.timeIndexWritten = this.index.timeCount;
+      }
+    } catch (e) {
+      this.fail(e, -1);
+    }
+  }
+
+  private closeSegment(): void {
+    this.writeIndexes();
+    for (const fd of [this.fd, this.indexFd, this.timeIndexFd]) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closing after a failure: nothing more to lose
+      }
+    }
+    this.fd = this.indexFd = this.timeIndexFd = -1;
+  }
+
+  /** Flush and close for a clean shutdown. */
+  close(): void {
+    if (this.fd < 0) return;
+    if (!this.offline) {
+      this.flush();
+      this.writeIndexes();
+    }
+    this.closeSegment();
+  }
+
+  /**
+   * A write or fsync failed: cut any partial write back, mark the partition offline (the acceptor
+   * answers KAFKA_STORAGE_ERROR), and throw.
+   */
+  private fail(e: unknown, cutAt: number): never {
+    if (cutAt >= 0) {
+      try {
+        fs.ftruncateSync(this.fd, cutAt);
+      } catch {
+        // the state is unknown; offline below keeps it from being served as good
+      }
+    }
+    this.offline = true;
+    this.state.set(this.slot, F_STATUS, STATUS_OFFLINE);
+    throw new StorageError(`storage error in ${this.dir}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,233 @@
+// Opening a partition from disk: a pure scan that says what is there and what must be cut, and
+// the apply step that cuts it. Runs in the recovery pool (workers/log_recovery.ts).
+//
+// Decision table, per segment, in base-offset order:
+//
+//   start    segment vs recovery point       what is checked per batch
+//   clean    any                             header chain from the last index entry (length,
+//                                            magic, offsets follow on); .index/.timeindex loaded
+//                                            when consistent, else rebuilt from the headers
+//   unclean  wholly below the recovery point header chain (flushed before the crash)
+//   unclean  at or above it                  header chain + CRC-32C of every batch
+//
+// The first batch that fails (torn length, bad magic, CRC mismatch, offset not following on)
+// ends the log: the segment is cut at that batch's position and every later segment is
+// dropped. The scan reports { truncate } and the lost bytes; applyScan() does the cutting and
+// rewrites the indexes it rebuilt.
+
+import * as fs from "node:fs";
+import {
+  BASE_OFFSET,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH,
+  LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  readInt64,
+  storedBatchIntact,
+} from "../protocol/record_batch.ts";
+import { indexFile, logFile, segmentBases, timeIndexFile } from "./segment_files.ts";
+import { INDEX_ENTRY_BYTES, SegmentIndex, type SegmentIndexData, TIME_INDEX_ENTRY_BYTES } from "./segment_index.ts";
+
+export interface ScanOptions {
+  clean: boolean;
+  /** Offsets below this were fsynced before the last stop (unclean start: scan from here). */
+  recoveryPoint: number;
+  indexIntervalBytes: number;
+}
+
+export interface ScannedSegment {
+  baseOffset: number;
+  /** Valid bytes (after truncation). */
+  bytes: number;
+  /** Offset after the segment's last batch. */
+  nextOffset: number;
+  index: SegmentIndexData;
+  /** Whether the .index/.timeindex files must be rewritten from `index`. */
+  rebuiltIndex: boolean;
+}
+
+export interface PartitionScan {
+  dir: string;
+  segments: ScannedSegment[];
+  logEndOffset: number;
+  /** Where the log was cut, if it was. */
+  truncate: { segmentBase: number; atByte: number; lostBytes: number; reason: string } | null;
+  /** Segments after the cut, removed whole. */
+  droppedSegments: number[];
+}
+
+const CHUNK = 1 << 20;
+
+export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
+  const bases = segmentBases(fs.readdirSync(dir));
+  const result: PartitionScan = { dir, segments: [], logEndOffset: 0, truncate: null, droppedSegments: [] };
+  if (bases.length === 0) return result;
+  let expected = bases[0];
+  for (let i = 0; i < bases.length; i++) {
+    const base = bases[i];
+    if (result.truncate) {
+      result.droppedSegments.push(base);
+      continue;
+    }
+    if (i > 0 && base !== expected) {
+      // A later segment must start where the previous one ended; otherwise it is not ours.
+      result.truncate = { segmentBase: base, atByte: 0, lostBytes: fileSize(logFile(dir, base)), reason: `segment base ${base} does not follow offset ${expected}` };
+      result.droppedSegments.push(base);
+      continue;
+    }
+    const verifyCrc = !opts.clean && nextSegmentBase(bases, i) > opts.recoveryPoint;
+    const seg = scanSegment(dir, base, opts, verifyCrc);
+    result.segments.push(seg.segment);
+    expected = seg.segment.nextOffset;
+    if (seg.cut) result.truncate = { segmentBase: base, ...seg.cut };
+  }
+  result.logEndOffset = expected;
+  return result;
+}
+
+function nextSegmentBase(bases: number[], i: number): number {
+  return i + 1 < bases.length ? bases[i + 1] : Number.MAX_SAFE_INTEGER;
+}
+
+function fileSize(path: string): number {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+interface SegmentScan {
+  segment: ScannedSegment;
+  cut: { atByte: number; lostBytes: number; reason: string } | null;
+}
+
+function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: boolean): SegmentScan {
+  const path = logFile(dir, base);
+  const fd = fs.openSync(path, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    let index = new SegmentIndex(base, opts.indexIntervalBytes);
+    let rebuiltIndex = true;
+    let pos = 0;
+    let next = base;
+    if (opts.clean && !verifyCrc) {
+      const loaded = loadIndexes(dir, base, size, opts.indexIntervalBytes);
+      if (loaded !== null && loaded.count > 0) {
+        // Resume the chain at the last indexed batch; everything before it was written whole.
+        index = loaded;
+        rebuiltIndex = false;
+        pos = loaded.positions[loaded.count - 1];
+        const header = Buffer.alloc(LOG_OVERHEAD);
+        fs.readSync(fd, header, 0, LOG_OVERHEAD, pos);
+        next = readInt64(header, BASE_OFFSET);
+        // Entries after it are re-derived by the walk below: drop the last one and re-add.
+        index.count--;
+        index.bytesSinceEntry = index.intervalBytes + 1;
+      }
+    }
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    let chunkStart = -1;
+    let chunkLen = 0;
+    let cut: SegmentScan["cut"] = null;
+    const read = (at: number, n: number): Buffer => {
+      if (at >= chunkStart && at + n <= chunkStart + chunkLen) return chunk.subarray(at - chunkStart, at - chunkStart + n);
+      if (n > CHUNK) {
+        const big = Buffer.allocUnsafe(n);
+        const got = fs.readSync(fd, big, 0, n, at);
+        return big.subarray(0, got);
+      }
+      chunkLen = fs.readSync(fd, chunk, 0, CHUNK, at);
+      chunkStart = at;
+      return chunk.subarray(0, Math.min(n, chunkLen));
+    };
+    while (pos < size) {
+      const reason = (() => {
+        if (size - pos < BATCH_HEADER_BYTES) return "torn batch header";
+        const h = read(pos, BATCH_HEADER_BYTES);
+        if (h.length < BATCH_HEADER_BYTES) return "torn batch header";
+        const batchSize = h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+        if (h[MAGIC] !== 2) return `magic ${h[MAGIC]}`;
+        if (batchSize < BATCH_HEADER_BYTES) return `batch length ${batchSize}`;
+        if (pos + batchSize > size) return "torn batch";
+        const batchBase = readInt64(h, BASE_OFFSET);
+        if (batchBase !== next) return `batch offset ${batchBase} where ${next} was expected`;
+        const lastDelta = h.readInt32BE(LAST_OFFSET_DELTA);
+        const maxTs = readInt64(h, MAX_TIMESTAMP);
+        if (verifyCrc) {
+          const whole = read(pos, batchSize);
+          if (!storedBatchIntact(whole)) return "CRC-32C mismatch";
+        }
+        index.onBatch(batchBase, pos, batchSize, maxTs);
+        pos += batchSize;
+        next = batchBase + lastDelta + 1;
+        return null;
+      })();
+      if (reason !== null) {
+        cut = { atByte: pos, lostBytes: size - pos, reason };
+        break;
+      }
+    }
+    if (cut) rebuiltIndex = true;
+    return { segment: { baseOffset: base, bytes: pos, nextOffset: next, index: index.toJSON(), rebuiltIndex }, cut };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Load .index and .timeindex when they are consistent with a .log of `logBytes` bytes
+ * (whole entries, ascending, positions inside the log); null when they must be rebuilt.
+ */
+export function loadIndexes(dir: string, base: number, logBytes: number, intervalBytes: number): SegmentIndex | null {
+  let idx: Buffer;
+  let tidx: Buffer;
+  try {
+    idx = fs.readFileSync(indexFile(dir, base));
+    tidx = fs.readFileSync(timeIndexFile(dir, base));
+  } catch {
+    return null;
+  }
+  if (idx.length % INDEX_ENTRY_BYTES !== 0 || tidx.length % TIME_INDEX_ENTRY_BYTES !== 0) return null;
+  const s = new SegmentIndex(base, intervalBytes);
+  let prevRel = -1;
+  let prevPos = 0;
+  for (let at = 0; at < idx.length; at += INDEX_ENTRY_BYTES) {
+    const rel = idx.readUInt32BE(at);
+    const position = idx.readUInt32BE(at + 4);
+    if (rel <= prevRel || position <= prevPos || position >= logBytes) return null;
+    s.pushIndex(rel, position);
+    prevRel = rel;
+    prevPos = position;
+  }
+  let prevTs = -Infinity;
+  for (let at = 0; at < tidx.length; at += TIME_INDEX_ENTRY_BYTES) {
+    const ts = readInt64(tidx, at);
+    const rel = tidx.readUInt32BE(at + 8);
+    if (ts <= prevTs) return null;
+    s.pushTime(ts, rel);
+    prevTs = ts;
+  }
+  s.maxTimestamp = s.timeCount > 0 ? s.timestamps[s.timeCount - 1] : -1;
+  return s;
+}
+
+/** Apply a scan: cut the torn segment, drop later ones, rewrite rebuilt indexes. */
+export function applyScan(scan: PartitionScan): void {
+  const { dir } = scan;
+  if (scan.truncate) {
+    const seg = scan.segments.find((s) => s.baseOffset === scan.truncate!.segmentBase);
+    if (seg) fs.truncateSync(logFile(dir, seg.baseOffset), seg.bytes);
+  }
+  for (const base of scan.droppedSegments) {
+    for (const f of [logFile(dir, base), indexFile(dir, base), timeIndexFile(dir, base)]) fs.rmSync(f, { force: true });
+  }
+  for (const seg of scan.segments) {
+    if (!seg.rebuiltIndex) continue;
+    const s = SegmentIndex.from(seg.index);
+    fs.writeFileSync(indexFile(dir, seg.baseOffset), s.encodeIndex());
+    fs.writeFileSync(timeIndexFile(dir, seg.baseOffset), s.encodeTimeIndex());
+  }
+}

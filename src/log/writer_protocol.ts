@@ -1,0 +1,39 @@
+// Messages between the acceptor and a partition writer worker.
+//
+// Acceptor -> writer: ring entries (src/ring/layout.ts). APPEND carries one RecordBatch;
+// CONTROL carries one WriterControl as UTF-8 JSON. Both come through the one ring, so a
+// partition's open, appends and close reach the writer in the order they were sent.
+//
+// Writer -> acceptor: postMessage of a WriterReport. Appends are reported in a Float64Array,
+// COMPLETION_FIELDS numbers per batch, transferred (no copy):
+//
+//   0 tag            the acceptor's id of the produce batch
+//   1 slot           partition slot
+//   2 errorCode      Kafka error code, 0 on success
+//   3 baseOffset     offset assigned to the batch's first record
+//   4 logEndOffset   after the append
+//   5 position       byte position of the batch in its segment
+//   6 size           batch bytes
+//   7 maxTimestamp   the batch's maxTimestamp
+//   8 segmentBase    base offset of the segment it went to
+
+import type { PartitionLogConfig, PartitionOpen } from "./partition_writer.ts";
+
+export const COMPLETION_FIELDS = 9;
+
+export type WriterControl =
+  | { op: "open"; open: PartitionOpen }
+  | { op: "configure"; slot: number; config: PartitionLogConfig }
+  | { op: "close"; slot: number; deleteDir: boolean }
+  | { op: "flush" }
+  | { op: "shutdown" };
+
+export type WriterReport =
+  | { type: "appended"; records: Float64Array }
+  | { type: "control"; tag: number; error: string | null }
+  | { type: "fatal"; error: string };
+
+/** Control messages travel as JSON; typed arrays (index entries) become plain arrays. */
+export function encodeControl(msg: WriterControl): Buffer {
+  return Buffer.from(JSON.stringify(msg, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)));
+}

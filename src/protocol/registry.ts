@@ -1,0 +1,54 @@
+// The list of API codecs Milena serves, a lookup by api key, and the ApiVersions key list built
+// from the codecs' declared ranges, so what is advertised cannot drift from what is implemented.
+// A new API is served by adding its codec to CODECS.
+
+import type { ApiCodec } from "./api.ts";
+import { type ApiVersionRange, apiVersionsCodec } from "./api_versions.ts";
+import { createTopicsCodec } from "./create_topics.ts";
+import { deleteTopicsCodec } from "./delete_topics.ts";
+import { describeConfigsCodec } from "./describe_configs.ts";
+import { fetchCodec } from "./fetch.ts";
+import { listOffsetsCodec } from "./list_offsets.ts";
+import { metadataCodec } from "./metadata.ts";
+import { produceCodec } from "./produce.ts";
+
+/**
+ * A codec of any API: requests decode to `unknown`. The broker dispatches on the api key to the
+ * typed `*Codec` exports; this type serves lookups, version checks and the ApiVersions list.
+ */
+export type AnyApiCodec = ApiCodec<unknown, unknown>;
+
+export const CODECS: readonly AnyApiCodec[] = [
+  produceCodec,
+  fetchCodec,
+  listOffsetsCodec,
+  metadataCodec,
+  apiVersionsCodec,
+  createTopicsCodec,
+  deleteTopicsCodec,
+  describeConfigsCodec,
+];
+
+const BY_KEY: (AnyApiCodec | undefined)[] = [];
+for (const c of CODECS) {
+  if (BY_KEY[c.key] !== undefined) throw new Error(`two codecs for api key ${c.key}`);
+  BY_KEY[c.key] = c;
+}
+
+/** The codec serving an api key, or undefined when Milena does not serve it. */
+export function codecFor(apiKey: number): AnyApiCodec | undefined {
+  return apiKey >= 0 ? BY_KEY[apiKey] : undefined;
+}
+
+/** True when the api key is served at this version (the advertised range). */
+export function isSupported(apiKey: number, apiVersion: number): boolean {
+  const c = codecFor(apiKey);
+  return c !== undefined && apiVersion >= c.minVersion && apiVersion <= c.maxVersion;
+}
+
+/** The ApiVersions response key list, ordered by api key. */
+export function apiVersionsKeys(codecs: readonly AnyApiCodec[] = CODECS): ApiVersionRange[] {
+  return codecs
+    .map((c) => ({ apiKey: c.key, minVersion: c.minVersion, maxVersion: c.maxVersion }))
+    .sort((a, b) => a.apiKey - b.apiKey);
+}

@@ -1,0 +1,182 @@
+// Writer: builds a Kafka response (or request) body in one growable buffer. The mirror of
+// Reader. A response starts with a 4-byte size hole that finishFrame() fills in, so TCP sends
+// the buffer as it is and WebSocket sends it from byte 4.
+
+export class Writer {
+  buf: Buffer;
+  offset = 0;
+  /** Buffers spliced in by reference (fetch record sets), each placed at an offset of buf. */
+  private externals: { at: number; data: Uint8Array }[] = [];
+  private externalLength = 0;
+
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /**
+   * Reserve n bytes and return their offset. It may replace this.buf, so callers take the offset
+   * first and only then write through this.buf (never `this.buf.write...(v, this.room(n))`, which
+   * reads the old buffer before growing).
+   */
+  private room(n: number): number {
+    const at = this.offset;
+    if (at + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + n));
+      this.buf.copy(next, 0, 0, at);
+      this.buf = next;
+    }
+    this.offset = at + n;
+    return at;
+  }
+
+  int8(v: number): this {
+    const at = this.room(1);
+    this.buf.writeInt8(v, at);
+    return this;
+  }
+  bool(v: boolean): this {
+    const at = this.room(1);
+    this.buf[at] = v ? 1 : 0;
+    return this;
+  }
+  int16(v: number): this {
+    const at = this.room(2);
+    this.buf.writeInt16BE(v, at);
+    return this;
+  }
+  int32(v: number): this {
+    const at = this.room(4);
+    this.buf.writeInt32BE(v, at);
+    return this;
+  }
+  uint32(v: number): this {
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, at);
+    return this;
+  }
+  int64(v: number): this {
+    const at = this.room(8);
+    const hi = Math.floor(v / 4294967296);
+    this.buf.writeInt32BE(hi, at);
+    this.buf.writeUInt32BE(v - hi * 4294967296, at + 4);
+    return this;
+  }
+  string(s: string): this {
+    const n = Buffer.byteLength(s);
+    this.int16(n);
+    const at = this.room(n);
+    this.buf.write(s, at, n, "utf8");
+    return this;
+  }
+  nullableString(s: string | null): this {
+    return s === null ? this.int16(-1) : this.string(s);
+  }
+  bytes(b: Uint8Array | null): this {
+    if (b === null) return this.int32(-1);
+    this.int32(b.length);
+    this.raw(b);
+    return this;
+  }
+  raw(b: Uint8Array): this {
+    const at = this.room(b.length);
+    this.buf.set(b, at);
+    return this;
+  }
+  array<T>(items: readonly T[] | null, item: (w: Writer, v: T) => void): this {
+    if (items === null) return this.int32(-1);
+    this.int32(items.length);
+    for (const v of items) item(this, v);
+    return this;
+  }
+
+  // ---- flexible versions and RecordBatch varints ----
+  uvarint(v: number): this {
+    while (v >= 0x80) {
+      const at = this.room(1);
+      this.buf[at] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    const at = this.room(1);
+    this.buf[at] = v;
+    return this;
+  }
+  varint(v: number): this {
+    return this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+  varlong(v: number): this {
+    return this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+  compactString(s: string | null): this {
+    if (s === null) return this.uvarint(0);
+    const n = Buffer.byteLength(s);
+    this.uvarint(n + 1);
+    const at = this.room(n);
+    this.buf.write(s, at, n, "utf8");
+    return this;
+  }
+  emptyTaggedFields(): this {
+    return this.uvarint(0);
+  }
+
+  /**
+   * Kafka bytes (int32 length + data) where the data is not copied: it is sent by reference
+   * after the bytes written so far (the sendfile-style path for fetch record sets).
+   */
+  externalBytes(data: Uint8Array): this {
+    this.int32(data.length);
+    if (data.length > 0) {
+      this.externals.push({ at: this.offset, data });
+      this.externalLength += data.length;
+    }
+    return this;
+  }
+
+  /**
+   * Kafka bytes made of several chunks (a fetch record set read from segment files): one int32
+   * length prefix for their total, then every chunk spliced in by reference, in order.
+   */
+  externalChunks(list: readonly Uint8Array[]): this {
+    let total = 0;
+    for (let i = 0; i < list.length; i++) total += list[i].length;
+    this.int32(total);
+    const at = this.offset;
+    for (let i = 0; i < list.length; i++) {
+      const data = list[i];
+      if (data.length > 0) this.externals.push({ at, data });
+    }
+    this.externalLength += total;
+    return this;
+  }
+
+  /** Total length of the message: written bytes plus external ones. */
+  get length(): number {
+    return this.offset + this.externalLength;
+  }
+
+  /** The message as a list of buffers, externals in place, nothing copied. */
+  chunks(): Uint8Array[] {
+    if (this.externals.length === 0) return [this.buf.subarray(0, this.offset)];
+    const out: Uint8Array[] = [];
+    let from = 0;
+    for (const e of this.externals) {
+      if (e.at > from) out.push(this.buf.subarray(from, e.at));
+      out.push(e.data);
+      from = e.at;
+    }
+    if (this.offset > from) out.push(this.buf.subarray(from, this.offset));
+    return out;
+  }
+
+  /** Reserve 4 bytes for a later patch (frame size, array count). */
+  hole32(): number {
+    return this.room(4);
+  }
+  patch32(at: number, v: number): void {
+    this.buf.writeInt32BE(v, at);
+  }
+
+  /** The bytes written so far (a view, valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.offset);
+  }
+}

@@ -1,0 +1,44 @@
+// Byte layout of the single-producer/single-consumer ring that carries produce batches from the
+// acceptor (main thread) to one partition writer worker. One SharedArrayBuffer per writer:
+//
+//   byte 0    int32 head      bytes ever written by the producer (free-running, wraps at 2^32)
+//   byte 64   int32 tail      bytes ever consumed by the consumer (own cache line)
+//   byte 128  int32 sleeping  1 while the consumer is (about to be) parked in Atomics.wait
+//   byte 192  data[capacity]  entries, capacity a power of two
+//
+// An entry is contiguous in data (never split by the wrap): when it does not fit before the end,
+// the producer writes a PAD entry over the rest and starts again at data[0].
+//
+//   0   u32 size     whole entry incl. this header, rounded up to 8
+//   4   u16 kind     APPEND | CONTROL | PAD
+//   6   u16 flags    APPEND: acks (0, 1 or 0xffff for -1)
+//   8   u32 tag      producer's id for the completion
+//   12  u32 slot     partition slot (index in the partition state table)
+//   16  u32 length   payload bytes
+//   20  u32 (zero)
+//   24  payload      APPEND: one RecordBatch v2, as received; CONTROL: UTF-8 JSON
+//
+// The consumer may modify the payload in place (baseOffset) before it releases the entry.
+
+export const HEAD = 0; // int32 index of head
+export const TAIL = 16; // int32 index of tail (byte 64)
+export const SLEEPING = 32; // int32 index (byte 128)
+export const DATA_START = 192;
+export const ENTRY_HEADER_BYTES = 24;
+
+export const Kind = { APPEND: 1, CONTROL: 2, PAD: 3 } as const;
+
+export function alignEntry(payloadLength: number): number {
+  return (ENTRY_HEADER_BYTES + payloadLength + 7) & ~7;
+}
+
+export function createRingBuffer(capacity: number): SharedArrayBuffer {
+  if (capacity < 4096 || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`ring capacity must be a power of two >= 4096, got ${capacity}`);
+  }
+  return new SharedArrayBuffer(DATA_START + capacity);
+}
+
+export function ringCapacity(sab: SharedArrayBuffer): number {
+  return sab.byteLength - DATA_START;
+}

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ApiKey } from "../../src/protocol/api_keys.ts";
+import { apiVersionsCodec } from "../../src/protocol/api_versions.ts";
+import { fetchCodec } from "../../src/protocol/fetch.ts";
+import { isFlexibleVersion } from "../../src/protocol/header.ts";
+import { produceCodec } from "../../src/protocol/produce.ts";
+import { apiVersionsKeys, CODECS, codecFor, isSupported } from "../../src/protocol/registry.ts";
+
+describe("registry", () => {
+  test("advertised ranges (kafka-protocol.md §2)", () => {
+    assert.deepStrictEqual(apiVersionsKeys(), [
+      { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 7 },
+      { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 11 },
+      { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 3 },
+      { apiKey: ApiKey.Metadata, minVersion: 1, maxVersion: 6 },
+      { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 },
+      { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
+      { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 1 },
+      { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 2 },
+    ]);
+  });
+
+  test("the key list is built from the codecs", () => {
+    for (const c of CODECS) {
+      const k = apiVersionsKeys().find((k) => k.apiKey === c.key);
+      assert.deepStrictEqual(
+        k,
+        { apiKey: c.key, minVersion: c.minVersion, maxVersion: c.maxVersion },
+        c.name,
+      );
+    }
+    assert.deepStrictEqual(apiVersionsKeys([fetchCodec, produceCodec]), [
+      { apiKey: 0, minVersion: 0, maxVersion: 7 },
+      { apiKey: 1, minVersion: 4, maxVersion: 11 },
+    ]);
+  });
+
+  test("lookup by api key", () => {
+    assert.equal(codecFor(ApiKey.Produce), produceCodec);
+    assert.equal(codecFor(ApiKey.ApiVersions), apiVersionsCodec);
+    assert.equal(codecFor(ApiKey.JoinGroup), undefined);
+    assert.equal(codecFor(-1), undefined);
+    assert.equal(codecFor(10_000), undefined);
+  });
+
+  test("isSupported follows the advertised ranges", () => {
+    assert.equal(isSupported(ApiKey.Fetch, 3), false);
+    assert.equal(isSupported(ApiKey.Fetch, 4), true);
+    assert.equal(isSupported(ApiKey.Fetch, 11), true);
+    assert.equal(isSupported(ApiKey.Fetch, 12), false);
+    assert.equal(isSupported(ApiKey.Produce, 0), true);
+    assert.equal(isSupported(ApiKey.Heartbeat, 0), false);
+  });
+
+  test("only ApiVersions v3 is a flexible version among those served", () => {
+    for (const c of CODECS) {
+      for (let v = c.minVersion; v <= c.maxVersion; v++) {
+        assert.equal(isFlexibleVersion(c.key, v), c.key === ApiKey.ApiVersions && v === 3, `${c.name} v${v}`);
+      }
+    }
+  });
+
+  test("names and keys are unique", () => {
+    assert.equal(new Set(CODECS.map((c) => c.key)).size, CODECS.length);
+    assert.equal(new Set(CODECS.map((c) => c.name)).size, CODECS.length);
+  });
+});

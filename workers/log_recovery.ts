@@ -1,0 +1,34 @@
+// Recovery pool task (piscina): open one partition from disk (scan, cut a torn tail, rebuild
+// indexes), or write a log dir's checkpoints and clean-shutdown marker at shutdown. The logic is
+// in src/log/recovery.ts and src/log/log_dir.ts; this file only dispatches.
+
+import { threadId } from "node:worker_threads";
+import { LOG_START_CHECKPOINT, RECOVERY_POINT_CHECKPOINT, writeCheckpoint, writeCleanShutdownMarker } from "../src/log/log_dir.ts";
+import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "../src/log/recovery.ts";
+
+export type RecoveryTask =
+  | { op: "open"; dir: string; options: ScanOptions }
+  | {
+      op: "close-dir";
+      dir: string;
+      recoveryPoints: { topic: string; partition: number; offset: number }[];
+      logStarts: { topic: string; partition: number; offset: number }[];
+      clean: boolean;
+    };
+
+export interface OpenResult {
+  scan: PartitionScan;
+  threadId: number;
+}
+
+export default function run(task: RecoveryTask): OpenResult | { threadId: number } {
+  if (task.op === "open") {
+    const scan = scanPartition(task.dir, task.options);
+    applyScan(scan);
+    return { scan, threadId };
+  }
+  writeCheckpoint(task.dir, RECOVERY_POINT_CHECKPOINT, task.recoveryPoints);
+  writeCheckpoint(task.dir, LOG_START_CHECKPOINT, task.logStarts);
+  if (task.clean) writeCleanShutdownMarker(task.dir);
+  return { threadId };
+}

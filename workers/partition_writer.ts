@@ -1,0 +1,225 @@
+// Partition writer worker: the single writer of every partition it owns. A thin loop around
+// src/log/partition_writer.ts: take entries from the ring, validate, append straight from
+// shared memory, group-commit fsyncs for acks=-1, report completions in bulk, then park in
+// Atomics.wait until the acceptor writes again. It never yields to its event loop: everything
+// it is told comes through the ring, in order.
+
+import * as fs from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { PartitionState, type PartitionStateBuffers } from "../src/log/partition_state.ts";
+import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
+import { COMPLETION_FIELDS, type WriterControl, type WriterReport } from "../src/log/writer_protocol.ts";
+import { ErrorCode } from "../src/protocol/error_codes.ts";
+import { checkProducedBatch } from "../src/protocol/record_batch.ts";
+import { Kind } from "../src/ring/layout.ts";
+import { RingReader } from "../src/ring/ring_reader.ts";
+
+interface WriterData {
+  ring: SharedArrayBuffer;
+  state: PartitionStateBuffers;
+}
+
+const data = workerData as WriterData;
+const ring = new RingReader(data.ring);
+const state = new PartitionState(data.state);
+const partitions = new Map<number, PartitionWriter>();
+const port = parentPort!;
+
+/** Completions waiting to be posted; acks=-1 ones wait for the group fsync. */
+let ready = new Float64Array(COMPLETION_FIELDS * 64);
+let readyCount = 0;
+let durable = new Float64Array(COMPLETION_FIELDS * 64);
+let durableCount = 0;
+const toSync = new Set<PartitionWriter>();
+
+/** Max entries handled before reporting, so a busy ring still gets replies out. */
+const REPORT_EVERY = 512;
+/** Longest park: the flush.ms / segment.ms checks run at least this often. */
+const PARK_MS = 50;
+
+function push(list: "ready" | "durable", tag: number, slot: number, error: number, r: { baseOffset: number; position: number; segmentBase: number; maxTimestamp: number } | null, size: number, leo: number): void {
+  let arr = list === "ready" ? ready : durable;
+  const count = list === "ready" ? readyCount : durableCount;
+  if ((count + 1) * COMPLETION_FIELDS > arr.length) {
+    const bigger = new Float64Array(arr.length * 2);
+    bigger.set(arr);
+    arr = bigger;
+    if (list === "ready") ready = arr;
+    else durable = arr;
+  }
+  const at = count * COMPLETION_FIELDS;
+  arr[at] = tag;
+  arr[at + 1] = slot;
+  arr[at + 2] = error;
+  arr[at + 3] = r ? r.baseOffset : -1;
+  arr[at + 4] = leo;
+  arr[at + 5] = r ? r.position : -1;
+  arr[at + 6] = size;
+  arr[at + 7] = r ? r.maxTimestamp : -1;
+  arr[at + 8] = r ? r.segmentBase : -1;
+  if (list === "ready") readyCount++;
+  else durableCount++;
+}
+
+function post(report: WriterReport, transfer?: ArrayBuffer[]): void {
+  port.postMessage(report, transfer);
+}
+
+/** Group commit: one fsync per touched partition covers every acks=-1 batch since the last. */
+function report(): void {
+  if (durableCount > 0) {
+    for (const p of toSync) {
+      try {
+        p.flush();
+      } catch {
+        // partition went offline: its acks=-1 batches become storage errors below
+      }
+    }
+    for (let i = 0; i < durableCount; i++) {
+      const at = i * COMPLETION_FIELDS;
+      const p = partitions.get(durable[at + 1]);
+      if (durable[at + 2] === 0 && (p === undefined || p.offline)) durable[at + 2] = ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    toSync.clear();
+    // durable after ready: a later acks=1 reply never overtakes an earlier acks=-1 one on its own
+    // partition, because the acceptor orders replies per connection anyway.
+    const out = durable.slice(0, durableCount * COMPLETION_FIELDS);
+    const outReady = ready.slice(0, readyCount * COMPLETION_FIELDS);
+    if (readyCount > 0) post({ type: "appended", records: outReady }, [outReady.buffer]);
+    post({ type: "appended", records: out }, [out.buffer]);
+    readyCount = 0;
+    durableCount = 0;
+    return;
+  }
+  if (readyCount > 0) {
+    const out = ready.slice(0, readyCount * COMPLETION_FIELDS);
+    post({ type: "appended", records: out }, [out.buffer]);
+    readyCount = 0;
+  }
+}
+
+function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now: number): void {
+  const p = partitions.get(slot);
+  const list = acksAll ? "durable" : "ready";
+  if (p === undefined) {
+    push(list, tag, slot, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null, batch.length, -1);
+    return;
+  }
+  if (p.offline) {
+    push(list, tag, slot, ErrorCode.KAFKA_STORAGE_ERROR, null, batch.length, p.logEndOffset);
+    return;
+  }
+  const check = checkProducedBatch(batch, p.config.maxMessageBytes);
+  if (check.error !== ErrorCode.NONE) {
+    push(list, tag, slot, check.error, null, batch.length, p.logEndOffset);
+    return;
+  }
+  try {
+    const r = p.append(batch, now);
+    push(list, tag, slot, 0, r, batch.length, p.logEndOffset);
+    if (acksAll) toSync.add(p);
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    process.stderr.write(`[milena writer] ${e.message}\n`);
+    push(list, tag, slot, ErrorCode.KAFKA_STORAGE_ERROR, null, batch.length, p.logEndOffset);
+  }
+}
+
+function control(tag: number, msg: WriterControl): boolean {
+  let error: string | null = null;
+  try {
+    switch (msg.op) {
+      case "open": {
+        partitions.get(msg.open.slot)?.close();
+        partitions.set(msg.open.slot, new PartitionWriter(msg.open, state));
+        break;
+      }
+      case "configure": {
+        const p = partitions.get(msg.slot);
+        if (p) p.config = msg.config;
+        break;
+      }
+      case "close": {
+        const p = partitions.get(msg.slot);
+        partitions.delete(msg.slot);
+        if (p) {
+          toSync.delete(p);
+          p.close();
+          if (msg.deleteDir) fs.rmSync(p.dir, { recursive: true, force: true });
+        }
+        break;
+      }
+      case "flush":
+        for (const p of partitions.values()) p.flush();
+        break;
+      case "shutdown":
+        report();
+        for (const p of partitions.values()) p.close();
+        partitions.clear();
+        post({ type: "control", tag, error: null });
+        return false;
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  report();
+  post({ type: "control", tag, error });
+  return true;
+}
+
+function periodic(now: number): void {
+  for (const p of partitions.values()) {
+    if (p.offline) continue;
+    try {
+      if (p.rollDue(now)) p.roll();
+      if (p.flushDue(now)) p.flush();
+    } catch (e) {
+      process.stderr.write(`[milena writer] ${(e as Error).message}\n`);
+    }
+  }
+}
+
+function run(): void {
+  let handled = 0;
+  let lastPeriodic = Date.now();
+  for (;;) {
+    const e = ring.peek();
+    if (e === null) {
+      report();
+      handled = 0;
+      const now = Date.now();
+      if (now - lastPeriodic >= PARK_MS) {
+        periodic(now);
+        lastPeriodic = now;
+      }
+      ring.wait(PARK_MS);
+      continue;
+    }
+    if (e.kind === Kind.APPEND) {
+      append(e.tag, e.slot, e.flags === 0xffff, e.payload, Date.now());
+      ring.release(e.size);
+    } else if (e.kind === Kind.CONTROL) {
+      const msg = JSON.parse(e.payload.toString("utf8")) as WriterControl;
+      ring.release(e.size);
+      if (!control(e.tag, msg)) return;
+    } else {
+      ring.release(e.size);
+    }
+    if (++handled >= REPORT_EVERY) {
+      report();
+      handled = 0;
+      const now = Date.now();
+      if (now - lastPeriodic >= PARK_MS) {
+        periodic(now);
+        lastPeriodic = now;
+      }
+    }
+  }
+}
+
+try {
+  run();
+} catch (e) {
+  post({ type: "fatal", error: (e as Error).stack ?? String(e) });
+  throw e;
+}
