@@ -1,0 +1,144 @@
+// Starts the real broker as a child process (the `milena broker` command) on ephemeral ports
+// with a temp log dir, for integration and conformance tests. Reads the "milena started" line
+// for the bound ports. stop() is a clean shutdown (SIGTERM), kill() a crash (SIGKILL).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface BrokerOptions {
+  /** Extra key=value overrides. */
+  overrides?: Record<string, string | number | boolean>;
+  /** Reuse a log dir (restart); default: a new temp dir. */
+  logDir?: string;
+  /** Wait for the "started" line (false when a test expects startup to fail). */
+  expectStart?: boolean;
+}
+
+export class BrokerProcess {
+  kafkaPort = 0;
+  wsPort = 0;
+  output = "";
+  exitCode: number | null = null;
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+
+  constructor(
+    readonly logDir: string,
+    readonly overrides: Record<string, string | number | boolean>,
+  ) {}
+
+  static async start(opts: BrokerOptions = {}): Promise<BrokerProcess> {
+    const logDir = opts.logDir ?? fs.mkdtempSync(join(tmpdir(), "milena-test-"));
+    const b = new BrokerProcess(logDir, opts.overrides ?? {});
+    await b.launch(opts.expectStart ?? true);
+    return b;
+  }
+
+  get bootstrap(): string {
+    return `127.0.0.1:${this.kafkaPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.wsPort}`;
+  }
+
+  async launch(expectStart = true): Promise<void> {
+    const overrides: Record<string, string | number | boolean> = {
+      "log.dirs": this.logDir,
+      listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "num.partition.writers": 2,
+      ...this.overrides,
+    };
+    const args = ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
+    for (const [k, v] of Object.entries(overrides)) args.push("--override", `${k}=${v}`);
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    this.exitCode = null;
+    this.exited = new Promise((resolve) =>
+      child.on("exit", (code) => {
+        this.exitCode = code;
+        resolve(code);
+      }),
+    );
+    child.stderr!.on("data", (d: Buffer) => {
+      this.output += d.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      let buf = "";
+      const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s:\n${this.output}`)), 30_000);
+      child.stdout!.on("data", (d: Buffer) => {
+        buf += d.toString();
+        this.output += d.toString();
+        const m = /milena started kafka=(\d+) websocket=(\d+|off)/.exec(buf);
+        if (m) {
+          this.kafkaPort = Number(m[1]);
+          this.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        if (expectStart) reject(new Error(`broker exited with ${code} before starting:\n${this.output}`));
+        else resolve();
+      });
+    });
+  }
+
+  /** Clean shutdown (SIGTERM) and wait for exit. */
+  async stop(): Promise<number | null> {
+    if (this.child && this.exitCode === null) this.child.kill("SIGTERM");
+    return this.exited;
+  }
+
+  /** Crash (SIGKILL) and wait for exit. */
+  async kill(): Promise<void> {
+    if (this.child && this.exitCode === null) this.child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  /** Stop and remove the log dir. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    fs.rmSync(this.logDir, { recursive: true, force: true });
+  }
+}
+
+/** Run a command, collecting stdout/stderr; resolves with the exit code. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${cmd} ${args.join(" ")} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? "");
+  });
+}
