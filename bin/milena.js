@@ -7,5 +7,9 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-const r = spawnSync(process.execPath, ["--import", require.resolve("tsx/esm"), main, ...process.argv.slice(2)], { stdio: "inherit" });
+const r = spawnSync(
+  process.execPath,
+  ["--import", require.resolve("tsx/esm"), main, ...process.argv.slice(2)],
+  { stdio: "inherit" },
+);
 process.exit(r.status ?? 1);

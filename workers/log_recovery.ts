@@ -3,7 +3,12 @@
 // in src/log/recovery.ts and src/log/log_dir.ts; this file only dispatches.
 
 import { threadId } from "node:worker_threads";
-import { LOG_START_CHECKPOINT, RECOVERY_POINT_CHECKPOINT, writeCheckpoint, writeCleanShutdownMarker } from "../src/log/log_dir.ts";
+import {
+  LOG_START_CHECKPOINT,
+  RECOVERY_POINT_CHECKPOINT,
+  writeCheckpoint,
+  writeCleanShutdownMarker,
+} from "../src/log/log_dir.ts";
 import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "../src/log/recovery.ts";
 
 export type RecoveryTask =

@@ -37,7 +37,15 @@ const REPORT_EVERY = 512;
 /** Longest park: the flush.ms / segment.ms checks run at least this often. */
 const PARK_MS = 50;
 
-function push(list: "ready" | "durable", tag: number, slot: number, error: number, r: { baseOffset: number; position: number; segmentBase: number; maxTimestamp: number } | null, size: number, leo: number): void {
+function push(
+  list: "ready" | "durable",
+  tag: number,
+  slot: number,
+  error: number,
+  r: { baseOffset: number; position: number; segmentBase: number; maxTimestamp: number } | null,
+  size: number,
+  leo: number,
+): void {
   let arr = list === "ready" ? ready : durable;
   const count = list === "ready" ? readyCount : durableCount;
   if ((count + 1) * COMPLETION_FIELDS > arr.length) {
@@ -78,7 +86,8 @@ function report(): void {
     for (let i = 0; i < durableCount; i++) {
       const at = i * COMPLETION_FIELDS;
       const p = partitions.get(durable[at + 1]);
-      if (durable[at + 2] === 0 && (p === undefined || p.offline)) durable[at + 2] = ErrorCode.KAFKA_STORAGE_ERROR;
+      if (durable[at + 2] === 0 && (p === undefined || p.offline))
+        durable[at + 2] = ErrorCode.KAFKA_STORAGE_ERROR;
     }
     toSync.clear();
     // durable after ready: a later acks=1 reply never overtakes an earlier acks=-1 one on its own

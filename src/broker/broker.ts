@@ -146,7 +146,9 @@ export class Broker {
         `(${r.clean ? "clean" : "unclean"} start, recovery pool of ${r.poolThreads} thread(s))`,
     );
     for (const t of r.truncated) {
-      this.logLine(`recovery cut ${t.partition} segment ${t.segmentBase} at byte ${t.atByte} (${t.lostBytes} bytes): ${t.reason}`);
+      this.logLine(
+        `recovery cut ${t.partition} segment ${t.segmentBase} at byte ${t.atByte} (${t.lostBytes} bytes): ${t.reason}`,
+      );
     }
     const dispatcher: Dispatcher = {
       handlerFor: (k) => this.handlers[k],
@@ -154,11 +156,23 @@ export class Broker {
     };
     for (const l of this.config.listeners) {
       if (l.name === "PLAINTEXT") {
-        this.tcp = await startTcpListener(l.host, l.port, this.config.socketRequestMaxBytes, dispatcher, this.connections);
+        this.tcp = await startTcpListener(
+          l.host,
+          l.port,
+          this.config.socketRequestMaxBytes,
+          dispatcher,
+          this.connections,
+        );
         this.ports.kafka = (this.tcp.address() as net.AddressInfo).port;
         this.logLine(`Kafka protocol listening on ${l.host}:${this.ports.kafka}`);
       } else {
-        this.ws = await startWebSocketListener(l.host, l.port, this.config.socketRequestMaxBytes, dispatcher, this.connections);
+        this.ws = await startWebSocketListener(
+          l.host,
+          l.port,
+          this.config.socketRequestMaxBytes,
+          dispatcher,
+          this.connections,
+        );
         this.ports.websocket = this.ws.port;
         this.logLine(`Kafka protocol over WebSocket listening on ${l.host}:${this.ws.port}`);
       }
@@ -181,7 +195,9 @@ export class Broker {
 
   private async doStop(): Promise<void> {
     this.ws?.close();
-    const closed = this.tcp ? new Promise<void>((resolve) => this.tcp!.close(() => resolve())) : Promise.resolve();
+    const closed = this.tcp
+      ? new Promise<void>((resolve) => this.tcp!.close(() => resolve()))
+      : Promise.resolve();
     for (const c of [...this.connections]) {
       c.sink.close("broker shutting down");
       c.destroy();

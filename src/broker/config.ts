@@ -31,43 +31,143 @@ export const KEYS: Record<string, KeyDef> = {
     default: "PLAINTEXT://127.0.0.1:9092,WEBSOCKET://127.0.0.1:9094",
     doc: "Listeners: PLAINTEXT://host:port for the Kafka protocol over TCP, WEBSOCKET://host:port for it over WebSocket",
   },
-  port: { kind: "int", default: null, doc: "Classic Kafka port setting: the PLAINTEXT listener's port (when listeners is not set)", min: 0 },
-  "host.name": { kind: "string", default: null, doc: "Classic Kafka host setting: the PLAINTEXT listener's host (when listeners is not set)" },
-  "advertised.listeners": { kind: "list", default: null, doc: "Listeners given to clients in Metadata, when they differ from listeners" },
+  port: {
+    kind: "int",
+    default: null,
+    doc: "Classic Kafka port setting: the PLAINTEXT listener's port (when listeners is not set)",
+    min: 0,
+  },
+  "host.name": {
+    kind: "string",
+    default: null,
+    doc: "Classic Kafka host setting: the PLAINTEXT listener's host (when listeners is not set)",
+  },
+  "advertised.listeners": {
+    kind: "list",
+    default: null,
+    doc: "Listeners given to clients in Metadata, when they differ from listeners",
+  },
   "zookeeper.connect": {
     kind: "string",
     default: null,
     doc: "hostname:port/chroot of ZooKeeper",
     notYetUsed: "clustering through ZooKeeper is not built yet; this broker runs alone",
   },
-  "log.dirs": { kind: "list", default: null, doc: "Directories holding the partitions' logs (default: log.dir)" },
-  "log.dir": { kind: "string", default: "/tmp/kafka-logs", doc: "Single log directory, used when log.dirs is not set" },
-  "num.recovery.threads.per.data.dir": { kind: "int", default: "1", doc: "Recovery pool threads per log dir", min: 1 },
-  "num.partition.writers": { kind: "int", default: null, doc: "Milena: partition writer worker threads (default: CPU cores)", min: 1 },
-  "auto.create.topics.enable": { kind: "bool", default: "true", doc: "Create unknown topics on produce, fetch or metadata" },
+  "log.dirs": {
+    kind: "list",
+    default: null,
+    doc: "Directories holding the partitions' logs (default: log.dir)",
+  },
+  "log.dir": {
+    kind: "string",
+    default: "/tmp/kafka-logs",
+    doc: "Single log directory, used when log.dirs is not set",
+  },
+  "num.recovery.threads.per.data.dir": {
+    kind: "int",
+    default: "1",
+    doc: "Recovery pool threads per log dir",
+    min: 1,
+  },
+  "num.partition.writers": {
+    kind: "int",
+    default: null,
+    doc: "Milena: partition writer worker threads (default: CPU cores)",
+    min: 1,
+  },
+  "auto.create.topics.enable": {
+    kind: "bool",
+    default: "true",
+    doc: "Create unknown topics on produce, fetch or metadata",
+  },
   "num.partitions": { kind: "int", default: "1", doc: "Partitions of an auto-created topic", min: 1 },
-  "default.replication.factor": { kind: "int", default: "1", doc: "Replication factor of auto-created topics", min: 1 },
+  "default.replication.factor": {
+    kind: "int",
+    default: "1",
+    doc: "Replication factor of auto-created topics",
+    min: 1,
+  },
   "delete.topic.enable": { kind: "bool", default: "true", doc: "Whether DeleteTopics deletes" },
   "log.retention.ms": { kind: "long", default: null, doc: "Retention by time (ms); -1 = forever", min: -1 },
-  "log.retention.minutes": { kind: "int", default: null, doc: "Retention by time (minutes), used when log.retention.ms is not set", min: -1 },
-  "log.retention.hours": { kind: "int", default: "168", doc: "Retention by time (hours), used when ms and minutes are not set", min: -1 },
-  "log.retention.bytes": { kind: "long", default: "-1", doc: "Retention by size per partition; -1 = none", min: -1 },
-  "log.retention.check.interval.ms": { kind: "long", default: "300000", doc: "How often retention is checked", min: 1 },
-  "log.segment.bytes": { kind: "int", default: "1073741824", doc: "Roll the active segment at this size", min: 14 },
+  "log.retention.minutes": {
+    kind: "int",
+    default: null,
+    doc: "Retention by time (minutes), used when log.retention.ms is not set",
+    min: -1,
+  },
+  "log.retention.hours": {
+    kind: "int",
+    default: "168",
+    doc: "Retention by time (hours), used when ms and minutes are not set",
+    min: -1,
+  },
+  "log.retention.bytes": {
+    kind: "long",
+    default: "-1",
+    doc: "Retention by size per partition; -1 = none",
+    min: -1,
+  },
+  "log.retention.check.interval.ms": {
+    kind: "long",
+    default: "300000",
+    doc: "How often retention is checked",
+    min: 1,
+  },
+  "log.segment.bytes": {
+    kind: "int",
+    default: "1073741824",
+    doc: "Roll the active segment at this size",
+    min: 14,
+  },
   "log.roll.ms": { kind: "long", default: null, doc: "Roll the active segment at this age (ms)", min: 1 },
-  "log.segment.ms": { kind: "long", default: null, doc: "Same as log.roll.ms (the reference notes' name)", min: 1 },
-  "log.roll.hours": { kind: "int", default: "168", doc: "Roll the active segment at this age (hours), when no ms setting is given", min: 1 },
-  "log.index.interval.bytes": { kind: "int", default: "4096", doc: "Bytes between sparse index entries", min: 0 },
-  "log.flush.interval.messages": { kind: "long", default: LONG_MAX, doc: "fsync a partition after this many messages", min: 1 },
-  "log.flush.interval.ms": { kind: "long", default: null, doc: "fsync a partition when its oldest unflushed message is this old", min: 0 },
-  "message.max.bytes": { kind: "int", default: "1000000", doc: "Largest record batch a producer may send", min: 0 },
+  "log.segment.ms": {
+    kind: "long",
+    default: null,
+    doc: "Same as log.roll.ms (the reference notes' name)",
+    min: 1,
+  },
+  "log.roll.hours": {
+    kind: "int",
+    default: "168",
+    doc: "Roll the active segment at this age (hours), when no ms setting is given",
+    min: 1,
+  },
+  "log.index.interval.bytes": {
+    kind: "int",
+    default: "4096",
+    doc: "Bytes between sparse index entries",
+    min: 0,
+  },
+  "log.flush.interval.messages": {
+    kind: "long",
+    default: LONG_MAX,
+    doc: "fsync a partition after this many messages",
+    min: 1,
+  },
+  "log.flush.interval.ms": {
+    kind: "long",
+    default: null,
+    doc: "fsync a partition when its oldest unflushed message is this old",
+    min: 0,
+  },
+  "message.max.bytes": {
+    kind: "int",
+    default: "1000000",
+    doc: "Largest record batch a producer may send",
+    min: 0,
+  },
   "replica.fetch.max.bytes": {
     kind: "int",
     default: "1048576",
     doc: "Bytes per partition a follower fetches (must be >= message.max.bytes)",
     notYetUsed: "replication is not built yet",
   },
-  "socket.request.max.bytes": { kind: "int", default: "104857600", doc: "Largest request frame; larger ones close the connection", min: 1 },
+  "socket.request.max.bytes": {
+    kind: "int",
+    default: "104857600",
+    doc: "Largest request frame; larger ones close the connection",
+    min: 1,
+  },
 };
 
 /** The validated values: numbers for int/long, booleans, strings, string lists. */
@@ -138,8 +238,10 @@ function parseValue(key: string, def: KeyDef, raw: string): number | boolean | s
     case "long": {
       if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${key}: "${raw}" is not an integer`);
       const n = def.kind === "long" && raw === LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(raw);
-      if (def.kind === "int" && (n > 2147483647 || n < -2147483648)) throw new ConfigError(`${key}: ${raw} is out of int range`);
-      if (def.min !== undefined && n < def.min) throw new ConfigError(`${key}: ${raw} is below the minimum ${def.min}`);
+      if (def.kind === "int" && (n > 2147483647 || n < -2147483648))
+        throw new ConfigError(`${key}: ${raw} is out of int range`);
+      if (def.min !== undefined && n < def.min)
+        throw new ConfigError(`${key}: ${raw} is below the minimum ${def.min}`);
       return Math.min(n, Number.MAX_SAFE_INTEGER);
     }
     case "bool":
@@ -194,16 +296,19 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     const host = (values.get("host.name") as string | undefined) ?? "0.0.0.0";
     listeners = [{ name: "PLAINTEXT", host, port: has("port") ? num("port") : 9092 }];
   }
-  if (!listeners.some((l) => l.name === "PLAINTEXT")) throw new ConfigError("listeners: a PLAINTEXT listener is required");
+  if (!listeners.some((l) => l.name === "PLAINTEXT"))
+    throw new ConfigError("listeners: a PLAINTEXT listener is required");
   const names = listeners.map((l) => l.name);
-  if (new Set(names).size !== names.length) throw new ConfigError("listeners: each listener name may appear once");
+  if (new Set(names).size !== names.length)
+    throw new ConfigError("listeners: each listener name may appear once");
   const advertised = has("advertised.listeners")
     ? (values.get("advertised.listeners") as string[]).map((s) => parseListener("advertised.listeners", s))
     : listeners;
 
   const logDirs = has("log.dirs") ? (values.get("log.dirs") as string[]) : [values.get("log.dir") as string];
   if (logDirs.length === 0) throw new ConfigError("log.dirs: at least one directory is required");
-  if (new Set(logDirs).size !== logDirs.length) throw new ConfigError("log.dirs: a directory is listed twice");
+  if (new Set(logDirs).size !== logDirs.length)
+    throw new ConfigError("log.dirs: a directory is listed twice");
 
   // Retention precedence, as Kafka: ms > minutes > hours; -1 (any of them) = forever.
   let retentionMs: number;
@@ -216,16 +321,24 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
   if (has("log.roll.ms") && has("log.segment.ms") && num("log.roll.ms") !== num("log.segment.ms")) {
     throw new ConfigError("log.segment.ms and log.roll.ms are the same setting and disagree");
   }
-  const segmentMs = has("log.roll.ms") ? num("log.roll.ms") : has("log.segment.ms") ? num("log.segment.ms") : num("log.roll.hours") * 3_600_000;
+  const segmentMs = has("log.roll.ms")
+    ? num("log.roll.ms")
+    : has("log.segment.ms")
+      ? num("log.segment.ms")
+      : num("log.roll.hours") * 3_600_000;
 
   const messageMaxBytes = num("message.max.bytes");
   const replicaFetchMaxBytes = num("replica.fetch.max.bytes");
   if (has("replica.fetch.max.bytes") && replicaFetchMaxBytes < messageMaxBytes) {
-    throw new ConfigError(`replica.fetch.max.bytes (${replicaFetchMaxBytes}) must be >= message.max.bytes (${messageMaxBytes})`);
+    throw new ConfigError(
+      `replica.fetch.max.bytes (${replicaFetchMaxBytes}) must be >= message.max.bytes (${messageMaxBytes})`,
+    );
   }
   const segmentBytes = num("log.segment.bytes");
   if (messageMaxBytes > segmentBytes) {
-    throw new ConfigError(`message.max.bytes (${messageMaxBytes}) must not exceed log.segment.bytes (${segmentBytes})`);
+    throw new ConfigError(
+      `message.max.bytes (${messageMaxBytes}) must not exceed log.segment.bytes (${segmentBytes})`,
+    );
   }
   const flushMessages = num("log.flush.interval.messages");
   return {

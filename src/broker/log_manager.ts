@@ -18,8 +18,14 @@ import {
   removeCleanShutdownMarker,
   wasCleanShutdown,
 } from "../log/log_dir.ts";
-import { F_FLUSHED_OFFSET, F_LOG_START_OFFSET, F_STATUS, type PartitionState, STATUS_OFFLINE } from "../log/partition_state.ts";
 import { PartitionReader } from "../log/partition_reader.ts";
+import {
+  F_FLUSHED_OFFSET,
+  F_LOG_START_OFFSET,
+  F_STATUS,
+  type PartitionState,
+  STATUS_OFFLINE,
+} from "../log/partition_state.ts";
 import type { PartitionLogConfig } from "../log/partition_writer.ts";
 import type { ScannedSegment } from "../log/recovery.ts";
 import { parsePartitionDirName, partitionDirName } from "../log/segment_files.ts";
@@ -101,7 +107,13 @@ export class LogManager {
     for (const dir of this.config.logDirs) clusterId = claimLogDir(dir, this.config.brokerId, clusterId);
     this.clusterId = clusterId!;
     const pool = this.recoveryPool();
-    const report: RecoveryReport = { poolThreads: pool.options.maxThreads, partitions: 0, threadsUsed: 0, clean: true, truncated: [] };
+    const report: RecoveryReport = {
+      poolThreads: pool.options.maxThreads,
+      partitions: 0,
+      threadsUsed: 0,
+      clean: true,
+      truncated: [],
+    };
     const threads = new Set<number>();
     const jobs: Promise<void>[] = [];
     const found: { topic: string; partition: number; logDir: string; scan: OpenResult["scan"] }[] = [];
@@ -120,7 +132,11 @@ export class LogManager {
         const task: RecoveryTask = {
           op: "open",
           dir,
-          options: { clean, recoveryPoint: recoveryPoints.get(name) ?? 0, indexIntervalBytes: this.config.indexIntervalBytes },
+          options: {
+            clean,
+            recoveryPoint: recoveryPoints.get(name) ?? 0,
+            indexIntervalBytes: this.config.indexIntervalBytes,
+          },
         };
         jobs.push(
           (pool.run(task) as Promise<OpenResult>).then((r) => {
@@ -142,7 +158,10 @@ export class LogManager {
       let starts = logStarts.get(f.logDir);
       if (!starts) logStarts.set(f.logDir, (starts = readCheckpoint(f.logDir, LOG_START_CHECKPOINT)));
       const first = f.scan.segments[0]?.baseOffset ?? 0;
-      const start = Math.max(first, Math.min(starts.get(partitionDirName(f.topic, f.partition)) ?? first, f.scan.logEndOffset));
+      const start = Math.max(
+        first,
+        Math.min(starts.get(partitionDirName(f.topic, f.partition)) ?? first, f.scan.logEndOffset),
+      );
       await this.addPartition(f.topic, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset);
     }
     // Fill gaps (a partition dir lost by hand): a topic's partitions are 0..n-1.
@@ -183,7 +202,14 @@ export class LogManager {
     const dir = join(logDir, partitionDirName(topic, partition));
     await this.writers.control(this.writers.writerOf(slot), {
       op: "open",
-      open: { slot, dir, config: this.partitionConfig(), logStartOffset, logEndOffset, active: segments[segments.length - 1] ?? null },
+      open: {
+        slot,
+        dir,
+        config: this.partitionConfig(),
+        logStartOffset,
+        logEndOffset,
+        active: segments[segments.length - 1] ?? null,
+      },
     });
     const reader = new PartitionReader(dir, slot, this.state, segments, this.config.indexIntervalBytes);
     const entry: PartitionEntry = { topic, partition, slot, logDir, dir, reader, waiters: new Set() };
@@ -219,7 +245,11 @@ export class LogManager {
       for (const w of p.waiters) w();
       p.waiters.clear();
       this.bySlot[p.slot] = undefined;
-      await this.writers.control(this.writers.writerOf(p.slot), { op: "close", slot: p.slot, deleteDir: true });
+      await this.writers.control(this.writers.writerOf(p.slot), {
+        op: "close",
+        slot: p.slot,
+        deleteDir: true,
+      });
       this.freeSlots.push(p.slot);
     }
   }
@@ -247,8 +277,16 @@ export class LogManager {
       const task: RecoveryTask = {
         op: "close-dir",
         dir,
-        recoveryPoints: entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: this.state.get(e.slot, F_FLUSHED_OFFSET) })),
-        logStarts: entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: this.logStartOffset(e) })),
+        recoveryPoints: entries.map((e) => ({
+          topic: e.topic,
+          partition: e.partition,
+          offset: this.state.get(e.slot, F_FLUSHED_OFFSET),
+        })),
+        logStarts: entries.map((e) => ({
+          topic: e.topic,
+          partition: e.partition,
+          offset: this.logStartOffset(e),
+        })),
         clean: !entries.some((e) => this.isOffline(e)),
       };
       return pool.run(task);

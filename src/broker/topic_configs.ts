@@ -19,8 +19,20 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   { name: "segment.bytes", brokerKey: "log.segment.bytes", value: (c) => String(c.segmentBytes) },
   { name: "segment.ms", brokerKey: "log.roll.ms", value: (c) => String(c.segmentMs) },
   { name: "segment.index.bytes", brokerKey: null, value: () => "10485760" },
-  { name: "index.interval.bytes", brokerKey: "log.index.interval.bytes", value: (c) => String(c.indexIntervalBytes) },
+  {
+    name: "index.interval.bytes",
+    brokerKey: "log.index.interval.bytes",
+    value: (c) => String(c.indexIntervalBytes),
+  },
   { name: "max.message.bytes", brokerKey: "message.max.bytes", value: (c) => String(c.messageMaxBytes) },
-  { name: "flush.messages", brokerKey: "log.flush.interval.messages", value: (c) => (c.flushMessages > 0 ? String(c.flushMessages) : "9223372036854775807") },
-  { name: "flush.ms", brokerKey: "log.flush.interval.ms", value: (c) => (c.flushMs > 0 ? String(c.flushMs) : "9223372036854775807") },
+  {
+    name: "flush.messages",
+    brokerKey: "log.flush.interval.messages",
+    value: (c) => (c.flushMessages > 0 ? String(c.flushMessages) : "9223372036854775807"),
+  },
+  {
+    name: "flush.ms",
+    brokerKey: "log.flush.interval.ms",
+    value: (c) => (c.flushMs > 0 ? String(c.flushMs) : "9223372036854775807"),
+  },
 ];

@@ -7,7 +7,9 @@ const require = createRequire(import.meta.url);
 
 export function workerExecArgv(): string[] {
   const argv = [...process.execArgv];
-  const hasTsx = argv.some((a, i) => a.includes("tsx") && (argv[i - 1] === "--import" || a.startsWith("--import")));
+  const hasTsx = argv.some(
+    (a, i) => a.includes("tsx") && (argv[i - 1] === "--import" || a.startsWith("--import")),
+  );
   if (!hasTsx) argv.push("--import", require.resolve("tsx/esm"));
   return argv;
 }

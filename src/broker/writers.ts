@@ -4,10 +4,15 @@
 // event loop) and goes in after the writer's next completion report, which always means it
 // made room.
 
-import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import type { PartitionStateBuffers } from "../log/partition_state.ts";
-import { COMPLETION_FIELDS, encodeControl, type WriterControl, type WriterReport } from "../log/writer_protocol.ts";
+import {
+  COMPLETION_FIELDS,
+  encodeControl,
+  type WriterControl,
+  type WriterReport,
+} from "../log/writer_protocol.ts";
 import { createRingBuffer, Kind } from "../ring/layout.ts";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { workerExecArgv } from "./worker_exec.ts";
@@ -63,7 +68,14 @@ export class WriterPool {
         execArgv: workerExecArgv(),
         name: `partition-writer-${i}`,
       });
-      const h: WriterHandle = { worker, ring: new RingWriter(sab), backlog: [], backlogBytes: 0, controls: new Map(), exited: false };
+      const h: WriterHandle = {
+        worker,
+        ring: new RingWriter(sab),
+        backlog: [],
+        backlogBytes: 0,
+        controls: new Map(),
+        exited: false,
+      };
       worker.on("message", (m: WriterReport) => this.onReport(h, m));
       worker.on("error", (e) => this.onFatal(`partition writer ${i} failed: ${e.stack ?? e}`));
       worker.on("exit", () => {
@@ -121,9 +133,6 @@ export class WriterPool {
     });
   }
 
-  controlAll(msg: WriterControl): Promise<void[]> {
-    return Promise.all(this.writers.map((_, i) => this.control(i, msg)));
-  }
 
   private drain(h: WriterHandle): void {
     while (h.backlog.length > 0) {

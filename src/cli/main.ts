@@ -3,14 +3,23 @@
 // `--print-config` prints the effective configuration and exits.
 
 import { Broker } from "../broker/broker.ts";
-import { ConfigError, KEYS, loadConfigFile, parseOverrides, type RawConfig, resolveConfig } from "../broker/config.ts";
+import {
+  ConfigError,
+  KEYS,
+  loadConfigFile,
+  parseOverrides,
+  type RawConfig,
+  resolveConfig,
+} from "../broker/config.ts";
 
 const USAGE = `usage: milena broker [config-file] [--override key=value ...] [--print-config]`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== "broker") {
-    process.stderr.write(`${command === undefined ? "no command given" : `unknown command "${command}"`}\n${USAGE}\n`);
+    process.stderr.write(
+      `${command === undefined ? "no command given" : `unknown command "${command}"`}\n${USAGE}\n`,
+    );
     return 2;
   }
   let file: string | null = null;
@@ -62,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // Tests and scripts read this line to find the bound ports.
-  process.stdout.write(`milena started kafka=${broker.ports.kafka} websocket=${broker.ports.websocket ?? "off"}\n`);
+  process.stdout.write(
+    `milena started kafka=${broker.ports.kafka} websocket=${broker.ports.websocket ?? "off"}\n`,
+  );
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       process.stderr.write(`[milena] ${sig}: shutting down\n`);

@@ -74,7 +74,10 @@ const OK: BatchCheck = { error: ErrorCode.NONE, message: "" };
  */
 export function checkProducedBatch(b: Buffer, maxMessageBytes: number): BatchCheck {
   if (b.length < BATCH_HEADER_BYTES) {
-    return { error: ErrorCode.CORRUPT_MESSAGE, message: `record set of ${b.length} bytes is shorter than a batch header` };
+    return {
+      error: ErrorCode.CORRUPT_MESSAGE,
+      message: `record set of ${b.length} bytes is shorter than a batch header`,
+    };
   }
   if (b[MAGIC] !== 2) {
     return { error: ErrorCode.INVALID_RECORD, message: `magic ${b[MAGIC]} is not 2 (RecordBatch v2 only)` };
@@ -87,7 +90,10 @@ export function checkProducedBatch(b: Buffer, maxMessageBytes: number): BatchChe
       : { error: ErrorCode.CORRUPT_MESSAGE, message: "batchLength runs past the record set" };
   }
   if (b.length > maxMessageBytes) {
-    return { error: ErrorCode.MESSAGE_TOO_LARGE, message: `batch of ${b.length} bytes exceeds max.message.bytes ${maxMessageBytes}` };
+    return {
+      error: ErrorCode.MESSAGE_TOO_LARGE,
+      message: `batch of ${b.length} bytes exceeds max.message.bytes ${maxMessageBytes}`,
+    };
   }
   if (crc32c(b.subarray(ATTRIBUTES)) !== b.readUInt32BE(CRC)) {
     return { error: ErrorCode.CORRUPT_MESSAGE, message: "CRC-32C mismatch" };
@@ -95,7 +101,10 @@ export function checkProducedBatch(b: Buffer, maxMessageBytes: number): BatchChe
   const attributes = b.readInt16BE(ATTRIBUTES);
   const codec = attributes & ATTR_COMPRESSION_MASK;
   if (codec === Compression.SNAPPY || codec === Compression.ZSTD || codec > Compression.ZSTD) {
-    return { error: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: `compression codec ${codec} is not supported (none, gzip, lz4)` };
+    return {
+      error: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      message: `compression codec ${codec} is not supported (none, gzip, lz4)`,
+    };
   }
   if ((attributes & ATTR_CONTROL) !== 0) {
     return { error: ErrorCode.INVALID_RECORD, message: "clients may not produce control batches" };
@@ -103,7 +112,10 @@ export function checkProducedBatch(b: Buffer, maxMessageBytes: number): BatchChe
   const count = b.readInt32BE(RECORD_COUNT);
   const lastOffsetDelta = b.readInt32BE(LAST_OFFSET_DELTA);
   if (count <= 0 || lastOffsetDelta + 1 !== count) {
-    return { error: ErrorCode.INVALID_RECORD, message: `lastOffsetDelta ${lastOffsetDelta} does not match record count ${count}` };
+    return {
+      error: ErrorCode.INVALID_RECORD,
+      message: `lastOffsetDelta ${lastOffsetDelta} does not match record count ${count}`,
+    };
   }
   if (readInt64(b, BASE_OFFSET) !== 0) {
     return { error: ErrorCode.INVALID_RECORD, message: "baseOffset of a produced batch must be 0" };

@@ -63,7 +63,11 @@ function toBuf(v: Buffer | string | null | undefined): Buffer | null {
 }
 
 /** Encode records into a complete RecordBatch v2 (baseOffset 0, producerId -1). */
-export function encodeBatch(records: readonly NewRecord[], compression: number = Compression.NONE, now = Date.now()): Buffer {
+export function encodeBatch(
+  records: readonly NewRecord[],
+  compression: number = Compression.NONE,
+  now = Date.now(),
+): Buffer {
   if (records.length === 0) throw new RangeError("a batch needs at least one record");
   const baseTimestamp = records[0].timestamp ?? now;
   let maxTimestamp = baseTimestamp;
@@ -73,7 +77,10 @@ export function encodeBatch(records: readonly NewRecord[], compression: number =
     const ts = r.timestamp ?? now;
     if (ts > maxTimestamp) maxTimestamp = ts;
     rec.offset = 0;
-    rec.int8(0).varlong(ts - baseTimestamp).varint(i);
+    rec
+      .int8(0)
+      .varlong(ts - baseTimestamp)
+      .varint(i);
     const key = toBuf(r.key);
     if (key === null) rec.varint(-1);
     else rec.varint(key.length).raw(key);

@@ -91,7 +91,9 @@ export class Connection {
         this.complete();
         return;
       }
-      this.fail(`unsupported ${codec.name} version ${header.apiVersion} (supported ${codec.minVersion}-${codec.maxVersion})`);
+      this.fail(
+        `unsupported ${codec.name} version ${header.apiVersion} (supported ${codec.minVersion}-${codec.maxVersion})`,
+      );
       return;
     }
     let req: unknown;
@@ -107,7 +109,10 @@ export class Connection {
     const slot = this.enqueue();
     let result: HandlerResult | Promise<HandlerResult>;
     try {
-      result = (handler as (req: unknown, ctx: RequestContext) => HandlerResult | Promise<HandlerResult>)(req, { header, connection: this });
+      result = (handler as (req: unknown, ctx: RequestContext) => HandlerResult | Promise<HandlerResult>)(
+        req,
+        { header, connection: this },
+      );
     } catch (e) {
       this.handlerFailed(codec, header, e);
       return;
@@ -123,7 +128,9 @@ export class Connection {
   }
 
   private handlerFailed(codec: AnyApiCodec, header: RequestHeader, e: unknown): void {
-    this.dispatcher.log(`error handling ${codec.name} v${header.apiVersion} from ${this.sink.remote}: ${(e as Error).stack ?? e}`);
+    this.dispatcher.log(
+      `error handling ${codec.name} v${header.apiVersion} from ${this.sink.remote}: ${(e as Error).stack ?? e}`,
+    );
     this.fail(`internal error in ${codec.name}`);
   }
 

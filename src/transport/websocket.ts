@@ -7,8 +7,8 @@
 // so while a connection is paused its frames wait here, up to PAUSED_BYTES_MAX; a client that
 // keeps sending past that without reading replies is disconnected with a log line.
 
-import { createRequire } from "node:module";
 import type * as uws from "uWebSockets.js";
+import { createRequire } from "node:module";
 import { Connection, type Dispatcher, type TransportSink } from "./connection.ts";
 
 const require = createRequire(import.meta.url);
@@ -132,7 +132,8 @@ export function startWebSocketListener(
       if (data.paused) {
         data.held.push(frame);
         data.heldBytes += frame.length;
-        if (data.heldBytes > PAUSED_BYTES_MAX) data.conn.fail("client keeps sending requests without reading replies");
+        if (data.heldBytes > PAUSED_BYTES_MAX)
+          data.conn.fail("client keeps sending requests without reading replies");
         return;
       }
       data.conn.onFrame(frame);

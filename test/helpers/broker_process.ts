@@ -70,7 +70,10 @@ export class BrokerProcess {
     });
     await new Promise<void>((resolve, reject) => {
       let buf = "";
-      const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s:\n${this.output}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`broker did not start in 30 s:\n${this.output}`)),
+        30_000,
+      );
       child.stdout!.on("data", (d: Buffer) => {
         buf += d.toString();
         this.output += d.toString();

@@ -62,7 +62,10 @@ async function readAll(ctx: BrokerContext, req: FetchRequest): Promise<ReadOutco
       if (p.fetchOffset === end) continue;
       // The first data in the response may exceed the limits (one whole batch, KIP-74).
       if (bytes > 0 && budget <= 0) continue;
-      const limit = bytes === 0 ? Math.max(1, Math.min(p.partitionMaxBytes, budget)) : Math.min(p.partitionMaxBytes, budget);
+      const limit =
+        bytes === 0
+          ? Math.max(1, Math.min(p.partitionMaxBytes, budget))
+          : Math.min(p.partitionMaxBytes, budget);
       const data = await e.reader.read(p.fetchOffset, limit);
       if (data === null) continue;
       if (bytes > 0 && data.length > limit) continue;
@@ -75,7 +78,11 @@ async function readAll(ctx: BrokerContext, req: FetchRequest): Promise<ReadOutco
   return { res: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses }, bytes, entries, seen };
 }
 
-export async function handleFetch(ctx: BrokerContext, req: FetchRequest, rc: RequestContext): Promise<FetchResponse> {
+export async function handleFetch(
+  ctx: BrokerContext,
+  req: FetchRequest,
+  rc: RequestContext,
+): Promise<FetchResponse> {
   // A consumer fetching from a topic creates it (auto.create.topics.enable).
   for (const t of req.topics) {
     if (!ctx.logs.topics.has(t.topic)) {

@@ -8,12 +8,22 @@ import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import type { BrokerContext } from "../context.ts";
 
-export function handleProduce(ctx: BrokerContext, req: ProduceRequest, version: number): HandlerResult | Promise<HandlerResult> {
+export function handleProduce(
+  ctx: BrokerContext,
+  req: ProduceRequest,
+  version: number,
+): HandlerResult | Promise<HandlerResult> {
   const acks = req.acks;
   const responses = req.topics.map((t) => ({
     name: t.name,
     partitions: t.partitions.map(
-      (p): ProducePartitionResponse => ({ partitionIndex: p.partitionIndex, errorCode: 0, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 }),
+      (p): ProducePartitionResponse => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: 0,
+        baseOffset: -1,
+        logAppendTimeMs: -1,
+        logStartOffset: -1,
+      }),
     ),
   }));
   const reply = (): ProduceResponse => ({ responses, throttleTimeMs: 0 });
@@ -63,16 +73,16 @@ export function handleProduce(ctx: BrokerContext, req: ProduceRequest, version: 
         // The frame's bytes stay referenced by `t`, so they are still valid after the wait.
         creations.push(
           created.then((code) => {
-            t.partitions.forEach((p, j) => {
+            for (let j = 0; j < t.partitions.length; j++) {
               if (code !== ErrorCode.NONE) outs[j].errorCode = code;
-              else submit(t.name, p.records, outs[j]);
-            });
+              else submit(t.name, t.partitions[j].records, outs[j]);
+            }
           }),
         );
         continue;
       }
     }
-    t.partitions.forEach((p, j) => submit(t.name, p.records, outs[j]));
+    for (let j = 0; j < t.partitions.length; j++) submit(t.name, t.partitions[j].records, outs[j]);
   }
   const finish = (): HandlerResult | Promise<HandlerResult> => {
     if (acks === 0 || waiting === 0) return acks === 0 ? NO_REPLY : reply();
