@@ -119,6 +119,14 @@ export class Broker {
     if (!this.config.autoCreateTopics) return null;
     if (!validTopicName(topic)) return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
     if (this.ctx.logs.topics.has(topic)) return Promise.resolve(ErrorCode.NONE);
+    // Being created by a CreateTopics request: wait for it rather than create it twice.
+    const inProgress = this.ctx.logs.creating.get(topic);
+    if (inProgress !== undefined && !this.creating.has(topic)) {
+      return inProgress.then(
+        () => ErrorCode.NONE,
+        () => ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      );
+    }
     let p = this.creating.get(topic);
     if (p === undefined) {
       p = this.ctx.logs.createTopic(topic, this.config.numPartitions).then(

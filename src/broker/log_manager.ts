@@ -61,6 +61,8 @@ const RECOVERY_WORKER = new URL("../../workers/log_recovery.ts", import.meta.url
 
 export class LogManager {
   readonly topics = new Map<string, TopicEntry>();
+  /** Topics being created (createTopic), not yet in `topics`. */
+  readonly creating = new Map<string, Promise<TopicEntry>>();
   readonly bySlot: (PartitionEntry | undefined)[] = [];
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -104,7 +106,12 @@ export class LogManager {
   /** Claim every log dir and open every partition found in them. */
   async open(): Promise<RecoveryReport> {
     let clusterId: string | null = null;
-    for (const dir of this.config.logDirs) clusterId = claimLogDir(dir, this.config.brokerId, clusterId);
+    const created = new Set<string>();
+    for (const dir of this.config.logDirs) {
+      const claim = claimLogDir(dir, this.config.brokerId, clusterId);
+      clusterId = claim.clusterId;
+      if (claim.created) created.add(dir);
+    }
     this.clusterId = clusterId!;
     const pool = this.recoveryPool();
     const report: RecoveryReport = {
@@ -118,7 +125,7 @@ export class LogManager {
     const jobs: Promise<void>[] = [];
     const found: { topic: string; partition: number; logDir: string; scan: OpenResult["scan"] }[] = [];
     for (const logDir of this.config.logDirs) {
-      const clean = wasCleanShutdown(logDir);
+      const clean = created.has(logDir) || wasCleanShutdown(logDir);
       if (!clean) report.clean = false;
       const recoveryPoints = readCheckpoint(logDir, RECOVERY_POINT_CHECKPOINT);
       for (const name of fs.readdirSync(logDir)) {
@@ -197,6 +204,7 @@ export class LogManager {
     segments: ScannedSegment[],
     logStartOffset: number,
     logEndOffset: number,
+    into: TopicEntry | null = null,
   ): Promise<PartitionEntry> {
     const slot = this.allocateSlot();
     const dir = join(logDir, partitionDirName(topic, partition));
@@ -213,24 +221,35 @@ export class LogManager {
     });
     const reader = new PartitionReader(dir, slot, this.state, segments, this.config.indexIntervalBytes);
     const entry: PartitionEntry = { topic, partition, slot, logDir, dir, reader, waiters: new Set() };
-    let t = this.topics.get(topic);
+    let t = into ?? this.topics.get(topic);
     if (!t) this.topics.set(topic, (t = { name: topic, partitions: [] }));
     t.partitions[partition] = entry;
     this.bySlot[slot] = entry;
     return entry;
   }
 
-  /** Create a topic's partitions, each in the least-used log dir at the time. */
-  async createTopic(name: string, partitions: number): Promise<TopicEntry> {
-    if (this.topics.has(name)) throw new Error(`topic ${name} exists`);
+  /**
+   * Create a topic's partitions, each in the least-used log dir at the time. The topic joins
+   * `topics` only once every partition is open (until then it is in `creating`), so a request
+   * arriving meanwhile never sees a topic with missing partitions.
+   */
+  createTopic(name: string, partitions: number): Promise<TopicEntry> {
+    if (this.topics.has(name) || this.creating.has(name))
+      return Promise.reject(new Error(`topic ${name} exists`));
+    const created = this.openNewTopic(name, partitions).finally(() => this.creating.delete(name));
+    this.creating.set(name, created);
+    return created;
+  }
+
+  private async openNewTopic(name: string, partitions: number): Promise<TopicEntry> {
     const t: TopicEntry = { name, partitions: [] };
-    this.topics.set(name, t);
     try {
-      for (let p = 0; p < partitions; p++) await this.addPartition(name, p, this.placement(), [], 0, 0);
+      for (let p = 0; p < partitions; p++) await this.addPartition(name, p, this.placement(), [], 0, 0, t);
     } catch (e) {
-      await this.deleteTopic(name);
+      await this.closeTopic(t);
       throw e;
     }
+    this.topics.set(name, t);
     return t;
   }
 
@@ -239,6 +258,10 @@ export class LogManager {
     const t = this.topics.get(name);
     if (!t) return;
     this.topics.delete(name);
+    await this.closeTopic(t);
+  }
+
+  private async closeTopic(t: TopicEntry): Promise<void> {
     for (const p of t.partitions) {
       if (!p) continue;
       p.reader.close();

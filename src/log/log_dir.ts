@@ -39,8 +39,11 @@ export function writeFileDurably(path: string, data: string | Buffer): void {
   fs.renameSync(tmp, path);
 }
 
-/** Create the dir and its meta.properties, or check that it belongs to this broker. */
-export function claimLogDir(dir: string, brokerId: number, clusterId: string | null): string {
+/**
+ * Create the dir and its meta.properties, or check that it belongs to this broker. Returns the
+ * cluster id and whether the dir is new (a new dir has nothing to recover).
+ */
+export function claimLogDir(dir: string, brokerId: number, clusterId: string | null): { clusterId: string; created: boolean } {
   fs.mkdirSync(dir, { recursive: true });
   const path = join(dir, META_PROPERTIES);
   let text: string | null = null;
@@ -52,7 +55,7 @@ export function claimLogDir(dir: string, brokerId: number, clusterId: string | n
   if (text === null) {
     const id = clusterId ?? randomBytes(16).toString("base64url").slice(0, 22);
     writeFileDurably(path, `#Written by Milena\nversion=0\nbroker.id=${brokerId}\ncluster.id=${id}\n`);
-    return id;
+    return { clusterId: id, created: true };
   }
   const props = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
@@ -68,7 +71,7 @@ export function claimLogDir(dir: string, brokerId: number, clusterId: string | n
   if (clusterId !== null && found !== clusterId) {
     throw new LogDirError(`log dir ${dir} belongs to cluster ${found}, but the other log dirs belong to ${clusterId}`);
   }
-  return found;
+  return { clusterId: found, created: false };
 }
 
 export type OffsetCheckpoint = Map<string, number>; // "topic-partition" -> offset

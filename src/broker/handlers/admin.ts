@@ -168,7 +168,7 @@ export async function handleCreateTopics(
       );
       continue;
     }
-    if (ctx.logs.topics.has(t.name)) {
+    if (ctx.logs.topics.has(t.name) || ctx.logs.creating.has(t.name)) {
       fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
       continue;
     }
