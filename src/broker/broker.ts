@@ -10,6 +10,7 @@ import { COMPLETION_FIELDS } from "../log/writer_protocol.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
+import { CODECS } from "../protocol/registry.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
 import { startTcpListener } from "../transport/tcp.ts";
 import { startWebSocketListener, type WebSocketListener } from "../transport/websocket.ts";
@@ -19,10 +20,15 @@ import {
   handleApiVersions,
   handleCreateTopics,
   handleDeleteTopics,
-  handleDescribeConfigs,
+  handleFindCoordinator,
   handleListOffsets,
   handleMetadata,
 } from "./handlers/admin.ts";
+import {
+  handleAlterConfigs,
+  handleDescribeConfigs,
+  handleIncrementalAlterConfigs,
+} from "./handlers/configs.ts";
 import { handleFetch } from "./handlers/fetch.ts";
 import { handleProduce } from "./handlers/produce.ts";
 import { LogManager, type RecoveryReport } from "./log_manager.ts";
@@ -84,7 +90,10 @@ export class Broker {
     const on = (key: number, h: (req: never, rc: Parameters<Handler>[1]) => ReturnType<Handler>) => {
       this.handlers[key] = h;
     };
-    on(ApiKey.ApiVersions, () => handleApiVersions());
+    // ApiVersions advertises exactly the APIs that have both a codec and a handler.
+    on(ApiKey.ApiVersions, () =>
+      handleApiVersions(CODECS.filter((codec) => this.handlers[codec.key] !== undefined)),
+    );
     on(ApiKey.Metadata, (req, rc) => handleMetadata(c, req, rc.header.apiVersion, rc));
     on(ApiKey.Produce, (req, rc) => handleProduce(c, req, rc.header.apiVersion));
     on(ApiKey.Fetch, (req, rc) => handleFetch(c, req, rc));
@@ -92,6 +101,9 @@ export class Broker {
     on(ApiKey.CreateTopics, (req) => handleCreateTopics(c, req));
     on(ApiKey.DeleteTopics, (req) => handleDeleteTopics(c, req));
     on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
+    on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
+    on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
+    on(ApiKey.FindCoordinator, (req, rc) => handleFindCoordinator(c, req, rc));
   }
 
   /** Completions from the writers: mirror the index, wake long-polls, answer produces. */

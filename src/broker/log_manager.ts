@@ -30,6 +30,8 @@ import type { PartitionLogConfig } from "../log/partition_writer.ts";
 import type { ScannedSegment } from "../log/recovery.ts";
 import { parsePartitionDirName, partitionDirName } from "../log/segment_files.ts";
 import type { BrokerConfig } from "./config.ts";
+import { readTopicConfig, writeTopicConfig } from "./topic_config_store.ts";
+import { partitionLogConfig } from "./topic_configs.ts";
 import { workerExecArgv } from "./worker_exec.ts";
 import type { WriterPool } from "./writers.ts";
 
@@ -47,6 +49,10 @@ export interface PartitionEntry {
 export interface TopicEntry {
   name: string;
   partitions: PartitionEntry[];
+  /** Topic-level config overrides (Kafka's topic config names). */
+  overrides: Map<string, string>;
+  /** The partitions' log config: broker defaults under the overrides. */
+  logConfig: PartitionLogConfig;
 }
 
 export interface RecoveryReport {
@@ -76,16 +82,8 @@ export class LogManager {
     private readonly writers: WriterPool,
   ) {}
 
-  partitionConfig(): PartitionLogConfig {
-    const c = this.config;
-    return {
-      segmentBytes: c.segmentBytes,
-      segmentMs: c.segmentMs,
-      indexIntervalBytes: c.indexIntervalBytes,
-      flushMessages: c.flushMessages,
-      flushMs: c.flushMs,
-      maxMessageBytes: c.messageMaxBytes,
-    };
+  private newTopicEntry(name: string, overrides: Map<string, string>): TopicEntry {
+    return { name, partitions: [], overrides, logConfig: partitionLogConfig(this.config, overrides) };
   }
 
   /** The recovery pool: num.recovery.threads.per.data.dir x log dirs threads. */
@@ -169,12 +167,20 @@ export class LogManager {
         first,
         Math.min(starts.get(partitionDirName(f.topic, f.partition)) ?? first, f.scan.logEndOffset),
       );
-      await this.addPartition(f.topic, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset);
+      let t = this.topics.get(f.topic);
+      if (t === undefined) {
+        t = this.newTopicEntry(
+          f.topic,
+          readTopicConfig(join(f.logDir, partitionDirName(f.topic, f.partition))),
+        );
+        this.topics.set(f.topic, t);
+      }
+      await this.addPartition(t, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset);
     }
     // Fill gaps (a partition dir lost by hand): a topic's partitions are 0..n-1.
     for (const t of this.topics.values()) {
       for (let p = 0; p < t.partitions.length; p++) {
-        if (t.partitions[p] === undefined) await this.addPartition(t.name, p, this.placement(), [], 0, 0);
+        if (t.partitions[p] === undefined) await this.addNewPartition(t, p);
       }
     }
     for (const dir of this.config.logDirs) removeCleanShutdownMarker(dir);
@@ -197,32 +203,37 @@ export class LogManager {
     return slot;
   }
 
+  /** A new, empty partition in the least-used log dir, with the topic's config file. */
+  private addNewPartition(t: TopicEntry, partition: number): Promise<PartitionEntry> {
+    const logDir = this.placement();
+    writeTopicConfig(join(logDir, partitionDirName(t.name, partition)), t.overrides);
+    return this.addPartition(t, partition, logDir, [], 0, 0);
+  }
+
   private async addPartition(
-    topic: string,
+    t: TopicEntry,
     partition: number,
     logDir: string,
     segments: ScannedSegment[],
     logStartOffset: number,
     logEndOffset: number,
-    into: TopicEntry | null = null,
   ): Promise<PartitionEntry> {
     const slot = this.allocateSlot();
+    const topic = t.name;
     const dir = join(logDir, partitionDirName(topic, partition));
     await this.writers.control(this.writers.writerOf(slot), {
       op: "open",
       open: {
         slot,
         dir,
-        config: this.partitionConfig(),
+        config: t.logConfig,
         logStartOffset,
         logEndOffset,
         active: segments[segments.length - 1] ?? null,
       },
     });
-    const reader = new PartitionReader(dir, slot, this.state, segments, this.config.indexIntervalBytes);
+    const reader = new PartitionReader(dir, slot, this.state, segments, t.logConfig.indexIntervalBytes);
     const entry: PartitionEntry = { topic, partition, slot, logDir, dir, reader, waiters: new Set() };
-    let t = into ?? this.topics.get(topic);
-    if (!t) this.topics.set(topic, (t = { name: topic, partitions: [] }));
     t.partitions[partition] = entry;
     this.bySlot[slot] = entry;
     return entry;
@@ -233,18 +244,22 @@ export class LogManager {
    * `topics` only once every partition is open (until then it is in `creating`), so a request
    * arriving meanwhile never sees a topic with missing partitions.
    */
-  createTopic(name: string, partitions: number): Promise<TopicEntry> {
+  createTopic(name: string, partitions: number, overrides = new Map<string, string>()): Promise<TopicEntry> {
     if (this.topics.has(name) || this.creating.has(name))
       return Promise.reject(new Error(`topic ${name} exists`));
-    const created = this.openNewTopic(name, partitions).finally(() => this.creating.delete(name));
+    const created = this.openNewTopic(name, partitions, overrides).finally(() => this.creating.delete(name));
     this.creating.set(name, created);
     return created;
   }
 
-  private async openNewTopic(name: string, partitions: number): Promise<TopicEntry> {
-    const t: TopicEntry = { name, partitions: [] };
+  private async openNewTopic(
+    name: string,
+    partitions: number,
+    overrides: Map<string, string>,
+  ): Promise<TopicEntry> {
+    const t = this.newTopicEntry(name, overrides);
     try {
-      for (let p = 0; p < partitions; p++) await this.addPartition(name, p, this.placement(), [], 0, 0, t);
+      for (let p = 0; p < partitions; p++) await this.addNewPartition(t, p);
     } catch (e) {
       await this.closeTopic(t);
       throw e;
@@ -274,6 +289,25 @@ export class LogManager {
         deleteDir: true,
       });
       this.freeSlots.push(p.slot);
+    }
+  }
+
+  /**
+   * Replace a topic's config overrides (already checked): stored beside every partition, then
+   * handed to each partition's writer, which applies them from its next append.
+   */
+  async setTopicConfig(name: string, overrides: Map<string, string>): Promise<void> {
+    const t = this.topics.get(name);
+    if (t === undefined) throw new Error(`topic ${name} does not exist`);
+    t.overrides = overrides;
+    t.logConfig = partitionLogConfig(this.config, overrides);
+    for (const p of t.partitions) {
+      writeTopicConfig(p.dir, overrides);
+      await this.writers.control(this.writers.writerOf(p.slot), {
+        op: "configure",
+        slot: p.slot,
+        config: t.logConfig,
+      });
     }
   }
 

@@ -30,16 +30,34 @@ function long(min: number): TopicConfigDef["check"] {
 }
 
 function oneOf(...allowed: string[]): TopicConfigDef["check"] {
-  return (v) => (allowed.includes(v) ? { ok: true, value: v } : { ok: false, error: `"${v}" is not one of ${allowed.join(", ")}` });
+  return (v) =>
+    allowed.includes(v)
+      ? { ok: true, value: v }
+      : { ok: false, error: `"${v}" is not one of ${allowed.join(", ")}` };
 }
 
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   { name: "cleanup.policy", brokerKey: null, value: () => "delete", check: oneOf("delete") },
   { name: "compression.type", brokerKey: null, value: () => "producer", check: oneOf("producer") },
   { name: "message.timestamp.type", brokerKey: null, value: () => "CreateTime", check: oneOf("CreateTime") },
-  { name: "retention.ms", brokerKey: "log.retention.ms", value: (c) => String(c.retentionMs), check: long(-1) },
-  { name: "retention.bytes", brokerKey: "log.retention.bytes", value: (c) => String(c.retentionBytes), check: long(-1) },
-  { name: "segment.bytes", brokerKey: "log.segment.bytes", value: (c) => String(c.segmentBytes), check: long(14) },
+  {
+    name: "retention.ms",
+    brokerKey: "log.retention.ms",
+    value: (c) => String(c.retentionMs),
+    check: long(-1),
+  },
+  {
+    name: "retention.bytes",
+    brokerKey: "log.retention.bytes",
+    value: (c) => String(c.retentionBytes),
+    check: long(-1),
+  },
+  {
+    name: "segment.bytes",
+    brokerKey: "log.segment.bytes",
+    value: (c) => String(c.segmentBytes),
+    check: long(14),
+  },
   { name: "segment.ms", brokerKey: "log.roll.ms", value: (c) => String(c.segmentMs), check: long(1) },
   {
     name: "index.interval.bytes",
@@ -47,7 +65,12 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
     value: (c) => String(c.indexIntervalBytes),
     check: long(0),
   },
-  { name: "max.message.bytes", brokerKey: "message.max.bytes", value: (c) => String(c.messageMaxBytes), check: long(0) },
+  {
+    name: "max.message.bytes",
+    brokerKey: "message.max.bytes",
+    value: (c) => String(c.messageMaxBytes),
+    check: long(0),
+  },
   {
     name: "flush.messages",
     brokerKey: "log.flush.interval.messages",
@@ -87,7 +110,11 @@ export function checkOverrides(entries: Iterable<[string, string | null]>): Map<
 }
 
 /** The value in force for a topic: its override, else the broker's. */
-export function effectiveValue(c: BrokerConfig, overrides: ReadonlyMap<string, string>, name: string): string {
+export function effectiveValue(
+  c: BrokerConfig,
+  overrides: ReadonlyMap<string, string>,
+  name: string,
+): string {
   return overrides.get(name) ?? BY_NAME.get(name)!.value(c);
 }
 
@@ -96,7 +123,10 @@ function num(v: string): number {
 }
 
 /** The log config of a topic's partitions: broker defaults under the topic's overrides. */
-export function partitionLogConfig(c: BrokerConfig, overrides: ReadonlyMap<string, string>): PartitionLogConfig {
+export function partitionLogConfig(
+  c: BrokerConfig,
+  overrides: ReadonlyMap<string, string>,
+): PartitionLogConfig {
   const get = (name: string) => num(effectiveValue(c, overrides, name));
   const flushMessages = get("flush.messages");
   const flushMs = get("flush.ms");

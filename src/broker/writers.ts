@@ -133,7 +133,6 @@ export class WriterPool {
     });
   }
 
-
   private drain(h: WriterHandle): void {
     while (h.backlog.length > 0) {
       const p = h.backlog[0];

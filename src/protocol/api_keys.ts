@@ -19,5 +19,6 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   DescribeConfigs: 32,
+  AlterConfigs: 33,
   IncrementalAlterConfigs: 44,
 } as const;

@@ -48,6 +48,7 @@ const FIRST_FLEXIBLE_VERSION: ReadonlyMap<number, number> = new Map([
   [ApiKey.DeleteTopics, 4],
   [ApiKey.InitProducerId, 2],
   [ApiKey.DescribeConfigs, 4],
+  [ApiKey.AlterConfigs, 2],
   [ApiKey.IncrementalAlterConfigs, 1],
 ]);
 

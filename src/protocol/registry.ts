@@ -2,12 +2,15 @@
 // from the codecs' declared ranges, so what is advertised cannot drift from what is implemented.
 // A new API is served by adding its codec to CODECS.
 
+import { alterConfigsCodec } from "./alter_configs.ts";
 import type { ApiCodec } from "./api.ts";
 import { type ApiVersionRange, apiVersionsCodec } from "./api_versions.ts";
 import { createTopicsCodec } from "./create_topics.ts";
 import { deleteTopicsCodec } from "./delete_topics.ts";
 import { describeConfigsCodec } from "./describe_configs.ts";
 import { fetchCodec } from "./fetch.ts";
+import { findCoordinatorCodec } from "./find_coordinator.ts";
+import { incrementalAlterConfigsCodec } from "./incremental_alter_configs.ts";
 import { listOffsetsCodec } from "./list_offsets.ts";
 import { metadataCodec } from "./metadata.ts";
 import { produceCodec } from "./produce.ts";
@@ -27,6 +30,9 @@ export const CODECS: readonly AnyApiCodec[] = [
   createTopicsCodec,
   deleteTopicsCodec,
   describeConfigsCodec,
+  findCoordinatorCodec,
+  alterConfigsCodec,
+  incrementalAlterConfigsCodec,
 ];
 
 const BY_KEY: (AnyApiCodec | undefined)[] = [];

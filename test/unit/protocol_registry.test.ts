@@ -18,6 +18,8 @@ describe("registry", () => {
       { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 1 },
       { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 2 },
+      { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 1 },
+      { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 0 },
     ]);
   });
 

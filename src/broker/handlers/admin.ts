@@ -1,5 +1,6 @@
-// The APIs around the log: ApiVersions, Metadata, ListOffsets, CreateTopics, DeleteTopics,
-// DescribeConfigs. Single broker: this broker leads every partition and is the controller.
+// The APIs around the log: ApiVersions, Metadata, FindCoordinator, ListOffsets, CreateTopics,
+// DeleteTopics. Single broker: this broker leads every partition, is the controller and the
+// coordinator. (Config APIs: configs.ts.)
 
 import { validTopicName } from "../../log/segment_files.ts";
 import type { ApiVersionsResponse } from "../../protocol/api_versions.ts";
@@ -9,13 +10,8 @@ import type {
   CreateTopicsResponse,
 } from "../../protocol/create_topics.ts";
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from "../../protocol/delete_topics.ts";
-import type {
-  DescribeConfigsRequest,
-  DescribeConfigsResourceResult,
-  DescribeConfigsResponse,
-  DescribeConfigsResult,
-} from "../../protocol/describe_configs.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { FindCoordinatorRequest, FindCoordinatorResponse } from "../../protocol/find_coordinator.ts";
 import type {
   ListOffsetsPartitionResponse,
   ListOffsetsRequest,
@@ -23,15 +19,14 @@ import type {
 } from "../../protocol/list_offsets.ts";
 import type { MetadataRequest, MetadataResponse, MetadataTopic } from "../../protocol/metadata.ts";
 import { decodeBatch } from "../../protocol/records.ts";
-import { apiVersionsKeys } from "../../protocol/registry.ts";
+import { type AnyApiCodec, apiVersionsKeys } from "../../protocol/registry.ts";
 import type { RequestContext } from "../../transport/connection.ts";
-import { KEYS } from "../config.ts";
 import type { BrokerContext } from "../context.ts";
 import type { TopicEntry } from "../log_manager.ts";
-import { TOPIC_CONFIGS } from "../topic_configs.ts";
+import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
 
-export function handleApiVersions(): ApiVersionsResponse {
-  return { errorCode: 0, apiKeys: apiVersionsKeys(), throttleTimeMs: 0 };
+export function handleApiVersions(served: readonly AnyApiCodec[]): ApiVersionsResponse {
+  return { errorCode: 0, apiKeys: apiVersionsKeys(served), throttleTimeMs: 0 };
 }
 
 function topicMetadata(ctx: BrokerContext, t: TopicEntry): MetadataTopic {
@@ -51,6 +46,36 @@ function topicMetadata(ctx: BrokerContext, t: TopicEntry): MetadataTopic {
   };
 }
 
+/** The listener the client came in on, as advertised: it reconnects over the same transport. */
+function advertisedFor(ctx: BrokerContext, rc: RequestContext): { host: string; port: number } {
+  const c = ctx.config;
+  const l = c.advertised.find((a) => a.name === rc.connection.sink.listener) ?? c.advertised[0];
+  return { host: l.host === "0.0.0.0" ? "127.0.0.1" : l.host, port: l.port };
+}
+
+/**
+ * FindCoordinator: this broker coordinates every group. (The group APIs themselves come with
+ * the consumer-group issue; transactions are not supported.)
+ */
+export function handleFindCoordinator(
+  ctx: BrokerContext,
+  req: FindCoordinatorRequest,
+  rc: RequestContext,
+): FindCoordinatorResponse {
+  const { host, port } = advertisedFor(ctx, rc);
+  if (req.keyType !== 0) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: "transactions are not supported",
+      nodeId: -1,
+      host: "",
+      port: -1,
+    };
+  }
+  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: ctx.config.brokerId, host, port };
+}
+
 export async function handleMetadata(
   ctx: BrokerContext,
   req: MetadataRequest,
@@ -58,8 +83,7 @@ export async function handleMetadata(
   rc: RequestContext,
 ): Promise<MetadataResponse> {
   const c = ctx.config;
-  // Advertise the listener the client came in on, so it reconnects over the same transport.
-  const listener = c.advertised.find((l) => l.name === rc.connection.sink.listener) ?? c.advertised[0];
+  const { host, port } = advertisedFor(ctx, rc);
   const topics: MetadataTopic[] = [];
   if (req.topics === null) {
     for (const t of ctx.logs.topics.values()) topics.push(topicMetadata(ctx, t));
@@ -91,8 +115,8 @@ export async function handleMetadata(
     brokers: [
       {
         nodeId: c.brokerId,
-        host: listener.host === "0.0.0.0" ? "127.0.0.1" : listener.host,
-        port: listener.port,
+        host,
+        port,
         rack: null,
       },
     ],
@@ -216,16 +240,12 @@ export async function handleCreateTopics(
         continue;
       }
     }
-    const unknown = t.configs.find((c) => !TOPIC_CONFIGS.some((d) => d.name === c.name));
-    if (unknown) {
-      fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${unknown.name}`);
-      continue;
-    }
-    if (t.configs.length > 0) {
-      fail(
-        ErrorCode.INVALID_CONFIG,
-        "per-topic config overrides are not supported yet; set them on the broker",
-      );
+    let overrides: Map<string, string>;
+    try {
+      overrides = checkOverrides(t.configs.map((c) => [c.name, c.value]));
+    } catch (e) {
+      if (!(e instanceof TopicConfigError)) throw e;
+      fail(ErrorCode.INVALID_CONFIG, e.message);
       continue;
     }
     if (req.validateOnly) {
@@ -233,7 +253,7 @@ export async function handleCreateTopics(
       continue;
     }
     try {
-      await ctx.logs.createTopic(t.name, partitions);
+      await ctx.logs.createTopic(t.name, partitions, overrides);
       ctx.log(`created topic ${t.name} with ${partitions} partition(s)`);
       topics.push({ name: t.name, errorCode: 0, errorMessage: null });
     } catch (e) {
@@ -260,80 +280,4 @@ export async function handleDeleteTopics(
     }
   }
   return { throttleTimeMs: 0, responses };
-}
-
-// Kafka's ConfigResource.Type and DescribeConfigsResponse ConfigSource values.
-const RESOURCE_TOPIC = 2;
-const RESOURCE_BROKER = 4;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
-
-export function handleDescribeConfigs(
-  ctx: BrokerContext,
-  req: DescribeConfigsRequest,
-  version: number,
-): DescribeConfigsResponse {
-  const c = ctx.config;
-  const results: DescribeConfigsResult[] = [];
-  for (const r of req.resources) {
-    const result: DescribeConfigsResult = {
-      errorCode: 0,
-      errorMessage: null,
-      resourceType: r.resourceType,
-      resourceName: r.resourceName,
-      configs: [],
-    };
-    results.push(result);
-    const wanted = (name: string) => r.configurationKeys === null || r.configurationKeys.includes(name);
-    if (r.resourceType === RESOURCE_BROKER) {
-      if (r.resourceName !== "" && r.resourceName !== String(c.brokerId)) {
-        result.errorCode = ErrorCode.INVALID_REQUEST;
-        result.errorMessage = `broker ${r.resourceName} is not this broker (${c.brokerId})`;
-        continue;
-      }
-      for (const [name] of Object.entries(KEYS)) {
-        if (!wanted(name)) continue;
-        const e = c.effective.get(name)!;
-        const source = e.source === "static" ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT;
-        const entry: DescribeConfigsResourceResult = {
-          name,
-          value: e.value,
-          readOnly: true,
-          isDefault: e.source === "default",
-          configSource: source,
-          isSensitive: false,
-          synonyms: req.includeSynonyms && version >= 1 ? [{ name, value: e.value, source }] : [],
-        };
-        result.configs.push(entry);
-      }
-    } else if (r.resourceType === RESOURCE_TOPIC) {
-      if (!ctx.logs.topics.has(r.resourceName)) {
-        result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        result.errorMessage = `Topic ${r.resourceName} does not exist`;
-        continue;
-      }
-      for (const d of TOPIC_CONFIGS) {
-        if (!wanted(d.name)) continue;
-        const fromBroker = d.brokerKey !== null && c.effective.get(d.brokerKey)?.source === "static";
-        const source = fromBroker ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT;
-        const value = d.value(c);
-        result.configs.push({
-          name: d.name,
-          value,
-          readOnly: false,
-          isDefault: !fromBroker,
-          configSource: source,
-          isSensitive: false,
-          synonyms:
-            req.includeSynonyms && version >= 1 && d.brokerKey !== null
-              ? [{ name: d.brokerKey, value, source }]
-              : [],
-        });
-      }
-    } else {
-      result.errorCode = ErrorCode.INVALID_REQUEST;
-      result.errorMessage = `resource type ${r.resourceType} is not supported (2 topic, 4 broker)`;
-    }
-  }
-  return { throttleTimeMs: 0, results };
 }

@@ -35,7 +35,6 @@ export function handleProduce(
   let waiting = 0;
   let resolve: ((r: HandlerResult) => void) | null = null;
   const creations: Promise<void>[] = [];
-  const maxBytes = ctx.config.messageMaxBytes;
 
   const submit = (topic: string, records: Buffer | null, out: ProducePartitionResponse): void => {
     const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
@@ -47,7 +46,7 @@ export function handleProduce(
       out.errorCode = ErrorCode.INVALID_RECORD;
       return;
     }
-    if (records.length > maxBytes) {
+    if (records.length > ctx.logs.topics.get(topic)!.logConfig.maxMessageBytes) {
       out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
       return;
     }

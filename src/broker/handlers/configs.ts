@@ -1,0 +1,199 @@
+// The config APIs: DescribeConfigs (broker and topic resources, with Kafka's config sources and
+// synonyms), AlterConfigs (replace a topic's overrides) and IncrementalAlterConfigs (set or
+// delete single overrides). Broker configs are static (server.properties): altering them is
+// refused with a message.
+
+import type {
+  AlterConfigsRequest,
+  AlterConfigsResourceResponse,
+  AlterConfigsResponse,
+} from "../../protocol/alter_configs.ts";
+import type {
+  DescribeConfigsRequest,
+  DescribeConfigsResourceResult,
+  DescribeConfigsResponse,
+  DescribeConfigsResult,
+} from "../../protocol/describe_configs.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import {
+  ConfigOperation,
+  type IncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsResponse,
+} from "../../protocol/incremental_alter_configs.ts";
+import { KEYS } from "../config.ts";
+import type { BrokerContext } from "../context.ts";
+import { checkOverrides, TOPIC_CONFIGS, TopicConfigError } from "../topic_configs.ts";
+
+// Kafka's ConfigResource.Type and DescribeConfigsResponse ConfigSource values.
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+const SOURCE_DYNAMIC_TOPIC = 1;
+const SOURCE_STATIC_BROKER = 4;
+const SOURCE_DEFAULT = 5;
+
+export function handleDescribeConfigs(
+  ctx: BrokerContext,
+  req: DescribeConfigsRequest,
+  version: number,
+): DescribeConfigsResponse {
+  const c = ctx.config;
+  const results: DescribeConfigsResult[] = [];
+  const withSynonyms = req.includeSynonyms && version >= 1;
+  for (const r of req.resources) {
+    const result: DescribeConfigsResult = {
+      errorCode: 0,
+      errorMessage: null,
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+      configs: [],
+    };
+    results.push(result);
+    const wanted = (name: string) => r.configurationKeys === null || r.configurationKeys.includes(name);
+    if (r.resourceType === RESOURCE_BROKER) {
+      if (r.resourceName !== "" && r.resourceName !== String(c.brokerId)) {
+        result.errorCode = ErrorCode.INVALID_REQUEST;
+        result.errorMessage = `broker ${r.resourceName} is not this broker (${c.brokerId})`;
+        continue;
+      }
+      for (const name of Object.keys(KEYS)) {
+        if (!wanted(name)) continue;
+        const e = c.effective.get(name)!;
+        const source = e.source === "static" ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT;
+        const entry: DescribeConfigsResourceResult = {
+          name,
+          value: e.value,
+          readOnly: true,
+          isDefault: e.source === "default",
+          configSource: source,
+          isSensitive: false,
+          synonyms: withSynonyms ? [{ name, value: e.value, source }] : [],
+        };
+        result.configs.push(entry);
+      }
+    } else if (r.resourceType === RESOURCE_TOPIC) {
+      const t = ctx.logs.topics.get(r.resourceName);
+      if (t === undefined) {
+        result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        result.errorMessage = `Topic ${r.resourceName} does not exist`;
+        continue;
+      }
+      for (const d of TOPIC_CONFIGS) {
+        if (!wanted(d.name)) continue;
+        // Synonyms, most specific first (Kafka's order): the topic override, the broker's
+        // static setting, the default.
+        const synonyms: DescribeConfigsResourceResult["synonyms"] = [];
+        const override = t.overrides.get(d.name);
+        if (override !== undefined)
+          synonyms.push({ name: d.name, value: override, source: SOURCE_DYNAMIC_TOPIC });
+        if (d.brokerKey !== null) {
+          const e = c.effective.get(d.brokerKey);
+          if (e?.source === "static")
+            synonyms.push({ name: d.brokerKey, value: d.value(c), source: SOURCE_STATIC_BROKER });
+          else synonyms.push({ name: d.brokerKey, value: d.value(c), source: SOURCE_DEFAULT });
+        }
+        const top = synonyms[0] ?? { name: d.name, value: d.value(c), source: SOURCE_DEFAULT };
+        result.configs.push({
+          name: d.name,
+          value: top.value,
+          readOnly: false,
+          isDefault: top.source === SOURCE_DEFAULT,
+          configSource: top.source,
+          isSensitive: false,
+          synonyms: withSynonyms ? synonyms : [],
+        });
+      }
+    } else {
+      result.errorCode = ErrorCode.INVALID_REQUEST;
+      result.errorMessage = `resource type ${r.resourceType} is not supported (2 topic, 4 broker)`;
+    }
+  }
+  return { throttleTimeMs: 0, results };
+}
+
+type Change = (current: Map<string, string>) => Map<string, string>;
+
+/** Check and apply one resource's change; the answer for that resource. */
+async function alterResource(
+  ctx: BrokerContext,
+  resourceType: number,
+  resourceName: string,
+  validateOnly: boolean,
+  change: Change,
+): Promise<AlterConfigsResourceResponse> {
+  const answer = (errorCode: number, errorMessage: string | null): AlterConfigsResourceResponse => ({
+    errorCode,
+    errorMessage,
+    resourceType,
+    resourceName,
+  });
+  if (resourceType === RESOURCE_BROKER) {
+    return answer(
+      ErrorCode.INVALID_REQUEST,
+      "broker configs are static in Milena: edit server.properties (or --override) and restart",
+    );
+  }
+  if (resourceType !== RESOURCE_TOPIC)
+    return answer(ErrorCode.INVALID_REQUEST, `resource type ${resourceType} is not supported`);
+  const t = ctx.logs.topics.get(resourceName);
+  if (t === undefined)
+    return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist`);
+  let next: Map<string, string>;
+  try {
+    next = checkOverrides(change(new Map(t.overrides)));
+  } catch (e) {
+    if (!(e instanceof TopicConfigError)) throw e;
+    return answer(ErrorCode.INVALID_CONFIG, e.message);
+  }
+  if (!validateOnly) {
+    await ctx.logs.setTopicConfig(resourceName, next);
+    ctx.log(
+      `topic ${resourceName} config overrides now: ${[...next].map(([k, v]) => `${k}=${v}`).join(", ") || "(none)"}`,
+    );
+  }
+  return answer(0, null);
+}
+
+/** AlterConfigs: the given set replaces the topic's overrides (Kafka's semantics). */
+export async function handleAlterConfigs(
+  ctx: BrokerContext,
+  req: AlterConfigsRequest,
+): Promise<AlterConfigsResponse> {
+  const responses: AlterConfigsResourceResponse[] = [];
+  for (const r of req.resources) {
+    const change: Change = () => {
+      const m = new Map<string, string>();
+      for (const c of r.configs) {
+        if (c.value === null) throw new TopicConfigError(`${c.name}: a value is required`);
+        m.set(c.name, c.value);
+      }
+      return m;
+    };
+    responses.push(await alterResource(ctx, r.resourceType, r.resourceName, req.validateOnly, change));
+  }
+  return { throttleTimeMs: 0, responses };
+}
+
+/** IncrementalAlterConfigs: SET or DELETE single overrides (APPEND/SUBTRACT are for list configs; none here). */
+export async function handleIncrementalAlterConfigs(
+  ctx: BrokerContext,
+  req: IncrementalAlterConfigsRequest,
+): Promise<IncrementalAlterConfigsResponse> {
+  const responses: AlterConfigsResourceResponse[] = [];
+  for (const r of req.resources) {
+    const change: Change = (current) => {
+      for (const c of r.configs) {
+        if (c.configOperation === ConfigOperation.Set) {
+          if (c.value === null) throw new TopicConfigError(`${c.name}: SET needs a value`);
+          current.set(c.name, c.value);
+        } else if (c.configOperation === ConfigOperation.Delete) current.delete(c.name);
+        else
+          throw new TopicConfigError(
+            `${c.name}: operation ${c.configOperation} applies to list configs only`,
+          );
+      }
+      return current;
+    };
+    responses.push(await alterResource(ctx, r.resourceType, r.resourceName, req.validateOnly, change));
+  }
+  return { throttleTimeMs: 0, responses };
+}
