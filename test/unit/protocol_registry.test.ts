@@ -14,6 +14,7 @@ describe("registry", () => {
       { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 11 },
       { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 3 },
       { apiKey: ApiKey.Metadata, minVersion: 1, maxVersion: 6 },
+      { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 2 },
       { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 1 },
