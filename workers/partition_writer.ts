@@ -182,6 +182,7 @@ function periodic(now: number): void {
     try {
       if (p.rollDue(now)) p.roll();
       if (p.flushDue(now)) p.flush();
+      p.applyRetention(now);
     } catch (e) {
       process.stderr.write(`[milena writer] ${(e as Error).message}\n`);
     }

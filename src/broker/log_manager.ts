@@ -230,6 +230,14 @@ export class LogManager {
         logStartOffset,
         logEndOffset,
         active: segments[segments.length - 1] ?? null,
+        closed: segments
+          .slice(0, -1)
+          .map((g) => ({
+            baseOffset: g.baseOffset,
+            bytes: g.bytes,
+            maxTimestamp: g.index.maxTimestamp,
+            mtimeMs: 0,
+          })),
       },
     });
     const reader = new PartitionReader(dir, slot, this.state, segments, t.logConfig.indexIntervalBytes);

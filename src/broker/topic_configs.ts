@@ -137,5 +137,8 @@ export function partitionLogConfig(
     flushMessages: flushMessages >= Number.MAX_SAFE_INTEGER ? 0 : flushMessages,
     flushMs: flushMs >= Number.MAX_SAFE_INTEGER ? 0 : flushMs,
     maxMessageBytes: get("max.message.bytes"),
+    retentionMs: get("retention.ms"),
+    retentionBytes: get("retention.bytes"),
+    retentionCheckIntervalMs: c.retentionCheckIntervalMs,
   };
 }

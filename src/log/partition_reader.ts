@@ -8,7 +8,13 @@
 // is never stuck behind a batch bigger than its fetch size.
 
 import * as fs from "node:fs";
-import { BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP, readInt64 } from "../protocol/record_batch.ts";
+import {
+  BATCH_LENGTH,
+  LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP,
+  readInt64,
+} from "../protocol/record_batch.ts";
 import type { PartitionState } from "./partition_state.ts";
 import { F_LOG_START_OFFSET } from "./partition_state.ts";
 import type { ScannedSegment } from "./recovery.ts";
@@ -21,6 +27,34 @@ interface SegmentView {
   /** Final size of a closed segment; -1 while it is the active one. */
   closedBytes: number;
   index: SegmentIndex;
+  /** Reads in flight on fd: the fd is closed only when none are (its number could be reused). */
+  reading: number;
+  /** Retention or deletion let go of it: close fd once the last read finishes. */
+  released: boolean;
+}
+
+function release(seg: SegmentView): void {
+  seg.released = true;
+  if (seg.reading === 0 && seg.fd >= 0) {
+    try {
+      fs.closeSync(seg.fd);
+    } catch {
+      // already closed
+    }
+    seg.fd = -1;
+  }
+}
+
+/** pread on a segment, holding it open for the duration. */
+async function readAt(seg: SegmentView, length: number, position: number): Promise<Buffer> {
+  if (seg.fd < 0) return Buffer.alloc(0); // let go of meanwhile: nothing to read here any more
+  seg.reading++;
+  try {
+    return await pread(seg.fd, length, position);
+  } finally {
+    seg.reading--;
+    if (seg.released) release(seg);
+  }
 }
 
 /** Bytes needed to see a batch's last offset: baseOffset, length, ..., lastOffsetDelta. */
@@ -31,7 +65,9 @@ const SLACK = 16 * 1024;
 function pread(fd: number, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   return new Promise((resolve, reject) => {
-    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n))));
+    fs.read(fd, buf, 0, length, position, (err, n) =>
+      err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n)),
+    );
   });
 }
 
@@ -54,6 +90,8 @@ export class PartitionReader {
         baseOffset: s.baseOffset,
         fd: fs.openSync(logFile(dir, s.baseOffset), "r"),
         closedBytes: i < scanned.length - 1 ? s.bytes : -1,
+        reading: 0,
+        released: false,
         index: SegmentIndex.from(s.index),
       });
     }
@@ -68,9 +106,16 @@ export class PartitionReader {
   }
 
   /** Mirror of the writer's index for an appended batch (from its completion). */
-  onAppend(segmentBase: number, baseOffset: number, position: number, size: number, maxTimestamp: number): void {
+  onAppend(
+    segmentBase: number,
+    baseOffset: number,
+    position: number,
+    size: number,
+    maxTimestamp: number,
+  ): void {
     const seg = this.segmentFor(segmentBase);
-    if (seg !== null && seg.baseOffset === segmentBase) seg.index.onBatch(baseOffset, position, size, maxTimestamp);
+    if (seg !== null && seg.baseOffset === segmentBase)
+      seg.index.onBatch(baseOffset, position, size, maxTimestamp);
   }
 
   /** The view of segment `base`, opening it (and closing the previous active one) when new. */
@@ -85,9 +130,26 @@ export class PartitionReader {
       return null;
     }
     if (last !== undefined) last.closedBytes = fs.fstatSync(last.fd).size;
-    const seg: SegmentView = { baseOffset: base, fd, closedBytes: -1, index: new SegmentIndex(base, this.indexIntervalBytes) };
+    const seg: SegmentView = {
+      baseOffset: base,
+      fd,
+      closedBytes: -1,
+      index: new SegmentIndex(base, this.indexIntervalBytes),
+      reading: 0,
+      released: false,
+    };
     this.segments.push(seg);
     return seg;
+  }
+
+  /** Let go of segments retention deleted: those wholly below the log start offset. */
+  private prune(): void {
+    const start = this.logStartOffset;
+    while (this.segments.length > 1 && this.segments[1].baseOffset <= start) {
+      const gone = this.segments.shift()!;
+      if (this.cache.segmentBase === gone.baseOffset) this.cache.segmentBase = -1;
+      release(gone);
+    }
   }
 
   /** Last segment whose base is <= offset. */
@@ -111,13 +173,19 @@ export class PartitionReader {
    * The caller has checked logStartOffset <= offset <= logEndOffset. null: nothing to return.
    */
   async read(offset: number, maxBytes: number): Promise<Buffer | null> {
+    this.prune();
     const tail = this.state.readTail(this.slot);
     if (offset >= tail.logEndOffset) return null;
     this.segmentFor(tail.activeSegmentBase);
     let seg = this.find(offset);
     if (seg === null) return null;
     for (;;) {
-      const limit = seg.closedBytes >= 0 ? seg.closedBytes : seg.baseOffset === tail.activeSegmentBase ? tail.activeSegmentBytes : fs.fstatSync(seg.fd).size;
+      const limit =
+        seg.closedBytes >= 0
+          ? seg.closedBytes
+          : seg.baseOffset === tail.activeSegmentBase
+            ? tail.activeSegmentBytes
+            : fs.fstatSync(seg.fd).size;
       const data = await this.readSegment(seg, limit, offset, maxBytes);
       if (data !== null) return data;
       // offset is past this segment's last batch: it starts the next one.
@@ -127,13 +195,18 @@ export class PartitionReader {
     }
   }
 
-  private async readSegment(seg: SegmentView, limit: number, offset: number, maxBytes: number): Promise<Buffer | null> {
+  private async readSegment(
+    seg: SegmentView,
+    limit: number,
+    offset: number,
+    maxBytes: number,
+  ): Promise<Buffer | null> {
     const c = this.cache;
     let pos = c.segmentBase === seg.baseOffset && c.offset === offset ? c.position : seg.index.lookup(offset);
     for (;;) {
       if (pos + HEADER_PEEK > limit) return null;
       const want = Math.min(limit - pos, maxBytes + SLACK);
-      const buf = await pread(seg.fd, want, pos);
+      const buf = await readAt(seg, want, pos);
       // Skip batches that end before `offset`.
       let at = 0;
       let found = -1;
@@ -155,7 +228,7 @@ export class PartitionReader {
       if (found + firstSize > buf.length) {
         // The first batch is larger than what was read: return it whole (KIP-74).
         if (pos + found + firstSize > limit) return null;
-        const whole = await pread(seg.fd, firstSize, pos + found);
+        const whole = await readAt(seg, firstSize, pos + found);
         this.remember(seg.baseOffset, whole, pos + found, firstSize);
         return whole;
       }
@@ -187,6 +260,7 @@ export class PartitionReader {
    * finds the record within it. null when no stored record reaches ts.
    */
   async findBatchByTimestamp(ts: number): Promise<{ batch: Buffer } | null> {
+    this.prune();
     for (const seg of this.segments) {
       if (seg.index.maxTimestamp < ts) continue;
       let offset = Math.max(seg.index.lookupTime(ts), this.logStartOffset);
@@ -204,13 +278,7 @@ export class PartitionReader {
 
   close(): void {
     this.closed = true;
-    for (const s of this.segments) {
-      try {
-        fs.closeSync(s.fd);
-      } catch {
-        // already closed
-      }
-    }
+    for (const s of this.segments) release(s);
     this.segments = [];
   }
 }

@@ -6,9 +6,24 @@
 // Invariant, checked where it moves: logStartOffset <= flushedOffset <= logEndOffset.
 
 import * as fs from "node:fs";
-import { BASE_OFFSET, LAST_OFFSET_DELTA, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, readInt64, writeInt64 } from "../protocol/record_batch.ts";
-import { F_FLUSHED_OFFSET, F_LOG_START_OFFSET, F_STATUS, type PartitionState, STATUS_OFFLINE, STATUS_ONLINE } from "./partition_state.ts";
+import {
+  BASE_OFFSET,
+  LAST_OFFSET_DELTA,
+  MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
+  readInt64,
+  writeInt64,
+} from "../protocol/record_batch.ts";
+import {
+  F_FLUSHED_OFFSET,
+  F_LOG_START_OFFSET,
+  F_STATUS,
+  type PartitionState,
+  STATUS_OFFLINE,
+  STATUS_ONLINE,
+} from "./partition_state.ts";
 import type { ScannedSegment } from "./recovery.ts";
+import { type ClosedSegment, segmentsToDelete } from "./retention.ts";
 import { indexFile, logFile, timeIndexFile } from "./segment_files.ts";
 import { SegmentIndex } from "./segment_index.ts";
 
@@ -22,6 +37,12 @@ export interface PartitionLogConfig {
   /** fsync when the oldest unflushed append is this old (ms); 0 = never by time. */
   flushMs: number;
   maxMessageBytes: number;
+  /** Delete closed segments whose newest record is older than this (ms); -1 = never. */
+  retentionMs: number;
+  /** Delete the oldest closed segments while the partition is above this size; -1 = no limit. */
+  retentionBytes: number;
+  /** How often retention is checked (log.retention.check.interval.ms). */
+  retentionCheckIntervalMs: number;
 }
 
 export interface PartitionOpen {
@@ -32,6 +53,8 @@ export interface PartitionOpen {
   logEndOffset: number;
   /** The last segment on disk (the active one), or null for a new partition. */
   active: ScannedSegment | null;
+  /** The segments before it, oldest first. */
+  closed: ClosedSegment[];
 }
 
 export interface AppendResult {
@@ -68,6 +91,8 @@ export class PartitionWriter {
   private timeIndexWritten = 0;
   private unflushedMessages = 0;
   private firstUnflushedMs = 0;
+  private readonly closed: ClosedSegment[];
+  private lastRetentionCheckMs = 0;
 
   constructor(
     open: PartitionOpen,
@@ -79,11 +104,16 @@ export class PartitionWriter {
     this.logStartOffset = open.logStartOffset;
     this.logEndOffset = open.logEndOffset;
     this.flushedOffset = open.logEndOffset;
+    this.closed = open.closed.map((c) => ({ ...c }));
     fs.mkdirSync(this.dir, { recursive: true });
     if (open.active) {
       this.openSegment(open.active.baseOffset, open.active.bytes, SegmentIndex.from(open.active.index));
     } else {
-      this.openSegment(open.logEndOffset, 0, new SegmentIndex(open.logEndOffset, this.config.indexIntervalBytes));
+      this.openSegment(
+        open.logEndOffset,
+        0,
+        new SegmentIndex(open.logEndOffset, this.config.indexIntervalBytes),
+      );
     }
     this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
     this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
@@ -148,7 +178,10 @@ export class PartitionWriter {
   flushDue(nowMs: number): boolean {
     if (this.unflushedMessages === 0) return false;
     const c = this.config;
-    return (c.flushMessages > 0 && this.unflushedMessages >= c.flushMessages) || (c.flushMs > 0 && nowMs - this.firstUnflushedMs >= c.flushMs);
+    return (
+      (c.flushMessages > 0 && this.unflushedMessages >= c.flushMessages) ||
+      (c.flushMs > 0 && nowMs - this.firstUnflushedMs >= c.flushMs)
+    );
   }
 
   get dirty(): boolean {
@@ -164,7 +197,9 @@ export class PartitionWriter {
       this.fail(e, -1);
     }
     if (this.flushedOffset > this.logEndOffset || this.logStartOffset > this.logEndOffset) {
-      throw new Error(`invariant: logStartOffset ${this.logStartOffset} <= flushedOffset <= logEndOffset ${this.logEndOffset}`);
+      throw new Error(
+        `invariant: logStartOffset ${this.logStartOffset} <= flushedOffset <= logEndOffset ${this.logEndOffset}`,
+      );
     }
     this.flushedOffset = this.logEndOffset;
     this.unflushedMessages = 0;
@@ -173,14 +208,70 @@ export class PartitionWriter {
 
   /** Segment is old enough to roll by time even though idle (retention of idle partitions). */
   rollDue(nowMs: number): boolean {
-    return this.config.segmentMs > 0 && this.segmentBytes > 0 && nowMs - this.segmentCreatedMs >= this.config.segmentMs;
+    return (
+      this.config.segmentMs > 0 &&
+      this.segmentBytes > 0 &&
+      nowMs - this.segmentCreatedMs >= this.config.segmentMs
+    );
   }
 
   roll(): void {
     this.flush();
+    this.closed.push({
+      baseOffset: this.segmentBase,
+      bytes: this.segmentBytes,
+      maxTimestamp: this.index.maxTimestamp,
+      mtimeMs: Date.now(),
+    });
     this.closeSegment();
-    this.openSegment(this.logEndOffset, 0, new SegmentIndex(this.logEndOffset, this.config.indexIntervalBytes));
+    this.openSegment(
+      this.logEndOffset,
+      0,
+      new SegmentIndex(this.logEndOffset, this.config.indexIntervalBytes),
+    );
     this.publish();
+  }
+
+  /**
+   * Retention (every retention.check.interval.ms): delete the oldest closed segments that
+   * expired by time or size, and advance the log start offset to the first one kept. Readers
+   * still holding a deleted file keep reading it until they notice the new log start.
+   * Returns the number of segments deleted.
+   */
+  applyRetention(nowMs: number): number {
+    const c = this.config;
+    if (this.offline || nowMs - this.lastRetentionCheckMs < c.retentionCheckIntervalMs) return 0;
+    this.lastRetentionCheckMs = nowMs;
+    if (c.retentionMs < 0 && c.retentionBytes < 0) return 0;
+    for (const s of this.closed) {
+      if (s.maxTimestamp < 0) {
+        try {
+          s.mtimeMs = fs.statSync(logFile(this.dir, s.baseOffset)).mtimeMs;
+        } catch {
+          // gone already: its time does not matter
+        }
+      }
+    }
+    const n = segmentsToDelete(
+      this.closed,
+      this.segmentBytes,
+      { retentionMs: c.retentionMs, retentionBytes: c.retentionBytes },
+      nowMs,
+    );
+    if (n === 0) return 0;
+    const doomed = this.closed.splice(0, n);
+    this.logStartOffset = this.closed.length > 0 ? this.closed[0].baseOffset : this.segmentBase;
+    this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+    for (const s of doomed) {
+      for (const f of [
+        logFile(this.dir, s.baseOffset),
+        indexFile(this.dir, s.baseOffset),
+        timeIndexFile(this.dir, s.baseOffset),
+      ]) {
+        fs.rmSync(f, { force: true });
+      }
+    }
+    return n;
   }
 
   private writeIndexes(): void {
