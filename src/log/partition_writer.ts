@@ -160,7 +160,7 @@ export class PartitionWriter {
       let done = 0;
       while (done < size) done += fs.writeSync(this.fd, batch, done, size - done, position + done);
     } catch (e) {
-      this.fail(e, position);
+      this.refuseOrFail(e, position);
     }
     const lastOffset = baseOffset + batch.readInt32BE(LAST_OFFSET_DELTA);
     const maxTimestamp = readInt64(batch, MAX_TIMESTAMP);
@@ -285,7 +285,10 @@ export class PartitionWriter {
         this.timeIndexWritten = this.index.timeCount;
       }
     } catch (e) {
-      this.fail(e, -1);
+      // Indexes are derivable: a full disk leaves the entries pending for the next try (a torn
+      // entry is caught and rebuilt at start); any other error takes the partition offline.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOSPC" && code !== "EDQUOT") this.fail(e, -1);
     }
   }
 
@@ -309,6 +312,25 @@ export class PartitionWriter {
       this.writeIndexes();
     }
     this.closeSegment();
+  }
+
+  /**
+   * A write failed. A full disk (ENOSPC, EDQUOT) refuses just this batch: the partial write is
+   * cut back, nothing acknowledged is touched, and the next append tries again, so writes resume
+   * by themselves once space returns. Any other error, or a cut that fails, takes the partition
+   * offline.
+   */
+  private refuseOrFail(e: unknown, position: number): never {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT") {
+      try {
+        fs.ftruncateSync(this.fd, position);
+      } catch {
+        this.fail(e, -1);
+      }
+      throw new StorageError(`no space left for a batch in ${this.dir}: refused, nothing written`);
+    }
+    this.fail(e, position);
   }
 
   /**
