@@ -159,6 +159,7 @@ export class LogManager {
     report.threadsUsed = threads.size;
     found.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
     const logStarts = new Map<string, Map<string, number>>();
+    const opening: Promise<PartitionEntry>[] = [];
     for (const f of found) {
       let starts = logStarts.get(f.logDir);
       if (!starts) logStarts.set(f.logDir, (starts = readCheckpoint(f.logDir, LOG_START_CHECKPOINT)));
@@ -175,14 +176,16 @@ export class LogManager {
         );
         this.topics.set(f.topic, t);
       }
-      await this.addPartition(t, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset);
+      opening.push(this.addPartition(t, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset));
     }
+    await Promise.all(opening);
     // Fill gaps (a partition dir lost by hand): a topic's partitions are 0..n-1.
     for (const t of this.topics.values()) {
       for (let p = 0; p < t.partitions.length; p++) {
-        if (t.partitions[p] === undefined) await this.addNewPartition(t, p);
+        if (t.partitions[p] === undefined) opening.push(this.addNewPartition(t, p));
       }
     }
+    await Promise.all(opening);
     for (const dir of this.config.logDirs) removeCleanShutdownMarker(dir);
     this.recovery = report;
     return report;
@@ -210,7 +213,11 @@ export class LogManager {
     return this.addPartition(t, partition, logDir, [], 0, 0);
   }
 
-  private async addPartition(
+  /**
+   * Register a partition (slot, reader, entry) at once, so placement counts it, then have its
+   * writer open it. Many partitions open concurrently.
+   */
+  private addPartition(
     t: TopicEntry,
     partition: number,
     logDir: string,
@@ -221,30 +228,35 @@ export class LogManager {
     const slot = this.allocateSlot();
     const topic = t.name;
     const dir = join(logDir, partitionDirName(topic, partition));
-    await this.writers.control(this.writers.writerOf(slot), {
-      op: "open",
-      open: {
-        slot,
-        dir,
-        config: t.logConfig,
-        logStartOffset,
-        logEndOffset,
-        active: segments[segments.length - 1] ?? null,
-        closed: segments
-          .slice(0, -1)
-          .map((g) => ({
-            baseOffset: g.baseOffset,
-            bytes: g.bytes,
-            maxTimestamp: g.index.maxTimestamp,
-            mtimeMs: 0,
-          })),
-      },
-    });
     const reader = new PartitionReader(dir, slot, this.state, segments, t.logConfig.indexIntervalBytes);
     const entry: PartitionEntry = { topic, partition, slot, logDir, dir, reader, waiters: new Set() };
     t.partitions[partition] = entry;
     this.bySlot[slot] = entry;
-    return entry;
+    const closed = segments.slice(0, -1).map((g) => ({
+      baseOffset: g.baseOffset,
+      bytes: g.bytes,
+      maxTimestamp: g.index.maxTimestamp,
+      mtimeMs: 0,
+    }));
+    const open = {
+      slot,
+      dir,
+      config: t.logConfig,
+      logStartOffset,
+      logEndOffset,
+      active: segments[segments.length - 1] ?? null,
+      closed,
+    };
+    return this.writers.control(this.writers.writerOf(slot), { op: "open", open }).then(
+      () => entry,
+      (e) => {
+        reader.close();
+        this.bySlot[slot] = undefined;
+        delete t.partitions[partition];
+        this.freeSlots.push(slot);
+        throw e;
+      },
+    );
   }
 
   /**
@@ -267,7 +279,9 @@ export class LogManager {
   ): Promise<TopicEntry> {
     const t = this.newTopicEntry(name, overrides);
     try {
-      for (let p = 0; p < partitions; p++) await this.addNewPartition(t, p);
+      const opening: Promise<PartitionEntry>[] = [];
+      for (let p = 0; p < partitions; p++) opening.push(this.addNewPartition(t, p));
+      await Promise.all(opening);
     } catch (e) {
       await this.closeTopic(t);
       throw e;
