@@ -163,7 +163,7 @@ export class Broker {
     const r = this.recovery;
     this.logLine(
       `opened ${r.partitions} partition(s) from ${this.config.logDirs.join(", ")} ` +
-        `(${r.clean ? "clean" : "unclean"} start, recovery pool of ${r.poolThreads} thread(s))`,
+        `(${r.clean ? "clean" : "unclean"} start, recovery pool of ${r.poolThreads} thread(s), ${r.threadsUsed} used)`,
     );
     for (const t of r.truncated) {
       this.logLine(

@@ -62,6 +62,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  // Signal handlers first: a SIGTERM that arrives while starting (or right after the "started"
+  // line) must still mean a clean shutdown, not the default kill.
+  const stopRequested = new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      process.stderr.write(`[milena] ${sig}: shutting down\n`);
+      resolve();
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
   const broker = new Broker(config);
   try {
     await broker.start();
@@ -74,14 +84,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `milena started kafka=${broker.ports.kafka} websocket=${broker.ports.websocket ?? "off"}\n`,
   );
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      process.stderr.write(`[milena] ${sig}: shutting down\n`);
-      resolve();
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-  });
+  await stopRequested;
   await broker.stop();
   return process.exitCode === undefined ? 0 : Number(process.exitCode);
 }
