@@ -3,6 +3,8 @@
 // in src/log/recovery.ts and src/log/log_dir.ts; this file only dispatches.
 
 import { threadId } from "node:worker_threads";
+import type { OffsetsRecord } from "../src/broker/groups/offsets_records.ts";
+import { replayOffsetsPartition } from "../src/broker/groups/offsets_replay.ts";
 import {
   LOG_START_CHECKPOINT,
   RECOVERY_POINT_CHECKPOINT,
@@ -13,6 +15,7 @@ import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "
 
 export type RecoveryTask =
   | { op: "open"; dir: string; options: ScanOptions }
+  | { op: "replay-offsets"; dir: string }
   | {
       op: "close-dir";
       dir: string;
@@ -26,7 +29,10 @@ export interface OpenResult {
   threadId: number;
 }
 
-export default function run(task: RecoveryTask): OpenResult | { threadId: number } {
+export default function run(
+  task: RecoveryTask,
+): OpenResult | { threadId: number; records?: OffsetsRecord[] } {
+  if (task.op === "replay-offsets") return { threadId, records: replayOffsetsPartition(task.dir) };
   if (task.op === "open") {
     const scan = scanPartition(task.dir, task.options);
     applyScan(scan);

@@ -16,6 +16,9 @@ import { startTcpListener } from "../transport/tcp.ts";
 import { startWebSocketListener, type WebSocketListener } from "../transport/websocket.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { BrokerContext } from "./context.ts";
+import { GroupCoordinator } from "./groups/coordinator.ts";
+import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
+import { OffsetsTopic } from "./groups/offsets_topic.ts";
 import {
   handleApiVersions,
   handleCreateTopics,
@@ -30,6 +33,17 @@ import {
   handleIncrementalAlterConfigs,
 } from "./handlers/configs.ts";
 import { handleFetch } from "./handlers/fetch.ts";
+import {
+  handleDeleteGroups,
+  handleDescribeGroups,
+  handleHeartbeat,
+  handleJoinGroup,
+  handleLeaveGroup,
+  handleListGroups,
+  handleOffsetCommit,
+  handleOffsetFetch,
+  handleSyncGroup,
+} from "./handlers/groups.ts";
 import { handleProduce } from "./handlers/produce.ts";
 import { LogManager, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
@@ -56,6 +70,8 @@ export class Broker {
   private readonly handlers: (Handler | undefined)[] = [];
   private readonly creating = new Map<string, Promise<number>>();
   private stopping: Promise<void> | null = null;
+  readonly offsetsTopic: OffsetsTopic;
+  readonly coordinator: GroupCoordinator;
 
   constructor(
     readonly config: BrokerConfig,
@@ -74,8 +90,23 @@ export class Broker {
       tracker,
       state,
       autoCreate: (topic) => this.autoCreate(topic),
+      topicDeleted: (topic) => this.coordinator.topicDeleted(topic),
       log: this.logLine,
     };
+    this.offsetsTopic = new OffsetsTopic(this.ctx);
+    this.coordinator = new GroupCoordinator(
+      {
+        groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        groupMaxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        offsetsRetentionMs: config.offsetsRetentionMs,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+        offsetMetadataMaxBytes: config.offsetMetadataMaxBytes,
+        offsetsTopicPartitions: config.offsetsTopicPartitions,
+      },
+      this.offsetsTopic,
+      this.logLine,
+    );
     writers.onAppended = (records, count) => this.onAppended(records, count);
     writers.onFatal = (error) => {
       this.logLine(`fatal: ${error}`);
@@ -104,6 +135,29 @@ export class Broker {
     on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
     on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
     on(ApiKey.FindCoordinator, (req, rc) => handleFindCoordinator(c, req, rc));
+    const g = this.coordinator;
+    // The coordinator's log exists before a group uses it (Kafka creates it on first lookup).
+    const withOffsets =
+      <R>(f: (req: never, rc: Parameters<Handler>[1]) => R | Promise<R>) =>
+      async (req: never, rc: Parameters<Handler>[1]): Promise<R> => {
+        await this.offsetsTopic.ensure();
+        return f(req, rc);
+      };
+    on(
+      ApiKey.JoinGroup,
+      withOffsets((req, rc) => handleJoinGroup(g, req, rc)),
+    );
+    on(ApiKey.SyncGroup, (req) => handleSyncGroup(g, req));
+    on(ApiKey.Heartbeat, (req) => handleHeartbeat(g, req));
+    on(ApiKey.LeaveGroup, (req) => handleLeaveGroup(g, req));
+    on(
+      ApiKey.OffsetCommit,
+      withOffsets((req) => handleOffsetCommit(g, req)),
+    );
+    on(ApiKey.OffsetFetch, (req) => handleOffsetFetch(g, req));
+    on(ApiKey.DescribeGroups, (req) => handleDescribeGroups(g, req));
+    on(ApiKey.ListGroups, () => handleListGroups(g));
+    on(ApiKey.DeleteGroups, (req) => handleDeleteGroups(g, req));
   }
 
   /** Completions from the writers: mirror the index, wake long-polls, answer produces. */
@@ -129,7 +183,8 @@ export class Broker {
 
   private autoCreate(topic: string): Promise<number> | null {
     if (!this.config.autoCreateTopics) return null;
-    if (!validTopicName(topic)) return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    if (!validTopicName(topic) || topic === OFFSETS_TOPIC)
+      return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
     if (this.ctx.logs.topics.has(topic)) return Promise.resolve(ErrorCode.NONE);
     // Being created by a CreateTopics request: wait for it rather than create it twice.
     const inProgress = this.ctx.logs.creating.get(topic);
@@ -165,6 +220,17 @@ export class Broker {
       `opened ${r.partitions} partition(s) from ${this.config.logDirs.join(", ")} ` +
         `(${r.clean ? "clean" : "unclean"} start, recovery pool of ${r.poolThreads} thread(s), ${r.threadsUsed} used)`,
     );
+    const replayed = await this.offsetsTopic.replay();
+    let records = 0;
+    for (const part of replayed) {
+      this.coordinator.replay(part);
+      records += part.length;
+    }
+    if (replayed.length > 0)
+      this.logLine(
+        `replayed ${records} record(s) of ${OFFSETS_TOPIC}: ${this.coordinator.groups.size} group(s)`,
+      );
+    this.coordinator.start();
     for (const t of r.truncated) {
       this.logLine(
         `recovery cut ${t.partition} segment ${t.segmentBase} at byte ${t.atByte} (${t.lostBytes} bytes): ${t.reason}`,
@@ -224,6 +290,7 @@ export class Broker {
     }
     this.connections.clear();
     await closed;
+    this.coordinator.stop();
     await this.ctx.writers.shutdown();
     await this.ctx.logs.close();
     this.logLine("shut down cleanly");

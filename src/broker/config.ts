@@ -162,6 +162,54 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "Bytes per partition a follower fetches (must be >= message.max.bytes)",
     notYetUsed: "replication is not built yet",
   },
+  "offsets.topic.num.partitions": {
+    kind: "int",
+    default: "50",
+    doc: "Partitions of __consumer_offsets (fixed once it exists)",
+    min: 1,
+  },
+  "offsets.topic.segment.bytes": {
+    kind: "int",
+    default: "104857600",
+    doc: "Segment size of __consumer_offsets",
+    min: 14,
+  },
+  "offsets.retention.minutes": {
+    kind: "int",
+    default: "10080",
+    doc: "A group empty this long loses its committed offsets",
+    min: 1,
+  },
+  "offsets.retention.check.interval.ms": {
+    kind: "long",
+    default: "600000",
+    doc: "How often offsets expiry is checked",
+    min: 1,
+  },
+  "offset.metadata.max.bytes": {
+    kind: "int",
+    default: "4096",
+    doc: "Largest metadata string of a committed offset",
+    min: 0,
+  },
+  "group.min.session.timeout.ms": {
+    kind: "int",
+    default: "6000",
+    doc: "Smallest session timeout a group member may ask for",
+    min: 0,
+  },
+  "group.max.session.timeout.ms": {
+    kind: "int",
+    default: "1800000",
+    doc: "Largest session timeout a group member may ask for",
+    min: 0,
+  },
+  "group.initial.rebalance.delay.ms": {
+    kind: "int",
+    default: "3000",
+    doc: "How long the first rebalance of an empty group waits for more members",
+    min: 0,
+  },
   "socket.request.max.bytes": {
     kind: "int",
     default: "104857600",
@@ -200,6 +248,14 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   replicaFetchMaxBytes: number;
   socketRequestMaxBytes: number;
+  offsetsTopicPartitions: number;
+  offsetsTopicSegmentBytes: number;
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
+  offsetMetadataMaxBytes: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
   zookeeperConnect: string | null;
   /** Every key with its effective value and where it came from. */
   effective: Map<string, { value: string | null; source: "default" | "static" }>;
@@ -213,8 +269,9 @@ export function parseProperties(text: string, origin: string): RawConfig {
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i].trim();
     const lineNo = i + 1;
-    while (line.endsWith("\\") && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
+    // Comments never continue (Java's properties format): a trailing backslash there is text.
     if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+    while (line.endsWith("\\") && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
     const m = /^([^=:\s]+)\s*[=:]\s*(.*)$/.exec(line);
     if (!m) throw new ConfigError(`${origin}:${lineNo}: expected key=value, got "${line}"`);
     out.set(m[1], m[2].trim());
@@ -237,7 +294,12 @@ function parseValue(key: string, def: KeyDef, raw: string): number | boolean | s
     case "int":
     case "long": {
       if (!/^-?\d+$/.test(raw)) throw new ConfigError(`${key}: "${raw}" is not an integer`);
-      const n = def.kind === "long" && raw === LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(raw);
+      const big = BigInt(raw);
+      if (def.kind === "long" && (big > 9223372036854775807n || big < -9223372036854775808n)) {
+        throw new ConfigError(`${key}: ${raw} is out of long range`);
+      }
+      // Longs beyond 2^53 (Long.MAX_VALUE as "unlimited") saturate at the largest exact number.
+      const n = big > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(raw);
       if (def.kind === "int" && (n > 2147483647 || n < -2147483648))
         throw new ConfigError(`${key}: ${raw} is out of int range`);
       if (def.min !== undefined && n < def.min)
@@ -294,7 +356,9 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     listeners = (values.get("listeners") as string[]).map((s) => parseListener("listeners", s));
   } else {
     const host = (values.get("host.name") as string | undefined) ?? "0.0.0.0";
-    listeners = [{ name: "PLAINTEXT", host, port: has("port") ? num("port") : 9092 }];
+    const port = has("port") ? num("port") : 9092;
+    if (port > 65535) throw new ConfigError(`port: ${port} is out of range (0-65535)`);
+    listeners = [{ name: "PLAINTEXT", host, port }];
   }
   if (!listeners.some((l) => l.name === "PLAINTEXT"))
     throw new ConfigError("listeners: a PLAINTEXT listener is required");
@@ -306,7 +370,11 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     : listeners;
 
   const logDirs = has("log.dirs") ? (values.get("log.dirs") as string[]) : [values.get("log.dir") as string];
-  if (logDirs.length === 0) throw new ConfigError("log.dirs: at least one directory is required");
+  if (logDirs.length === 0 || logDirs.some((d) => d.trim() === "")) {
+    throw new ConfigError(
+      `${has("log.dirs") ? "log.dirs" : "log.dir"}: at least one non-empty directory is required`,
+    );
+  }
   if (new Set(logDirs).size !== logDirs.length)
     throw new ConfigError("log.dirs: a directory is listed twice");
 
@@ -340,6 +408,9 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       `message.max.bytes (${messageMaxBytes}) must not exceed log.segment.bytes (${segmentBytes})`,
     );
   }
+  if (num("group.min.session.timeout.ms") > num("group.max.session.timeout.ms")) {
+    throw new ConfigError("group.min.session.timeout.ms must not exceed group.max.session.timeout.ms");
+  }
   const flushMessages = num("log.flush.interval.messages");
   return {
     brokerId: num("broker.id"),
@@ -362,6 +433,14 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     messageMaxBytes,
     replicaFetchMaxBytes,
     socketRequestMaxBytes: num("socket.request.max.bytes"),
+    offsetsTopicPartitions: num("offsets.topic.num.partitions"),
+    offsetsTopicSegmentBytes: num("offsets.topic.segment.bytes"),
+    offsetsRetentionMs: num("offsets.retention.minutes") * 60_000,
+    offsetsRetentionCheckIntervalMs: num("offsets.retention.check.interval.ms"),
+    offsetMetadataMaxBytes: num("offset.metadata.max.bytes"),
+    groupMinSessionTimeoutMs: num("group.min.session.timeout.ms"),
+    groupMaxSessionTimeoutMs: num("group.max.session.timeout.ms"),
+    groupInitialRebalanceDelayMs: num("group.initial.rebalance.delay.ms"),
     zookeeperConnect: (values.get("zookeeper.connect") as string | undefined) ?? null,
     effective,
     warnings,

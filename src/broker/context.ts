@@ -18,5 +18,7 @@ export interface BrokerContext {
    * valid; resolves to a Kafka error code (0 = it exists now). null when auto-creation is off.
    */
   autoCreate(topic: string): Promise<number> | null;
+  /** A topic was deleted: its committed offsets go too. */
+  topicDeleted(topic: string): Promise<void>;
   log(line: string): void;
 }

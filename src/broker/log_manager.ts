@@ -30,9 +30,22 @@ import type { PartitionLogConfig } from "../log/partition_writer.ts";
 import type { ScannedSegment } from "../log/recovery.ts";
 import { parsePartitionDirName, partitionDirName } from "../log/segment_files.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { OffsetsRecord } from "./groups/offsets_records.ts";
 import { readTopicConfig, writeTopicConfig } from "./topic_config_store.ts";
 import { partitionLogConfig } from "./topic_configs.ts";
 import { workerExecArgv } from "./worker_exec.ts";
+
+/** Structured clone turns Buffers into Uint8Arrays: make the byte fields Buffers again. */
+function revive(r: OffsetsRecord): OffsetsRecord {
+  if (r.kind === "group" && r.value !== null) {
+    for (const m of r.value.members) {
+      m.subscription = Buffer.from(m.subscription);
+      m.assignment = Buffer.from(m.assignment);
+    }
+  }
+  return r;
+}
+
 import type { WriterPool } from "./writers.ts";
 
 export interface PartitionEntry {
@@ -331,6 +344,14 @@ export class LogManager {
         config: t.logConfig,
       });
     }
+  }
+
+  /** Decode a __consumer_offsets partition's records (in the recovery pool). */
+  async replayOffsets(dir: string): Promise<OffsetsRecord[]> {
+    const r = (await this.recoveryPool().run({ op: "replay-offsets", dir } satisfies RecoveryTask)) as {
+      records: OffsetsRecord[];
+    };
+    return r.records.map(revive);
   }
 
   partitionOf(topic: string, partition: number): PartitionEntry | undefined {

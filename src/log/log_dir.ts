@@ -43,7 +43,11 @@ export function writeFileDurably(path: string, data: string | Buffer): void {
  * Create the dir and its meta.properties, or check that it belongs to this broker. Returns the
  * cluster id and whether the dir is new (a new dir has nothing to recover).
  */
-export function claimLogDir(dir: string, brokerId: number, clusterId: string | null): { clusterId: string; created: boolean } {
+export function claimLogDir(
+  dir: string,
+  brokerId: number,
+  clusterId: string | null,
+): { clusterId: string; created: boolean } {
   fs.mkdirSync(dir, { recursive: true });
   const path = join(dir, META_PROPERTIES);
   let text: string | null = null;
@@ -64,12 +68,16 @@ export function claimLogDir(dir: string, brokerId: number, clusterId: string | n
   }
   const owner = props.get("broker.id");
   if (owner !== undefined && Number(owner) !== brokerId) {
-    throw new LogDirError(`log dir ${dir} belongs to broker.id=${owner}, but this broker is broker.id=${brokerId} (see ${path})`);
+    throw new LogDirError(
+      `log dir ${dir} belongs to broker.id=${owner}, but this broker is broker.id=${brokerId} (see ${path})`,
+    );
   }
   const found = props.get("cluster.id");
   if (found === undefined) throw new LogDirError(`${path} has no cluster.id`);
   if (clusterId !== null && found !== clusterId) {
-    throw new LogDirError(`log dir ${dir} belongs to cluster ${found}, but the other log dirs belong to ${clusterId}`);
+    throw new LogDirError(
+      `log dir ${dir} belongs to cluster ${found}, but the other log dirs belong to ${clusterId}`,
+    );
   }
   return { clusterId: found, created: false };
 }
@@ -94,7 +102,11 @@ export function readCheckpoint(dir: string, name: string): OffsetCheckpoint {
   return out;
 }
 
-export function writeCheckpoint(dir: string, name: string, entries: { topic: string; partition: number; offset: number }[]): void {
+export function writeCheckpoint(
+  dir: string,
+  name: string,
+  entries: { topic: string; partition: number; offset: number }[],
+): void {
   const lines = ["0", String(entries.length), ...entries.map((e) => `${e.topic} ${e.partition} ${e.offset}`)];
   writeFileDurably(join(dir, name), `${lines.join("\n")}\n`);
 }

@@ -18,7 +18,7 @@ import {
 import type { PartitionState } from "./partition_state.ts";
 import { F_LOG_START_OFFSET } from "./partition_state.ts";
 import type { ScannedSegment } from "./recovery.ts";
-import { logFile } from "./segment_files.ts";
+import { logFile, segmentBases } from "./segment_files.ts";
 import { SegmentIndex } from "./segment_index.ts";
 
 interface SegmentView {
@@ -118,28 +118,44 @@ export class PartitionReader {
       seg.index.onBatch(baseOffset, position, size, maxTimestamp);
   }
 
-  /** The view of segment `base`, opening it (and closing the previous active one) when new. */
+  /**
+   * The view of segment `base`, opening it (and closing the previous active one) when new. The
+   * writer may have rolled more than once since the last look (it publishes its tail before the
+   * completions arrive), so every segment file up to `base` that is not known yet is opened, not
+   * only `base`: a segment skipped here would never be read.
+   */
   private segmentFor(base: number): SegmentView | null {
     const last = this.segments[this.segments.length - 1];
     if (last !== undefined && base <= last.baseOffset) return this.find(base);
     if (this.closed) return null;
-    let fd: number;
+    let bases: number[];
     try {
-      fd = fs.openSync(logFile(this.dir, base), "r");
+      bases = segmentBases(fs.readdirSync(this.dir));
     } catch {
       return null;
     }
-    if (last !== undefined) last.closedBytes = fs.fstatSync(last.fd).size;
-    const seg: SegmentView = {
-      baseOffset: base,
-      fd,
-      closedBytes: -1,
-      index: new SegmentIndex(base, this.indexIntervalBytes),
-      reading: 0,
-      released: false,
-    };
-    this.segments.push(seg);
-    return seg;
+    let seg: SegmentView | null = null;
+    for (const b of bases) {
+      if (b > base || (last !== undefined && b <= last.baseOffset)) continue;
+      let fd: number;
+      try {
+        fd = fs.openSync(logFile(this.dir, b), "r");
+      } catch {
+        continue; // deleted meanwhile (retention)
+      }
+      const prev = this.segments[this.segments.length - 1];
+      if (prev !== undefined) prev.closedBytes = fs.fstatSync(prev.fd).size;
+      seg = {
+        baseOffset: b,
+        fd,
+        closedBytes: -1,
+        index: new SegmentIndex(b, this.indexIntervalBytes),
+        reading: 0,
+        released: false,
+      };
+      this.segments.push(seg);
+    }
+    return seg !== null && seg.baseOffset === base ? seg : null;
   }
 
   /** Let go of segments retention deleted: those wholly below the log start offset. */

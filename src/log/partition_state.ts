@@ -51,7 +51,12 @@ export class PartitionState {
   }
 
   /** Writer side: publish after an append (bytes first, then the offset, then the version). */
-  publishAppend(slot: number, activeSegmentBase: number, activeSegmentBytes: number, logEndOffset: number): void {
+  publishAppend(
+    slot: number,
+    activeSegmentBase: number,
+    activeSegmentBytes: number,
+    logEndOffset: number,
+  ): void {
     const at = slot * FIELDS_PER_SLOT;
     this.f[at + F_ACTIVE_SEGMENT_BASE] = activeSegmentBase;
     this.f[at + F_ACTIVE_SEGMENT_BYTES] = activeSegmentBytes;

@@ -28,7 +28,12 @@ import {
   storedBatchIntact,
 } from "../protocol/record_batch.ts";
 import { indexFile, logFile, segmentBases, timeIndexFile } from "./segment_files.ts";
-import { INDEX_ENTRY_BYTES, SegmentIndex, type SegmentIndexData, TIME_INDEX_ENTRY_BYTES } from "./segment_index.ts";
+import {
+  INDEX_ENTRY_BYTES,
+  SegmentIndex,
+  type SegmentIndexData,
+  TIME_INDEX_ENTRY_BYTES,
+} from "./segment_index.ts";
 
 export interface ScanOptions {
   clean: boolean;
@@ -73,7 +78,12 @@ export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
     }
     if (i > 0 && base !== expected) {
       // A later segment must start where the previous one ended; otherwise it is not ours.
-      result.truncate = { segmentBase: base, atByte: 0, lostBytes: fileSize(logFile(dir, base)), reason: `segment base ${base} does not follow offset ${expected}` };
+      result.truncate = {
+        segmentBase: base,
+        atByte: 0,
+        lostBytes: fileSize(logFile(dir, base)),
+        reason: `segment base ${base} does not follow offset ${expected}`,
+      };
       result.droppedSegments.push(base);
       continue;
     }
@@ -113,19 +123,40 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
     let rebuiltIndex = true;
     let pos = 0;
     let next = base;
+    /** What was loaded, to tell whether the walk left the files' entries as they are. */
+    let loadedCount = 0;
+    let keptTime = 0;
+    const loadedTimeTail: number[] = [];
     if (opts.clean && !verifyCrc) {
       const loaded = loadIndexes(dir, base, size, opts.indexIntervalBytes);
-      if (loaded !== null && loaded.count > 0) {
-        // Resume the chain at the last indexed batch; everything before it was written whole.
-        index = loaded;
+      // Resume the chain at the last indexed batch (everything before it was written whole),
+      // but only if a batch really starts there with the offset the entry claims: an index that
+      // is well-formed yet wrong must not steer the scan.
+      const last = loaded !== null && loaded.count > 0 ? loaded.count - 1 : -1;
+      const header = Buffer.alloc(BATCH_HEADER_BYTES);
+      if (
+        last >= 0 &&
+        fs.readSync(fd, header, 0, BATCH_HEADER_BYTES, loaded!.positions[last]) === BATCH_HEADER_BYTES &&
+        header[MAGIC] === 2 &&
+        readInt64(header, BASE_OFFSET) === base + loaded!.relOffsets[last] &&
+        firstTimeEntryMatches(fd, loaded!)
+      ) {
+        index = loaded!;
         rebuiltIndex = false;
-        pos = loaded.positions[loaded.count - 1];
-        const header = Buffer.alloc(LOG_OVERHEAD);
-        fs.readSync(fd, header, 0, LOG_OVERHEAD, pos);
-        next = readInt64(header, BASE_OFFSET);
-        // Entries after it are re-derived by the walk below: drop the last one and re-add.
+        pos = index.positions[last];
+        next = base + index.relOffsets[last];
+        // Entries from that batch on are re-derived by the walk below: drop them and re-add.
+        // Time entries too, so one for a batch that is cut below (torn tail) does not survive.
+        loadedCount = index.count;
         index.count--;
         index.bytesSinceEntry = index.intervalBytes + 1;
+        keptTime = index.timeCount;
+        while (keptTime > 0 && index.timeRelOffsets[keptTime - 1] >= index.relOffsets[last]) keptTime--;
+        for (let i = keptTime; i < index.timeCount; i++) {
+          loadedTimeTail.push(index.timestamps[i], index.timeRelOffsets[i]);
+        }
+        index.timeCount = keptTime;
+        index.maxTimestamp = keptTime > 0 ? index.timestamps[keptTime - 1] : -1;
       }
     }
     const chunk = Buffer.allocUnsafe(CHUNK);
@@ -133,7 +164,8 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
     let chunkLen = 0;
     let cut: SegmentScan["cut"] = null;
     const read = (at: number, n: number): Buffer => {
-      if (at >= chunkStart && at + n <= chunkStart + chunkLen) return chunk.subarray(at - chunkStart, at - chunkStart + n);
+      if (at >= chunkStart && at + n <= chunkStart + chunkLen)
+        return chunk.subarray(at - chunkStart, at - chunkStart + n);
       if (n > CHUNK) {
         const big = Buffer.allocUnsafe(n);
         const got = fs.readSync(fd, big, 0, n, at);
@@ -171,17 +203,50 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
       }
     }
     if (cut) rebuiltIndex = true;
-    return { segment: { baseOffset: base, bytes: pos, nextOffset: next, index: index.toJSON(), rebuiltIndex }, cut };
+    if (!rebuiltIndex) {
+      // The walk re-derived the loaded entries from the resume point on: rewrite the files when
+      // they differ (entries missing from a short file, e.g. after a power cut soon after a
+      // clean shutdown: index files are never fsynced).
+      rebuiltIndex = index.count !== loadedCount || index.timeCount !== keptTime + loadedTimeTail.length / 2;
+      for (let i = 0; !rebuiltIndex && i < loadedTimeTail.length; i += 2) {
+        const t = keptTime + i / 2;
+        rebuiltIndex =
+          index.timestamps[t] !== loadedTimeTail[i] || index.timeRelOffsets[t] !== loadedTimeTail[i + 1];
+      }
+    }
+    return {
+      segment: { baseOffset: base, bytes: pos, nextOffset: next, index: index.toJSON(), rebuiltIndex },
+      cut,
+    };
   } finally {
     fs.closeSync(fd);
   }
 }
 
 /**
- * Load .index and .timeindex when they are consistent with a .log of `logBytes` bytes
- * (whole entries, ascending, positions inside the log); null when they must be rebuilt.
+ * Whether the time index starts as the .log does: the first batch's maxTimestamp at relative
+ * offset 0 (or, when that batch has no timestamp, no entry for it). Catches a zeroed or garbage
+ * .timeindex that is otherwise well-formed.
  */
-export function loadIndexes(dir: string, base: number, logBytes: number, intervalBytes: number): SegmentIndex | null {
+function firstTimeEntryMatches(fd: number, s: SegmentIndex): boolean {
+  const h = Buffer.alloc(BATCH_HEADER_BYTES);
+  if (fs.readSync(fd, h, 0, BATCH_HEADER_BYTES, 0) !== BATCH_HEADER_BYTES) return false;
+  const firstMax = readInt64(h, MAX_TIMESTAMP);
+  if (firstMax > -1) return s.timeCount > 0 && s.timestamps[0] === firstMax && s.timeRelOffsets[0] === 0;
+  return s.timeCount === 0 || s.timeRelOffsets[0] > 0;
+}
+
+/**
+ * Load .index and .timeindex when they are consistent with a .log of `logBytes` bytes
+ * (whole entries, ascending offsets and timestamps, positions inside the log); null when they
+ * must be rebuilt.
+ */
+export function loadIndexes(
+  dir: string,
+  base: number,
+  logBytes: number,
+  intervalBytes: number,
+): SegmentIndex | null {
   let idx: Buffer;
   let tidx: Buffer;
   try {
@@ -203,12 +268,14 @@ export function loadIndexes(dir: string, base: number, logBytes: number, interva
     prevPos = position;
   }
   let prevTs = -Infinity;
+  let prevTimeRel = -1;
   for (let at = 0; at < tidx.length; at += TIME_INDEX_ENTRY_BYTES) {
     const ts = readInt64(tidx, at);
     const rel = tidx.readUInt32BE(at + 8);
-    if (ts <= prevTs) return null;
+    if (ts <= prevTs || rel <= prevTimeRel) return null;
     s.pushTime(ts, rel);
     prevTs = ts;
+    prevTimeRel = rel;
   }
   s.maxTimestamp = s.timeCount > 0 ? s.timestamps[s.timeCount - 1] : -1;
   return s;
@@ -222,7 +289,8 @@ export function applyScan(scan: PartitionScan): void {
     if (seg) fs.truncateSync(logFile(dir, seg.baseOffset), seg.bytes);
   }
   for (const base of scan.droppedSegments) {
-    for (const f of [logFile(dir, base), indexFile(dir, base), timeIndexFile(dir, base)]) fs.rmSync(f, { force: true });
+    for (const f of [logFile(dir, base), indexFile(dir, base), timeIndexFile(dir, base)])
+      fs.rmSync(f, { force: true });
   }
   for (const seg of scan.segments) {
     if (!seg.rebuiltIndex) continue;

@@ -27,7 +27,12 @@ export interface RetentionPolicy {
 }
 
 /** How many of `closed` (oldest first) to delete now. */
-export function segmentsToDelete(closed: readonly ClosedSegment[], activeBytes: number, policy: RetentionPolicy, nowMs: number): number {
+export function segmentsToDelete(
+  closed: readonly ClosedSegment[],
+  activeBytes: number,
+  policy: RetentionPolicy,
+  nowMs: number,
+): number {
   let total = activeBytes;
   for (const s of closed) total += s.bytes;
   let n = 0;

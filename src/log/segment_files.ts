@@ -29,7 +29,8 @@ export function parsePartitionDirName(name: string): { topic: string; partition:
   const dash = name.lastIndexOf("-");
   if (dash <= 0) return null;
   const partition = Number(name.slice(dash + 1));
-  if (!Number.isInteger(partition) || partition < 0 || String(partition) !== name.slice(dash + 1)) return null;
+  if (!Number.isInteger(partition) || partition < 0 || String(partition) !== name.slice(dash + 1))
+    return null;
   return { topic: name.slice(0, dash), partition };
 }
 
@@ -44,5 +45,7 @@ export function segmentBases(fileNames: readonly string[]): number[] {
 
 /** Kafka's topic name rule: 1-249 chars of [a-zA-Z0-9._-], not "." or "..". */
 export function validTopicName(name: string): boolean {
-  return name.length > 0 && name.length <= 249 && /^[a-zA-Z0-9._-]+$/.test(name) && name !== "." && name !== "..";
+  return (
+    name.length > 0 && name.length <= 249 && /^[a-zA-Z0-9._-]+$/.test(name) && name !== "." && name !== ".."
+  );
 }

@@ -43,7 +43,12 @@ export class SegmentIndex {
   ) {}
 
   /** Account for a batch appended at `position`. Reports which entries it added. */
-  onBatch(batchBaseOffset: number, position: number, size: number, batchMaxTimestamp: number): IndexEntryAdded {
+  onBatch(
+    batchBaseOffset: number,
+    position: number,
+    size: number,
+    batchMaxTimestamp: number,
+  ): IndexEntryAdded {
     const rel = batchBaseOffset - this.baseOffset;
     let index = false;
     let time = false;

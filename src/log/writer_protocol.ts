@@ -35,5 +35,7 @@ export type WriterReport =
 
 /** Control messages travel as JSON; typed arrays (index entries) become plain arrays. */
 export function encodeControl(msg: WriterControl): Buffer {
-  return Buffer.from(JSON.stringify(msg, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)));
+  return Buffer.from(
+    JSON.stringify(msg, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v)),
+  );
 }

@@ -20,5 +20,6 @@ export const ApiKey = {
   InitProducerId: 22,
   DescribeConfigs: 32,
   AlterConfigs: 33,
+  DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
 } as const;

@@ -49,6 +49,7 @@ const FIRST_FLEXIBLE_VERSION: ReadonlyMap<number, number> = new Map([
   [ApiKey.InitProducerId, 2],
   [ApiKey.DescribeConfigs, 4],
   [ApiKey.AlterConfigs, 2],
+  [ApiKey.DeleteGroups, 2],
   [ApiKey.IncrementalAlterConfigs, 1],
 ]);
 

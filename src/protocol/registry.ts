@@ -10,6 +10,7 @@ import { deleteTopicsCodec } from "./delete_topics.ts";
 import { describeConfigsCodec } from "./describe_configs.ts";
 import { fetchCodec } from "./fetch.ts";
 import { findCoordinatorCodec } from "./find_coordinator.ts";
+import { GROUP_CODECS } from "./group_registry.ts";
 import { incrementalAlterConfigsCodec } from "./incremental_alter_configs.ts";
 import { listOffsetsCodec } from "./list_offsets.ts";
 import { metadataCodec } from "./metadata.ts";
@@ -33,6 +34,7 @@ export const CODECS: readonly AnyApiCodec[] = [
   findCoordinatorCodec,
   alterConfigsCodec,
   incrementalAlterConfigsCodec,
+  ...GROUP_CODECS,
 ];
 
 const BY_KEY: (AnyApiCodec | undefined)[] = [];

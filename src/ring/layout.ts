@@ -29,12 +29,21 @@ export const ENTRY_HEADER_BYTES = 24;
 export const Kind = { APPEND: 1, CONTROL: 2, PAD: 3 } as const;
 
 export function alignEntry(payloadLength: number): number {
-  return (ENTRY_HEADER_BYTES + payloadLength + 7) & ~7;
+  // Not `& ~7`: that is int32 and turns a length >= 2^31 - 31 into a negative size.
+  return Math.ceil((ENTRY_HEADER_BYTES + payloadLength) / 8) * 8;
 }
 
+/** Largest capacity: head, tail and `head & mask` are int32 arithmetic (wrong from 2^32 on). */
+export const MAX_RING_CAPACITY = 2 ** 30;
+
 export function createRingBuffer(capacity: number): SharedArrayBuffer {
-  if (capacity < 4096 || (capacity & (capacity - 1)) !== 0) {
-    throw new RangeError(`ring capacity must be a power of two >= 4096, got ${capacity}`);
+  if (
+    !Number.isInteger(capacity) ||
+    capacity < 4096 ||
+    capacity > MAX_RING_CAPACITY ||
+    (capacity & (capacity - 1)) !== 0
+  ) {
+    throw new RangeError(`ring capacity must be a power of two from 4096 to 2^30, got ${capacity}`);
   }
   return new SharedArrayBuffer(DATA_START + capacity);
 }

@@ -1,7 +1,16 @@
 // Producer side of the SPSC ring (see layout.ts): the acceptor copies a batch from the request
 // frame into shared memory once; the writer worker appends it to the log from there.
 
-import { alignEntry, DATA_START, ENTRY_HEADER_BYTES, HEAD, Kind, ringCapacity, SLEEPING, TAIL } from "./layout.ts";
+import {
+  alignEntry,
+  DATA_START,
+  ENTRY_HEADER_BYTES,
+  HEAD,
+  Kind,
+  ringCapacity,
+  SLEEPING,
+  TAIL,
+} from "./layout.ts";
 
 export class RingWriter {
   private readonly ctrl: Int32Array;

@@ -14,12 +14,21 @@ describe("registry", () => {
       { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 11 },
       { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 3 },
       { apiKey: ApiKey.Metadata, minVersion: 1, maxVersion: 6 },
+      { apiKey: ApiKey.OffsetCommit, minVersion: 2, maxVersion: 5 },
+      { apiKey: ApiKey.OffsetFetch, minVersion: 1, maxVersion: 4 },
       { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 2 },
+      { apiKey: ApiKey.JoinGroup, minVersion: 0, maxVersion: 5 },
+      { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 3 },
+      { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 2 },
+      { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 3 },
+      { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 2 },
+      { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 2 },
       { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 1 },
       { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 2 },
       { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 1 },
+      { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 1 },
       { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 0 },
     ]);
   });
@@ -42,7 +51,7 @@ describe("registry", () => {
   test("lookup by api key", () => {
     assert.equal(codecFor(ApiKey.Produce), produceCodec);
     assert.equal(codecFor(ApiKey.ApiVersions), apiVersionsCodec);
-    assert.equal(codecFor(ApiKey.JoinGroup), undefined);
+    assert.equal(codecFor(ApiKey.InitProducerId), undefined);
     assert.equal(codecFor(-1), undefined);
     assert.equal(codecFor(10_000), undefined);
   });
@@ -53,7 +62,7 @@ describe("registry", () => {
     assert.equal(isSupported(ApiKey.Fetch, 11), true);
     assert.equal(isSupported(ApiKey.Fetch, 12), false);
     assert.equal(isSupported(ApiKey.Produce, 0), true);
-    assert.equal(isSupported(ApiKey.Heartbeat, 0), false);
+    assert.equal(isSupported(ApiKey.Heartbeat, 4), false);
   });
 
   test("only ApiVersions v3 is a flexible version among those served", () => {

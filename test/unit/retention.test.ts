@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ClosedSegment, segmentsToDelete } from "../../src/log/retention.ts";
 
-const seg = (baseOffset: number, bytes: number, maxTimestamp: number, mtimeMs = 0): ClosedSegment => ({ baseOffset, bytes, maxTimestamp, mtimeMs });
+const seg = (baseOffset: number, bytes: number, maxTimestamp: number, mtimeMs = 0): ClosedSegment => ({
+  baseOffset,
+  bytes,
+  maxTimestamp,
+  mtimeMs,
+});
 
 test("time: segments whose newest record is older than retention.ms go, oldest first", () => {
   const now = 1_000_000;
@@ -17,8 +22,14 @@ test("time: segments whose newest record is older than retention.ms go, oldest f
 
 test("time: a segment without timestamps falls back to its file's mtime", () => {
   const now = 1_000_000;
-  assert.equal(segmentsToDelete([seg(0, 10, -1, now - 5000)], 0, { retentionMs: 1000, retentionBytes: -1 }, now), 1);
-  assert.equal(segmentsToDelete([seg(0, 10, -1, now - 500)], 0, { retentionMs: 1000, retentionBytes: -1 }, now), 0);
+  assert.equal(
+    segmentsToDelete([seg(0, 10, -1, now - 5000)], 0, { retentionMs: 1000, retentionBytes: -1 }, now),
+    1,
+  );
+  assert.equal(
+    segmentsToDelete([seg(0, 10, -1, now - 500)], 0, { retentionMs: 1000, retentionBytes: -1 }, now),
+    0,
+  );
 });
 
 test("time: deletion stops at the first kept segment (a prefix only)", () => {

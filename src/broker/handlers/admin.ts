@@ -22,6 +22,7 @@ import { decodeBatch } from "../../protocol/records.ts";
 import { type AnyApiCodec, apiVersionsKeys } from "../../protocol/registry.ts";
 import type { RequestContext } from "../../transport/connection.ts";
 import type { BrokerContext } from "../context.ts";
+import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import type { TopicEntry } from "../log_manager.ts";
 import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
 
@@ -34,7 +35,7 @@ function topicMetadata(ctx: BrokerContext, t: TopicEntry): MetadataTopic {
   return {
     errorCode: 0,
     name: t.name,
-    isInternal: false,
+    isInternal: t.name === OFFSETS_TOPIC,
     partitions: t.partitions.map((p) => ({
       errorCode: ctx.logs.isOffline(p) ? ErrorCode.KAFKA_STORAGE_ERROR : 0,
       partitionIndex: p.partition,

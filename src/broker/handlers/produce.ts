@@ -7,6 +7,7 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import type { BrokerContext } from "../context.ts";
+import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 
 export function handleProduce(
   ctx: BrokerContext,
@@ -38,6 +39,11 @@ export function handleProduce(
 
   const submit = (topic: string, records: Buffer | null, out: ProducePartitionResponse): void => {
     const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
+    if (topic === OFFSETS_TOPIC) {
+      // Internal: only the coordinator writes it.
+      out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
+      return;
+    }
     if (entry === undefined) {
       out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       return;

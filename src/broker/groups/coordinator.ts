@@ -1,0 +1,674 @@
+// The group coordinator: Kafka's group membership protocol (JoinGroup, SyncGroup, Heartbeat,
+// LeaveGroup), committed offsets (OffsetCommit, OffsetFetch) and group administration
+// (DescribeGroups, ListGroups, DeleteGroups), answered with Kafka's error codes
+// (GroupCoordinator.scala). A single broker coordinates every group.
+//
+// Committed offsets and group metadata are a log: each change is appended to
+// __consumer_offsets (partition = abs(hash(group)) % offsets.topic.num.partitions) through the
+// same writer path as any produce, acks=-1, before the commit is answered; at startup the log is
+// replayed into memory (offsets_replay.ts, in the recovery pool).
+
+import { randomUUID } from "node:crypto";
+import type { DeleteGroupsResponse } from "../../protocol/delete_groups.ts";
+import type { DescribedGroup, DescribeGroupsResponse } from "../../protocol/describe_groups.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import type { HeartbeatRequest, HeartbeatResponse } from "../../protocol/heartbeat.ts";
+import type { JoinGroupRequest, JoinGroupResponse } from "../../protocol/join_group.ts";
+import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/leave_group.ts";
+import type { ListGroupsResponse } from "../../protocol/list_groups.ts";
+import type {
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetCommitTopicResponse,
+} from "../../protocol/offset_commit.ts";
+import type {
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  OffsetFetchTopicResponse,
+} from "../../protocol/offset_fetch.ts";
+import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/sync_group.ts";
+import { type CommittedOffset, Group, Member } from "./group.ts";
+import {
+  encodeGroupKey,
+  encodeGroupValue,
+  encodeOffsetKey,
+  encodeOffsetValue,
+  type OffsetsRecord,
+  offsetsPartitionFor,
+} from "./offsets_records.ts";
+
+export interface CoordinatorConfig {
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
+  offsetsRetentionMs: number;
+  offsetsRetentionCheckIntervalMs: number;
+  offsetMetadataMaxBytes: number;
+  offsetsTopicPartitions: number;
+}
+
+/** What the coordinator needs from the broker: the offsets log and topic existence. */
+export interface OffsetsLog {
+  /** Append records (acks=-1) to a partition of __consumer_offsets; resolves to a Kafka error code. */
+  append(partition: number, records: { key: Buffer; value: Buffer | null }[]): Promise<number>;
+  partitionExists(topic: string, partition: number): boolean;
+}
+
+export interface ClientInfo {
+  clientId: string;
+  clientHost: string;
+}
+
+/** A member that never completes its first join is dropped after this long (Kafka's NewMemberJoinTimeoutMs). */
+const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
+
+function joinError(errorCode: number, memberId: string): JoinGroupResponse {
+  return {
+    throttleTimeMs: 0,
+    errorCode,
+    generationId: -1,
+    protocolName: "",
+    leader: "",
+    memberId,
+    members: [],
+  };
+}
+
+function syncError(errorCode: number): SyncGroupResponse {
+  return { throttleTimeMs: 0, errorCode, assignment: Buffer.alloc(0) };
+}
+
+export class GroupCoordinator {
+  readonly groups = new Map<string, Group>();
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: CoordinatorConfig,
+    private readonly log: OffsetsLog,
+    private readonly logLine: (line: string) => void,
+  ) {}
+
+  start(): void {
+    this.expiryTimer = setInterval(
+      () => void this.expireOffsets(Date.now()),
+      this.config.offsetsRetentionCheckIntervalMs,
+    );
+    this.expiryTimer.unref();
+  }
+
+  stop(): void {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    for (const g of this.groups.values()) this.clearTimers(g);
+  }
+
+  // ---- replay (startup) ----
+
+  /** Apply records replayed from __consumer_offsets, oldest first. */
+  replay(records: Iterable<OffsetsRecord>): void {
+    const now = Date.now();
+    for (const r of records) {
+      if (r.kind === "offset") {
+        const key = Group.offsetKey(r.key.topic, r.key.partition);
+        let g = this.groups.get(r.key.group);
+        if (r.value === null) {
+          g?.offsets.delete(key);
+          continue;
+        }
+        if (g === undefined) this.groups.set(r.key.group, (g = new Group(r.key.group, now)));
+        g.offsets.set(key, r.value);
+      } else if (r.value === null) {
+        this.groups.delete(r.group);
+      } else {
+        let g = this.groups.get(r.group);
+        if (g === undefined) this.groups.set(r.group, (g = new Group(r.group, now)));
+        // Members do not survive a coordinator restart (their sessions are gone): the group comes
+        // back Empty at its generation, and its members rejoin.
+        g.generationId = r.value.generation;
+        g.protocolType = r.value.protocolType;
+        g.protocolName = r.value.protocol;
+        if (r.value.members.length === 0 && r.value.currentStateTimestamp > 0)
+          g.emptySinceMs = r.value.currentStateTimestamp;
+      }
+    }
+  }
+
+  // ---- membership ----
+
+  private group(groupId: string): Group | undefined {
+    const g = this.groups.get(groupId);
+    return g !== undefined && g.state !== "Dead" ? g : undefined;
+  }
+
+  join(
+    req: JoinGroupRequest,
+    version: number,
+    client: ClientInfo,
+  ): Promise<JoinGroupResponse> | JoinGroupResponse {
+    const c = this.config;
+    if (req.groupId === "") return joinError(ErrorCode.INVALID_GROUP_ID, req.memberId);
+    if (
+      req.sessionTimeoutMs < c.groupMinSessionTimeoutMs ||
+      req.sessionTimeoutMs > c.groupMaxSessionTimeoutMs
+    ) {
+      return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId);
+    }
+    // JoinGroup v0 has no rebalance timeout: use the session timeout (never -1, which would
+    // rebalance forever).
+    const rebalanceTimeoutMs = req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
+    const protocols = req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
+    let g = this.group(req.groupId);
+    if (req.memberId === "") {
+      if (g === undefined) this.groups.set(req.groupId, (g = new Group(req.groupId, Date.now())));
+      if (!g.supportsProtocols(req.protocolType, protocols))
+        return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "");
+      const memberId = `${client.clientId || "member"}-${randomUUID()}`;
+      if (version >= 4) {
+        // KIP-394: hand out the id; the member rejoins with it at once.
+        const group = g;
+        const t = setTimeout(() => {
+          group.pendingMembers.delete(memberId);
+          if (group.state === "PreparingRebalance") this.tryCompleteJoin(group);
+        }, req.sessionTimeoutMs);
+        t.unref();
+        g.pendingMembers.set(memberId, t);
+        return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+      }
+      return this.addMemberAndRebalance(g, memberId, req, rebalanceTimeoutMs, protocols, client);
+    }
+    if (g === undefined) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+    const pending = g.pendingMembers.get(req.memberId);
+    if (pending !== undefined) {
+      clearTimeout(pending);
+      g.pendingMembers.delete(req.memberId);
+      if (!g.supportsProtocols(req.protocolType, protocols))
+        return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+      return this.addMemberAndRebalance(g, req.memberId, req, rebalanceTimeoutMs, protocols, client);
+    }
+    const m = g.members.get(req.memberId);
+    if (m === undefined) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+    if (!g.supportsProtocols(req.protocolType, protocols))
+      return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId);
+    m.sessionTimeoutMs = req.sessionTimeoutMs;
+    m.rebalanceTimeoutMs = rebalanceTimeoutMs;
+    switch (g.state) {
+      case "PreparingRebalance":
+        m.protocols = protocols;
+        return this.awaitJoin(g, m);
+      case "CompletingRebalance":
+        if (m.sameProtocols(protocols)) return this.currentJoinResult(g, m);
+        m.protocols = protocols;
+        this.prepareRebalance(g, `member ${m.memberId} changed its protocols`);
+        return this.awaitJoin(g, m);
+      case "Stable":
+        if (m.memberId !== g.leaderId && m.sameProtocols(protocols)) {
+          // A follower rejoining unchanged gets the current generation and goes on to SyncGroup.
+          this.heartbeatSeen(g, m);
+          return this.currentJoinResult(g, m);
+        }
+        m.protocols = protocols;
+        this.prepareRebalance(g, `member ${m.memberId} rejoined`);
+        return this.awaitJoin(g, m);
+      default:
+        return joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId);
+    }
+  }
+
+  private addMemberAndRebalance(
+    g: Group,
+    memberId: string,
+    req: JoinGroupRequest,
+    rebalanceTimeoutMs: number,
+    protocols: Member["protocols"],
+    client: ClientInfo,
+  ): Promise<JoinGroupResponse> {
+    const m = new Member(
+      memberId,
+      req.groupInstanceId,
+      client.clientId,
+      client.clientHost,
+      req.sessionTimeoutMs,
+      rebalanceTimeoutMs,
+      protocols,
+    );
+    if (g.members.size === 0) g.protocolType = req.protocolType;
+    g.members.set(memberId, m);
+    const p = this.awaitJoin(g, m);
+    if (g.state === "PreparingRebalance") this.tryCompleteJoin(g);
+    else this.prepareRebalance(g, `member ${memberId} joined`);
+    return p;
+  }
+
+  private awaitJoin(g: Group, m: Member): Promise<JoinGroupResponse> {
+    // A member waiting in JoinGroup is kept alive (it cannot heartbeat meanwhile), but a new one
+    // that never completes its first join is dropped.
+    this.scheduleExpiry(g, m, m.isNew ? NEW_MEMBER_JOIN_TIMEOUT_MS : null);
+    const previous = m.joinWaiter;
+    const p = new Promise<JoinGroupResponse>((resolve) => {
+      m.joinWaiter = resolve;
+    });
+    previous?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
+    if (g.state === "PreparingRebalance") queueMicrotask(() => this.tryCompleteJoin(g));
+    return p;
+  }
+
+  private currentJoinResult(g: Group, m: Member): JoinGroupResponse {
+    const isLeader = m.memberId === g.leaderId;
+    return {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      generationId: g.generationId,
+      protocolName: g.protocolName ?? "",
+      leader: g.leaderId ?? "",
+      memberId: m.memberId,
+      members: isLeader
+        ? [...g.members.values()].map((x) => ({
+            memberId: x.memberId,
+            groupInstanceId: x.groupInstanceId,
+            metadata: x.metadataFor(g.protocolName!),
+          }))
+        : [],
+    };
+  }
+
+  private prepareRebalance(g: Group, reason: string): void {
+    if (g.state === "CompletingRebalance") {
+      // Assignments of the generation being completed are void: members rejoin.
+      for (const m of g.members.values()) {
+        m.assignment = Buffer.alloc(0);
+        const w = m.syncWaiter;
+        m.syncWaiter = null;
+        w?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      }
+    }
+    const wasEmpty = g.state === "Empty";
+    g.transition("PreparingRebalance", Date.now());
+    if (g.joinTimer) clearTimeout(g.joinTimer);
+    // The first rebalance of an empty group waits group.initial.rebalance.delay.ms for more
+    // members; later ones wait for every member up to the largest rebalance timeout.
+    const delay = wasEmpty
+      ? Math.min(this.config.groupInitialRebalanceDelayMs, g.maxRebalanceTimeoutMs)
+      : g.maxRebalanceTimeoutMs;
+    g.joinTimer = setTimeout(() => {
+      g.joinTimer = null;
+      this.completeJoin(g);
+    }, delay);
+    this.logLine(`group ${g.groupId}: preparing rebalance (${reason})`);
+    if (wasEmpty) g.initialDelayUntil = Date.now() + delay;
+  }
+
+  private tryCompleteJoin(g: Group): void {
+    if (g.state !== "PreparingRebalance" || !g.allMembersJoined()) return;
+    if (g.initialDelayUntil > Date.now()) return; // the initial delay's timer completes it
+    this.completeJoin(g);
+  }
+
+  private completeJoin(g: Group): void {
+    if (g.state !== "PreparingRebalance") return;
+    if (g.joinTimer) {
+      clearTimeout(g.joinTimer);
+      g.joinTimer = null;
+    }
+    g.initialDelayUntil = 0;
+    // Members that did not rejoin in time are out.
+    for (const m of [...g.members.values()]) if (m.joinWaiter === null) this.removeMember(g, m);
+    for (const t of g.pendingMembers.values()) clearTimeout(t);
+    g.pendingMembers.clear();
+    g.generationId++;
+    if (g.members.size === 0) {
+      g.protocolName = null;
+      g.leaderId = null;
+      g.transition("Empty", Date.now());
+      this.logLine(`group ${g.groupId}: generation ${g.generationId} is empty`);
+      void this.storeGroup(g);
+      return;
+    }
+    g.protocolName = g.selectProtocol();
+    if (g.leaderId === null || !g.members.has(g.leaderId)) g.leaderId = g.members.keys().next().value!;
+    g.transition("CompletingRebalance", Date.now());
+    this.logLine(
+      `group ${g.groupId}: generation ${g.generationId} with ${g.members.size} member(s), protocol ${g.protocolName}`,
+    );
+    for (const m of g.members.values()) {
+      const w = m.joinWaiter!;
+      m.joinWaiter = null;
+      m.isNew = false;
+      this.scheduleExpiry(g, m, null);
+      w(this.currentJoinResult(g, m));
+    }
+  }
+
+  sync(req: SyncGroupRequest): Promise<SyncGroupResponse> | SyncGroupResponse {
+    const g = this.group(req.groupId);
+    if (g === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    const m = g.members.get(req.memberId);
+    if (m === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (req.generationId !== g.generationId) return syncError(ErrorCode.ILLEGAL_GENERATION);
+    switch (g.state) {
+      case "PreparingRebalance":
+        return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+      case "Stable":
+        this.heartbeatSeen(g, m);
+        return { throttleTimeMs: 0, errorCode: 0, assignment: m.assignment };
+      case "CompletingRebalance": {
+        this.heartbeatSeen(g, m);
+        const p = new Promise<SyncGroupResponse>((resolve) => {
+          m.syncWaiter = resolve;
+        });
+        if (m.memberId === g.leaderId) {
+          const given = new Map(req.assignments.map((a) => [a.memberId, Buffer.from(a.assignment)]));
+          for (const x of g.members.values()) x.assignment = given.get(x.memberId) ?? Buffer.alloc(0);
+          g.transition("Stable", Date.now());
+          void this.storeGroup(g);
+          for (const x of g.members.values()) {
+            const w = x.syncWaiter;
+            x.syncWaiter = null;
+            w?.({ throttleTimeMs: 0, errorCode: 0, assignment: x.assignment });
+          }
+        }
+        return p;
+      }
+      default:
+        return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    }
+  }
+
+  heartbeat(req: HeartbeatRequest): HeartbeatResponse {
+    const answer = (errorCode: number): HeartbeatResponse => ({ throttleTimeMs: 0, errorCode });
+    const g = this.group(req.groupId);
+    if (g === undefined || g.state === "Empty") return answer(ErrorCode.UNKNOWN_MEMBER_ID);
+    const m = g.members.get(req.memberId);
+    if (m === undefined) return answer(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (req.generationId !== g.generationId) return answer(ErrorCode.ILLEGAL_GENERATION);
+    this.heartbeatSeen(g, m);
+    return answer(g.state === "PreparingRebalance" ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE);
+  }
+
+  leave(req: LeaveGroupRequest): LeaveGroupResponse {
+    const g = this.group(req.groupId);
+    const m = g?.members.get(req.memberId);
+    if (g === undefined || m === undefined)
+      return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+    this.logLine(`group ${g.groupId}: member ${m.memberId} left`);
+    this.memberGone(g, m);
+    return { throttleTimeMs: 0, errorCode: 0 };
+  }
+
+  /** A member left or its session expired: out, and the group rebalances. */
+  private memberGone(g: Group, m: Member): void {
+    const waiter = m.joinWaiter;
+    m.joinWaiter = null;
+    this.removeMember(g, m);
+    waiter?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
+    if (g.state === "Stable" || g.state === "CompletingRebalance")
+      this.prepareRebalance(g, `member ${m.memberId} is gone`);
+    else if (g.state === "PreparingRebalance") this.tryCompleteJoin(g);
+  }
+
+  private removeMember(g: Group, m: Member): void {
+    if (m.expiry) clearTimeout(m.expiry);
+    m.expiry = null;
+    g.members.delete(m.memberId);
+    const w = m.syncWaiter;
+    m.syncWaiter = null;
+    w?.(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (g.leaderId === m.memberId) g.leaderId = g.members.keys().next().value ?? null;
+  }
+
+  private heartbeatSeen(g: Group, m: Member): void {
+    this.scheduleExpiry(g, m, null);
+  }
+
+  /** (Re)arm a member's session expiry: session.timeout.ms from now, or `ms` when given. */
+  private scheduleExpiry(g: Group, m: Member, ms: number | null): void {
+    if (m.expiry) clearTimeout(m.expiry);
+    m.expiry = setTimeout(() => {
+      m.expiry = null;
+      // Waiting in JoinGroup or SyncGroup keeps a member alive (Kafka's shouldKeepAlive).
+      if ((m.joinWaiter !== null && !m.isNew) || m.syncWaiter !== null) {
+        this.scheduleExpiry(g, m, null);
+        return;
+      }
+      if (g.members.get(m.memberId) !== m) return;
+      this.logLine(
+        `group ${g.groupId}: member ${m.memberId} expired (no heartbeat in ${m.sessionTimeoutMs} ms)`,
+      );
+      this.memberGone(g, m);
+    }, ms ?? m.sessionTimeoutMs);
+    m.expiry.unref();
+  }
+
+  private clearTimers(g: Group): void {
+    if (g.joinTimer) clearTimeout(g.joinTimer);
+    g.joinTimer = null;
+    for (const m of g.members.values()) if (m.expiry) clearTimeout(m.expiry);
+    for (const t of g.pendingMembers.values()) clearTimeout(t);
+  }
+
+  // ---- offsets ----
+
+  async commit(req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
+    const all = (errorCode: number): OffsetCommitResponse => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    });
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let g = this.group(req.groupId);
+    const simple = req.generationId < 0 && req.memberId === "";
+    if (g === undefined) {
+      // Commits for a group without members (kcat's simple consumer, admin tools) are accepted.
+      if (!simple) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      this.groups.set(req.groupId, (g = new Group(req.groupId, Date.now())));
+    } else if (simple) {
+      if (g.state !== "Empty") return all(ErrorCode.ILLEGAL_GENERATION);
+    } else {
+      const m = g.members.get(req.memberId);
+      if (m === undefined) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (req.generationId !== g.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (g.state === "CompletingRebalance" || g.state === "PreparingRebalance")
+        return all(ErrorCode.REBALANCE_IN_PROGRESS);
+      this.heartbeatSeen(g, m);
+    }
+    const now = Date.now();
+    const topics: OffsetCommitTopicResponse[] = [];
+    const records: { key: Buffer; value: Buffer }[] = [];
+    const accepted: { key: string; value: CommittedOffset; out: { errorCode: number } }[] = [];
+    for (const t of req.topics) {
+      const partitions = [];
+      for (const p of t.partitions) {
+        const out = { partitionIndex: p.partitionIndex, errorCode: 0 };
+        partitions.push(out);
+        const metadata = p.committedMetadata ?? "";
+        if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
+          out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else if (!this.log.partitionExists(t.name, p.partitionIndex))
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else {
+          const value: CommittedOffset = {
+            offset: p.committedOffset,
+            leaderEpoch: -1,
+            metadata,
+            commitTimestamp: now,
+          };
+          records.push({
+            key: encodeOffsetKey({ group: req.groupId, topic: t.name, partition: p.partitionIndex }),
+            value: encodeOffsetValue(value),
+          });
+          accepted.push({ key: Group.offsetKey(t.name, p.partitionIndex), value, out });
+        }
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    if (records.length > 0) {
+      const code = await this.log.append(
+        offsetsPartitionFor(req.groupId, this.config.offsetsTopicPartitions),
+        records,
+      );
+      for (const a of accepted) {
+        if (code === 0) g.offsets.set(a.key, a.value);
+        else
+          a.out.errorCode =
+            code === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  }
+
+  fetchOffsets(req: OffsetFetchRequest): OffsetFetchResponse {
+    const g = this.group(req.groupId);
+    const topics: OffsetFetchTopicResponse[] = [];
+    const answer = (topic: string, partition: number) => {
+      const o = g?.offsets.get(Group.offsetKey(topic, partition));
+      return {
+        partitionIndex: partition,
+        committedOffset: o?.offset ?? -1,
+        metadata: o?.metadata ?? "",
+        errorCode: 0,
+      };
+    };
+    if (req.topics === null) {
+      // Every committed offset of the group.
+      const byTopic = new Map<string, number[]>();
+      for (const key of g?.offsets.keys() ?? []) {
+        const [topic, p] = key.split("\0");
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), Number(p)]);
+      }
+      for (const [name, ps] of byTopic)
+        topics.push({ name, partitions: ps.sort((a, b) => a - b).map((p) => answer(name, p)) });
+    } else {
+      // Every requested partition is answered; -1 where nothing is committed.
+      for (const t of req.topics)
+        topics.push({ name: t.name, partitions: t.partitionIndexes.map((p) => answer(t.name, p)) });
+    }
+    return { throttleTimeMs: 0, topics, errorCode: 0 };
+  }
+
+  // ---- administration ----
+
+  describe(groupIds: readonly string[]): DescribeGroupsResponse {
+    const groups: DescribedGroup[] = groupIds.map((id) => {
+      const g = this.group(id);
+      if (g === undefined)
+        return {
+          errorCode: 0,
+          groupId: id,
+          groupState: "Dead",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+        };
+      const stable = g.state === "Stable";
+      return {
+        errorCode: 0,
+        groupId: id,
+        groupState: g.state,
+        protocolType: g.protocolType ?? "",
+        protocolData: stable ? (g.protocolName ?? "") : "",
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.memberId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: stable ? m.metadataFor(g.protocolName!) : Buffer.alloc(0),
+          memberAssignment: stable ? m.assignment : Buffer.alloc(0),
+        })),
+      };
+    });
+    return { throttleTimeMs: 0, groups };
+  }
+
+  list(): ListGroupsResponse {
+    const groups = [...this.groups.values()]
+      .filter((g) => g.state !== "Dead")
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? "" }));
+    return { throttleTimeMs: 0, errorCode: 0, groups };
+  }
+
+  async deleteGroups(ids: readonly string[]): Promise<DeleteGroupsResponse> {
+    const results = [];
+    for (const id of ids) {
+      const g = this.group(id);
+      if (g === undefined) results.push({ groupId: id, errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
+      else if (g.state !== "Empty") results.push({ groupId: id, errorCode: ErrorCode.NON_EMPTY_GROUP });
+      else results.push({ groupId: id, errorCode: await this.removeGroup(g) });
+    }
+    return { throttleTimeMs: 0, results };
+  }
+
+  /** Tombstones for the group and its offsets, then it is Dead. */
+  private async removeGroup(g: Group): Promise<number> {
+    const records: { key: Buffer; value: Buffer | null }[] = [];
+    for (const key of g.offsets.keys()) {
+      const [topic, p] = key.split("\0");
+      records.push({ key: encodeOffsetKey({ group: g.groupId, topic, partition: Number(p) }), value: null });
+    }
+    records.push({ key: encodeGroupKey(g.groupId), value: null });
+    const code = await this.log.append(
+      offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions),
+      records,
+    );
+    if (code !== 0) return code;
+    this.clearTimers(g);
+    g.transition("Dead", Date.now());
+    this.groups.delete(g.groupId);
+    return 0;
+  }
+
+  /** Offsets of a deleted topic go (tombstones), in every group. */
+  async topicDeleted(topic: string): Promise<void> {
+    for (const g of this.groups.values()) {
+      const gone = [...g.offsets.keys()].filter((k) => k.startsWith(`${topic}\0`));
+      if (gone.length === 0) continue;
+      const records = gone.map((k) => ({
+        key: encodeOffsetKey({ group: g.groupId, topic, partition: Number(k.split("\0")[1]) }),
+        value: null,
+      }));
+      if (
+        (await this.log.append(
+          offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions),
+          records,
+        )) === 0
+      ) {
+        for (const k of gone) g.offsets.delete(k);
+      }
+    }
+  }
+
+  /** Groups empty for offsets.retention.minutes lose their offsets and are removed. */
+  async expireOffsets(nowMs: number): Promise<void> {
+    for (const g of [...this.groups.values()]) {
+      if (g.state === "Empty" && nowMs - g.emptySinceMs >= this.config.offsetsRetentionMs) {
+        this.logLine(
+          `group ${g.groupId}: offsets expired (empty for ${Math.round((nowMs - g.emptySinceMs) / 60000)} min)`,
+        );
+        await this.removeGroup(g);
+      }
+    }
+  }
+
+  /** Group metadata record: written when a generation completes (Stable) or the group empties. */
+  private async storeGroup(g: Group): Promise<void> {
+    const value = encodeGroupValue({
+      protocolType: g.protocolType ?? "",
+      generation: g.generationId,
+      protocol: g.protocolName,
+      leader: g.leaderId,
+      currentStateTimestamp: Date.now(),
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        subscription: m.metadataFor(g.protocolName ?? ""),
+        assignment: m.assignment,
+      })),
+    });
+    const code = await this.log.append(offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions), [
+      { key: encodeGroupKey(g.groupId), value },
+    ]);
+    if (code !== 0) this.logLine(`group ${g.groupId}: storing group metadata failed with error ${code}`);
+  }
+}
