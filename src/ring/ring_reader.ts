@@ -51,7 +51,11 @@ export class RingReader {
         flags: v.getUint16(at + 6, true),
         tag: v.getUint32(at + 8, true),
         slot: v.getUint32(at + 12, true),
-        payload: Buffer.from(this.sab, DATA_START + at + ENTRY_HEADER_BYTES, length),
+        payload: Buffer.from(
+          this.sab,
+          DATA_START + at + ENTRY_HEADER_BYTES + v.getUint32(at + 20, true),
+          length,
+        ),
         size,
       };
     }

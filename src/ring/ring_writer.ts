@@ -32,7 +32,7 @@ export class RingWriter {
 
   /** Largest payload that can ever fit (the ring must be able to hold it with a PAD before). */
   get maxPayload(): number {
-    return this.capacity / 2 - ENTRY_HEADER_BYTES;
+    return this.capacity / 2 - ENTRY_HEADER_BYTES - 8;
   }
 
   /** Bytes in use (written, not yet released by the consumer). */
@@ -45,7 +45,9 @@ export class RingWriter {
    * The payload is copied into shared memory: the only copy on the produce path.
    */
   tryWrite(kind: number, flags: number, tag: number, slot: number, payload: Uint8Array): boolean {
-    const size = alignEntry(payload.length);
+    // Land the payload at the same address mod 8 as its source (layout.ts: shift).
+    const shift = payload.byteOffset & 7;
+    const size = alignEntry(payload.length, shift);
     if (size > this.capacity / 2) throw new RangeError(`entry of ${payload.length} bytes exceeds the ring`);
     const tail = Atomics.load(this.ctrl, TAIL);
     let head = this.head;
@@ -69,8 +71,8 @@ export class RingWriter {
     v.setUint32(p + 8, tag, true);
     v.setUint32(p + 12, slot, true);
     v.setUint32(p + 16, payload.length, true);
-    v.setUint32(p + 20, 0, true);
-    this.bytes.set(payload, p + ENTRY_HEADER_BYTES);
+    v.setUint32(p + 20, shift, true);
+    this.bytes.set(payload, p + ENTRY_HEADER_BYTES + shift);
     this.head = (head + size) | 0;
     Atomics.store(this.ctrl, HEAD, this.head);
     if (Atomics.load(this.ctrl, SLEEPING) !== 0) Atomics.notify(this.ctrl, HEAD);

@@ -233,7 +233,7 @@ describe("ring on one thread", () => {
     for (let i = 0; i < 31; i++) r.release(r.peek()!.size);
     assert.equal(w.used, 2048);
     // a 2048-byte entry would fit in the 2048 free bytes, but not after the 64-byte PAD
-    const big = bytes(w.maxPayload, 9);
+    const big = bytes(2048 - 24, 9); // an 8-aligned source: the largest entry, exactly half the ring
     assert.equal(w.tryWrite(Kind.APPEND, 0, 1, 0, big), false);
     assert.equal(headOf(sab), 4032, "no PAD written for a refused entry");
     r.release(r.peek()!.size);
@@ -247,12 +247,33 @@ describe("ring on one thread", () => {
     assert.equal(w.used, 0);
   });
 
+  test("a payload lands at its source's address mod 8 (the fast copy path), and reads back exact", () => {
+    const sab = createRingBuffer(4096);
+    const w = new RingWriter(sab);
+    const r = new RingReader(sab);
+    const frame = bytes(1000, 3);
+    for (let shift = 0; shift < 8; shift++) {
+      const src = frame.subarray(13 + shift, 13 + shift + 300 + shift);
+      assert.ok(w.tryWrite(Kind.APPEND, 0, shift, 0, src));
+      const e = r.peek()!;
+      assert.equal(e.payload.byteOffset % 8, src.byteOffset % 8, `shift ${shift}`);
+      assert.ok(e.payload.equals(src));
+      r.release(e.size);
+    }
+    // Any alignment of a maxPayload source fits.
+    for (let shift = 0; shift < 8; shift++) {
+      assert.ok(w.tryWrite(Kind.APPEND, 0, 0, 0, Buffer.alloc(w.maxPayload + 8).subarray(shift, shift + w.maxPayload)));
+      r.release(r.peek()!.size);
+    }
+  });
+
   test("maxPayload is the largest entry that always fits, even behind a PAD", () => {
     const sab = createRingBuffer(4096);
     const w = new RingWriter(sab);
     const r = new RingReader(sab);
-    assert.equal(w.maxPayload, 2048 - 24);
-    assert.throws(() => w.tryWrite(Kind.APPEND, 0, 0, 0, new Uint8Array(w.maxPayload + 1)), RangeError);
+    // Half the ring, less the header and the largest alignment shift (7, rounded to 8).
+    assert.equal(w.maxPayload, 2048 - 32);
+    assert.throws(() => w.tryWrite(Kind.APPEND, 0, 0, 0, new Uint8Array(2048 - 24 + 1)), RangeError);
     // Every start position (multiple of 8): an empty ring takes a maxPayload entry.
     for (let start = 0; start < 4096; start += 8) {
       const s2 = ringAt(4096, start);
@@ -267,9 +288,9 @@ describe("ring on one thread", () => {
       assert.equal(r2.peek(), null);
       assert.equal(w2.used, 0);
     }
-    // Two of them fill the ring exactly.
-    assert.ok(w.tryWrite(Kind.APPEND, 0, 0, 0, new Uint8Array(w.maxPayload)));
-    assert.ok(w.tryWrite(Kind.APPEND, 0, 0, 0, new Uint8Array(w.maxPayload)));
+    // Two of the largest 8-aligned entries fill the ring exactly.
+    assert.ok(w.tryWrite(Kind.APPEND, 0, 0, 0, new Uint8Array(2048 - 24)));
+    assert.ok(w.tryWrite(Kind.APPEND, 0, 0, 0, new Uint8Array(2048 - 24)));
     assert.equal(w.used, 4096);
     r.release(r.peek()!.size);
     r.release(r.peek()!.size);

@@ -1,0 +1,81 @@
+// Starts the real broker (`milena broker`) as a child process for the benchmark, like
+// test/helpers/broker_process.ts, but keeps the pid (for CPU accounting through /proc) and lets
+// the caller add node flags (--cpu-prof for a profile of the broker and its writer threads).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export interface BenchBrokerOptions {
+  /** Extra node flags before `--import tsx` (e.g. --cpu-prof --cpu-prof-dir=DIR). */
+  nodeFlags?: string[];
+  overrides?: Record<string, string | number>;
+}
+
+export class BenchBroker {
+  kafkaPort = 0;
+  wsPort = 0;
+  output = "";
+  private exited: Promise<number | null>;
+
+  private constructor(
+    readonly logDir: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static async start(opts: BenchBrokerOptions = {}): Promise<BenchBroker> {
+    const logDir = fs.mkdtempSync(join(tmpdir(), "milena-bench-"));
+    const overrides: Record<string, string | number> = {
+      "log.dirs": logDir,
+      listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      ...opts.overrides,
+    };
+    const args = [...(opts.nodeFlags ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
+    for (const [k, v] of Object.entries(overrides)) args.push("--override", `${k}=${v}`);
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const b = new BenchBroker(logDir, child);
+    child.stderr!.on("data", (d: Buffer) => {
+      b.output += d.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      let buf = "";
+      const timer = setTimeout(() => reject(new Error(`broker did not start in 30 s:\n${b.output}`)), 30_000);
+      child.stdout!.on("data", (d: Buffer) => {
+        buf += d.toString();
+        b.output += d.toString();
+        const m = /milena started kafka=(\d+) websocket=(\d+|off)/.exec(buf);
+        if (m) {
+          b.kafkaPort = Number(m[1]);
+          b.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void b.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`broker exited with ${code} before starting:\n${b.output}`));
+      });
+    });
+    return b;
+  }
+
+  /** Clean shutdown (SIGTERM: --cpu-prof writes its profiles then), remove the log dir. */
+  async stop(): Promise<number | null> {
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 60_000);
+    const code = await this.exited;
+    clearTimeout(timer);
+    fs.rmSync(this.logDir, { recursive: true, force: true });
+    return code;
+  }
+}

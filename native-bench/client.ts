@@ -1,0 +1,432 @@
+// A lean Kafka client for the benchmark, over either transport, built on Milena's own codecs
+// (src/protocol). It does only what the figures need: send request frames with a window of
+// requests in flight, match replies in order (checking the correlation id), create a topic,
+// produce pre-built batches, fetch and walk batch headers. No record is ever decoded.
+//
+// TCP: node:net, 4-byte size-prefixed frames, read into a reused buffer (no allocation per read).
+// WebSocket: the `ws` package, one binary message = one frame without the size prefix.
+
+import * as net from "node:net";
+import WebSocket from "ws";
+import type { RequestHeader } from "../src/protocol/api.ts";
+import { ApiKey } from "../src/protocol/api_keys.ts";
+import { createTopicsCodec } from "../src/protocol/create_topics.ts";
+import { fetchCodec, fetchRecordsBuffer } from "../src/protocol/fetch.ts";
+import { decodeResponseHeader, finishFrame, startRequestFrame } from "../src/protocol/header.ts";
+import { produceCodec } from "../src/protocol/produce.ts";
+import { Reader } from "../src/protocol/reader.ts";
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH,
+  LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  readInt64,
+} from "../src/protocol/record_batch.ts";
+import { Writer } from "../src/protocol/writer.ts";
+
+export type TransportName = "tcp" | "websocket";
+
+const CLIENT_ID = "milena-bench";
+/** The TCP client's socket read buffer (reused for every read). */
+const READ_BUFFER_BYTES = 1 << 20;
+/** Byte offset of the correlation id in a size-prefixed request frame. */
+const CORRELATION_AT = 8;
+
+/** One connection: send a size-prefixed request frame, get the reply body (no size prefix). */
+export interface BenchConnection {
+  readonly transport: TransportName;
+  send(frame: Buffer, onReply: (body: Buffer) => void): void;
+  close(): void;
+}
+
+/**
+ * TCP with a lean read path: the socket reads into one reused buffer (net's `onread`), replies
+ * that sit whole in a read are handed on as views of it, and a reply spread over several reads
+ * is assembled in one reused, growing buffer. Replies are valid only during the callback
+ * (every caller here decodes synchronously). Nothing is allocated per read, so the client
+ * does not pay page faults on fresh memory for every 64 KiB of an 8 MiB fetch reply.
+ */
+class TcpConnection implements BenchConnection {
+  readonly transport = "tcp" as const;
+  private readonly waiting: ((body: Buffer) => void)[] = [];
+  private head = 0;
+  private failure: Error | null = null;
+  private acc = Buffer.allocUnsafe(1 << 20);
+  private accLen = 0;
+  private socket!: net.Socket;
+
+  static connect(port: number): Promise<TcpConnection> {
+    const c = new TcpConnection();
+    return new Promise((resolve, reject) => {
+      const s = net.connect(
+        {
+          host: "127.0.0.1",
+          port,
+          noDelay: true,
+          onread: {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, buf: Uint8Array) => {
+              c.onBytes(buf as Buffer, n);
+              return true;
+            },
+          },
+        },
+        () => {
+          s.off("error", reject);
+          resolve(c);
+        },
+      );
+      c.socket = s;
+      s.once("error", reject);
+      s.on("error", (e) => c.fail(e));
+      s.on("close", () => c.fail(new Error("connection closed by the broker")));
+    });
+  }
+
+  private grow(need: number): void {
+    if (need <= this.acc.length) return;
+    const next = Buffer.allocUnsafe(Math.max(need, this.acc.length * 2));
+    this.acc.copy(next, 0, 0, this.accLen);
+    this.acc = next;
+  }
+
+  private onBytes(c: Buffer, n: number): void {
+    let at = 0;
+    if (this.accLen > 0) {
+      while (this.accLen < 4 && at < n) this.acc[this.accLen++] = c[at++];
+      if (this.accLen < 4) return;
+      const need = 4 + this.acc.readInt32BE(0);
+      this.grow(need);
+      const take = Math.min(need - this.accLen, n - at);
+      c.copy(this.acc, this.accLen, at, at + take);
+      this.accLen += take;
+      at += take;
+      if (this.accLen < need) return;
+      this.accLen = 0;
+      this.reply(this.acc.subarray(4, need));
+    }
+    while (n - at >= 4) {
+      const size = c.readInt32BE(at);
+      if (n - at - 4 < size) break;
+      this.reply(c.subarray(at + 4, at + 4 + size));
+      at += 4 + size;
+    }
+    if (at < n) {
+      this.grow(n - at);
+      c.copy(this.acc, 0, at, n);
+      this.accLen = n - at;
+    }
+  }
+
+  private reply(body: Buffer): void {
+    const cb = this.waiting[this.head];
+    if (cb === undefined) throw new Error("reply without a request");
+    this.waiting[this.head++] = undefined as never;
+    if (this.head > 4096) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
+    cb(body);
+  }
+
+  private fail(e: Error): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    if (this.head < this.waiting.length) onConnectionError(e);
+  }
+
+  send(frame: Buffer, onReply: (body: Buffer) => void): void {
+    if (this.failure) throw this.failure;
+    this.waiting.push(onReply);
+    this.socket.write(frame);
+  }
+
+  close(): void {
+    this.failure = new Error("closed");
+    this.socket.destroy();
+  }
+}
+
+class WsConnection implements BenchConnection {
+  readonly transport = "websocket" as const;
+  private readonly waiting: ((body: Buffer) => void)[] = [];
+  private head = 0;
+  private failure: Error | null = null;
+
+  constructor(private readonly ws: WebSocket) {
+    ws.binaryType = "nodebuffer";
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        this.fail(new Error("text message from the broker"));
+        return;
+      }
+      const cb = this.waiting[this.head];
+      if (cb === undefined) throw new Error("reply without a request");
+      this.waiting[this.head++] = undefined as never;
+      if (this.head > 4096) {
+        this.waiting.splice(0, this.head);
+        this.head = 0;
+      }
+      cb(data);
+    });
+    ws.on("error", (e) => this.fail(e));
+    ws.on("close", () => this.fail(new Error("websocket closed by the broker")));
+  }
+
+  static connect(port: number): Promise<WsConnection> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, maxPayload: 1 << 30 });
+      ws.once("open", () => {
+        ws.off("error", reject);
+        resolve(new WsConnection(ws));
+      });
+      ws.once("error", reject);
+    });
+  }
+
+  private fail(e: Error): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    if (this.head < this.waiting.length) onConnectionError(e);
+  }
+
+  send(frame: Buffer, onReply: (body: Buffer) => void): void {
+    if (this.failure) throw this.failure;
+    this.waiting.push(onReply);
+    // ws masks a Buffer into its own copy (client frames must be masked), so `frame` may be
+    // reused as soon as this returns.
+    this.ws.send(frame.subarray(4), { binary: true });
+  }
+
+  close(): void {
+    this.failure = new Error("closed");
+    this.ws.terminate();
+  }
+}
+
+/** Where a broken connection in the middle of a measurement is reported (the run aborts). */
+let onConnectionError: (e: Error) => void = (e) => {
+  throw e;
+};
+export function setConnectionErrorHandler(h: (e: Error) => void): void {
+  onConnectionError = h;
+}
+
+export function connect(transport: TransportName, port: number): Promise<BenchConnection> {
+  return transport === "tcp" ? TcpConnection.connect(port) : WsConnection.connect(port);
+}
+
+/** One request/reply, as a promise (setup requests; the measured loops use callbacks). */
+export function request(conn: BenchConnection, frame: Buffer): Promise<Buffer> {
+  return new Promise((resolve) => conn.send(frame, resolve));
+}
+
+function header(apiKey: number, apiVersion: number, correlationId: number): RequestHeader {
+  return { apiKey, apiVersion, correlationId, clientId: CLIENT_ID };
+}
+
+export async function createTopic(conn: BenchConnection, name: string, partitions = 1): Promise<void> {
+  const w = new Writer();
+  startRequestFrame(w, header(ApiKey.CreateTopics, 1, 1));
+  createTopicsCodec.encodeRequest(w, 1, {
+    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 30_000,
+    validateOnly: false,
+  });
+  finishFrame(w);
+  const body = await request(conn, Buffer.from(w.view()));
+  const r = new Reader(body);
+  decodeResponseHeader(r, ApiKey.CreateTopics, 1);
+  const res = createTopicsCodec.decodeResponse(r, 1);
+  const t = res.topics[0];
+  if (t === undefined || t.errorCode !== 0)
+    throw new Error(`CreateTopics ${name}: error ${t?.errorCode} ${t?.errorMessage ?? ""}`);
+}
+
+/** A Produce v7 request frame carrying one record batch for partition 0 (correlation id 0). */
+export function produceFrame(topic: string, batch: Buffer, acks: number): Buffer {
+  const w = new Writer(batch.length + 128);
+  startRequestFrame(w, header(ApiKey.Produce, 7, 0));
+  produceCodec.encodeRequest(w, 7, {
+    transactionalId: null,
+    acks,
+    timeoutMs: 30_000,
+    topics: [{ name: topic, partitions: [{ partitionIndex: 0, records: batch }] }],
+  });
+  finishFrame(w);
+  return Buffer.from(w.view());
+}
+
+export interface ProduceResult {
+  ms: number;
+  records: number;
+  /** Record-set (RecordBatch) bytes sent, as stored on disk. */
+  batchBytes: number;
+  lastOffset: number;
+}
+
+/**
+ * Send `batches` (the same pre-built bytes over and over: `full` count times, then `tail` if
+ * any) with at most `window` Produce requests in flight; resolve at the last ack.
+ * Each in-flight slot owns a frame; a frame is patched (correlation id) and re-sent only after
+ * its previous reply came back, when the broker has read all of it.
+ */
+export function produceAll(
+  conn: BenchConnection,
+  topic: string,
+  acks: number,
+  full: { batch: Buffer; records: number; count: number },
+  tail: { batch: Buffer; records: number } | null,
+  window: number,
+): Promise<ProduceResult> {
+  const slots: Buffer[] = [];
+  for (let i = 0; i < Math.min(window, full.count); i++) slots.push(produceFrame(topic, full.batch, acks));
+  const tailFrame = tail ? produceFrame(topic, tail.batch, acks) : null;
+  const total = full.count + (tail ? 1 : 0);
+  const records = full.count * full.records + (tail ? tail.records : 0);
+  const batchBytes = full.count * full.batch.length + (tail ? tail.batch.length : 0);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let acked = 0;
+    let lastOffset = -1;
+    let correlation = 1;
+    const t0 = performance.now();
+    const sendOn = (slot: number): void => {
+      const frame = sent === full.count ? tailFrame! : slots[slot];
+      const corr = correlation++;
+      frame.writeInt32BE(corr, CORRELATION_AT);
+      sent++;
+      conn.send(frame, (body) => onReply(slot, corr, body));
+    };
+    const onReply = (slot: number, corr: number, body: Buffer): void => {
+      const r = new Reader(body);
+      const got = decodeResponseHeader(r, ApiKey.Produce, 7);
+      if (got !== corr) {
+        reject(new Error(`produce reply correlation ${got}, expected ${corr}`));
+        return;
+      }
+      const p = produceCodec.decodeResponse(r, 7).responses[0]?.partitions[0];
+      if (p === undefined || p.errorCode !== 0) {
+        reject(new Error(`produce error ${p?.errorCode}`));
+        return;
+      }
+      if (p.baseOffset > lastOffset) lastOffset = p.baseOffset;
+      acked++;
+      if (sent < total) sendOn(slot);
+      else if (acked === total) resolve({ ms: performance.now() - t0, records, batchBytes, lastOffset });
+    };
+    for (let i = 0; i < slots.length && sent < total; i++) sendOn(i);
+  });
+}
+
+function fetchFrame(topic: string, offset: number, maxBytes: number, correlationId: number): Buffer {
+  const w = new Writer(128);
+  startRequestFrame(w, header(ApiKey.Fetch, 11, correlationId));
+  fetchCodec.encodeRequest(w, 11, {
+    replicaId: -1,
+    maxWaitMs: 500,
+    minBytes: 1,
+    maxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic,
+        partitions: [
+          {
+            partition: 0,
+            currentLeaderEpoch: -1,
+            fetchOffset: offset,
+            logStartOffset: -1,
+            partitionMaxBytes: maxBytes,
+          },
+        ],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: "",
+  });
+  finishFrame(w);
+  return Buffer.from(w.view());
+}
+
+export interface ConsumeResult {
+  ms: number;
+  records: number;
+  /** Whole record batches received (bytes as stored). */
+  batchBytes: number;
+  fetches: number;
+}
+
+/**
+ * Read [from, to) back with Fetch v11. `chains` independent fetch chains each own a contiguous
+ * slice of the offset range and run one fetch at a time: each next offset comes from the batch
+ * headers of the previous reply (baseOffset + lastOffsetDelta + 1), nothing decoded. One chain
+ * is what a Kafka consumer does per partition; several keep the broker busy while the client
+ * reads a reply (requests pipelined on one connection).
+ */
+export function consumeAll(
+  conn: BenchConnection,
+  topic: string,
+  from: number,
+  to: number,
+  maxBytes: number,
+  chains: number,
+): Promise<ConsumeResult> {
+  return new Promise((resolve, reject) => {
+    let records = 0;
+    let batchBytes = 0;
+    let fetches = 0;
+    let live = 0;
+    let correlation = 1;
+    const t0 = performance.now();
+    const step = Math.ceil((to - from) / chains);
+    const fetchNext = (offset: number, start: number, end: number): void => {
+      const corr = correlation++;
+      fetches++;
+      conn.send(fetchFrame(topic, offset, maxBytes, corr), (body) => {
+        const r = new Reader(body);
+        const got = decodeResponseHeader(r, ApiKey.Fetch, 11);
+        if (got !== corr) {
+          reject(new Error(`fetch reply correlation ${got}, expected ${corr}`));
+          return;
+        }
+        const res = fetchCodec.decodeResponse(r, 11);
+        const p = res.responses[0]?.partitions[0];
+        if (res.errorCode !== 0 || p === undefined || p.errorCode !== 0) {
+          reject(new Error(`fetch error ${res.errorCode}/${p?.errorCode} at offset ${offset}`));
+          return;
+        }
+        const data = fetchRecordsBuffer(p.records);
+        let at = 0;
+        let next = offset;
+        while (at + BATCH_HEADER_BYTES <= data.length) {
+          const size = data.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
+          if (at + size > data.length) break; // partial batch at the end of a reply
+          const base = readInt64(data, at);
+          const last = base + data.readInt32BE(at + LAST_OFFSET_DELTA);
+          if (last >= next) {
+            // A reply starts at the batch holding `offset`: count only records not seen yet,
+            // and only up to this chain's end.
+            const first = Math.max(base, next);
+            const upto = Math.min(last + 1, end);
+            if (upto > first) records += upto - first;
+            if (base >= start && base < end) batchBytes += size; // each batch counted by one chain
+            next = last + 1;
+          }
+          at += size;
+        }
+        if (next >= end) {
+          if (--live === 0) resolve({ ms: performance.now() - t0, records, batchBytes, fetches });
+          return;
+        }
+        fetchNext(next, start, end);
+      });
+    };
+    for (let start = from; start < to; start += step) {
+      live++;
+      fetchNext(start, start, Math.min(start + step, to));
+    }
+  });
+}
