@@ -17,6 +17,7 @@ import {
 } from "../protocol/record_batch.ts";
 import type { PartitionState } from "./partition_state.ts";
 import { F_LOG_START_OFFSET } from "./partition_state.ts";
+import { readBuffers } from "./read_buffers.ts";
 import type { ScannedSegment } from "./recovery.ts";
 import { logFile, segmentBases } from "./segment_files.ts";
 import { SegmentIndex } from "./segment_index.ts";
@@ -62,12 +63,16 @@ const HEADER_PEEK = LAST_OFFSET_DELTA + 4;
 /** Extra bytes read past maxBytes so the batch holding the offset is found in one read. */
 const SLACK = 16 * 1024;
 
+/** Read into a pooled buffer (read_buffers.ts); the caller releases it when sent. */
 function pread(fd: number, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+  const buf = readBuffers.acquire(length);
   return new Promise((resolve, reject) => {
-    fs.read(fd, buf, 0, length, position, (err, n) =>
-      err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n)),
-    );
+    fs.read(fd, buf, 0, length, position, (err, n) => {
+      if (err) {
+        readBuffers.release(buf);
+        reject(err);
+      } else resolve(buf.subarray(0, n));
+    });
   });
 }
 
@@ -187,6 +192,8 @@ export class PartitionReader {
   /**
    * Whole batches from the one holding `offset`, up to maxBytes (the first batch always whole).
    * The caller has checked logStartOffset <= offset <= logEndOffset. null: nothing to return.
+   * The result is a view of a pooled buffer: give it to readBuffers.release() once sent (or
+   * drop it, and it is garbage collected).
    */
   async read(offset: number, maxBytes: number): Promise<Buffer | null> {
     this.prune();
@@ -236,6 +243,7 @@ export class PartitionReader {
         at += size;
       }
       if (found < 0) {
+        readBuffers.release(buf);
         if (at === 0) return null;
         pos += at;
         continue;
@@ -243,6 +251,7 @@ export class PartitionReader {
       const firstSize = buf.readInt32BE(found + BATCH_LENGTH) + LOG_OVERHEAD;
       if (found + firstSize > buf.length) {
         // The first batch is larger than what was read: return it whole (KIP-74).
+        readBuffers.release(buf);
         if (pos + found + firstSize > limit) return null;
         const whole = await readAt(seg, firstSize, pos + found);
         this.remember(seg.baseOffset, whole, pos + found, firstSize);

@@ -20,6 +20,11 @@ export class RingWriter {
   private readonly mask: number;
   /** Local copy of head: only this side writes it. */
   private head: number;
+  private wakeScheduled = false;
+  private readonly wake = (): void => {
+    this.wakeScheduled = false;
+    if (Atomics.load(this.ctrl, SLEEPING) !== 0) Atomics.notify(this.ctrl, HEAD);
+  };
 
   constructor(sab: SharedArrayBuffer) {
     this.ctrl = new Int32Array(sab, 0, DATA_START / 4);
@@ -75,7 +80,13 @@ export class RingWriter {
     this.bytes.set(payload, p + ENTRY_HEADER_BYTES + shift);
     this.head = (head + size) | 0;
     Atomics.store(this.ctrl, HEAD, this.head);
-    if (Atomics.load(this.ctrl, SLEEPING) !== 0) Atomics.notify(this.ctrl, HEAD);
+    // Wake a parked consumer once per turn of the event loop, not once per entry: a futex wake
+    // is a syscall, and every frame of one socket read lands in the same turn. The entry is
+    // visible at once (head is stored); only the wake waits for the end of this turn.
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      queueMicrotask(this.wake);
+    }
     return true;
   }
 }

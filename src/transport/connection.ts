@@ -16,8 +16,11 @@ import { Writer } from "../protocol/writer.ts";
 
 /** What a transport must offer a connection. */
 export interface TransportSink {
-  /** Send one response frame given as chunks; the first 4 bytes are Kafka's size prefix. */
-  send(chunks: Uint8Array[], length: number): void;
+  /**
+   * Send one response frame given as chunks; the first 4 bytes are Kafka's size prefix.
+   * `sent`, when given, runs once the transport no longer needs the chunks' memory.
+   */
+  send(chunks: Uint8Array[], length: number, sent?: () => void): void;
   close(reason: string): void;
   /** Stop / resume reading requests (backpressure). */
   pause(): void;
@@ -28,6 +31,13 @@ export interface TransportSink {
 
 /** A handler's answer: a response body, or NO_REPLY (acks=0 produce). */
 export const NO_REPLY = Symbol("no reply");
+
+/**
+ * A response may carry pooled memory (fetch reads): its ON_SENT function runs once the bytes
+ * have left, or the connection dropped them.
+ */
+export const ON_SENT = Symbol("on sent");
+export type Releasable = { [ON_SENT]?: () => void };
 export type HandlerResult = object | typeof NO_REPLY;
 
 export interface RequestContext {
@@ -46,6 +56,7 @@ interface Slot {
   done: boolean;
   chunks: Uint8Array[] | null;
   length: number;
+  sent?: () => void;
 }
 
 /** Replies waiting (in order) beyond which the connection stops reading more requests. */
@@ -145,8 +156,13 @@ export class Connection {
   }
 
   private fill(slot: Slot, codec: AnyApiCodec, header: RequestHeader, res: HandlerResult): void {
-    if (this.closed) return;
+    const sent = res === NO_REPLY ? undefined : (res as Releasable)[ON_SENT];
+    if (this.closed) {
+      sent?.();
+      return;
+    }
     slot.done = true;
+    slot.sent = sent;
     if (res !== NO_REPLY) {
       const w = new Writer(256);
       startResponseFrame(w, header.apiKey, header.apiVersion, header.correlationId);
@@ -170,7 +186,7 @@ export class Connection {
   private flush(): void {
     while (this.head < this.slots.length && this.slots[this.head].done) {
       const s = this.slots[this.head++];
-      if (s.chunks !== null) this.sink.send(s.chunks, s.length);
+      if (s.chunks !== null) this.sink.send(s.chunks, s.length, s.sent);
     }
     if (this.head > 1024 && this.head * 2 > this.slots.length) {
       this.slots.splice(0, this.head);
@@ -193,6 +209,8 @@ export class Connection {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    // Replies never sent give their pooled memory back.
+    for (let i = this.head; i < this.slots.length; i++) this.slots[i].sent?.();
     for (const f of this.onClose) f();
     this.onClose.clear();
   }

@@ -14,40 +14,66 @@ import { Connection, type Dispatcher, type TransportSink } from "./connection.ts
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
 
 export class FrameDecoder {
+  /** Pieces of the one frame that straddles socket reads (size prefix included). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Size of the straddling frame once its prefix is known, else -1. */
   private need = -1;
 
   constructor(private readonly maxFrameBytes: number) {}
 
-  /** Feed bytes; returns complete frames (views, no copy when a frame sits in one chunk). */
+  private tooLarge(size: number): string | null {
+    return size < 0 || size > this.maxFrameBytes
+      ? `request of ${size} bytes exceeds socket.request.max.bytes (${this.maxFrameBytes})`
+      : null;
+  }
+
+  /**
+   * Feed bytes; hands out complete frames (without the size prefix). A frame inside one chunk is
+   * a view (no copy); only a frame straddling reads is copied, and only its own bytes.
+   */
   push(chunk: Buffer, out: (frame: Buffer) => void): string | null {
-    let buf = chunk;
+    let at = 0;
     if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.need >= 0 ? this.pendingBytes < this.need + 4 : this.pendingBytes < 4) return null;
-      buf = Buffer.concat(this.pending, this.pendingBytes);
+      if (this.need < 0) {
+        // Finish the size prefix first.
+        const take = Math.min(4 - this.pendingBytes, chunk.length);
+        this.pending.push(chunk.subarray(0, take));
+        this.pendingBytes += take;
+        at = take;
+        if (this.pendingBytes < 4) return null;
+        const prefix = Buffer.concat(this.pending, 4);
+        this.pending = [prefix];
+        this.need = prefix.readInt32BE(0);
+        const err = this.tooLarge(this.need);
+        if (err !== null) return err;
+      }
+      const total = 4 + this.need;
+      const take = Math.min(total - this.pendingBytes, chunk.length - at);
+      this.pending.push(chunk.subarray(at, at + take));
+      this.pendingBytes += take;
+      at += take;
+      if (this.pendingBytes < total) return null;
+      const frame = Buffer.concat(this.pending, total);
       this.pending = [];
       this.pendingBytes = 0;
+      this.need = -1;
+      out(frame.subarray(4));
     }
-    let at = 0;
-    while (buf.length - at >= 4) {
-      const size = buf.readInt32BE(at);
-      if (size < 0 || size > this.maxFrameBytes) {
-        return `request of ${size} bytes exceeds socket.request.max.bytes (${this.maxFrameBytes})`;
-      }
-      if (buf.length - at - 4 < size) {
+    while (chunk.length - at >= 4) {
+      const size = chunk.readInt32BE(at);
+      const err = this.tooLarge(size);
+      if (err !== null) return err;
+      if (chunk.length - at - 4 < size) {
         this.need = size;
         break;
       }
-      out(buf.subarray(at + 4, at + 4 + size));
+      out(chunk.subarray(at + 4, at + 4 + size));
       at += 4 + size;
-      this.need = -1;
     }
-    if (at < buf.length) {
-      this.pending.push(buf.subarray(at));
-      this.pendingBytes = buf.length - at;
+    if (at < chunk.length) {
+      this.pending.push(chunk.subarray(at));
+      this.pendingBytes = chunk.length - at;
     }
     return null;
   }
@@ -64,17 +90,27 @@ export function startTcpListener(
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     let pausedByQueue = false;
     let pausedByWrite = false;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
     const sink: TransportSink = {
       remote,
       listener: "PLAINTEXT",
-      send(chunks) {
-        let ok = true;
-        if (chunks.length === 1) ok = socket.write(chunks[0]);
-        else {
+      send(chunks, _length, sent) {
+        // Replies finished in the same tick (a writer's completion report answers many produce
+        // requests at once) leave in one writev.
+        if (!corked) {
+          corked = true;
           socket.cork();
-          for (const c of chunks) ok = socket.write(c);
-          process.nextTick(() => socket.uncork());
+          process.nextTick(uncork);
         }
+        let ok = true;
+        const last = chunks.length - 1;
+        for (let i = 0; i < last; i++) ok = socket.write(chunks[i]);
+        // The write callback runs once libuv is done with the bytes (or the socket died).
+        ok = sent === undefined ? socket.write(chunks[last]) : socket.write(chunks[last], () => sent());
         if (!ok || socket.writableLength > WRITE_HIGH_WATER) {
           if (!pausedByWrite) {
             pausedByWrite = true;

@@ -76,23 +76,34 @@ export function startWebSocketListener(
       sockets.add(ws);
       const data = ws.getUserData();
       let open = true;
+      const sendChunks = (chunks: Uint8Array[]): void => {
+        // Drop TCP's size prefix: the message length is the size.
+        const first = chunks[0].subarray(4);
+        if (chunks.length === 1) {
+          ws.send(first, true);
+          return;
+        }
+        ws.cork(() => {
+          ws.sendFirstFragment(first, true);
+          for (let i = 1; i < chunks.length - 1; i++) ws.sendFragment(chunks[i]);
+          ws.sendLastFragment(chunks[chunks.length - 1]);
+        });
+      };
       const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
       const sink: TransportSink = {
         remote,
         listener: "WEBSOCKET",
-        send(chunks) {
-          if (!open) return;
-          // Drop TCP's size prefix: the message length is the size.
-          const first = chunks[0].subarray(4);
-          if (chunks.length === 1) {
-            ws.send(first, true);
+        send(chunks, _length, sent) {
+          if (!open) {
+            sent?.();
             return;
           }
-          ws.cork(() => {
-            ws.sendFirstFragment(first, true);
-            for (let i = 1; i < chunks.length - 1; i++) ws.sendFragment(chunks[i]);
-            ws.sendLastFragment(chunks[chunks.length - 1]);
-          });
+          // uWebSockets.js copies what it sends (or buffers under backpressure) before returning.
+          try {
+            sendChunks(chunks);
+          } finally {
+            sent?.();
+          }
         },
         close() {
           if (open) {

@@ -4,9 +4,10 @@
 // max_wait_ms passes. KIP-74: the first partition with data may exceed max_bytes and
 // partition_max_bytes by one whole batch; later partitions that do not fit return empty.
 
+import { readBuffers } from "../../log/read_buffers.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchPartitionResponse, FetchRequest, FetchResponse } from "../../protocol/fetch.ts";
-import type { RequestContext } from "../../transport/connection.ts";
+import { ON_SENT, type Releasable, type RequestContext } from "../../transport/connection.ts";
 import type { BrokerContext } from "../context.ts";
 import type { PartitionEntry } from "../log_manager.ts";
 
@@ -68,7 +69,10 @@ async function readAll(ctx: BrokerContext, req: FetchRequest): Promise<ReadOutco
           : Math.min(p.partitionMaxBytes, budget);
       const data = await e.reader.read(p.fetchOffset, limit);
       if (data === null) continue;
-      if (bytes > 0 && data.length > limit) continue;
+      if (bytes > 0 && data.length > limit) {
+        readBuffers.release(data);
+        continue;
+      }
       out.records = [data];
       bytes += data.length;
       budget -= data.length;
@@ -94,7 +98,16 @@ export async function handleFetch(
   for (;;) {
     const { res, bytes, entries, seen } = await readAll(ctx, req);
     const remaining = deadline - Date.now();
-    if (bytes >= req.minBytes || remaining <= 0 || rc.connection.closed || entries.length === 0) return res;
+    // The records are views of pooled read buffers: they go back once the reply has left.
+    const release = () => {
+      for (const t of res.responses)
+        for (const p of t.partitions) for (const r of p.records) readBuffers.release(r);
+    };
+    if (bytes >= req.minBytes || remaining <= 0 || rc.connection.closed || entries.length === 0) {
+      (res as Releasable)[ON_SENT] = release;
+      return res;
+    }
+    release();
     if (entries.some((e, i) => e.reader.logEndOffset !== seen[i])) continue;
     await new Promise<void>((resolve) => {
       let done = false;
