@@ -35,7 +35,13 @@ describe("retention", () => {
   let producer: Producer;
 
   before(async () => {
-    broker = await BrokerProcess.start({ overrides: { "log.retention.check.interval.ms": 200 } });
+    broker = await BrokerProcess.start({
+      overrides: {
+        "log.retention.check.interval.ms": 200,
+        "group.initial.rebalance.delay.ms": 0,
+        "offsets.topic.num.partitions": 3,
+      },
+    });
     const kafka = new Kafka({
       clientId: "retention",
       brokers: [broker.bootstrap],
@@ -164,5 +170,50 @@ describe("retention", () => {
     await until("the idle segment to roll and expire", async () => (await low("idle")) === 1);
     const high = Number((await admin.fetchTopicOffsets("idle"))[0].high);
     assert.equal(high, 1);
+  });
+
+  it("a kafkajs consumer group whose committed offset fell below the log start resets to it", async () => {
+    await admin.createTopics({
+      topics: [
+        {
+          topic: "reset",
+          configEntries: [
+            { name: "segment.bytes", value: "2048" },
+            { name: "retention.ms", value: "60000" },
+          ],
+        },
+      ],
+    });
+    const kafka = new Kafka({ clientId: "reset", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    // Commit offset 1 for the group: the next consumer would start there.
+    await admin.setOffsets({
+      groupId: "resetters",
+      topic: "reset",
+      partitions: [{ partition: 0, offset: "1" }],
+    });
+    const old = Date.now() - 3_600_000;
+    for (let i = 0; i < 20; i++) {
+      await producer.send({
+        topic: "reset",
+        messages: [{ value: `old-${i}-${"o".repeat(500)}`, timestamp: String(old + i) }],
+      });
+    }
+    await producer.send({ topic: "reset", messages: [{ value: "fresh" }] });
+    await until("old segments to go", async () => (await low("reset")) > 1);
+    const start = await low("reset");
+    const consumer = kafka.consumer({ groupId: "resetters", sessionTimeout: 6000, heartbeatInterval: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "reset", fromBeginning: true });
+    const offsets: number[] = [];
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          offsets.push(Number(message.offset));
+          if (message.value?.toString() === "fresh") resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    assert.equal(offsets[0], start, "reset to the log start (auto.offset.reset earliest)");
   });
 });
