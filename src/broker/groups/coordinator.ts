@@ -385,6 +385,15 @@ export class GroupCoordinator {
 
   leave(req: LeaveGroupRequest): LeaveGroupResponse {
     const g = this.group(req.groupId);
+    const pending = g?.pendingMembers.get(req.memberId);
+    if (g !== undefined && pending !== undefined) {
+      // An id handed out with MEMBER_ID_REQUIRED that never joined: forget it, so a rebalance
+      // does not wait for it.
+      clearTimeout(pending);
+      g.pendingMembers.delete(req.memberId);
+      if (g.state === "PreparingRebalance") this.tryCompleteJoin(g);
+      return { throttleTimeMs: 0, errorCode: 0 };
+    }
     const m = g?.members.get(req.memberId);
     if (g === undefined || m === undefined)
       return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
@@ -457,18 +466,21 @@ export class GroupCoordinator {
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let g = this.group(req.groupId);
     const simple = req.generationId < 0 && req.memberId === "";
+    // Kafka's order of checks (GroupCoordinator.handleCommitOffsets).
     if (g === undefined) {
       // Commits for a group without members (kcat's simple consumer, admin tools) are accepted.
-      if (!simple) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
       this.groups.set(req.groupId, (g = new Group(req.groupId, Date.now())));
-    } else if (simple) {
-      if (g.state !== "Empty") return all(ErrorCode.ILLEGAL_GENERATION);
+    } else if (simple && g.state === "Empty") {
+      // a memberless commit to a group without members
     } else {
       const m = g.members.get(req.memberId);
       if (m === undefined) return all(ErrorCode.UNKNOWN_MEMBER_ID);
       if (req.generationId !== g.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
-      if (g.state === "CompletingRebalance" || g.state === "PreparingRebalance")
-        return all(ErrorCode.REBALANCE_IN_PROGRESS);
+      // Kafka refuses commits only while assignments are being handed out; a member of the
+      // current generation may commit while the group prepares a rebalance (kafkajs commits
+      // what it consumed on REBALANCE_IN_PROGRESS, then rejoins).
+      if (g.state === "CompletingRebalance") return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.heartbeatSeen(g, m);
     }
     const now = Date.now();
@@ -619,26 +631,42 @@ export class GroupCoordinator {
   async topicDeleted(topic: string): Promise<void> {
     for (const g of this.groups.values()) {
       const gone = [...g.offsets.keys()].filter((k) => k.startsWith(`${topic}\0`));
-      if (gone.length === 0) continue;
-      const records = gone.map((k) => ({
-        key: encodeOffsetKey({ group: g.groupId, topic, partition: Number(k.split("\0")[1]) }),
-        value: null,
-      }));
-      if (
-        (await this.log.append(
-          offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions),
-          records,
-        )) === 0
-      ) {
-        for (const k of gone) g.offsets.delete(k);
-      }
+      if (gone.length > 0) await this.deleteOffsets(g, gone);
     }
   }
 
-  /** Groups empty for offsets.retention.minutes lose their offsets and are removed. */
+  /** Tombstones for some of a group's offsets ("topic\0partition" keys), then they are gone. */
+  private async deleteOffsets(g: Group, keys: readonly string[]): Promise<void> {
+    const records = keys.map((k) => {
+      const [topic, p] = k.split("\0");
+      return { key: encodeOffsetKey({ group: g.groupId, topic, partition: Number(p) }), value: null };
+    });
+    const partition = offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions);
+    if ((await this.log.append(partition, records)) === 0) for (const k of keys) g.offsets.delete(k);
+  }
+
+  /**
+   * Expiry (Kafka's GroupMetadata.removeExpiredOffsets): a consumer group empty for
+   * offsets.retention.minutes loses its offsets and is removed. A standalone consumer's group
+   * (memberless commits only, no protocol type) is Empty from its first commit on, so each of
+   * its offsets expires that long after its own last commit, and the group goes with the last.
+   */
   async expireOffsets(nowMs: number): Promise<void> {
+    const retention = this.config.offsetsRetentionMs;
     for (const g of [...this.groups.values()]) {
-      if (g.state === "Empty" && nowMs - g.emptySinceMs >= this.config.offsetsRetentionMs) {
+      if (g.state === "Empty" && g.protocolType === null && g.offsets.size > 0) {
+        const expired = [...g.offsets]
+          .filter(([, o]) => nowMs - o.commitTimestamp >= retention)
+          .map(([k]) => k);
+        if (expired.length === 0) continue;
+        if (expired.length < g.offsets.size) {
+          this.logLine(`group ${g.groupId}: ${expired.length} offset(s) expired`);
+          await this.deleteOffsets(g, expired);
+          continue;
+        }
+        this.logLine(`group ${g.groupId}: offsets expired`);
+        await this.removeGroup(g);
+      } else if (g.state === "Empty" && nowMs - g.emptySinceMs >= retention) {
         this.logLine(
           `group ${g.groupId}: offsets expired (empty for ${Math.round((nowMs - g.emptySinceMs) / 60000)} min)`,
         );

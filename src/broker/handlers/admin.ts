@@ -274,8 +274,11 @@ export async function handleDeleteTopics(
       responses.push({ name, errorCode: 73 }); // TOPIC_DELETION_DISABLED
     else if (!ctx.logs.topics.has(name))
       responses.push({ name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+    else if (name === OFFSETS_TOPIC) responses.push({ name, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION });
     else {
       await ctx.logs.deleteTopic(name);
+      // Its committed offsets go with it (tombstones in __consumer_offsets).
+      await ctx.topicDeleted(name);
       ctx.log(`deleted topic ${name}`);
       responses.push({ name, errorCode: 0 });
     }
