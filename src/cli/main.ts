@@ -1,6 +1,8 @@
 // The `milena` command line. `milena broker [config-file] [--override key=value ...]` starts a
 // broker, as Kafka's `kafka-server-start.sh config/server.properties --override k=v`;
-// `--print-config` prints the effective configuration and exits.
+// `--print-config` prints the effective configuration and exits. The other commands are Kafka's
+// tools through Milena's client: topics, produce, consume, perf (and groups).
+// Exit codes: 0 done, 1 failed (broker error, unreachable broker, bad config), 2 wrong usage.
 
 import { Broker } from "../broker/broker.ts";
 import {
@@ -12,15 +14,72 @@ import {
   resolveConfig,
 } from "../broker/config.ts";
 
-const USAGE = `usage: milena broker [config-file] [--override key=value ...] [--print-config]`;
+const BROKER_USAGE = "usage: milena broker [config-file] [--override key=value ...] [--print-config]";
+const USAGE = `usage: milena <command> ...
+  broker    start a broker: milena broker [config-file] [--override key=value ...] [--print-config]
+  topics    create|list|describe|delete|alter-config topics
+  produce   produce lines from stdin to a topic
+  consume   print a topic's records
+  perf      produce|consume load tests
+run 'milena <command> --help' for its options`;
+
+type ClientCommand = { run: (argv: string[]) => Promise<number>; usage: string };
+
+async function clientCommand(name: string): Promise<ClientCommand | null> {
+  switch (name) {
+    case "topics": {
+      const m = await import("./topics.ts");
+      return { run: m.topics, usage: m.TOPICS_USAGE };
+    }
+    case "produce": {
+      const m = await import("./produce.ts");
+      return { run: m.produce, usage: m.PRODUCE_USAGE };
+    }
+    case "consume": {
+      const m = await import("./consume.ts");
+      return { run: m.consume, usage: m.CONSUME_USAGE };
+    }
+    case "perf": {
+      const m = await import("./perf.ts");
+      return { run: m.perf, usage: m.PERF_USAGE };
+    }
+    default:
+      return null;
+  }
+}
+
+async function runClientCommand(cmd: ClientCommand, argv: string[]): Promise<number> {
+  const { UsageError } = await import("./args.ts");
+  const { describeError } = await import("./common.ts");
+  if (argv.includes("--help")) {
+    process.stdout.write(`${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`milena: ${e.message}\n${cmd.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`milena: ${describeError(e)}\n`);
+    return 1;
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "help") {
+    process.stderr.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
   if (command !== "broker") {
-    process.stderr.write(
-      `${command === undefined ? "no command given" : `unknown command "${command}"`}\n${USAGE}\n`,
-    );
-    return 2;
+    const cmd = await clientCommand(command);
+    if (cmd === null) {
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+    }
+    return runClientCommand(cmd, rest);
   }
   let file: string | null = null;
   const overrides: string[] = [];
@@ -29,18 +88,18 @@ export async function main(argv: string[]): Promise<number> {
     const a = rest[i];
     if (a === "--override") {
       if (i + 1 >= rest.length) {
-        process.stderr.write(`--override needs key=value\n${USAGE}\n`);
+        process.stderr.write(`--override needs key=value\n${BROKER_USAGE}\n`);
         return 2;
       }
       overrides.push(rest[++i]);
     } else if (a.startsWith("--override=")) overrides.push(a.slice("--override=".length));
     else if (a === "--print-config") print = true;
     else if (a.startsWith("-")) {
-      process.stderr.write(`unknown option ${a}\n${USAGE}\n`);
+      process.stderr.write(`unknown option ${a}\n${BROKER_USAGE}\n`);
       return 2;
     } else if (file === null) file = a;
     else {
-      process.stderr.write(`unexpected argument ${a}\n${USAGE}\n`);
+      process.stderr.write(`unexpected argument ${a}\n${BROKER_USAGE}\n`);
       return 2;
     }
   }

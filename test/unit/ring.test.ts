@@ -262,7 +262,15 @@ describe("ring on one thread", () => {
     }
     // Any alignment of a maxPayload source fits.
     for (let shift = 0; shift < 8; shift++) {
-      assert.ok(w.tryWrite(Kind.APPEND, 0, 0, 0, Buffer.alloc(w.maxPayload + 8).subarray(shift, shift + w.maxPayload)));
+      assert.ok(
+        w.tryWrite(
+          Kind.APPEND,
+          0,
+          0,
+          0,
+          Buffer.alloc(w.maxPayload + 8).subarray(shift, shift + w.maxPayload),
+        ),
+      );
       r.release(r.peek()!.size);
     }
   });

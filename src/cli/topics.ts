@@ -1,0 +1,136 @@
+// `milena topics create|list|describe|delete|alter-config`, as kafka-topics.sh and
+// kafka-configs.sh do it.
+
+import { ConfigResourceTypes } from "../client/node.ts";
+import { all, integer, keyValue, num, parseArgs, UsageError } from "./args.ts";
+import { COMMON_OPTIONS, client, out } from "./common.ts";
+
+export const TOPICS_USAGE = `usage:
+  milena topics create TOPIC [--partitions N] [--replication-factor N] [--config key=value ...]
+  milena topics list
+  milena topics describe [TOPIC ...]
+  milena topics delete TOPIC [TOPIC ...]
+  milena topics alter-config TOPIC [--set key=value ...] [--delete key ...]
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+
+const SPEC = {
+  ...COMMON_OPTIONS,
+  partitions: { type: "number" as const },
+  "replication-factor": { type: "number" as const },
+  config: { type: "string" as const, repeat: true },
+  set: { type: "string" as const, repeat: true },
+  delete: { type: "string" as const, repeat: true },
+};
+
+export async function topics(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  const p = parseArgs(rest, SPEC);
+  const names = p.positionals;
+  const need = (n: string) => {
+    if (names.length === 0) throw new UsageError(`topics ${action} needs ${n}`);
+  };
+  switch (action) {
+    case "create": {
+      need("a topic name");
+      if (names.length > 1) throw new UsageError("topics create takes one topic");
+      const configEntries = all(p, "config").map((c) => {
+        const [name, value] = keyValue("config", c);
+        return { name, value };
+      });
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({
+          topics: [
+            {
+              topic: names[0],
+              numPartitions: integer("partitions", num(p, "partitions"), 1) ?? -1,
+              replicationFactor: integer("replication-factor", num(p, "replication-factor"), 1) ?? -1,
+              configEntries,
+            },
+          ],
+          failIfExists: true,
+        });
+        out(`Created topic ${names[0]}.`);
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case "list": {
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        for (const t of (await admin.listTopics()).sort()) out(t);
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case "describe": {
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        const meta = await admin.fetchTopicMetadata(names.length > 0 ? { topics: names } : {});
+        for (const t of meta.topics.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+          const offsets = await admin.fetchTopicOffsets(t.name);
+          const cfg = await admin.describeConfigs({
+            resources: [{ type: ConfigResourceTypes.TOPIC, name: t.name }],
+          });
+          const overrides = cfg.resources[0].configEntries
+            .filter((e) => e.configSource === 1)
+            .map((e) => `${e.configName}=${e.configValue}`);
+          out(`Topic: ${t.name}\tPartitionCount: ${t.partitions.length}\tConfigs: ${overrides.join(",")}`);
+          for (const part of [...t.partitions].sort((a, b) => a.partitionId - b.partitionId)) {
+            const o = offsets.find((x) => x.partition === part.partitionId);
+            out(
+              `\tTopic: ${t.name}\tPartition: ${part.partitionId}\tLeader: ${part.leader}\tReplicas: ${part.replicas.join(",")}\tIsr: ${part.isr.join(",")}\tLogStartOffset: ${o?.low ?? "?"}\tLogEndOffset: ${o?.high ?? "?"}`,
+            );
+          }
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case "delete": {
+      need("at least one topic name");
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        await admin.deleteTopics({ topics: names });
+        for (const n of names) out(`Deleted topic ${n}.`);
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case "alter-config": {
+      need("a topic name");
+      const entries = [
+        ...all(p, "set").map((s) => {
+          const [name, value] = keyValue("set", s);
+          return { name, value, operation: 0 };
+        }),
+        ...all(p, "delete").map((name) => ({ name, value: null, operation: 1 })),
+      ];
+      if (entries.length === 0)
+        throw new UsageError("topics alter-config needs --set key=value or --delete key");
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        await admin.incrementalAlterConfigs({
+          resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configEntries: entries })),
+        });
+        for (const n of names) out(`Altered config of topic ${n}.`);
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case undefined:
+      throw new UsageError("topics needs an action");
+    default:
+      throw new UsageError(`unknown topics action "${action}"`);
+  }
+}

@@ -1,0 +1,1003 @@
+// The producer: kafkajs's send()/sendBatch() over Kafka's batching model (the Java producer's
+// accumulator and sender).
+//
+// - send() encodes each message straight into the open batch of its partition (one buffer of
+//   batchSize bytes, src/client/batch.ts; buffers are reused once acknowledged) and resolves once
+//   every batch holding its messages is acknowledged (acks 1 / -1) or written (acks 0).
+// - A batch closes when it reaches batchSize, when it has waited lingerMs, on flush(), or (with
+//   lingerMs 0, the default) as soon as a request slot to its leader is free: while the
+//   maxInFlightRequests slots are busy, records pile into the open batch, so batches grow with
+//   load by themselves. Requests carry one batch per partition, for all the partitions a broker
+//   leads, up to maxRequestSize; they are pipelined up to maxInFlightRequests per connection.
+// - Memory: every batch reserves its buffer from bufferMemory (a compressed batch keeps only its
+//   compressed size) and gives it back when acknowledged. When the buffer is full, send() waits (in
+//   arrival order) until acknowledgements free enough; memory never grows past the bound.
+// - Keys go through Kafka's murmur2 partitioner; null keys stick to one random partition until
+//   its batch closes (KIP-480).
+// - Retriable errors (partition errors Kafka marks retriable, lost connections, timeouts) put the
+//   batch back at the head of its partition's queue after a backoff and refresh metadata, up to
+//   retry.retries times; then the sends it carries reject with the typed error. As in Kafka
+//   without idempotence, a retry may reorder or duplicate batches when several are in flight.
+
+import { ApiKey } from "../protocol/api_keys.ts";
+import { type ProduceResponse, type ProduceTopicData, produceCodec } from "../protocol/produce.ts";
+import {
+  BATCH_HEADER_BYTES,
+  BatchBuilder,
+  headersSize,
+  type MessageHeaders,
+  recordBodySize,
+  uvarintSize,
+} from "./batch.ts";
+import type { Cluster, TopicInfo } from "./cluster.ts";
+import type { Connection } from "./connection.ts";
+import {
+  ConnectionError,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  MilenaError,
+  NotConnectedError,
+  protocolError,
+  UnknownTopicOrPartitionError,
+  UnsupportedCompressionTypeError,
+  UnsupportedVersionError,
+} from "./errors.ts";
+import { murmur2, type PartitionerArgs, type PartitionerFactory, toPositive } from "./partitioner.ts";
+import { type CompressionType, CompressionTypes, type Platform } from "./platform.ts";
+import { backoffMs, isRetriableError, type Retry, type RetryOptions, retryDefaults } from "./retry.ts";
+
+export type Compression = CompressionType | "none" | "gzip" | "snappy" | "lz4" | "zstd";
+
+export interface ProducerConfig {
+  /** 0 (no reply), 1 (leader wrote it) or -1 (all in-sync replicas; Milena: fsynced). Default -1. */
+  acks?: number;
+  /** Default none. */
+  compression?: Compression;
+  /** Largest batch in bytes (records bigger than this get a batch of their own). Default 16384. */
+  batchSize?: number;
+  /** How long a batch may wait for more records before it is sent. Default 0. */
+  lingerMs?: number;
+  /** Bound on the bytes of batches not yet acknowledged; send() waits when full. Default 32 MiB. */
+  bufferMemory?: number;
+  /** Produce requests in flight per broker connection. Default 5. */
+  maxInFlightRequests?: number;
+  /** The Produce request's timeout_ms (how long the broker may wait for acks). Default 30000. */
+  timeout?: number;
+  /** Largest Produce request (and record). Default 1 MiB. */
+  maxRequestSize?: number;
+  retry?: RetryOptions;
+  /** A kafkajs-style partitioner; default: murmur2 for keys, sticky for null keys. */
+  createPartitioner?: PartitionerFactory;
+  /** Let a send to an unknown topic create it (when the broker allows). Default true. */
+  allowAutoTopicCreation?: boolean;
+}
+
+export interface Message {
+  key?: Uint8Array | string | null;
+  value: Uint8Array | string | null;
+  /** Send to this partition instead of the partitioner's choice. */
+  partition?: number;
+  headers?: MessageHeaders;
+  /** Milliseconds since the epoch (kafkajs passes a string); default now. */
+  timestamp?: number | string;
+}
+
+export interface ProducerRecord {
+  topic: string;
+  messages: Message[];
+  acks?: number;
+  compression?: Compression;
+}
+
+export interface TopicMessages {
+  topic: string;
+  messages: Message[];
+}
+
+export interface ProducerBatch {
+  topicMessages: TopicMessages[];
+  acks?: number;
+  compression?: Compression;
+}
+
+/** One per topic-partition a send wrote to (kafkajs's RecordMetadata; offsets as numbers). */
+export interface RecordMetadata {
+  topicName: string;
+  partition: number;
+  errorCode: number;
+  /** Offset of the send's first record in this partition (-1 with acks 0). */
+  baseOffset: number;
+  /** -1 unless the topic uses LogAppendTime. */
+  logAppendTime: number;
+  logStartOffset: number;
+}
+
+const COMPRESSION_NAMES: { [k: string]: number } = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+export function compressionId(c: Compression | undefined): number {
+  if (c === undefined) return CompressionTypes.None;
+  if (typeof c === "number") return c;
+  const id = COMPRESSION_NAMES[c.toLowerCase()];
+  if (id === undefined) throw new InvalidArgumentError(`unknown compression "${c}"`);
+  return id;
+}
+
+/** Full-size batch buffers kept for reuse once acknowledged (counted within bufferMemory). */
+const POOL_MAX = 16;
+
+class SendTracker {
+  pending = 0;
+  sealed = false;
+  settled = false;
+  /** Memory granted to this send while it waited, not yet used by a batch. */
+  credit = 0;
+  /** Some of its messages are appended: it waits at the head of the memory queue. */
+  started = false;
+  readonly results = new Map<PartitionState, RecordMetadata>();
+  readonly promise: Promise<RecordMetadata[]>;
+  private resolve!: (r: RecordMetadata[]) => void;
+  private reject!: (e: Error) => void;
+
+  constructor() {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  done(ps: PartitionState, baseOffset: number, logAppendTime: number, logStartOffset: number): void {
+    const r = this.results.get(ps);
+    if (r === undefined)
+      this.results.set(ps, {
+        topicName: ps.topic.name,
+        partition: ps.index,
+        errorCode: 0,
+        baseOffset,
+        logAppendTime,
+        logStartOffset,
+      });
+    else if (baseOffset >= 0 && (r.baseOffset < 0 || baseOffset < r.baseOffset)) r.baseOffset = baseOffset;
+    this.pending--;
+    this.check();
+  }
+
+  seal(): void {
+    this.sealed = true;
+    this.check();
+  }
+
+  private check(): void {
+    if (this.sealed && this.pending === 0 && !this.settled) {
+      this.settled = true;
+      this.resolve([...this.results.values()]);
+    }
+  }
+
+  fail(e: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(e);
+  }
+}
+
+class TopicState {
+  partitions: PartitionState[] = [];
+  info: TopicInfo | null = null;
+  loading: Promise<void> | null = null;
+  refreshing: Promise<void> | null = null;
+  /** Sticky partition for null keys, and the batch it was filling. */
+  sticky = -1;
+  stickyBatch: Batch | null = null;
+  partitionMetadata: { partitionId: number; leader: number }[] = [];
+  constructor(readonly name: string) {}
+}
+
+class PartitionState {
+  leader = -1;
+  /** The open batch of the producer's default acks/compression, and of others (by lane). */
+  open: Batch | null = null;
+  others: Map<number, Batch> | null = null;
+  /** Closed batches waiting to be sent, oldest first. */
+  readonly queue: Batch[] = [];
+  /** No send before this time (a retry's backoff). */
+  blockedUntil = 0;
+  constructor(
+    readonly topic: TopicState,
+    readonly index: number,
+  ) {}
+}
+
+let batchSeq = 0;
+const EMPTY = new Uint8Array(0);
+
+class Batch {
+  readonly seq = ++batchSeq;
+  readonly builder: BatchBuilder;
+  readonly trackers: SendTracker[] = [];
+  readonly firsts: number[] = [];
+  lastTracker: SendTracker | null = null;
+  /** An open batch that may be sent now (linger over, lingerMs 0, flush, memory pressure). */
+  sendable = false;
+  closed = false;
+  /** The finished RecordBatch; null while open or compressing. */
+  bytes: Uint8Array | null = null;
+  attempts = 0;
+  done = false;
+  lingerTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    platform: Platform,
+    readonly ps: PartitionState,
+    readonly lane: number,
+    readonly acks: number,
+    readonly compression: number,
+    public reserved: number,
+    buf: Uint8Array | undefined,
+  ) {
+    this.builder = new BatchBuilder(platform, reserved, buf);
+  }
+
+  track(t: SendTracker): void {
+    if (this.lastTracker === t) return;
+    this.lastTracker = t;
+    this.trackers.push(t);
+    this.firsts.push(this.builder.count);
+    t.pending++;
+  }
+}
+
+interface MemoryWaiter {
+  n: number;
+  tracker: SendTracker;
+  resolve: () => void;
+}
+
+function laneOf(acks: number, compression: number): number {
+  return acks * 8 + compression;
+}
+
+export class Producer {
+  private readonly acks: number;
+  private readonly compression: number;
+  private readonly defaultLane: number;
+  private readonly batchSize: number;
+  private readonly lingerMs: number;
+  private readonly bufferMemory: number;
+  private readonly timeoutMs: number;
+  private readonly maxRequestSize: number;
+  private readonly retry: Retry;
+  private readonly partitioner: ((args: PartitionerArgs) => number) | null;
+  private readonly allowAutoTopicCreation: boolean;
+
+  private state: "new" | "connected" | "closing" | "closed" = "new";
+  private readonly topics = new Map<string, TopicState>();
+  private readonly pendingByBroker = new Map<number, Set<PartitionState>>();
+  private readonly brokerBlockedUntil = new Map<number, number>();
+  private readonly connectFailures = new Map<number, number>();
+  private readonly connecting = new Set<number>();
+  private drainScheduled = false;
+  private drainTimer: ReturnType<typeof setTimeout> | null = null;
+  private drainTimerAt = 0;
+  private bufferedBytes_ = 0;
+  private readonly memWaiters: MemoryWaiter[] = [];
+  /** Free full-size batch buffers, and their bytes (bufferedBytes + pooled <= bufferMemory). */
+  private readonly pool: Uint8Array[] = [];
+  private pooled = 0;
+  private liveBatches = 0;
+  private flushing = 0;
+  private readonly flushWaiters: (() => void)[] = [];
+  private scratch: Uint8Array;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly platform: Platform,
+    config: ProducerConfig = {},
+  ) {
+    this.acks = config.acks ?? -1;
+    this.compression = compressionId(config.compression);
+    this.defaultLane = laneOf(this.acks, this.compression);
+    this.batchSize = Math.max(BATCH_HEADER_BYTES + 16, config.batchSize ?? 16384);
+    this.lingerMs = config.lingerMs ?? 0;
+    this.bufferMemory = config.bufferMemory ?? 32 * 1024 * 1024;
+    this.timeoutMs = config.timeout ?? 30_000;
+    this.maxRequestSize = config.maxRequestSize ?? 1024 * 1024;
+    this.retry = retryDefaults(config.retry);
+    this.partitioner = config.createPartitioner ? config.createPartitioner() : null;
+    this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
+    this.scratch = platform.alloc(256);
+    if (this.bufferMemory < this.batchSize)
+      throw new InvalidArgumentError(
+        `bufferMemory (${this.bufferMemory}) is smaller than batchSize (${this.batchSize})`,
+      );
+  }
+
+  /** Bytes of batches not yet acknowledged (open, waiting, in flight): at most bufferMemory. */
+  get bufferedBytes(): number {
+    return this.bufferedBytes_;
+  }
+
+  /** Sends waiting for buffer memory. */
+  get waitingSends(): number {
+    return this.memWaiters.length;
+  }
+
+  async connect(): Promise<void> {
+    if (this.state === "connected") return;
+    await this.cluster.connect();
+    this.state = "connected";
+  }
+
+  /** Send messages to one topic; resolves when they are all acknowledged. */
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({
+      topicMessages: [{ topic: record.topic, messages: record.messages }],
+      acks: record.acks,
+      compression: record.compression,
+    });
+  }
+
+  /** Send messages to several topics at once. */
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    if (this.state !== "connected")
+      throw new NotConnectedError(
+        this.state === "new" ? "producer.connect() first" : "the producer is disconnected",
+      );
+    const acks = batch.acks ?? this.acks;
+    const compression = batch.compression === undefined ? this.compression : compressionId(batch.compression);
+    if (compression !== 0 && !this.platform.codecs.has(compression))
+      throw new UnsupportedCompressionTypeError(
+        `compression codec ${compression} is not available in this client`,
+      );
+    const lane = laneOf(acks, compression);
+    const tracker = new SendTracker();
+    const now = Date.now();
+    try {
+      for (const tm of batch.topicMessages) {
+        let t = this.topics.get(tm.topic);
+        if (t === undefined || t.info === null) t = await this.loadTopic(tm.topic);
+        const msgs = tm.messages;
+        let i = 0;
+        if (this.memWaiters.length > 0 && !tracker.started) await this.waitForMemory(0, tracker, false); // arrival order
+        while (i < msgs.length) {
+          i = this.appendMessages(t, msgs, i, lane, acks, compression, tracker, now);
+          if (i < msgs.length) await this.waitForMemory(this.memoryNeeded, tracker, tracker.started);
+          tracker.started = true;
+        }
+      }
+    } catch (e) {
+      tracker.fail(e as Error);
+    } finally {
+      if (tracker.credit > 0) {
+        const c = tracker.credit;
+        tracker.credit = 0;
+        this.release(c);
+      }
+    }
+    tracker.seal();
+    this.scheduleDrain();
+    return tracker.promise;
+  }
+
+  private memoryNeeded = 0;
+
+  /**
+   * Append messages from index i on, synchronously; returns the index reached (< length when a
+   * new batch needs memory that is not free: this.memoryNeeded says how much).
+   */
+  private appendMessages(
+    t: TopicState,
+    msgs: readonly Message[],
+    i: number,
+    lane: number,
+    acks: number,
+    compression: number,
+    tracker: SendTracker,
+    now: number,
+  ): number {
+    const pl = this.platform;
+    const count = t.partitions.length;
+    for (; i < msgs.length; i++) {
+      const m = msgs[i];
+      const key = m.key ?? null;
+      const value = m.value ?? null;
+      const keyLen = key === null ? -1 : typeof key === "string" ? pl.utf8Length(key) : key.length;
+      const valueLen = value === null ? -1 : typeof value === "string" ? pl.utf8Length(value) : value.length;
+      if (!(keyLen >= -1) || !(valueLen >= -1))
+        throw new InvalidArgumentError("message keys and values must be strings, Uint8Arrays or null");
+      const hdrSize = m.headers === undefined ? 1 : headersSize(pl, m.headers);
+      const ts =
+        m.timestamp === undefined ? now : typeof m.timestamp === "number" ? m.timestamp : Number(m.timestamp);
+
+      // partition
+      let p: number;
+      let sticky = false;
+      if (m.partition !== undefined && m.partition !== null) p = m.partition;
+      else if (this.partitioner !== null)
+        p = this.partitioner({ topic: t.name, partitionMetadata: t.partitionMetadata, message: m });
+      else if (key !== null) {
+        if (typeof key === "string") {
+          if (this.scratch.length < keyLen) this.scratch = pl.alloc(keyLen * 2);
+          pl.utf8Write(this.scratch, 0, key);
+          p = toPositive(murmur2(this.scratch, 0, keyLen)) % count;
+        } else p = toPositive(murmur2(key)) % count;
+      } else if (count === 1) p = 0;
+      else {
+        sticky = true;
+        p = t.sticky >= 0 ? t.sticky : this.pickSticky(t, -1);
+      }
+      if (!(p >= 0 && p < count && Number.isInteger(p)))
+        throw new UnknownTopicOrPartitionError(`partition ${p} does not exist (${count} partitions)`, {
+          topic: t.name,
+          partition: p,
+        });
+      let ps = t.partitions[p];
+      let b = lane === this.defaultLane ? ps.open : (ps.others?.get(lane) ?? null);
+      if (
+        sticky &&
+        t.stickyBatch !== null &&
+        (b !== t.stickyBatch || !this.fits(b, ts, keyLen, valueLen, hdrSize))
+      ) {
+        // the sticky partition's batch is closed or full: move on to another partition
+        p = this.pickSticky(t, p);
+        ps = t.partitions[p];
+        b = lane === this.defaultLane ? ps.open : (ps.others?.get(lane) ?? null);
+      }
+      if (b !== null) {
+        const body = b.builder.bodySize(ts, keyLen, valueLen, hdrSize);
+        const size = body + uvarintSize(body * 2);
+        const builder = b.builder;
+        if (builder.used + size <= builder.capacity) {
+          b.track(tracker);
+          builder.append(body, ts, key, keyLen, value, valueLen, m.headers);
+          if (sticky) t.stickyBatch = b;
+          continue;
+        }
+        this.closeBatch(b); // full
+      }
+      // a new batch
+      const body = recordBodySize(0, 0, keyLen, valueLen, hdrSize);
+      const need = BATCH_HEADER_BYTES + body + uvarintSize(body * 2);
+      if (need > this.maxRequestSize || need > this.bufferMemory)
+        throw new MessageTooLargeError(
+          `a record of ${need} bytes exceeds ${need > this.maxRequestSize ? `maxRequestSize (${this.maxRequestSize})` : `bufferMemory (${this.bufferMemory})`}`,
+          { topic: t.name, partition: p },
+        );
+      // Full-size batches, as Kafka's producer allocates them (a record above batchSize gets a
+      // batch of its own size).
+      const limit = this.batchLimit();
+      const cap = Math.max(need, limit);
+      if (!this.tryReserve(cap, tracker)) {
+        this.memoryNeeded = cap;
+        return i;
+      }
+      b = this.newBatch(ps, lane, acks, compression, cap);
+      b.track(tracker);
+      b.builder.append(body, ts, key, keyLen, value, valueLen, m.headers);
+      if (sticky) t.stickyBatch = b;
+    }
+    return i;
+  }
+
+  private batchLimit(): number {
+    return Math.min(this.batchSize, this.maxRequestSize);
+  }
+
+  private fits(b: Batch | null, ts: number, keyLen: number, valueLen: number, hdrSize: number): boolean {
+    if (b === null) return false;
+    const body = b.builder.bodySize(ts, keyLen, valueLen, hdrSize);
+    return b.builder.used + body + uvarintSize(body * 2) <= this.batchLimit();
+  }
+
+  private pickSticky(t: TopicState, previous: number): number {
+    const n = t.partitions.length;
+    let p = Math.floor(Math.random() * n);
+    if (n > 1 && p === previous) p = (p + 1 + Math.floor(Math.random() * (n - 1))) % n;
+    t.sticky = p;
+    t.stickyBatch = null;
+    return p;
+  }
+
+  private newBatch(ps: PartitionState, lane: number, acks: number, compression: number, cap: number): Batch {
+    let buf: Uint8Array | undefined;
+    if (cap === this.batchLimit() && this.pool.length > 0) {
+      buf = this.pool.pop()!;
+      this.pooled -= buf.length;
+    }
+    const b = new Batch(this.platform, ps, lane, acks, compression, cap, buf);
+    this.liveBatches++;
+    if (lane === this.defaultLane) ps.open = b;
+    else {
+      if (ps.others === null) ps.others = new Map();
+      ps.others.set(lane, b);
+    }
+    if (this.lingerMs <= 0 || this.flushing > 0 || this.memWaiters.length > 0) {
+      b.sendable = true;
+      this.markPending(ps);
+    } else {
+      b.lingerTimer = setTimeout(() => {
+        b.lingerTimer = null;
+        if (b.closed) return;
+        b.sendable = true;
+        this.markPending(ps);
+      }, this.lingerMs);
+    }
+    return b;
+  }
+
+  /** Close an open batch: finish its bytes and queue it for sending. */
+  private closeBatch(b: Batch): void {
+    if (b.closed) return;
+    b.closed = true;
+    const ps = b.ps;
+    if (ps.open === b) ps.open = null;
+    else ps.others?.delete(b.lane);
+    if (b.lingerTimer !== null) {
+      clearTimeout(b.lingerTimer);
+      b.lingerTimer = null;
+    }
+    insertBySeq(ps.queue, b);
+    const codec = b.compression === 0 ? null : (this.platform.codecs.get(b.compression) ?? null);
+    let out: Uint8Array | Promise<Uint8Array>;
+    try {
+      out = b.builder.finish(b.compression, codec === null ? null : (d) => codec.compress(d));
+    } catch (e) {
+      this.failBatch(
+        b,
+        new MilenaError(`compressing a batch failed: ${(e as Error).message}`, false, { cause: e }),
+      );
+      return;
+    }
+    if (out instanceof Promise) {
+      out.then(
+        (bytes) => {
+          this.setBytes(b, bytes);
+          this.markPending(ps);
+        },
+        (e) =>
+          this.failBatch(
+            b,
+            new MilenaError(`compressing a batch failed: ${(e as Error).message}`, false, { cause: e }),
+          ),
+      );
+    } else {
+      this.setBytes(b, out);
+      this.markPending(ps);
+    }
+  }
+
+  private setBytes(b: Batch, bytes: Uint8Array): void {
+    b.bytes = bytes;
+    if (b.compression !== 0) {
+      // The compressed batch is a new buffer: recycle the records buffer, keep the smaller reservation.
+      this.recycle(b.builder.buf);
+      b.builder.buf = EMPTY;
+      if (bytes.length < b.reserved) {
+        const freed = b.reserved - bytes.length;
+        b.reserved = bytes.length;
+        this.release(freed);
+      }
+    }
+  }
+
+  /** Register a partition as having something to send with its leader. */
+  private markPending(ps: PartitionState): void {
+    if (ps.leader < 0) {
+      this.refreshTopic(ps.topic);
+      return;
+    }
+    let set = this.pendingByBroker.get(ps.leader);
+    if (set === undefined) {
+      set = new Set();
+      this.pendingByBroker.set(ps.leader, set);
+    }
+    set.add(ps);
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => this.drain());
+  }
+
+  private drainAt(at: number): void {
+    if (this.drainTimer !== null && this.drainTimerAt <= at) return;
+    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.drainTimerAt = at;
+    this.drainTimer = setTimeout(
+      () => {
+        this.drainTimer = null;
+        this.drain();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    if (this.state === "closed") return;
+    const now = Date.now();
+    for (const [node, set] of this.pendingByBroker) {
+      if (set.size === 0) continue;
+      const blocked = this.brokerBlockedUntil.get(node) ?? 0;
+      if (blocked > now) {
+        this.drainAt(blocked);
+        continue;
+      }
+      const conn = this.cluster.peek(node);
+      if (conn === null) {
+        this.connectBroker(node);
+        continue;
+      }
+      while (set.size > 0 && conn.canSend) if (!this.sendOne(conn, node, set, now)) break;
+    }
+  }
+
+  private connectBroker(node: number): void {
+    if (this.connecting.has(node)) return;
+    this.connecting.add(node);
+    this.cluster.connection(node).then(
+      () => {
+        this.connecting.delete(node);
+        this.connectFailures.delete(node);
+        this.scheduleDrain();
+      },
+      (e: Error) => {
+        this.connecting.delete(node);
+        const failures = (this.connectFailures.get(node) ?? 0) + 1;
+        this.connectFailures.set(node, failures);
+        const set = this.pendingByBroker.get(node);
+        if (failures > this.retry.retries || !isRetriableError(e)) {
+          this.connectFailures.delete(node);
+          // Give up on what waits for this broker.
+          if (set !== undefined)
+            for (const ps of [...set]) {
+              set.delete(ps);
+              for (const b of ps.queue.splice(0)) this.failBatch(b, e);
+              for (const b of this.openBatches(ps)) {
+                this.closeBatch(b);
+                for (const q of ps.queue.splice(0)) this.failBatch(q, e);
+              }
+            }
+          return;
+        }
+        const at = Date.now() + backoffMs(this.retry, failures);
+        this.brokerBlockedUntil.set(node, at);
+        if (set !== undefined) for (const ps of set) this.refreshTopic(ps.topic);
+        this.drainAt(at);
+      },
+    );
+  }
+
+  private openBatches(ps: PartitionState): Batch[] {
+    const out: Batch[] = [];
+    if (ps.open !== null) out.push(ps.open);
+    if (ps.others !== null) for (const b of ps.others.values()) out.push(b);
+    return out;
+  }
+
+  private sendableOpen(ps: PartitionState): Batch | null {
+    if (ps.open?.sendable) return ps.open;
+    if (ps.others !== null) for (const b of ps.others.values()) if (b.sendable) return b;
+    return null;
+  }
+
+  private hasWork(ps: PartitionState): boolean {
+    return ps.queue.length > 0 || this.sendableOpen(ps) !== null;
+  }
+
+  /** Build and send one Produce request from the partitions pending on a broker. */
+  private sendOne(conn: Connection, node: number, set: Set<PartitionState>, now: number): boolean {
+    let acks: number | null = null;
+    const batches: Batch[] = [];
+    let size = 0;
+    for (const ps of set) {
+      if (ps.leader !== node) {
+        set.delete(ps);
+        this.markPending(ps);
+        continue;
+      }
+      if (ps.blockedUntil > now) {
+        this.drainAt(ps.blockedUntil);
+        continue;
+      }
+      if (ps.queue.length === 0) {
+        const open = this.sendableOpen(ps);
+        if (open === null) {
+          set.delete(ps);
+          continue;
+        }
+        this.closeBatch(open);
+      }
+      const b = ps.queue[0];
+      if (b === undefined || b.bytes === null) continue; // compressing
+      if (acks === null) acks = b.acks;
+      else if (b.acks !== acks) continue;
+      if (batches.length > 0 && size + b.bytes.length > this.maxRequestSize) continue;
+      ps.queue.shift();
+      batches.push(b);
+      size += b.bytes.length;
+      if (!this.hasWork(ps)) set.delete(ps);
+    }
+    if (batches.length === 0) return false;
+    this.sendRequest(conn, acks!, batches);
+    return true;
+  }
+
+  private sendRequest(conn: Connection, acks: number, batches: Batch[]): void {
+    const topics: ProduceTopicData[] = [];
+    for (const b of batches) {
+      b.attempts++;
+      const name = b.ps.topic.name;
+      let td =
+        topics.length > 0 && topics[topics.length - 1].name === name ? topics[topics.length - 1] : undefined;
+      if (td === undefined) td = topics.find((x) => x.name === name);
+      if (td === undefined) {
+        td = { name, partitions: [] };
+        topics.push(td);
+      }
+      td.partitions.push({ partitionIndex: b.ps.index, records: b.bytes as never });
+    }
+    const version = conn.version(ApiKey.Produce);
+    if (version < 0) {
+      const e = new UnsupportedVersionError(`${conn.address.label} does not serve Produce v3-7`);
+      for (const b of batches) this.failBatch(b, e);
+      return;
+    }
+    const req = { transactionalId: null, acks, timeoutMs: this.timeoutMs, topics };
+    if (acks === 0) {
+      conn.sendNoReply(produceCodec, version, req).then(
+        () => {
+          for (const b of batches) this.succeed(b, -1, -1, -1);
+          this.scheduleDrain();
+        },
+        (e) => {
+          for (const b of batches) this.retryOrFail(b, e);
+          this.scheduleDrain();
+        },
+      );
+      return;
+    }
+    conn.send(produceCodec, version, req).then(
+      (res) => {
+        this.onResponse(batches, res, conn);
+        this.scheduleDrain();
+      },
+      (e) => {
+        for (const b of batches) this.retryOrFail(b, e);
+        this.scheduleDrain();
+      },
+    );
+  }
+
+  private onResponse(batches: Batch[], res: ProduceResponse, conn: Connection): void {
+    for (const b of batches) {
+      const name = b.ps.topic.name;
+      let found = false;
+      for (const t of res.responses) {
+        if (t.name !== name) continue;
+        for (const p of t.partitions) {
+          if (p.partitionIndex !== b.ps.index) continue;
+          found = true;
+          if (p.errorCode === 0) this.succeed(b, p.baseOffset, p.logAppendTimeMs, p.logStartOffset);
+          else
+            this.retryOrFail(
+              b,
+              protocolError(p.errorCode, null, {
+                topic: name,
+                partition: b.ps.index,
+                broker: conn.address.label,
+              }),
+            );
+          break;
+        }
+        if (found) break;
+      }
+      if (!found)
+        this.retryOrFail(
+          b,
+          new ConnectionError(
+            `Produce reply from ${conn.address.label} has no answer for ${name}-${b.ps.index}`,
+          ),
+        );
+    }
+  }
+
+  private succeed(b: Batch, baseOffset: number, logAppendTime: number, logStartOffset: number): void {
+    if (b.done) return;
+    b.done = true;
+    const ps = b.ps;
+    for (let i = 0; i < b.trackers.length; i++)
+      b.trackers[i].done(ps, baseOffset >= 0 ? baseOffset + b.firsts[i] : -1, logAppendTime, logStartOffset);
+    this.finishBatch(b);
+  }
+
+  private failBatch(b: Batch, e: Error): void {
+    if (b.done) return;
+    b.done = true;
+    const q = b.ps.queue.indexOf(b);
+    if (q >= 0) b.ps.queue.splice(q, 1);
+    for (const t of b.trackers) t.fail(e);
+    this.finishBatch(b);
+  }
+
+  private finishBatch(b: Batch): void {
+    this.liveBatches--;
+    const r = b.reserved;
+    b.reserved = 0;
+    b.bytes = null;
+    const buf = b.builder.buf;
+    b.builder.buf = EMPTY;
+    this.release(r);
+    // Acknowledged (or given up): nothing refers to the buffer any more (TCP and ws wrote it).
+    if (b.compression === 0) this.recycle(buf);
+    if (this.liveBatches === 0) for (const w of this.flushWaiters.splice(0)) w();
+  }
+
+  private retryOrFail(b: Batch, e: unknown): void {
+    if (b.done) return;
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.state === "closed" || !isRetriableError(err) || b.attempts > this.retry.retries) {
+      this.failBatch(b, err);
+      return;
+    }
+    const ps = b.ps;
+    insertBySeq(ps.queue, b);
+    ps.blockedUntil = Math.max(ps.blockedUntil, Date.now() + backoffMs(this.retry, b.attempts));
+    this.refreshTopic(ps.topic);
+    this.markPending(ps);
+  }
+
+  /** Metadata again for a topic (leaders may have moved); re-registers pending partitions. */
+  private refreshTopic(t: TopicState): void {
+    if (t.refreshing !== null || this.state === "closed") return;
+    t.refreshing = this.cluster
+      .topic(t.name, { refresh: true, allowAutoTopicCreation: this.allowAutoTopicCreation })
+      .then(
+        (info) => this.applyInfo(t, info),
+        (e) => {
+          // Could not learn the leaders: fail what waits on partitions without one.
+          for (const ps of t.partitions)
+            if (ps.leader < 0) {
+              for (const b of ps.queue.splice(0)) this.failBatch(b, e);
+            }
+        },
+      )
+      .finally(() => {
+        t.refreshing = null;
+        for (const ps of t.partitions) if (ps.leader >= 0 && this.hasWork(ps)) this.markPending(ps);
+      });
+  }
+
+  private applyInfo(t: TopicState, info: TopicInfo): void {
+    t.info = info;
+    for (const p of info.partitions) {
+      let ps = t.partitions[p.partitionId];
+      if (ps === undefined) t.partitions[p.partitionId] = ps = new PartitionState(t, p.partitionId);
+      ps.leader = p.leader;
+    }
+    t.partitionMetadata = info.partitions.map((p) => ({ partitionId: p.partitionId, leader: p.leader }));
+  }
+
+  private loadTopic(name: string): Promise<TopicState> {
+    let t = this.topics.get(name);
+    if (t === undefined) {
+      t = new TopicState(name);
+      this.topics.set(name, t);
+    }
+    const state = t;
+    if (state.info !== null) return Promise.resolve(state);
+    if (state.loading === null) {
+      state.loading = this.cluster
+        .topic(name, { allowAutoTopicCreation: this.allowAutoTopicCreation })
+        .then((info) => this.applyInfo(state, info))
+        .finally(() => {
+          state.loading = null;
+        });
+    }
+    return state.loading.then(() => state);
+  }
+
+  // ---- memory ----
+
+  private tryReserve(n: number, t: SendTracker): boolean {
+    if (t.credit >= n) {
+      t.credit -= n;
+      return true;
+    }
+    if (this.memWaiters.length === 0 && this.bufferedBytes_ + n <= this.bufferMemory) {
+      this.bufferedBytes_ += n;
+      this.trimPool();
+      return true;
+    }
+    return false;
+  }
+
+  /** Keep a free full-size batch buffer for the next batch, when within bounds. */
+  private recycle(buf: Uint8Array): void {
+    const n = buf.length;
+    if (n !== this.batchLimit() || this.pool.length >= POOL_MAX) return;
+    if (this.bufferedBytes_ + this.pooled + n > this.bufferMemory) return;
+    this.pool.push(buf);
+    this.pooled += n;
+  }
+
+  /** Drop pooled buffers while reserved + pooled bytes exceed bufferMemory. */
+  private trimPool(): void {
+    while (this.pool.length > 0 && this.bufferedBytes_ + this.pooled > this.bufferMemory)
+      this.pooled -= this.pool.pop()!.length;
+  }
+
+  private waitForMemory(n: number, tracker: SendTracker, front: boolean): Promise<void> {
+    // Whatever is open goes out now, so that acknowledgements can free memory.
+    for (const t of this.topics.values())
+      for (const ps of t.partitions)
+        for (const b of this.openBatches(ps))
+          if (!b.sendable) {
+            b.sendable = true;
+            this.markPending(ps);
+          }
+    return new Promise((resolve) => {
+      if (front) this.memWaiters.unshift({ n, tracker, resolve });
+      else this.memWaiters.push({ n, tracker, resolve });
+      this.wake();
+    });
+  }
+
+  private release(n: number): void {
+    this.bufferedBytes_ -= n;
+    this.wake();
+  }
+
+  private wake(): void {
+    while (this.memWaiters.length > 0) {
+      const w = this.memWaiters[0];
+      if (this.bufferedBytes_ + w.n > this.bufferMemory) break;
+      this.memWaiters.shift();
+      this.bufferedBytes_ += w.n;
+      this.trimPool();
+      w.tracker.credit += w.n;
+      w.resolve();
+    }
+  }
+
+  /** Send everything buffered now and wait until it is all acknowledged. */
+  async flush(): Promise<void> {
+    if (this.liveBatches === 0) return;
+    this.flushing++;
+    try {
+      for (const t of this.topics.values())
+        for (const ps of t.partitions)
+          for (const b of this.openBatches(ps)) {
+            b.sendable = true;
+            this.markPending(ps);
+          }
+      await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  /** Flush, then close the connections. */
+  async disconnect(): Promise<void> {
+    if (this.state === "closed" || this.state === "new") {
+      this.state = "closed";
+      this.cluster.disconnect();
+      return;
+    }
+    this.state = "closing";
+    try {
+      await this.flush();
+    } finally {
+      this.state = "closed";
+      if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+      this.cluster.disconnect();
+    }
+  }
+}
+
+function insertBySeq(queue: Batch[], b: Batch): void {
+  let i = queue.length;
+  while (i > 0 && queue[i - 1].seq > b.seq) i--;
+  queue.splice(i, 0, b);
+}
