@@ -70,6 +70,7 @@ export class Broker {
   private readonly handlers: (Handler | undefined)[] = [];
   private readonly creating = new Map<string, Promise<number>>();
   private stopping: Promise<void> | null = null;
+  private throttled = false;
   readonly offsetsTopic: OffsetsTopic;
   readonly coordinator: GroupCoordinator;
 
@@ -108,6 +109,12 @@ export class Broker {
       this.logLine,
     );
     writers.onAppended = (records, count) => this.onAppended(records, count);
+    // Writers behind (their rings full and a backlog building): stop reading requests until
+    // they catch up, so no client can make the broker buffer without bound.
+    writers.onBacklog = (high) => {
+      this.throttled = high;
+      for (const c of this.connections) c.setThrottled(high);
+    };
     writers.onFatal = (error) => {
       this.logLine(`fatal: ${error}`);
       process.exitCode = 1;
@@ -239,6 +246,7 @@ export class Broker {
     const dispatcher: Dispatcher = {
       handlerFor: (k) => this.handlers[k],
       log: this.logLine,
+      throttled: () => this.throttled,
     };
     for (const l of this.config.listeners) {
       if (l.name === "PLAINTEXT") {

@@ -1,11 +1,13 @@
 // The acceptor's side of the partition writer workers: starts them, owns the producer end of
 // each one's ring, assigns every partition slot to one writer, and routes completions back to
-// whoever is waiting. When a ring is full the batch waits in a FIFO here (never blocking the
-// event loop) and goes in after the writer's next completion report, which always means it
-// made room.
+// whoever is waiting. When a ring is full the batch waits in a fastq queue here (never blocking
+// the event loop; one worker per ring, so order is kept) and goes in after the writer's next
+// completion report, which always means it made room. While more than BACKLOG_HIGH_BYTES wait,
+// the broker stops reading requests (onBacklog), until the backlog is under BACKLOG_LOW_BYTES.
 
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import fastq from "fastq";
 import type { PartitionStateBuffers } from "../log/partition_state.ts";
 import {
   COMPLETION_FIELDS,
@@ -42,11 +44,17 @@ interface Pending {
 interface WriterHandle {
   worker: Worker;
   ring: RingWriter;
-  backlog: Pending[];
+  /** Entries waiting for ring space, in order (concurrency 1). */
+  backlog: fastq.queueAsPromised<Pending, void>;
   backlogBytes: number;
+  /** Wakes the backlog's worker when the writer reports progress. */
+  progress: (() => void) | null;
   controls: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
   exited: boolean;
 }
+
+export const BACKLOG_HIGH_BYTES = 64 * 1024 * 1024;
+export const BACKLOG_LOW_BYTES = 16 * 1024 * 1024;
 
 /** Ring size per writer: room for many 1 MB batches while the writer is in an fsync. */
 export const RING_BYTES = 32 * 1024 * 1024;
@@ -59,6 +67,9 @@ export class WriterPool {
   private nextControlTag = 1;
   onAppended: CompletionHandler = () => {};
   onFatal: (error: string) => void = () => {};
+  /** Called with true when the backlog passes BACKLOG_HIGH_BYTES, false when it is back under LOW. */
+  onBacklog: (high: boolean) => void = () => {};
+  private backlogHigh = false;
 
   constructor(count: number, state: PartitionStateBuffers, ringBytes = RING_BYTES) {
     for (let i = 0; i < count; i++) {
@@ -71,8 +82,9 @@ export class WriterPool {
       const h: WriterHandle = {
         worker,
         ring: new RingWriter(sab),
-        backlog: [],
+        backlog: fastq.promise((p: Pending) => this.enterRing(h, p), 1),
         backlogBytes: 0,
+        progress: null,
         controls: new Map(),
         exited: false,
       };
@@ -80,6 +92,7 @@ export class WriterPool {
       worker.on("error", (e) => this.onFatal(`partition writer ${i} failed: ${e.stack ?? e}`));
       worker.on("exit", () => {
         h.exited = true;
+        this.wake(h);
         for (const c of h.controls.values()) c.reject(new Error(`partition writer ${i} exited`));
         h.controls.clear();
       });
@@ -107,11 +120,40 @@ export class WriterPool {
   append(slot: number, tag: number, acks: number, batch: Uint8Array): void {
     const h = this.writers[this.writerOf(slot)];
     const flags = acks === -1 ? 0xffff : acks;
-    if (h.backlog.length > 0 || !h.ring.tryWrite(Kind.APPEND, flags, tag, slot, batch)) {
+    if (!h.backlog.idle() || !h.ring.tryWrite(Kind.APPEND, flags, tag, slot, batch)) {
       // Keep our own copy: the request frame's memory is not ours after this call returns.
-      h.backlog.push({ kind: Kind.APPEND, flags, tag, slot, payload: Buffer.from(batch) });
-      h.backlogBytes += batch.length;
+      this.enqueue(h, { kind: Kind.APPEND, flags, tag, slot, payload: Buffer.from(batch) });
     }
+  }
+
+  private enqueue(h: WriterHandle, p: Pending): void {
+    h.backlogBytes += p.payload.length;
+    if (!this.backlogHigh && this.backlogBytes > BACKLOG_HIGH_BYTES) {
+      this.backlogHigh = true;
+      this.onBacklog(true);
+    }
+    void h.backlog.push(p);
+  }
+
+  /** The backlog's worker: put one entry into the ring, waiting for the writer's progress. */
+  private async enterRing(h: WriterHandle, p: Pending): Promise<void> {
+    while (!h.ring.tryWrite(p.kind, p.flags, p.tag, p.slot, p.payload)) {
+      if (h.exited) return;
+      await new Promise<void>((resolve) => {
+        h.progress = resolve;
+      });
+    }
+    h.backlogBytes -= p.payload.length;
+    if (this.backlogHigh && this.backlogBytes < BACKLOG_LOW_BYTES) {
+      this.backlogHigh = false;
+      this.onBacklog(false);
+    }
+  }
+
+  private wake(h: WriterHandle): void {
+    const w = h.progress;
+    h.progress = null;
+    w?.();
   }
 
   /** Largest batch a ring can take. */
@@ -127,29 +169,20 @@ export class WriterPool {
     const payload = encodeControl(msg);
     return new Promise((resolve, reject) => {
       h.controls.set(tag, { resolve, reject });
-      if (h.backlog.length > 0 || !h.ring.tryWrite(Kind.CONTROL, 0, tag, 0, payload)) {
-        h.backlog.push({ kind: Kind.CONTROL, flags: 0, tag, slot: 0, payload });
+      if (!h.backlog.idle() || !h.ring.tryWrite(Kind.CONTROL, 0, tag, 0, payload)) {
+        this.enqueue(h, { kind: Kind.CONTROL, flags: 0, tag, slot: 0, payload });
       }
     });
-  }
-
-  private drain(h: WriterHandle): void {
-    while (h.backlog.length > 0) {
-      const p = h.backlog[0];
-      if (!h.ring.tryWrite(p.kind, p.flags, p.tag, p.slot, p.payload)) return;
-      h.backlog.shift();
-      if (p.kind === Kind.APPEND) h.backlogBytes -= p.payload.length;
-    }
   }
 
   private onReport(h: WriterHandle, m: WriterReport): void {
     switch (m.type) {
       case "appended":
-        this.drain(h);
+        this.wake(h);
         this.onAppended(m.records, m.records.length / COMPLETION_FIELDS);
         break;
       case "control": {
-        this.drain(h);
+        this.wake(h);
         const c = h.controls.get(m.tag);
         h.controls.delete(m.tag);
         if (c) m.error === null ? c.resolve() : c.reject(new Error(m.error));

@@ -50,6 +50,8 @@ export type Handler = (req: never, ctx: RequestContext) => HandlerResult | Promi
 export interface Dispatcher {
   handlerFor(apiKey: number): Handler | undefined;
   log(line: string): void;
+  /** Whether the broker is throttling reads right now (a new connection starts paused). */
+  throttled(): boolean;
 }
 
 interface Slot {
@@ -61,11 +63,14 @@ interface Slot {
 
 /** Replies waiting (in order) beyond which the connection stops reading more requests. */
 const MAX_IN_FLIGHT = 256;
+const PAUSED_IN_FLIGHT = 1;
+const PAUSED_THROTTLED = 2;
 
 export class Connection {
   private readonly slots: Slot[] = [];
   private head = 0;
-  private paused = false;
+  /** Why reading is paused: bit 1 too many replies waiting, bit 2 the broker is throttling. */
+  private pausedBy = 0;
   closed = false;
   /** Called when the connection closes (to cancel long-polls). */
   readonly onClose = new Set<() => void>();
@@ -73,7 +78,9 @@ export class Connection {
   constructor(
     readonly sink: TransportSink,
     private readonly dispatcher: Dispatcher,
-  ) {}
+  ) {
+    if (dispatcher.throttled()) this.pauseFor(PAUSED_THROTTLED, true);
+  }
 
   /** One request frame without its size prefix. */
   onFrame(frame: Buffer): void {
@@ -148,10 +155,7 @@ export class Connection {
   private enqueue(): Slot {
     const slot: Slot = { done: false, chunks: null, length: 0 };
     this.slots.push(slot);
-    if (this.slots.length - this.head >= MAX_IN_FLIGHT && !this.paused) {
-      this.paused = true;
-      this.sink.pause();
-    }
+    if (this.slots.length - this.head >= MAX_IN_FLIGHT) this.pauseFor(PAUSED_IN_FLIGHT, true);
     return slot;
   }
 
@@ -192,10 +196,19 @@ export class Connection {
       this.slots.splice(0, this.head);
       this.head = 0;
     }
-    if (this.paused && this.slots.length - this.head < MAX_IN_FLIGHT / 2) {
-      this.paused = false;
-      this.sink.resume();
-    }
+    if (this.slots.length - this.head < MAX_IN_FLIGHT / 2) this.pauseFor(PAUSED_IN_FLIGHT, false);
+  }
+
+  /** Stop reading requests while the broker's writers are behind (WriterPool.onBacklog). */
+  setThrottled(on: boolean): void {
+    this.pauseFor(PAUSED_THROTTLED, on);
+  }
+
+  private pauseFor(reason: number, on: boolean): void {
+    const before = this.pausedBy;
+    this.pausedBy = on ? before | reason : before & ~reason;
+    if (before === 0 && this.pausedBy !== 0) this.sink.pause();
+    else if (before !== 0 && this.pausedBy === 0 && !this.closed) this.sink.resume();
   }
 
   /** Kafka's answer to a request it cannot serve: log and close. */

@@ -2,10 +2,13 @@
 // frame, without TCP's 4-byte size prefix (the message length is the size); each response goes
 // back as one binary message the same way. Same Connection, same handlers as TCP.
 //
-// Backpressure: uWebSockets.js buffers what a client does not read up to maxBackpressure and
-// closes it past that (closeOnBackpressureLimit). This version cannot pause reading a socket,
-// so while a connection is paused its frames wait here, up to PAUSED_BYTES_MAX; a client that
-// keeps sending past that without reading replies is disconnected with a log line.
+// Backpressure: uWebSockets.js buffers replies a client has not read yet. Above SEND_HIGH_BYTES
+// buffered, the connection stops taking requests (as when the Connection pauses it) until the
+// buffer drains below half of that; replies already owed still go out (a few pipelined 8 MiB
+// fetches are normal). This version cannot pause reading a socket, so while a connection is
+// paused its frames wait here, up to PAUSED_BYTES_MAX; a client that keeps sending past that
+// without reading replies is disconnected with a log line, and one whose unread replies pass
+// MAX_BACKPRESSURE is closed by uWebSockets.js (closeOnBackpressureLimit).
 
 import type * as uws from "uWebSockets.js";
 import { createRequire } from "node:module";
@@ -31,10 +34,14 @@ export function loadUws(): typeof uws {
   }
 }
 
-const MAX_BACKPRESSURE = 16 * 1024 * 1024;
+const SEND_HIGH_BYTES = 32 * 1024 * 1024;
+const MAX_BACKPRESSURE = 1024 * 1024 * 1024;
 const PAUSED_BYTES_MAX = 64 * 1024 * 1024;
 
 interface WsData {
+  /** The client has not read SEND_HIGH_BYTES of replies: take no more requests for now. */
+  backpressured: boolean;
+  release: () => void;
   conn: Connection;
   paused: boolean;
   held: Buffer[];
@@ -76,6 +83,15 @@ export function startWebSocketListener(
       sockets.add(ws);
       const data = ws.getUserData();
       let open = true;
+      /** Hand held frames to the connection while neither it nor the send buffer says wait. */
+      const release = (): void => {
+        while (!data.paused && !data.backpressured && data.held.length > 0) {
+          const f = data.held.shift()!;
+          data.heldBytes -= f.length;
+          data.conn.onFrame(f);
+        }
+      };
+      data.release = release;
       const sendChunks = (chunks: Uint8Array[]): void => {
         // Drop TCP's size prefix: the message length is the size.
         const first = chunks[0].subarray(4);
@@ -104,6 +120,7 @@ export function startWebSocketListener(
           } finally {
             sent?.();
           }
+          if (ws.getBufferedAmount() > SEND_HIGH_BYTES) data.backpressured = true;
         },
         close() {
           if (open) {
@@ -116,17 +133,14 @@ export function startWebSocketListener(
         },
         resume() {
           data.paused = false;
-          while (!data.paused && data.held.length > 0) {
-            const f = data.held.shift()!;
-            data.heldBytes -= f.length;
-            data.conn.onFrame(f);
-          }
+          release();
         },
       };
-      data.conn = new Connection(sink, dispatcher);
       data.paused = false;
+      data.backpressured = false;
       data.held = [];
       data.heldBytes = 0;
+      data.conn = new Connection(sink, dispatcher);
       connections.add(data.conn);
       data.conn.onClose.add(() => {
         open = false;
@@ -140,7 +154,7 @@ export function startWebSocketListener(
       }
       // uWebSockets.js reuses the message memory after this callback: take a copy.
       const frame = Buffer.from(new Uint8Array(message).slice());
-      if (data.paused) {
+      if (data.paused || data.backpressured) {
         data.held.push(frame);
         data.heldBytes += frame.length;
         if (data.heldBytes > PAUSED_BYTES_MAX)
@@ -148,6 +162,13 @@ export function startWebSocketListener(
         return;
       }
       data.conn.onFrame(frame);
+    },
+    drain: (ws) => {
+      const data = ws.getUserData();
+      if (data.backpressured && ws.getBufferedAmount() < SEND_HIGH_BYTES / 2) {
+        data.backpressured = false;
+        data.release();
+      }
     },
     close: (ws) => {
       sockets.delete(ws);
