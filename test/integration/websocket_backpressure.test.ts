@@ -118,9 +118,9 @@ describe("WebSocket backpressure", () => {
     // Stop reading the socket: the broker's replies pile up unread on its side.
     const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
     socket.pause();
-    [0, 8000, 16000, 24000, 32000].forEach((o, i) =>
-      ws.send(requestFrame(ApiKey.Fetch, 11, i + 1, fetchBody(o))),
-    );
+    for (const [i, o] of [0, 8000, 16000, 24000, 32000].entries()) {
+      ws.send(requestFrame(ApiKey.Fetch, 11, i + 1, fetchBody(o)));
+    }
     await new Promise((r) => setTimeout(r, 1500));
     socket.resume();
     const until = Date.now() + 15_000;
