@@ -153,7 +153,7 @@ export function startWebSocketListener(
         return;
       }
       // uWebSockets.js reuses the message memory after this callback: take a copy.
-      const frame = Buffer.from(new Uint8Array(message).slice());
+      const frame = Buffer.from(message.slice(0));
       if (data.paused || data.backpressured) {
         data.held.push(frame);
         data.heldBytes += frame.length;
