@@ -14,7 +14,7 @@ import {
 import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "../src/log/recovery.ts";
 
 export type RecoveryTask =
-  | { op: "open"; dir: string; options: ScanOptions }
+  | { op: "open"; partitions: { dir: string; options: ScanOptions }[] }
   | { op: "replay-offsets"; dir: string }
   | {
       op: "close-dir";
@@ -25,7 +25,8 @@ export type RecoveryTask =
     };
 
 export interface OpenResult {
-  scan: PartitionScan;
+  /** One per partition of the task, in order. */
+  scans: PartitionScan[];
   threadId: number;
 }
 
@@ -34,9 +35,12 @@ export default function run(
 ): OpenResult | { threadId: number; records?: OffsetsRecord[] } {
   if (task.op === "replay-offsets") return { threadId, records: replayOffsetsPartition(task.dir) };
   if (task.op === "open") {
-    const scan = scanPartition(task.dir, task.options);
-    applyScan(scan);
-    return { scan, threadId };
+    const scans = task.partitions.map((p) => {
+      const scan = scanPartition(p.dir, p.options);
+      applyScan(scan);
+      return scan;
+    });
+    return { scans, threadId };
   }
   writeCheckpoint(task.dir, RECOVERY_POINT_CHECKPOINT, task.recoveryPoints);
   writeCheckpoint(task.dir, LOG_START_CHECKPOINT, task.logStarts);

@@ -27,7 +27,7 @@ import {
   STATUS_OFFLINE,
 } from "../log/partition_state.ts";
 import type { PartitionLogConfig } from "../log/partition_writer.ts";
-import type { ScannedSegment } from "../log/recovery.ts";
+import type { ScannedSegment, ScanOptions } from "../log/recovery.ts";
 import { parsePartitionDirName, partitionDirName } from "../log/segment_files.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { OffsetsRecord } from "./groups/offsets_records.ts";
@@ -134,7 +134,17 @@ export class LogManager {
     };
     const threads = new Set<number>();
     const jobs: Promise<void>[] = [];
-    const found: { topic: string; partition: number; logDir: string; scan: OpenResult["scan"] }[] = [];
+    const found: { topic: string; partition: number; logDir: string; scan: OpenResult["scans"][number] }[] =
+      [];
+    // Partitions go to the pool in chunks (a task per partition costs more in messaging than a
+    // clean open costs in work); every thread gets several chunks.
+    const toOpen: {
+      dir: string;
+      name: string;
+      logDir: string;
+      tp: { topic: string; partition: number };
+      options: ScanOptions;
+    }[] = [];
     for (const logDir of this.config.logDirs) {
       const clean = created.has(logDir) || wasCleanShutdown(logDir);
       if (!clean) report.clean = false;
@@ -147,25 +157,31 @@ export class LogManager {
         }
         const tp = parsePartitionDirName(name);
         if (tp === null || !fs.statSync(dir).isDirectory()) continue;
-        const task: RecoveryTask = {
-          op: "open",
-          dir,
-          options: {
-            clean,
-            recoveryPoint: recoveryPoints.get(name) ?? 0,
-            indexIntervalBytes: this.config.indexIntervalBytes,
-          },
+        const options = {
+          clean,
+          recoveryPoint: recoveryPoints.get(name) ?? 0,
+          indexIntervalBytes: this.config.indexIntervalBytes,
         };
-        jobs.push(
-          (pool.run(task) as Promise<OpenResult>).then((r) => {
-            threads.add(r.threadId);
-            found.push({ ...tp, logDir, scan: r.scan });
-            if (r.scan.truncate) {
-              report.truncated.push({ partition: name, ...r.scan.truncate });
-            }
-          }),
-        );
+        toOpen.push({ dir, name, logDir, tp, options });
       }
+    }
+    const chunk = Math.max(1, Math.ceil(toOpen.length / (pool.options.maxThreads * 4)));
+    for (let i = 0; i < toOpen.length; i += chunk) {
+      const part = toOpen.slice(i, i + chunk);
+      const task: RecoveryTask = {
+        op: "open",
+        partitions: part.map((p) => ({ dir: p.dir, options: p.options })),
+      };
+      jobs.push(
+        (pool.run(task) as Promise<OpenResult>).then((r) => {
+          threads.add(r.threadId);
+          r.scans.forEach((scan, j) => {
+            const p = part[j];
+            found.push({ ...p.tp, logDir: p.logDir, scan });
+            if (scan.truncate) report.truncated.push({ partition: p.name, ...scan.truncate });
+          });
+        }),
+      );
     }
     await Promise.all(jobs);
     report.partitions = found.length;

@@ -127,8 +127,12 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
     let loadedCount = 0;
     let keptTime = 0;
     const loadedTimeTail: number[] = [];
+    // Index files as they are on disk (when consistent): a full rebuild that comes out the same
+    // need not be written again (most partitions of a broker are small: no offset entries).
+    let onDisk: SegmentIndex | null = null;
     if (opts.clean && !verifyCrc) {
       const loaded = loadIndexes(dir, base, size, opts.indexIntervalBytes);
+      onDisk = loaded === null ? null : SegmentIndex.from(loaded.toJSON());
       // Resume the chain at the last indexed batch (everything before it was written whole),
       // but only if a batch really starts there with the offset the entry claims: an index that
       // is well-formed yet wrong must not steer the scan.
@@ -203,6 +207,7 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
       }
     }
     if (cut) rebuiltIndex = true;
+    else if (rebuiltIndex && onDisk !== null && sameEntries(index, onDisk)) rebuiltIndex = false;
     if (!rebuiltIndex) {
       // The walk re-derived the loaded entries from the resume point on: rewrite the files when
       // they differ (entries missing from a short file, e.g. after a power cut soon after a
@@ -234,6 +239,16 @@ function firstTimeEntryMatches(fd: number, s: SegmentIndex): boolean {
   const firstMax = readInt64(h, MAX_TIMESTAMP);
   if (firstMax > -1) return s.timeCount > 0 && s.timestamps[0] === firstMax && s.timeRelOffsets[0] === 0;
   return s.timeCount === 0 || s.timeRelOffsets[0] > 0;
+}
+
+function sameEntries(a: SegmentIndex, b: SegmentIndex): boolean {
+  if (a.count !== b.count || a.timeCount !== b.timeCount) return false;
+  for (let i = 0; i < a.count; i++)
+    if (a.relOffsets[i] !== b.relOffsets[i] || a.positions[i] !== b.positions[i]) return false;
+  for (let i = 0; i < a.timeCount; i++) {
+    if (a.timestamps[i] !== b.timestamps[i] || a.timeRelOffsets[i] !== b.timeRelOffsets[i]) return false;
+  }
+  return true;
 }
 
 /**
