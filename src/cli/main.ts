@@ -21,6 +21,7 @@ const USAGE = `usage: milena <command> ...
   produce   produce lines from stdin to a topic
   consume   print a topic's records
   perf      produce|consume load tests
+  groups    list|describe|delete|reset-offsets consumer groups
 run 'milena <command> --help' for its options`;
 
 type ClientCommand = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -42,6 +43,10 @@ async function clientCommand(name: string): Promise<ClientCommand | null> {
     case "perf": {
       const m = await import("./perf.ts");
       return { run: m.perf, usage: m.PERF_USAGE };
+    }
+    case "groups": {
+      const m = await import("./groups.ts");
+      return { run: m.groups, usage: m.GROUPS_USAGE };
     }
     default:
       return null;

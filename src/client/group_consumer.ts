@@ -213,6 +213,12 @@ const REJOIN_CODES = new Set<number>([
   ErrorCode.UNKNOWN_MEMBER_ID,
 ]);
 
+/** A commit refused because the member is no longer in the generation (a rebalance deals with it). */
+function isRejoinError(e: unknown): boolean {
+  if (e instanceof MilenaAggregateError) return e.errors.length > 0 && e.errors.every(isRejoinError);
+  return e instanceof KafkaProtocolError && REJOIN_CODES.has(e.code);
+}
+
 const COORDINATOR_CODES = new Set<number>([
   ErrorCode.NOT_COORDINATOR,
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
@@ -287,6 +293,13 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
     this.heartbeatInterval = config.heartbeatInterval ?? 3000;
     this.autoCommit = config.autoCommit ?? true;
     this.autoCommitInterval = config.autoCommitInterval ?? 5000;
+    for (const [name, v] of [
+      ["sessionTimeout", this.sessionTimeout],
+      ["rebalanceTimeout", this.rebalanceTimeout],
+      ["autoCommitInterval", this.autoCommitInterval],
+    ] as const)
+      if (!Number.isFinite(v) || v <= 0)
+        throw new InvalidArgumentError(`${name} must be a positive number of ms`);
     if (this.heartbeatInterval <= 0 || this.heartbeatInterval >= this.sessionTimeout)
       throw new InvalidArgumentError("heartbeatInterval must be positive and below sessionTimeout");
     this.assigners = resolveAssigners(config.partitionAssigners);
@@ -458,6 +471,8 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
 
   /** Ask the membership loop to rejoin; `reset` forgets the generation or the member id too. */
   private requestRejoin(reason: string, reset?: "generation" | "member"): void {
+    // A late answer about the generation being left: the JoinGroup under way learns it itself.
+    if (this.phase === "joining") return;
     if (reset === "member") {
       this.member = "";
       this.generation = -1;
@@ -488,7 +503,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
           await this.untilRejoin();
         } catch (e) {
           if (this.closing) break;
-          if (!isRetriableError(e) && !(e instanceof KafkaProtocolError && REJOIN_CODES.has(e.code))) {
+          if (!isRetriableError(e) && !isRejoinError(e)) {
             if (!started.settled) started.reject(e);
             else this.report(e, { fatal: true });
             break;
@@ -694,7 +709,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
       try {
         await this.coord.withRetry(() => this.commitProcessed());
       } catch (e) {
-        if (!(e instanceof KafkaProtocolError && REJOIN_CODES.has(e.code))) this.report(e, { fatal: false });
+        if (!isRejoinError(e)) this.report(e, { fatal: false });
       }
     }
     if (this.notifiedAssigned) {
@@ -828,8 +843,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
       try {
         await this.commitProcessed();
       } catch (e) {
-        if (!(e instanceof KafkaProtocolError && REJOIN_CODES.has(e.code)) && !isRetriableError(e))
-          this.report(e, { fatal: false });
+        if (!isRejoinError(e) && !isRetriableError(e)) this.report(e, { fatal: false });
       }
     }
   }

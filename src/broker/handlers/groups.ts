@@ -13,10 +13,14 @@ import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/sync_gr
 import type { RequestContext } from "../../transport/connection.ts";
 import type { GroupCoordinator } from "../groups/coordinator.ts";
 
-/** Kafka shows a member's host as "/address". */
-function clientHost(rc: RequestContext): string {
-  const remote = rc.connection.sink.remote;
-  return `/${remote.slice(0, remote.lastIndexOf(":"))}`;
+/**
+ * Kafka shows a member's host as "/address". A TCP connection's remote is "address:port"; a
+ * WebSocket one's (uWebSockets.js) is the address alone, which must not lose its last character.
+ */
+export function clientHost(rc: Pick<RequestContext, "connection">): string {
+  const { remote, listener } = rc.connection.sink;
+  const colon = remote.lastIndexOf(":");
+  return `/${listener === "PLAINTEXT" && colon > 0 ? remote.slice(0, colon) : remote}`;
 }
 
 export const handleJoinGroup = async (
