@@ -33,7 +33,6 @@ import type { BrokerConfig } from "./config.ts";
 import type { OffsetsRecord } from "./groups/offsets_records.ts";
 import { readTopicConfig, writeTopicConfig } from "./topic_config_store.ts";
 import { partitionLogConfig } from "./topic_configs.ts";
-import { workerExecArgv } from "./worker_exec.ts";
 
 /** Structured clone turns Buffers into Uint8Arrays: make the byte fields Buffers again. */
 function revive(r: OffsetsRecord): OffsetsRecord {
@@ -76,7 +75,7 @@ export interface RecoveryReport {
   truncated: { partition: string; segmentBase: number; atByte: number; lostBytes: number; reason: string }[];
 }
 
-const RECOVERY_WORKER = new URL("../../workers/log_recovery.ts", import.meta.url);
+const RECOVERY_WORKER = new URL("../../workers/log_recovery_entry.mjs", import.meta.url);
 
 export class LogManager {
   readonly topics = new Map<string, TopicEntry>();
@@ -108,7 +107,6 @@ export class LogManager {
         minThreads: threads,
         maxThreads: threads,
         idleTimeout: 1000,
-        execArgv: workerExecArgv(),
       });
     }
     return this.pool;

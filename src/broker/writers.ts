@@ -17,7 +17,6 @@ import {
 } from "../log/writer_protocol.ts";
 import { createRingBuffer, Kind } from "../ring/layout.ts";
 import { RingWriter } from "../ring/ring_writer.ts";
-import { workerExecArgv } from "./worker_exec.ts";
 
 export interface Completion {
   tag: number;
@@ -76,7 +75,6 @@ export class WriterPool {
       const sab = createRingBuffer(ringBytes);
       const worker = new Worker(fileURLToPath(ENTRY_URL), {
         workerData: { entry: WORKER_URL.href, ring: sab, state },
-        execArgv: workerExecArgv(),
         name: `partition-writer-${i}`,
       });
       const h: WriterHandle = {
