@@ -144,7 +144,10 @@ export class LogManager {
       options: ScanOptions;
     }[] = [];
     for (const logDir of this.config.logDirs) {
-      const clean = created.has(logDir) || wasCleanShutdown(logDir);
+      // A dir just claimed (no meta.properties yet) is clean only when it holds no partitions:
+      // partition data without the marker is checked like after a crash.
+      const holdsPartitions = fs.readdirSync(logDir).some((n) => parsePartitionDirName(n) !== null);
+      const clean = (created.has(logDir) && !holdsPartitions) || wasCleanShutdown(logDir);
       if (!clean) report.clean = false;
       const recoveryPoints = readCheckpoint(logDir, RECOVERY_POINT_CHECKPOINT);
       for (const name of fs.readdirSync(logDir)) {

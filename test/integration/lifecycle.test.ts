@@ -191,6 +191,19 @@ describe("crash recovery with the real process", () => {
     assert.match(output, /CRC/);
   });
 
+  it("partition data in a log dir without meta.properties is checked like after a crash", async () => {
+    const { dir, sizes } = await crashedLog();
+    const whole = sizes.reduce((a, b) => a + b, 0);
+    const fd = fs.openSync(segment(dir), "r+");
+    fs.writeSync(fd, Buffer.from([0x55]), 0, 1, whole - 5);
+    fs.closeSync(fd);
+    fs.rmSync(join(dir, "meta.properties"));
+    const { values, output } = await served(dir);
+    assert.deepEqual(values, expected(BATCHES - 1));
+    assert.match(output, /unclean start/);
+    assert.match(output, /CRC/);
+  });
+
   it("deleted or garbage indexes and checkpoints are rebuilt; reads are the same", async () => {
     const { dir } = await crashedLog();
     const before = await served(dir); // recovers and stops by kill: still unclean
