@@ -41,6 +41,10 @@ integration: install
 conformance: install
 	$(TSX) --test --test-concurrency=1 test/conformance/*.test.ts
 
-# Benchmarks (not tests): writes native-bench/RESULTS.md. QUICK=1 for a small run.
+# Benchmarks (not tests): Milena against NATS JetStream and Redis Streams and the machine's limits;
+# writes native-bench/RESULTS.md. QUICK=1 for a small run (under a minute on a quiet machine; the
+# full one takes about 10). Installs nats-server, redis-server and fio from Debian first when it
+# can (as root); a peer that cannot be installed is left out and said so.
 bench: install
+	@bash native-bench/install-peers.sh
 	QUICK=$(QUICK) $(TSX) native-bench/run.ts

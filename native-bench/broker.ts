@@ -14,17 +14,24 @@ export interface BenchBrokerOptions {
   /** Extra node flags before `--import tsx` (e.g. --cpu-prof --cpu-prof-dir=DIR). */
   nodeFlags?: string[];
   overrides?: Record<string, string | number>;
+  /** Use this log dir (kept at stop) instead of a fresh temp dir (removed at stop). */
+  logDir?: string;
 }
 
 export class BenchBroker {
   kafkaPort = 0;
   wsPort = 0;
   output = "";
+  /** Milliseconds from spawn() to the "milena started" line. */
+  startMs = 0;
+  /** The broker's "opened N partition(s) ..." line. */
+  openedLine = "";
   private exited: Promise<number | null>;
 
   private constructor(
     readonly logDir: string,
     private readonly child: ChildProcess,
+    private readonly keepDir: boolean,
   ) {
     this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
   }
@@ -34,7 +41,7 @@ export class BenchBroker {
   }
 
   static async start(opts: BenchBrokerOptions = {}): Promise<BenchBroker> {
-    const logDir = fs.mkdtempSync(join(tmpdir(), "milena-bench-"));
+    const logDir = opts.logDir ?? fs.mkdtempSync(join(tmpdir(), "milena-bench-"));
     const overrides: Record<string, string | number> = {
       "log.dirs": logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
@@ -42,8 +49,9 @@ export class BenchBroker {
     };
     const args = [...(opts.nodeFlags ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
     for (const [k, v] of Object.entries(overrides)) args.push("--override", `${k}=${v}`);
+    const t0 = performance.now();
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    const b = new BenchBroker(logDir, child);
+    const b = new BenchBroker(logDir, child, opts.logDir !== undefined);
     child.stderr!.on("data", (d: Buffer) => {
       b.output += d.toString();
     });
@@ -55,6 +63,8 @@ export class BenchBroker {
         b.output += d.toString();
         const m = /milena started kafka=(\d+) websocket=(\d+|off)/.exec(buf);
         if (m) {
+          b.startMs = performance.now() - t0;
+          b.openedLine = /opened \d+ partition\(s\)[^\n]*/.exec(b.output)?.[0] ?? "";
           b.kafkaPort = Number(m[1]);
           b.wsPort = m[2] === "off" ? 0 : Number(m[2]);
           clearTimeout(timer);
@@ -69,13 +79,19 @@ export class BenchBroker {
     return b;
   }
 
-  /** Clean shutdown (SIGTERM: --cpu-prof writes its profiles then), remove the log dir. */
+  /** Clean shutdown (SIGTERM: --cpu-prof writes its profiles then), remove the log dir unless given. */
   async stop(): Promise<number | null> {
     this.child.kill("SIGTERM");
     const timer = setTimeout(() => this.child.kill("SIGKILL"), 60_000);
     const code = await this.exited;
     clearTimeout(timer);
-    fs.rmSync(this.logDir, { recursive: true, force: true });
+    if (!this.keepDir) fs.rmSync(this.logDir, { recursive: true, force: true });
     return code;
+  }
+
+  /** Unclean stop: SIGKILL, nothing flushed or checkpointed; the log dir stays. */
+  async kill(): Promise<void> {
+    this.child.kill("SIGKILL");
+    await this.exited;
   }
 }

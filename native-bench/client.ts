@@ -430,3 +430,155 @@ export function consumeAll(
     }
   });
 }
+
+/** One request/reply through a codec (setup and group protocol requests; not a hot path). */
+export async function rpc<Req, Res>(
+  conn: BenchConnection,
+  codec: {
+    key: number;
+    encodeRequest(w: Writer, v: number, req: Req): void;
+    decodeResponse(r: Reader, v: number): Res;
+  },
+  version: number,
+  req: Req,
+): Promise<Res> {
+  const w = new Writer();
+  startRequestFrame(w, header(codec.key, version, 7));
+  codec.encodeRequest(w, version, req);
+  finishFrame(w);
+  const body = await request(conn, Buffer.from(w.view()));
+  const r = new Reader(body);
+  decodeResponseHeader(r, codec.key, version);
+  return codec.decodeResponse(r, version);
+}
+
+/** A Produce v7 request frame carrying the same batch for each of `partitions`. */
+export function produceFrameMulti(topic: string, batch: Buffer, acks: number, partitions: number[]): Buffer {
+  const w = new Writer(partitions.length * (batch.length + 16) + 128);
+  startRequestFrame(w, header(ApiKey.Produce, 7, 0));
+  produceCodec.encodeRequest(w, 7, {
+    transactionalId: null,
+    acks,
+    timeoutMs: 30_000,
+    topics: [{ name: topic, partitions: partitions.map((p) => ({ partitionIndex: p, records: batch })) }],
+  });
+  finishFrame(w);
+  return Buffer.from(w.view());
+}
+
+/**
+ * Send `frame` (a Produce request, see produceFrameMulti) `count` times with `window` in
+ * flight; resolves at the last reply. Fails on any partition error.
+ */
+export function produceRepeated(
+  conn: BenchConnection,
+  frame: Buffer,
+  count: number,
+  window: number,
+): Promise<number> {
+  const slots = Array.from({ length: Math.min(window, count) }, () => Buffer.from(frame));
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let acked = 0;
+    let correlation = 1;
+    const t0 = performance.now();
+    const sendOn = (slot: number) => {
+      const f = slots[slot];
+      const corr = correlation++;
+      f.writeInt32BE(corr, CORRELATION_AT);
+      sent++;
+      conn.send(f, (body) => {
+        const r = new Reader(body);
+        decodeResponseHeader(r, ApiKey.Produce, 7);
+        for (const t of produceCodec.decodeResponse(r, 7).responses)
+          for (const p of t.partitions)
+            if (p.errorCode !== 0)
+              return reject(new Error(`produce error ${p.errorCode} on ${p.partitionIndex}`));
+        acked++;
+        if (sent < count) sendOn(slot);
+        else if (acked === count) resolve(performance.now() - t0);
+      });
+    };
+    for (let i = 0; i < slots.length; i++) sendOn(i);
+  });
+}
+
+/**
+ * A consumer's fetch loop over several partitions of one topic: one Fetch v11 in flight for
+ * every partition not yet read to its end (`ends`: partition -> offset to reach), as a Kafka
+ * consumer does per broker. Batch headers only, nothing decoded. Resolves with the records read.
+ */
+export function fetchPartitions(
+  conn: BenchConnection,
+  topic: string,
+  ends: Map<number, number>,
+  maxBytes: number,
+  partitionMaxBytes: number,
+): Promise<{ records: number; fetches: number }> {
+  const next = new Map<number, number>([...ends.keys()].map((p) => [p, 0]));
+  let records = 0;
+  let fetches = 0;
+  return new Promise((resolve, reject) => {
+    const go = (): void => {
+      const open = [...next].filter(([p, o]) => o < ends.get(p)!);
+      if (open.length === 0) {
+        resolve({ records, fetches });
+        return;
+      }
+      const w = new Writer(128 + open.length * 32);
+      startRequestFrame(w, header(ApiKey.Fetch, 11, ++fetches));
+      fetchCodec.encodeRequest(w, 11, {
+        replicaId: -1,
+        maxWaitMs: 500,
+        minBytes: 1,
+        maxBytes,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            partitions: open.map(([p, o]) => ({
+              partition: p,
+              currentLeaderEpoch: -1,
+              fetchOffset: o,
+              logStartOffset: -1,
+              partitionMaxBytes,
+            })),
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: "",
+      });
+      finishFrame(w);
+      conn.send(Buffer.from(w.view()), (body) => {
+        const r = new Reader(body);
+        decodeResponseHeader(r, ApiKey.Fetch, 11);
+        const res = fetchCodec.decodeResponse(r, 11);
+        for (const t of res.responses) {
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0)
+              return reject(new Error(`fetch error ${p.errorCode} on ${p.partitionIndex}`));
+            const data = fetchRecordsBuffer(p.records);
+            let at = 0;
+            let n = next.get(p.partitionIndex)!;
+            while (at + BATCH_HEADER_BYTES <= data.length) {
+              const size = data.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
+              if (at + size > data.length) break;
+              const base = readInt64(data, at);
+              const last = base + data.readInt32BE(at + LAST_OFFSET_DELTA);
+              if (last >= n) {
+                records += last + 1 - Math.max(base, n);
+                n = last + 1;
+              }
+              at += size;
+            }
+            next.set(p.partitionIndex, n);
+          }
+        }
+        go();
+      });
+    };
+    go();
+  });
+}

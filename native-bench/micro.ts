@@ -26,10 +26,16 @@ import { Worker } from "node:worker_threads";
 import { crc32c } from "@node-rs/crc32";
 import { Bench } from "tinybench";
 import { workerExecArgv } from "../src/broker/worker_exec.ts";
+import { BatchBuilder } from "../src/client/batch.ts";
+import { crc32c as crc32cJs } from "../src/client/crc32c.ts";
+import { nodePlatform } from "../src/client/node.ts";
+import { murmur2, partitionForKey } from "../src/client/partitioner.ts";
+import { BatchReader, splitRecordSet } from "../src/client/records.ts";
 import { decodeRequestHeader } from "../src/protocol/header.ts";
 import { produceCodec } from "../src/protocol/produce.ts";
 import { Reader } from "../src/protocol/reader.ts";
 import { ATTRIBUTES, checkProducedBatch } from "../src/protocol/record_batch.ts";
+import { decodeBatch, encodeBatch } from "../src/protocol/records.ts";
 import { createRingBuffer, Kind } from "../src/ring/layout.ts";
 import { RingReader } from "../src/ring/ring_reader.ts";
 import { RingWriter } from "../src/ring/ring_writer.ts";
@@ -126,8 +132,8 @@ export async function runMicro(quick: boolean, log: (line: string) => void): Pro
   const batch = full.batch;
   const frame = produceFrame("bench-topic", batch, 1);
   const frameBody = frame.subarray(4);
-  const timeMs = quick ? 150 : 600;
-  const bench = new Bench({ time: timeMs, warmupTime: quick ? 50 : 200, iterations: 16 });
+  const timeMs = quick ? 80 : 500;
+  const bench = new Bench({ time: timeMs, warmupTime: quick ? 30 : 150, iterations: 16 });
   const cleanups: (() => void)[] = [];
   const meta = new Map<string, { inner: number; bytes: number; note: string }>();
   const add = (name: string, inner: number, bytes: number, note: string, fn: () => void) => {
@@ -286,6 +292,73 @@ export async function runMicro(quick: boolean, log: (line: string) => void): Pro
       produceCodec.decodeRequest(r, h.apiVersion);
     }
   });
+
+  // ---- client: encode, decode, partitioner, browser CRC ----
+  // The client's hot functions, each beside the implementation it replaced or the other one in
+  // the tree: BatchBuilder (the producer's in-place encoder) vs src/protocol's encodeBatch (a
+  // Writer per record); BatchReader (the consumer's lazy decoder) vs decodeBatch; the
+  // slicing-by-8 CRC-32C the browser build uses vs @node-rs/crc32.
+  {
+    const platform = nodePlatform();
+    const vals = Array.from({ length: 150 }, (_, i) => batch.subarray(61 + i * 100, 61 + i * 100 + 100));
+    const builder = new BatchBuilder(platform, 32 * 1024);
+    add(
+      "client BatchBuilder: 150 x 100 B records + finish",
+      1,
+      batch.length,
+      "producer encode, CRC included",
+      () => {
+        builder.used = 61;
+        builder.count = 0;
+        const ts = 1_700_000_000_000;
+        for (const v of vals) {
+          const body = builder.bodySize(ts, -1, v.length, 1);
+          builder.append(body, ts, null, -1, v, v.length, undefined);
+        }
+        builder.finish(0, null);
+      },
+    );
+    const newRecords = vals.map((value) => ({ key: null, value: Buffer.from(value) }));
+    add("protocol encodeBatch: 150 x 100 B records", 1, batch.length, "baseline: Writer per record", () => {
+      encodeBatch(newRecords, 0, 1_700_000_000_000);
+    });
+    add(
+      "client BatchReader: decode 150 records",
+      1,
+      batch.length,
+      "consumer decode (keys, values, headers)",
+      () => {
+        const raw = splitRecordSet(batch)[0];
+        const r = new BatchReader<Buffer>(raw, raw.data.subarray(61), "t", 0);
+        let n = 0;
+        while (r.next() !== null) n++;
+        if (n !== 150) throw new Error(`decoded ${n}`);
+      },
+    );
+    add("protocol decodeBatch: 150 records", 1, batch.length, "baseline: shared decoder", () => {
+      if (decodeBatch(batch).length !== 150) throw new Error("bad");
+    });
+    const keys = Array.from({ length: 64 }, (_, i) => Buffer.from(`user-${i * 7919}`));
+    add("murmur2 partitioner, 10-byte keys", 64, 0, "partitionForKey, 1000 partitions", () => {
+      let x = 0;
+      for (const k of keys) x ^= partitionForKey(k, 1000);
+      if (x < 0) throw new Error("negative");
+    });
+    add("murmur2 of 100 B", 64, 100, "hash alone", () => {
+      let x = 0;
+      for (let i = 0; i < 64; i++) x ^= murmur2(vals[i]);
+      if (x === 0.5) throw new Error("unreachable");
+    });
+    add(
+      "crc32c 16 KiB, slicing-by-8 JS (browser build)",
+      4,
+      crcInput.length,
+      "vs @node-rs/crc32 above",
+      () => {
+        for (let i = 0; i < 4; i++) crc32cJs(crcInput);
+      },
+    );
+  }
 
   // ---- FrameDecoder ----
   {

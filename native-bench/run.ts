@@ -1,15 +1,24 @@
-// `make bench`: Milena's throughput benchmark. Starts the real broker as a child process,
-// measures produce (acks=1 and acks=-1) and consume over TCP and WebSocket (e2e.ts), then the
-// microbenchmarks of the produce path (micro.ts); prints a table and writes
-// native-bench/RESULTS.md. README.md in this directory says what each figure means.
+// `make bench`: Milena's benchmark, against its peers and the machine's limits, in one run.
 //
-//   QUICK=1            100,000 records, one repetition, short microbenchmarks (< 1 minute)
-//   (default)          1,000,000 records, three repetitions (medians quoted)
-//   --e2e | --micro    only that part
-//   --profile          broker under --cpu-prof; writes native-bench/PROFILE.md (per phase,
-//                      per thread, self time), leaves RESULTS.md alone (profiling slows it)
-//   BENCH_RECORDS, BENCH_REPS, BENCH_WINDOW, BENCH_FETCH_BYTES, BENCH_CHAINS (e.g. "1,4"):
-//                      override the sizes (exploring; RESULTS.md then says so in its header)
+//   1. limits       fio (sequential write, 64 KiB + fdatasync), loopback TCP and WebSocket,
+//                   memcpy, CRC-32C (limits.ts)
+//   2. workloads    W1-W5 through every driver (drivers.ts, e2e.ts): Milena (its own client and
+//                   the lean one, WebSocket and TCP; kafkajs), NATS JetStream and Redis Streams
+//                   (stock client and lean one), interleaved, repeated, medians quoted
+//   3. recovery     clean start of 1,000 partitions, unclean scan of 2 GiB (recovery.ts)
+//   4. groups       rebalance after a leave / a death, group-of-4 consume (groups.ts)
+//   5. micro        tinybench of the hot functions (micro.ts)
+//
+// Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
+// means).
+//
+//   QUICK=1            small sizes, one repetition (< 1 minute)
+//   (default)          full sizes (W1 1,000,000 records), three repetitions (~10 minutes)
+//   --only=a,b         only these parts (limits, e2e, recovery, groups, micro); RESULTS.md is
+//                      then left alone. --e2e and --micro are --only=e2e / --only=micro.
+//   --profile          the Milena workloads only, broker under --cpu-prof; writes PROFILE.md
+//   BENCH_RECORDS, BENCH_REPS, BENCH_WINDOW, BENCH_FETCH_BYTES, BENCH_LATENCY_SECONDS,
+//   BENCH_DRIVERS (substrings of driver labels, comma-separated): override (RESULTS.md says so)
 
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -17,17 +26,54 @@ import { availableParallelism, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BenchBroker } from "./broker.ts";
-import { consumePhase, type E2eConfig, fmtInt, type PhaseResult, runE2e } from "./e2e.ts";
+import {
+  type Driver,
+  IN_FLIGHT,
+  IoredisDriver,
+  KafkajsDriver,
+  MilenaClientDriver,
+  MilenaLeanDriver,
+  NatsJsDriver,
+  NatsLeanDriver,
+  PIPELINE,
+  RedisLeanDriver,
+} from "./drivers.ts";
+import {
+  type E2eConfig,
+  fmtInt,
+  type LatencyResult,
+  type PhaseResult,
+  runE2e,
+  storedBytesPerRecord,
+  w5Phase,
+} from "./e2e.ts";
+import { type GroupsResult, HEARTBEAT_MS, measureGroups } from "./groups.ts";
+import { type Limits, measureLimits } from "./limits.ts";
 import { type MicroResult, runMicro } from "./micro.ts";
+import { type PeerServer, startNats, startRedis } from "./peers.ts";
 import { machineBusyMs, selfCpuMs, waitForQuiet } from "./procstat.ts";
 import { formatSummary, profileFiles, summarize } from "./profile.ts";
+import { measureRecovery, type RecoveryResult } from "./recovery.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const quick = process.env.QUICK !== undefined && process.env.QUICK !== "" && process.env.QUICK !== "0";
-const args = new Set(process.argv.slice(2));
-const profile = args.has("--profile");
-const doE2e = !args.has("--micro");
-const doMicro = !args.has("--e2e") && !profile;
+const argv = process.argv.slice(2);
+const profile = argv.includes("--profile");
+const ALL_PARTS = ["limits", "e2e", "recovery", "groups", "micro"] as const;
+type Part = (typeof ALL_PARTS)[number];
+const onlyArg = argv.find((a) => a.startsWith("--only="))?.slice(7);
+const parts = new Set<Part>(
+  profile
+    ? ["e2e"]
+    : argv.includes("--e2e")
+      ? ["e2e"]
+      : argv.includes("--micro")
+        ? ["micro"]
+        : onlyArg
+          ? (onlyArg.split(",") as Part[])
+          : ALL_PARTS,
+);
+const complete = ALL_PARTS.every((p) => parts.has(p)) && !profile;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -37,17 +83,23 @@ const env = (name: string, dflt: number): number => {
 };
 const overridden = Object.keys(process.env).filter((k) => k.startsWith("BENCH_"));
 
+const records = env("BENCH_RECORDS", quick ? 50_000 : 1_000_000);
 const e2eConfig: E2eConfig = {
-  records: env("BENCH_RECORDS", quick ? 100_000 : 1_000_000),
+  records,
   valueBytes: 100,
+  bigRecords: Math.max(PIPELINE, Math.round(records / 5 / PIPELINE) * PIPELINE),
+  bigValueBytes: 1024,
   recordsPerBatch: 150,
   window: env("BENCH_WINDOW", 64),
   fetchMaxBytes: env("BENCH_FETCH_BYTES", 8 * 1024 * 1024),
-  consumeChains: (process.env.BENCH_CHAINS ?? "1,4").split(",").map(Number),
+  consumeChains: [1, 4],
+  partitionCounts: quick ? [10, 100] : [100, 1000],
   reps: env("BENCH_REPS", quick ? 1 : 3),
-  warmupRecords: quick ? 20_000 : 100_000,
-  quietWaitMs: quick ? 3_000 : 30_000,
-  transports: ["tcp", "websocket"],
+  latencyRate: 20_000,
+  latencySeconds: env("BENCH_LATENCY_SECONDS", quick ? 1 : 10),
+  latencyReps: 1,
+  warmupRecords: quick ? 10_000 : 50_000,
+  quietWaitMs: quick ? 0 : 2_000,
 };
 
 function machine(): Record<string, string> {
@@ -57,6 +109,11 @@ function machine(): Record<string, string> {
   let commit = "unknown";
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: HERE, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: HERE,
+      encoding: "utf8",
+    }).trim();
+    if (dirty) commit += " (with uncommitted changes)";
   } catch {
     // not a git checkout
   }
@@ -71,51 +128,14 @@ function machine(): Record<string, string> {
     mode:
       (quick ? "QUICK (QUICK=1)" : "full") +
       (overridden.length > 0 ? ` with ${overridden.map((k) => `${k}=${process.env[k]}`).join(" ")}` : ""),
-    "log dir": `${tmpdir()} (fresh per run)`,
+    "data dirs": `${tmpdir()} (fresh per run)`,
   };
 }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-interface Row {
-  transport: string;
-  phase: string;
-  msgs: number;
-  payloadMBs: number;
-  batchMBs: number;
-  reps: number[];
-  /** CPU of other processes during each run, % of a core. */
-  others: number[];
-  cpu: string;
-}
-
-function summarizeE2e(results: PhaseResult[], cfg: E2eConfig): Row[] {
-  const phases = ["produce acks=1", ...cfg.consumeChains.map(consumePhase), "produce acks=-1"];
-  const rows: Row[] = [];
-  for (const t of cfg.transports) {
-    for (const phase of phases) {
-      const rs = results.filter((r) => r.transport === t && r.phase === phase);
-      if (rs.length === 0) continue;
-      const rates = rs.map((r) => (r.records / r.ms) * 1000);
-      const med = median(rates);
-      const mid = rs[rates.indexOf(rates.reduce((a, b) => (Math.abs(b - med) < Math.abs(a - med) ? b : a)))];
-      rows.push({
-        transport: t,
-        phase,
-        msgs: med,
-        payloadMBs: median(rs.map((r) => (r.payloadBytes / r.ms) * 1e-3)),
-        batchMBs: median(rs.map((r) => (r.batchBytes / r.ms) * 1e-3)),
-        reps: rates,
-        others: rs.map((r) => r.cpu.others),
-        cpu: `${mid.cpu.brokerMain.toFixed(0)}% / ${mid.cpu.brokerTotal.toFixed(0)}% / ${mid.cpu.client.toFixed(0)}% / ${mid.cpu.others.toFixed(0)}%`,
-      });
-    }
-  }
-  return rows;
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** A Markdown table padded as biome formats it (so `make lint` passes on RESULTS.md). */
@@ -127,28 +147,250 @@ function mdTable(header: string[], right: boolean[], rows: string[][]): string {
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
-function e2eTable(rows: Row[], cfg: E2eConfig): string {
+// ---------------------------------------------------------------------------------------------
+// Summaries
+
+interface Row {
+  driver: Driver;
+  phase: string;
+  msgs: number;
+  payloadMBs: number;
+  reps: number[];
+  others: number[];
+  cpu: string;
+}
+
+function summarizeE2e(results: PhaseResult[], drivers: Driver[]): Row[] {
+  const rows: Row[] = [];
+  const phases = [...new Set(results.map((r) => r.phase))];
+  for (const d of drivers) {
+    for (const phase of phases) {
+      const rs = results.filter((r) => r.driver === d && r.phase === phase);
+      if (rs.length === 0) continue;
+      const rates = rs.map((r) => (r.records / r.ms) * 1000);
+      const med = median(rates);
+      const mid = rs[rates.indexOf(rates.reduce((a, b) => (Math.abs(b - med) < Math.abs(a - med) ? b : a)))];
+      rows.push({
+        driver: d,
+        phase,
+        msgs: med,
+        payloadMBs: median(rs.map((r) => (r.payloadBytes / r.ms) * 1e-3)),
+        reps: rates,
+        others: rs.map((r) => r.cpu.others),
+        cpu: `${mid.cpu.brokerMain.toFixed(0)}% / ${mid.cpu.brokerTotal.toFixed(0)}% / ${mid.cpu.client.toFixed(0)}% / ${mid.cpu.others.toFixed(0)}%`,
+      });
+    }
+  }
+  return rows;
+}
+
+function e2eTable(rows: Row[], reps: number): string {
   return mdTable(
     [
-      "transport",
-      "phase",
-      `msgs/s${cfg.reps > 1 ? " (median)" : ""}`,
+      "driver",
+      "workload",
+      `msgs/s${reps > 1 ? " (median)" : ""}`,
       "MB/s payload",
-      "MB/s batches",
       "each run, msgs/s (others' CPU)",
-      "CPU: broker main / broker all / client / others",
+      "CPU: server main / server all / client / others",
     ],
-    [false, false, true, true, true, false, false],
+    [false, false, true, true, false, false],
     rows.map((r) => [
-      r.transport,
+      r.driver.label,
       r.phase,
       fmtInt(r.msgs),
       r.payloadMBs.toFixed(1),
-      r.batchMBs.toFixed(1),
       r.reps.map((x, i) => `${fmtInt(x)} (${r.others[i].toFixed(0)}%)`).join(", "),
       r.cpu,
     ]),
   );
+}
+
+function latencyTable(lat: LatencyResult[]): string {
+  return mdTable(
+    ["driver", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "samples", "CPU: server all / client / others"],
+    [false, true, true, true, true, true, false],
+    lat.map((l) => [
+      l.driver.label,
+      l.p50.toFixed(2),
+      l.p99.toFixed(2),
+      l.p999.toFixed(2),
+      l.max.toFixed(2),
+      fmtInt(l.samples),
+      `${l.cpu.brokerTotal.toFixed(0)}% / ${l.cpu.client.toFixed(0)}% / ${l.cpu.others.toFixed(0)}%`,
+    ]),
+  );
+}
+
+const LAT_P99_TARGET_MS = 3;
+
+/** The headline: Milena's own client per workload and transport, beside the best peer and the limit. */
+function headline(rows: Row[], lat: LatencyResult[], limits: Limits | null): string {
+  const peersOf = (phase: string) => {
+    // Peers have no acks=-1 (neither fsyncs before acknowledging): their W1 is the comparison.
+    const p = phase === "W1 produce acks=-1" ? "W1 produce acks=1" : phase;
+    const ps = rows.filter((r) => r.phase === p && r.driver.system !== "milena");
+    return ps.length === 0 ? null : ps.reduce((a, b) => (b.msgs > a.msgs ? b : a));
+  };
+  const out: string[][] = [];
+  const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)}%` : "n/a");
+  for (const transport of ["websocket", "tcp"]) {
+    const own = rows.filter((r) => r.driver.client === "milena client" && r.driver.transport === transport);
+    const lean = (phase: string) =>
+      rows.find(
+        (r) => r.driver.client === "milena lean" && r.driver.transport === transport && r.phase === phase,
+      );
+    const one = own.find((r) => r.phase === "W1 produce acks=1");
+    const loopMBs = limits ? (transport === "tcp" ? limits.tcpMBs : limits.wsMBs) : Number.NaN;
+    const loopName = transport === "tcp" ? "loopback TCP" : "loopback WS";
+    for (const r of own) {
+      const best = peersOf(r.phase);
+      const valueBytes = r.phase === "W2 produce 1 KiB" ? 1024 : 100;
+      const storedMBs = (r.msgs * storedBytesPerRecord(valueBytes)) / 1e6;
+      let limitName = "";
+      let limitMBs = Number.NaN;
+      if (limits) {
+        if (r.phase === "W3 consume") {
+          limitName = loopName;
+          limitMBs = loopMBs;
+        } else if (r.phase === "W1 produce acks=-1" || Number.isNaN(limits.fioSeqMBs)) {
+          limitName = Number.isNaN(limits.fioSeqMBs) ? loopName : "fio seq write";
+          limitMBs = Number.isNaN(limits.fioSeqMBs) ? loopMBs : limits.fioSeqMBs;
+        } else {
+          const fioTighter = limits.fioSeqMBs <= loopMBs;
+          limitName = fioTighter ? "fio seq write" : loopName;
+          limitMBs = fioTighter ? limits.fioSeqMBs : loopMBs;
+        }
+      }
+      let target = "";
+      let met: boolean | null = null;
+      const ratio = best ? r.msgs / best.msgs : Number.NaN;
+      if (r.phase === "W1 produce acks=1") {
+        target = ">= 2,000,000/s, >= 5x best peer";
+        met = r.msgs >= 2_000_000 && ratio >= 5;
+      } else if (r.phase === "W1 produce acks=-1") {
+        target = ">= 500,000/s";
+        met = r.msgs >= 500_000;
+      } else if (r.phase === "W2 produce 1 KiB" && limits && !Number.isNaN(limits.fioSeqMBs)) {
+        target = `>= 80% of fio seq write (${pct(storedMBs / limits.fioSeqMBs)})`;
+        met = storedMBs >= 0.8 * limits.fioSeqMBs;
+      } else if (r.phase === "W3 consume") {
+        target = ">= 4,000,000/s";
+        met = r.msgs >= 4_000_000;
+      } else if (r.phase === w5Phase(e2eConfig.partitionCounts[1]) && one) {
+        target = `>= 50% of one partition (${pct(r.msgs / one.msgs)})`;
+        met = r.msgs >= 0.5 * one.msgs;
+      } else if (r.phase === w5Phase(e2eConfig.partitionCounts[0]) && one) {
+        target = `(${pct(r.msgs / one.msgs)} of one partition)`;
+      }
+      const l = lean(r.phase);
+      out.push([
+        r.phase,
+        transport,
+        fmtInt(r.msgs),
+        storedMBs.toFixed(0),
+        l ? fmtInt(l.msgs) : "",
+        best ? `${fmtInt(best.msgs)} (${best.driver.label.replace(" / tcp", "")})` : "n/a",
+        Number.isFinite(ratio) ? `${ratio.toFixed(1)}x` : "n/a",
+        limitName ? `${limitName} ${limitMBs.toFixed(0)} MB/s` : "n/a",
+        pct(storedMBs / limitMBs),
+        target,
+        met === null ? "" : met ? "met" : "MISSED",
+      ]);
+    }
+    const ml = lat.find((x) => x.driver.client === "milena client" && x.driver.transport === transport);
+    if (ml) {
+      const peerLat = lat.filter((x) => x.driver.system !== "milena");
+      const bestLat = peerLat.length > 0 ? peerLat.reduce((a, b) => (b.p99 < a.p99 ? b : a)) : null;
+      out.push([
+        "W4 e2e p99 at 20k msg/s",
+        transport,
+        `${ml.p99.toFixed(2)} ms`,
+        "",
+        "",
+        bestLat ? `${bestLat.p99.toFixed(2)} ms (${bestLat.driver.label.replace(" / tcp", "")})` : "n/a",
+        bestLat ? `${(bestLat.p99 / ml.p99).toFixed(1)}x` : "n/a",
+        limits && !Number.isNaN(limits.fioSyncLatencyMs)
+          ? `one fdatasync ${limits.fioSyncLatencyMs.toFixed(2)} ms`
+          : "",
+        "",
+        `p99 <= ${LAT_P99_TARGET_MS} ms`,
+        ml.p99 <= LAT_P99_TARGET_MS ? "met" : "MISSED",
+      ]);
+    }
+  }
+  return mdTable(
+    [
+      "workload",
+      "transport",
+      "Milena, own client",
+      "MB/s stored",
+      "lean client",
+      "best peer (client)",
+      "x best peer",
+      "limit",
+      "% of limit",
+      "target (not asserted)",
+      "",
+    ],
+    [false, false, true, true, true, true, true, false, true, false, false],
+    out,
+  );
+}
+
+function limitsTable(l: Limits): string {
+  return mdTable(
+    ["limit", "median", "unit", "each run", "note"],
+    [false, true, false, false, false],
+    l.rows.map((r) => [
+      r.name,
+      r.value >= 100 ? fmtInt(r.value) : r.value.toFixed(2),
+      r.unit,
+      r.runs.map((x) => (x >= 100 ? fmtInt(x) : x.toFixed(2))).join(", "),
+      r.note,
+    ]),
+  );
+}
+
+function recoveryTable(r: RecoveryResult): string {
+  return mdTable(
+    ["case", "recovery threads", "time (ms, median)", "each run (ms)", "scan GB/s", "broker said"],
+    [false, true, true, false, true, false],
+    r.rows.map((x) => [
+      x.case,
+      String(x.threads),
+      x.ms.toFixed(0),
+      x.runs.map((v) => v.toFixed(0)).join(", "),
+      x.bytes > 0 ? (x.bytes / x.ms / 1e6).toFixed(2) : "",
+      x.openedLine.replace(/ from \S+/, ""),
+    ]),
+  );
+}
+
+function groupsTables(g: GroupsResult): string {
+  const a = mdTable(
+    ["event", "all reassigned (ms, median)", "each run (ms)", "last member noticed (ms)", "session timeout"],
+    [false, true, false, true, true],
+    g.rebalance.map((r) => [
+      `one of ${g.members} members ${r.event === "leave" ? "leaves (LeaveGroup)" : "dies (socket closed)"}`,
+      r.ms.toFixed(0),
+      r.runs.map((x) => x.toFixed(0)).join(", "),
+      r.noticeMs.toFixed(0),
+      `${r.sessionTimeoutMs} ms`,
+    ]),
+  );
+  const one = g.consume.find((c) => c.consumers === 1);
+  const b = mdTable(
+    ["consumers", "msgs/s (median)", "each run", "vs one consumer"],
+    [true, true, false, true],
+    g.consume.map((c) => [
+      String(c.consumers),
+      fmtInt(c.msgs),
+      c.runs.map(fmtInt).join(", "),
+      one ? `${(c.msgs / one.msgs).toFixed(2)}x` : "",
+    ]),
+  );
+  return `${a}\n\n${b}`;
 }
 
 function microTable(results: MicroResult[]): string {
@@ -166,7 +408,7 @@ function microTable(results: MicroResult[]): string {
   );
 }
 
-function profileReport(dir: string, results: PhaseResult[], cfg: E2eConfig): string {
+function profileReport(dir: string, results: PhaseResult[], drivers: Driver[]): string {
   const files = profileFiles(dir);
   const out: string[] = [
     "# Broker CPU profile by phase",
@@ -181,13 +423,13 @@ function profileReport(dir: string, results: PhaseResult[], cfg: E2eConfig): str
     ...Object.entries(machine()).map(([k, v]) => `${k}: ${v}`),
     "```",
   ];
-  const phases = ["produce acks=1", ...cfg.consumeChains.map(consumePhase), "produce acks=-1"];
-  for (const t of cfg.transports) {
+  const phases = [...new Set(results.map((r) => r.phase))];
+  for (const d of drivers) {
     for (const phase of phases) {
-      const rs = results.filter((r) => r.transport === t && r.phase === phase);
+      const rs = results.filter((r) => r.driver === d && r.phase === phase);
       if (rs.length === 0) continue;
       const windows = rs.map((r) => r.window);
-      out.push("", `## ${t}: ${phase}`, "", "```");
+      out.push("", `## ${d.label}: ${phase}`, "", "```");
       for (const r of rs)
         out.push(
           `rate under the profiler: ${fmtInt((r.records / r.ms) * 1000)} msg/s (${r.ms.toFixed(0)} ms)`,
@@ -203,35 +445,116 @@ function profileReport(dir: string, results: PhaseResult[], cfg: E2eConfig): str
   return `${out.join("\n")}\n`;
 }
 
+// ---------------------------------------------------------------------------------------------
+
 async function main(): Promise<void> {
   const info = machine();
   log(
-    `milena native-bench: ${info.mode}, ${info.cores} cores, ${info.cpu}, node ${info.node}, commit ${info.commit}`,
+    `milena native-bench: ${info.mode}, ${info.cores} cores, ${info.cpu}, node ${info.node}, commit ${info.commit}; ` +
+      `parts: ${[...parts].join(", ")}`,
   );
   const t0 = performance.now();
-  let e2eRows: Row[] = [];
-  let e2eResults: PhaseResult[] = [];
-  if (doE2e) {
+  let tPart = t0;
+  const partDone = (name: string) => {
+    const now = performance.now();
+    log(`${name}: ${((now - tPart) / 1000).toFixed(1)} s`);
+    tPart = now;
+  };
+  const notes: string[] = [];
+  const versions: string[] = [];
+
+  let limits: Limits | null = null;
+  if (parts.has("limits")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    limits = await measureLimits(quick, log);
+    for (const m of limits.missing) notes.push(`not measured: ${m}`);
+    partDone("limits");
+  }
+
+  let rows: Row[] = [];
+  let lat: LatencyResult[] = [];
+  const drivers: Driver[] = [];
+  if (parts.has("e2e")) {
     const profDir = profile ? fs.mkdtempSync(join(tmpdir(), "milena-bench-prof-")) : null;
     const broker = await BenchBroker.start({
       nodeFlags: profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
     });
+    const peers: PeerServer[] = [];
+    if (!profile) {
+      for (const [name, start] of [
+        ["NATS JetStream", startNats],
+        ["Redis Streams", startRedis],
+      ] as const) {
+        try {
+          const p = await start();
+          peers.push(p);
+          versions.push(`${name}: ${p.name === "nats" ? "nats-server" : "redis-server"} ${p.version}`);
+        } catch (e) {
+          const msg = `${name} not benchmarked: ${(e as Error).message}`;
+          notes.push(msg);
+          log(msg);
+        }
+      }
+    }
+    const nats = peers.find((p) => p.name === "nats");
+    const redis = peers.find((p) => p.name === "redis");
+    const all: Driver[] = [
+      new MilenaClientDriver("websocket", `ws://127.0.0.1:${broker.wsPort}`, broker.pid),
+      new MilenaClientDriver("tcp", `127.0.0.1:${broker.kafkaPort}`, broker.pid),
+      new MilenaLeanDriver("websocket", broker.wsPort, broker.pid, e2eConfig.window, e2eConfig.fetchMaxBytes),
+      new MilenaLeanDriver("tcp", broker.kafkaPort, broker.pid, e2eConfig.window, e2eConfig.fetchMaxBytes),
+    ];
+    if (!profile) all.push(new KafkajsDriver(broker.kafkaPort, broker.pid));
+    if (nats) all.push(new NatsLeanDriver(nats.port, nats.pid), new NatsJsDriver(nats.port, nats.pid));
+    if (redis) all.push(new RedisLeanDriver(redis.port, redis.pid), new IoredisDriver(redis.port, redis.pid));
+    const pick = (process.env.BENCH_DRIVERS ?? "").split(",").filter(Boolean);
+    const wanted = pick.length > 0 ? all.filter((d) => pick.some((p) => d.label.includes(p))) : all;
+    let results: PhaseResult[] = [];
     try {
-      e2eResults = await runE2e(broker, e2eConfig, log);
+      for (const d of wanted) {
+        try {
+          await d.open();
+          drivers.push(d);
+        } catch (e) {
+          const msg = `${d.label} not benchmarked: ${(e as Error).message}`;
+          notes.push(msg);
+          log(msg);
+        }
+      }
+      const r = await runE2e(drivers, e2eConfig, log);
+      results = r.results;
+      lat = r.latency;
+      for (const d of drivers) await d.close().catch(() => {});
     } finally {
       const code = await broker.stop();
-      if (code !== 0) log(`broker exited with ${code}:\n${broker.output}`);
+      if (code !== 0) log(`broker exited with ${code}:\n${broker.output.slice(-4000)}`);
+      for (const p of peers) await p.stop();
     }
-    e2eRows = summarizeE2e(e2eResults, e2eConfig);
+    rows = summarizeE2e(results, drivers);
     if (profDir) {
-      const report = profileReport(profDir, e2eResults, e2eConfig);
-      fs.writeFileSync(join(HERE, "PROFILE.md"), report);
+      fs.writeFileSync(join(HERE, "PROFILE.md"), profileReport(profDir, results, drivers));
       log(`profiles in ${profDir}; per-phase summary in native-bench/PROFILE.md`);
     }
+    partDone("workloads");
   }
+
+  let recovery: RecoveryResult | null = null;
+  if (parts.has("recovery")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    recovery = await measureRecovery(quick, log);
+    partDone("recovery");
+  }
+
+  let groups: GroupsResult | null = null;
+  if (parts.has("groups")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    groups = await measureGroups(quick, e2eConfig.records, log);
+    partDone("groups");
+  }
+
   let micro: MicroResult[] = [];
   let microOthers = 0;
-  if (doMicro) {
+  if (parts.has("micro")) {
     const before = await waitForQuiet(2 * e2eConfig.quietWaitMs);
     log(`micro: other processes at ${before.toFixed(0)}% of a core before it`);
     const m0 = machineBusyMs();
@@ -239,16 +562,95 @@ async function main(): Promise<void> {
     const w0 = performance.now();
     micro = await runMicro(quick, log);
     microOthers = Math.max(0, (100 * (machineBusyMs() - m0 - (selfCpuMs() - c0))) / (performance.now() - w0));
+    partDone("micro");
   }
 
-  const e2eText = e2eRows.length > 0 ? e2eTable(e2eRows, e2eConfig) : "";
-  const microText = micro.length > 0 ? microTable(micro) : "";
+  const c = e2eConfig;
+  const sections: { title: string; intro: string; body: string }[] = [];
+  if (rows.length > 0) {
+    sections.push({
+      title: "Milena against the peers and the machine's limits",
+      intro:
+        "Milena through its own client (src/index.ts), median of the runs. _MB/s stored_: record batches as " +
+        "written to the log (estimated from the record count). _lean client_: the same workload through " +
+        "native-bench's lean client (pre-built batches, headers-only fetches): what the broker alone does. " +
+        "_best peer_: the fastest of NATS JetStream and Redis Streams, through either of its clients (stock or " +
+        "lean); for acks=-1 the peers' acks=1 figure (neither peer fsyncs before acknowledging). _limit_: the " +
+        "tighter of the disk (fio sequential write) and the transport's loopback for produce, fio for acks=-1, " +
+        "the loopback for consume; measured in this run (below). Latency: x best peer = best peer p99 / " +
+        "Milena p99 (above 1: Milena lower).",
+      body: headline(rows, lat, limits),
+    });
+    sections.push({
+      title: "Every driver",
+      intro:
+        `W1: ${fmtInt(c.records)} x ${c.valueBytes} B into one partition/stream; W2: ${fmtInt(c.bigRecords)} x ` +
+        `${c.bigValueBytes} B; W3: the W1 records read back from the start; W5: ${fmtInt(c.records)} x ` +
+        `${c.valueBytes} B round-robin over ${c.partitionCounts.join(" / ")} partitions (NATS: that many streams; ` +
+        `Redis: that many stream keys). Peers and kafkajs: ${fmtInt(PIPELINE)} messages per pipeline/send, ` +
+        `${IN_FLIGHT} in flight. ` +
+        (c.reps > 1 ? `Median of ${c.reps} runs, drivers interleaved. ` : "One run. ") +
+        `Unmeasured warm-up: ${fmtInt(c.warmupRecords)} records per driver. CPU: % of one core over the timed ` +
+        "part (server main = the broker's acceptor thread, nats-server's or redis-server's main thread; server " +
+        "all = every thread of the server; client = this process; others = the rest of the machine: high means " +
+        "the figure is disturbed), from the median run.",
+      body: e2eTable(rows, c.reps),
+    });
+  }
+  if (lat.length > 0) {
+    sections.push({
+      title: "W4: end-to-end latency",
+      intro:
+        `A producer at ${fmtInt(c.latencyRate)} msg/s of ${c.valueBytes} B for ${c.latencySeconds} s (every ~1 ms ` +
+        "timer turn sends the messages due, stamped), a consumer tailing on its own connection, both in this " +
+        "process; latency = receive time - stamp. The first 10% of the messages are not counted. Milena: " +
+        "acks=1. One run per driver, drivers in turn.",
+      body: latencyTable(lat),
+    });
+  }
+  if (limits) {
+    sections.push({
+      title: "The machine's limits",
+      intro: "Measured at the start of this run (limits.ts); median of the runs.",
+      body: limitsTable(limits),
+    });
+  }
+  if (recovery) {
+    sections.push({
+      title: "Recovery",
+      intro:
+        `Time from spawn to the "milena started" line, minus an empty-dir start (median ` +
+        `${recovery.baselineMs.toFixed(0)} ms: ${recovery.baselineRuns.map((x) => x.toFixed(0)).join(", ")}), ` +
+        "measured in turn. The unclean log is in the page cache: the scan is CPU (header chain + CRC-32C of " +
+        "every batch), not disk.",
+      body: recoveryTable(recovery),
+    });
+  }
+  if (groups) {
+    sections.push({
+      title: "Consumer groups",
+      intro:
+        `Raw-protocol members (JoinGroup v5 / SyncGroup v3 / Heartbeat v3 every ${HEARTBEAT_MS} ms / LeaveGroup v2), ` +
+        `${groups.members} members over ${groups.partitions} partitions; time from the leave or death to every ` +
+        "remaining member holding its new assignment. Then group consume: " +
+        `${fmtInt(groups.records)} records over 8 partitions, one consumer vs a group of 4 (one connection and ` +
+        "one fetch in flight each).",
+      body: groupsTables(groups),
+    });
+  }
+  if (micro.length > 0) {
+    sections.push({
+      title: "Microbenchmarks (tinybench)",
+      intro: `Other processes used ${microOthers.toFixed(0)}% of a core meanwhile.`,
+      body: microTable(micro),
+    });
+  }
+
   log("");
-  if (e2eText) log(e2eText);
-  if (microText) log(`\n${microText}`);
+  for (const s of sections) log(`## ${s.title}\n\n${s.body}\n`);
+  for (const n of notes) log(`note: ${n}`);
   if (profile) return;
 
-  const c = e2eConfig;
   const md = [
     "# native-bench results",
     "",
@@ -256,40 +658,15 @@ async function main(): Promise<void> {
     "",
     "```",
     ...Object.entries(info).map(([k, v]) => `${k}: ${v}`),
+    ...versions,
     `run time: ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     "```",
     "",
+    ...notes.map((n) => `- ${n}`),
+    ...(notes.length > 0 ? [""] : []),
   ];
-  if (e2eText) {
-    md.push(
-      "## End to end (real broker process, loopback)",
-      "",
-      `${fmtInt(c.records)} records x ${c.valueBytes} B values into one partition, ${c.recordsPerBatch} records per ` +
-        `batch (~16 KiB), Produce v7 with ${c.window} requests in flight; consume with Fetch v11, max_bytes = ` +
-        `partition_max_bytes = ${c.fetchMaxBytes / 1024 / 1024} MiB; "consume x4" = 4 fetch chains in flight. ` +
-        (c.reps > 1 ? `Median of ${c.reps} runs (transports interleaved). ` : "One run. ") +
-        `Unmeasured warm-up: ${fmtInt(c.warmupRecords)} records per transport. CPU: % of one core over the phase ` +
-        "(broker main = the acceptor thread; broker all = every broker thread; client = this process; others = " +
-        "the rest of the machine, other processes and VM steal: high means the figure is disturbed), from the " +
-        "median run.",
-      "",
-      e2eText,
-      "",
-      "Design target: 2,000,000 records/s produced, 4,000,000 consumed.",
-      "",
-    );
-  }
-  if (microText) {
-    md.push(
-      "## Microbenchmarks (tinybench, one 16 KiB batch of 150 x 100 B records)",
-      "",
-      `Other processes used ${microOthers.toFixed(0)}% of a core meanwhile.`,
-      "",
-      microText,
-      "",
-    );
-  }
-  if (doE2e && doMicro) fs.writeFileSync(join(HERE, "RESULTS.md"), md.join("\n"));
+  for (const s of sections) md.push(`## ${s.title}`, "", s.intro, "", s.body, "");
+  if (complete) fs.writeFileSync(join(HERE, "RESULTS.md"), md.join("\n"));
   else log("(partial run: RESULTS.md not rewritten)");
   log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

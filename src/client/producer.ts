@@ -131,6 +131,8 @@ class SendTracker {
   settled = false;
   /** Memory granted to this send while it waited, not yet used by a batch. */
   credit = 0;
+  /** Pooled buffers handed over with that memory (counted in it), for its next full-size batches. */
+  readonly bufs: Uint8Array[] = [];
   /** Some of its messages are appended: it waits at the head of the memory queue. */
   started = false;
   readonly results = new Map<PartitionState, RecordMetadata>();
@@ -367,10 +369,11 @@ export class Producer {
     } catch (e) {
       tracker.fail(e as Error);
     } finally {
-      if (tracker.credit > 0) {
-        const c = tracker.credit;
+      if (tracker.credit > 0 || tracker.bufs.length > 0) {
+        this.bufferedBytes_ -= tracker.credit;
         tracker.credit = 0;
-        this.release(c);
+        for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
+        this.wake();
       }
     }
     tracker.seal();
@@ -470,7 +473,7 @@ export class Producer {
         this.memoryNeeded = cap;
         return i;
       }
-      b = this.newBatch(ps, lane, acks, compression, cap);
+      b = this.newBatch(ps, lane, acks, compression, cap, tracker);
       b.track(tracker);
       b.builder.append(body, ts, key, keyLen, value, valueLen, m.headers);
       if (sticky) t.stickyBatch = b;
@@ -497,11 +500,21 @@ export class Producer {
     return p;
   }
 
-  private newBatch(ps: PartitionState, lane: number, acks: number, compression: number, cap: number): Batch {
+  private newBatch(
+    ps: PartitionState,
+    lane: number,
+    acks: number,
+    compression: number,
+    cap: number,
+    tracker: SendTracker,
+  ): Batch {
     let buf: Uint8Array | undefined;
-    if (cap === this.batchLimit() && this.pool.length > 0) {
-      buf = this.pool.pop()!;
-      this.pooled -= buf.length;
+    if (cap === this.batchLimit()) {
+      buf = tracker.bufs.pop();
+      if (buf === undefined && this.pool.length > 0) {
+        buf = this.pool.pop()!;
+        this.pooled -= buf.length;
+      }
     }
     const b = new Batch(this.platform, ps, lane, acks, compression, cap, buf);
     this.liveBatches++;
@@ -828,9 +841,12 @@ export class Producer {
     b.bytes = null;
     const buf = b.builder.buf;
     b.builder.buf = EMPTY;
-    this.release(r);
     // Acknowledged (or given up): nothing refers to the buffer any more (TCP and ws wrote it).
+    // Pooled before the memory is released, so that a send waiting for memory gets this buffer
+    // rather than a new one (under backpressure every batch would otherwise be a fresh allocation).
+    this.bufferedBytes_ -= r;
     if (b.compression === 0) this.recycle(buf);
+    this.wake();
     if (this.liveBatches === 0) for (const w of this.flushWaiters.splice(0)) w();
   }
 
@@ -906,11 +922,23 @@ export class Producer {
       return true;
     }
     if (this.memWaiters.length === 0 && this.bufferedBytes_ + n <= this.bufferMemory) {
-      this.bufferedBytes_ += n;
-      this.trimPool();
+      this.grant(n, t);
       return true;
     }
     return false;
+  }
+
+  /**
+   * Reserve n bytes for a send; a full-size reservation takes a pooled buffer along (before the
+   * pool is trimmed to the bound, which would otherwise drop the very buffer the batch needs).
+   */
+  private grant(n: number, t: SendTracker): void {
+    this.bufferedBytes_ += n;
+    if (n === this.batchLimit() && this.pool.length > 0) {
+      t.bufs.push(this.pool.pop()!);
+      this.pooled -= n;
+    }
+    this.trimPool();
   }
 
   /** Keep a free full-size batch buffer for the next batch, when within bounds. */
@@ -954,8 +982,7 @@ export class Producer {
       const w = this.memWaiters[0];
       if (this.bufferedBytes_ + w.n > this.bufferMemory) break;
       this.memWaiters.shift();
-      this.bufferedBytes_ += w.n;
-      this.trimPool();
+      this.grant(w.n, w.tracker);
       w.tracker.credit += w.n;
       w.resolve();
     }

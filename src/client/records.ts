@@ -84,6 +84,28 @@ export function compressionOf(b: RawBatch): number {
 
 const NO_HEADERS: RecordHeaders<never> = Object.freeze({}) as RecordHeaders<never>;
 
+/** Set by zz(): the decoded value and the position after it. */
+let zzValue = 0;
+let zzEnd = 0;
+
+/** A zigzag varint of one or two bytes at p: true and zzValue / zzEnd set; false otherwise. */
+function zz(d: Uint8Array, p: number): boolean {
+  const c = d[p];
+  if (c < 0x80) {
+    zzValue = c & 1 ? -((c + 1) >>> 1) : c >>> 1;
+    zzEnd = p + 1;
+    return true;
+  }
+  const c2 = d[p + 1];
+  if (c >= 0x80 && c2 < 0x80) {
+    const u = (c & 0x7f) | (c2 << 7);
+    zzValue = u & 1 ? -((u + 1) >>> 1) : u >>> 1;
+    zzEnd = p + 2;
+    return true;
+  }
+  return false;
+}
+
 /** Decodes the records of one batch, in order, one per next(). */
 export class BatchReader<B extends Uint8Array = Uint8Array> {
   private pos: number;
@@ -166,27 +188,51 @@ export class BatchReader<B extends Uint8Array = Uint8Array> {
   next(): ConsumedRecord<B> | null {
     if (this.left <= 0) return null;
     this.left--;
-    const length = this.varint();
-    const end = this.pos + length;
-    this.pos++; // attributes
-    const tsDelta = this.varint();
-    const offsetDelta = this.varint();
-    const key = this.bytes(this.varint());
-    const value = this.bytes(this.varint());
-    const hc = this.varint();
+    const d = this.records;
+    // Varints of one or two bytes (attributes, deltas, lengths below 8 KiB: the usual case) are
+    // decoded inline; longer ones, and a truncated record, go through varint().
+    let p = this.pos;
+    const length = zz(d, p) ? zzValue : this.slowVarint(p);
+    p = this.pos = zzEnd;
+    const end = p + length;
+    p++; // attributes
+    const tsDelta = zz(d, p) ? zzValue : this.slowVarint(p);
+    p = zzEnd;
+    const offsetDelta = zz(d, p) ? zzValue : this.slowVarint(p);
+    p = zzEnd;
+    let key: B | null = null;
+    if (d[p] === 1)
+      p++; // null key
+    else {
+      this.pos = p;
+      key = this.bytes(this.varint());
+      p = this.pos;
+    }
+    let value: B | null = null;
+    const vl = zz(d, p) ? zzValue : this.slowVarint(p);
+    p = zzEnd;
+    if (vl >= 0) {
+      if (p + vl > d.length) throw new RangeError("record runs past its batch");
+      value = d.subarray(p, p + vl) as B;
+      p += vl;
+    }
     let headers: RecordHeaders<B> = NO_HEADERS as RecordHeaders<B>;
-    if (hc > 0) {
-      headers = {};
-      for (let i = 0; i < hc; i++) {
-        const kl = this.varint();
-        const k = utf8Decode(this.records, this.pos, this.pos + kl);
-        this.pos += kl;
-        const v = this.bytes(this.varint());
-        const prev = headers[k];
-        if (prev === undefined) headers[k] = v;
-        else if (Array.isArray(prev)) {
-          if (v !== null) prev.push(v);
-        } else if (v !== null) headers[k] = prev === null ? v : [prev, v];
+    if (d[p] !== 0) {
+      this.pos = p;
+      const hc = this.varint();
+      if (hc > 0) {
+        headers = {};
+        for (let i = 0; i < hc; i++) {
+          const kl = this.varint();
+          const k = utf8Decode(this.records, this.pos, this.pos + kl);
+          this.pos += kl;
+          const v = this.bytes(this.varint());
+          const prev = headers[k];
+          if (prev === undefined) headers[k] = v;
+          else if (Array.isArray(prev)) {
+            if (v !== null) prev.push(v);
+          } else if (v !== null) headers[k] = prev === null ? v : [prev, v];
+        }
       }
     }
     this.pos = end;
@@ -200,5 +246,13 @@ export class BatchReader<B extends Uint8Array = Uint8Array> {
       value,
       headers,
     };
+  }
+
+  /** varint() at p, leaving its end in zzEnd. */
+  private slowVarint(p: number): number {
+    this.pos = p;
+    const v = this.varint();
+    zzEnd = this.pos;
+    return v;
   }
 }
