@@ -5,7 +5,7 @@ NODE ?= node
 TSX = $(NODE) --import tsx
 CONFIG ?= config/server.properties
 
-.PHONY: run test typecheck lint format unit integration conformance bench install
+.PHONY: run test typecheck lint format unit integration conformance bench install test-deps
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -29,8 +29,12 @@ format: install
 	npx biome check --write .
 
 # Every test: type check, lint, unit, integration (real broker process), conformance (kafkajs, kcat).
-test: install typecheck lint
+test: install typecheck lint test-deps
 	$(TSX) --test --test-concurrency=2 --test-timeout=300000 test/unit/*.test.ts test/integration/*.test.ts test/conformance/*.test.ts
+
+# kcat and chromium from Debian when missing (.ci/install-test-deps.sh).
+test-deps:
+	@bash .ci/install-test-deps.sh
 
 unit: install
 	$(TSX) --test test/unit/*.test.ts

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/milena.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../src/cli/milena.js", import.meta.url));
 const milena = (args: string[], input?: string) =>
   run(process.execPath, [BIN, ...args], { input, timeoutMs: 60_000 });
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { type Admin, type GroupConsumer, Milena } from "../../src/index.ts";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/milena.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../src/cli/milena.js", import.meta.url));
 const milena = (args: string[]) => run(process.execPath, [BIN, ...args], { timeoutMs: 60_000 });
 
 const TOPIC = "cli-groups";

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the `milena` command: registers tsx's loader in this process (TypeScript, no
 // build step) and runs src/cli/main.ts. Worker threads register the loader themselves
-// (workers/ts_entry.mjs; the recovery pool gets it through execArgv, src/broker/worker_exec.ts).
+// (workers/ts_entry.mjs, workers/log_recovery_entry.mjs).
 import { register } from "tsx/esm/api";
 
 register();
-await import("../src/cli/main.ts");
+await import("./main.ts");
