@@ -313,18 +313,7 @@ export class Admin {
         includeSynonyms: opts.includeSynonyms ?? false,
       });
     });
-    throwAll(
-      res.results
-        .filter((r) => r.errorCode !== 0)
-        .map((r) =>
-          protocolError(
-            r.errorCode,
-            r.errorMessage,
-            r.resourceType === ConfigResourceTypes.TOPIC ? { topic: r.resourceName } : {},
-          ),
-        ),
-      "describeConfigs",
-    );
+    throwResourceErrors(res.results, "describeConfigs");
     return {
       throttleTime: res.throttleTimeMs,
       resources: res.results.map((r) => ({
@@ -368,18 +357,7 @@ export class Admin {
         })),
       }),
     );
-    throwAll(
-      res.responses
-        .filter((r) => r.errorCode !== 0)
-        .map((r) =>
-          protocolError(
-            r.errorCode,
-            r.errorMessage,
-            r.resourceType === ConfigResourceTypes.TOPIC ? { topic: r.resourceName } : {},
-          ),
-        ),
-      "alterConfigs",
-    );
+    throwResourceErrors(res.responses, "alterConfigs");
   }
 
   /** Set or delete single configs (IncrementalAlterConfigs, KIP-339). */
@@ -406,18 +384,7 @@ export class Admin {
         })),
       }),
     );
-    throwAll(
-      res.responses
-        .filter((r) => r.errorCode !== 0)
-        .map((r) =>
-          protocolError(
-            r.errorCode,
-            r.errorMessage,
-            r.resourceType === ConfigResourceTypes.TOPIC ? { topic: r.resourceName } : {},
-          ),
-        ),
-      "incrementalAlterConfigs",
-    );
+    throwResourceErrors(res.responses, "incrementalAlterConfigs");
   }
 
   // ---- consumer groups (group_admin.ts) ----
@@ -467,6 +434,30 @@ export class Admin {
       partitions: ends.map((o) => ({ partition: o.partition, offset: opts.earliest ? o.low : o.high })),
     });
   }
+}
+
+/** Throw the per-resource errors of a config request (a topic resource names its topic). */
+function throwResourceErrors(
+  results: readonly {
+    errorCode: number;
+    errorMessage: string | null;
+    resourceType: number;
+    resourceName: string;
+  }[],
+  what: string,
+): void {
+  throwAll(
+    results
+      .filter((r) => r.errorCode !== 0)
+      .map((r) =>
+        protocolError(
+          r.errorCode,
+          r.errorMessage,
+          r.resourceType === ConfigResourceTypes.TOPIC ? { topic: r.resourceName } : {},
+        ),
+      ),
+    what,
+  );
 }
 
 function throwAll(errors: MilenaError[], what: string): void {

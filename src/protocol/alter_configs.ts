@@ -69,7 +69,7 @@ function writeResource(w: Writer, res: AlterConfigsResource): void {
   w.int8(res.resourceType).string(res.resourceName).array(res.configs, writeConfig);
 }
 
-function readResponse(r: Reader): AlterConfigsResourceResponse {
+export function readAlterConfigsResult(r: Reader): AlterConfigsResourceResponse {
   const errorCode = r.int16();
   const errorMessage = r.nullableString();
   const resourceType = r.int8();
@@ -77,7 +77,7 @@ function readResponse(r: Reader): AlterConfigsResourceResponse {
   return { errorCode, errorMessage, resourceType, resourceName };
 }
 
-function writeResponse(w: Writer, res: AlterConfigsResourceResponse): void {
+export function writeAlterConfigsResult(w: Writer, res: AlterConfigsResourceResponse): void {
   w.int16(res.errorCode).nullableString(res.errorMessage).int8(res.resourceType).string(res.resourceName);
 }
 
@@ -96,10 +96,10 @@ export const alterConfigsCodec: ApiCodec<AlterConfigsRequest, AlterConfigsRespon
   },
 
   decodeResponse(r) {
-    return { throttleTimeMs: r.int32(), responses: r.array(readResponse) };
+    return { throttleTimeMs: r.int32(), responses: r.array(readAlterConfigsResult) };
   },
 
   encodeResponse(w, _version, res) {
-    w.int32(res.throttleTimeMs).array(res.responses, writeResponse);
+    w.int32(res.throttleTimeMs).array(res.responses, writeAlterConfigsResult);
   },
 };

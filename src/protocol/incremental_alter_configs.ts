@@ -20,6 +20,11 @@
 //     resource_type => INT8
 //     resource_name => STRING
 
+import {
+  type AlterConfigsResourceResponse,
+  readAlterConfigsResult,
+  writeAlterConfigsResult,
+} from "./alter_configs.ts";
 import type { ApiCodec } from "./api.ts";
 import { ApiKey } from "./api_keys.ts";
 import type { Reader } from "./reader.ts";
@@ -54,12 +59,8 @@ export interface IncrementalAlterConfigsRequest {
   validateOnly: boolean;
 }
 
-export interface IncrementalAlterConfigsResourceResponse {
-  errorCode: number;
-  errorMessage: string | null;
-  resourceType: number;
-  resourceName: string;
-}
+/** The response is AlterConfigs' (the same fields in both of Kafka's JSON specs). */
+export type IncrementalAlterConfigsResourceResponse = AlterConfigsResourceResponse;
 
 export interface IncrementalAlterConfigsResponse {
   throttleTimeMs: number;
@@ -82,18 +83,6 @@ function writeResource(w: Writer, res: IncrementalAlterConfigsResource): void {
   w.int8(res.resourceType).string(res.resourceName).array(res.configs, writeConfig);
 }
 
-function readResponse(r: Reader): IncrementalAlterConfigsResourceResponse {
-  const errorCode = r.int16();
-  const errorMessage = r.nullableString();
-  const resourceType = r.int8();
-  const resourceName = r.string();
-  return { errorCode, errorMessage, resourceType, resourceName };
-}
-
-function writeResponse(w: Writer, res: IncrementalAlterConfigsResourceResponse): void {
-  w.int16(res.errorCode).nullableString(res.errorMessage).int8(res.resourceType).string(res.resourceName);
-}
-
 export const incrementalAlterConfigsCodec: ApiCodec<
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse
@@ -112,10 +101,10 @@ export const incrementalAlterConfigsCodec: ApiCodec<
   },
 
   decodeResponse(r) {
-    return { throttleTimeMs: r.int32(), responses: r.array(readResponse) };
+    return { throttleTimeMs: r.int32(), responses: r.array(readAlterConfigsResult) };
   },
 
   encodeResponse(w, _version, res) {
-    w.int32(res.throttleTimeMs).array(res.responses, writeResponse);
+    w.int32(res.throttleTimeMs).array(res.responses, writeAlterConfigsResult);
   },
 };
