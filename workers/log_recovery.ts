@@ -25,8 +25,8 @@ export type RecoveryTask =
     };
 
 export interface OpenResult {
-  /** One per partition of the task, in order. */
-  scans: PartitionScan[];
+  /** One per partition of the task, in order; a partition that could not be read says why. */
+  scans: (PartitionScan | { error: string })[];
   threadId: number;
 }
 
@@ -36,9 +36,13 @@ export default function run(
   if (task.op === "replay-offsets") return { threadId, records: replayOffsetsPartition(task.dir) };
   if (task.op === "open") {
     const scans = task.partitions.map((p) => {
-      const scan = scanPartition(p.dir, p.options);
-      applyScan(scan);
-      return scan;
+      try {
+        const scan = scanPartition(p.dir, p.options);
+        applyScan(scan);
+        return scan;
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
     });
     return { scans, threadId };
   }

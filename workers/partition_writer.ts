@@ -5,7 +5,9 @@
 // it is told comes through the ring, in order.
 
 import * as fs from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { writeTopicConfigText } from "../src/broker/topic_config_store.ts";
+import { OpenFiles } from "../src/log/open_files.ts";
 import { PartitionState, type PartitionStateBuffers } from "../src/log/partition_state.ts";
 import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
 import { COMPLETION_FIELDS, type WriterControl, type WriterReport } from "../src/log/writer_protocol.ts";
@@ -17,12 +19,18 @@ import { RingReader } from "../src/ring/ring_reader.ts";
 interface WriterData {
   ring: SharedArrayBuffer;
   state: PartitionStateBuffers;
+  /** Batches and controls too big for the ring (Kind.LARGE, LARGE_CONTROL), in ring order. */
+  side: MessagePort;
+  /** Partitions whose active segment files stay open at once. */
+  maxOpenPartitions: number;
 }
 
 const data = workerData as WriterData;
 const ring = new RingReader(data.ring);
 const state = new PartitionState(data.state);
 const partitions = new Map<number, PartitionWriter>();
+/** log.max.open.files: active segments this writer keeps open (three files each). */
+const files = new OpenFiles<PartitionWriter>(data.maxOpenPartitions);
 const port = parentPort!;
 
 /** Completions waiting to be posted; acks=-1 ones wait for the group fsync. */
@@ -140,12 +148,16 @@ function control(tag: number, msg: WriterControl): boolean {
     switch (msg.op) {
       case "open": {
         partitions.get(msg.open.slot)?.close();
-        partitions.set(msg.open.slot, new PartitionWriter(msg.open, state));
+        partitions.set(msg.open.slot, new PartitionWriter(msg.open, state, files));
+        if (msg.topicConfig !== undefined) writeTopicConfigText(msg.open.dir, msg.topicConfig);
         break;
       }
       case "configure": {
         const p = partitions.get(msg.slot);
-        if (p) p.config = msg.config;
+        if (p) {
+          p.config = msg.config;
+          if (msg.topicConfig !== undefined) writeTopicConfigText(p.dir, msg.topicConfig);
+        }
         break;
       }
       case "close": {
@@ -154,7 +166,8 @@ function control(tag: number, msg: WriterControl): boolean {
         if (p) {
           toSync.delete(p);
           p.close();
-          if (msg.deleteDir) fs.rmSync(p.dir, { recursive: true, force: true });
+          // Deleting is a rename (atomic); the renamed dir is removed in the background.
+          if (msg.deleteTo !== null) fs.renameSync(p.dir, msg.deleteTo);
         }
         break;
       }
@@ -212,6 +225,27 @@ function run(): void {
       const msg = JSON.parse(e.payload.toString("utf8")) as WriterControl;
       ring.release(e.size);
       if (!control(e.tag, msg)) return;
+    } else if (e.kind === Kind.LARGE || e.kind === Kind.LARGE_CONTROL) {
+      const { kind, tag, slot, flags } = e;
+      ring.release(e.size);
+      const m = receiveMessageOnPort(data.side);
+      const body = m === undefined ? null : (m.message as Uint8Array);
+      const payload = body === null ? null : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      if (kind === Kind.LARGE) {
+        if (payload === null)
+          push(
+            flags === 0xffff ? "durable" : "ready",
+            tag,
+            slot,
+            ErrorCode.UNKNOWN_SERVER_ERROR,
+            null,
+            0,
+            -1,
+          );
+        else append(tag, slot, flags === 0xffff, payload, Date.now());
+      } else if (payload === null) {
+        post({ type: "control", tag, error: "control message missing from the side port" });
+      } else if (!control(tag, JSON.parse(payload.toString("utf8")) as WriterControl)) return;
     } else {
       ring.release(e.size);
     }

@@ -4,6 +4,7 @@
 // marker.
 
 import type * as net from "node:net";
+import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
 import { COMPLETION_FIELDS } from "../log/writer_protocol.ts";
@@ -12,10 +13,12 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
 import { CODECS } from "../protocol/registry.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
+import { activeRequest } from "../transport/connection.ts";
+import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
 import { startTcpListener } from "../transport/tcp.ts";
 import { startWebSocketListener, type WebSocketListener } from "../transport/websocket.ts";
 import type { BrokerConfig } from "./config.ts";
-import type { BrokerContext } from "./context.ts";
+import type { AutoCreateBudget, BrokerContext } from "./context.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
 import { OffsetsTopic } from "./groups/offsets_topic.ts";
@@ -45,7 +48,8 @@ import {
   handleSyncGroup,
 } from "./handlers/groups.ts";
 import { handleProduce } from "./handlers/produce.ts";
-import { LogManager, type RecoveryReport } from "./log_manager.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { LogManager, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
 import { WriterPool } from "./writers.ts";
 
@@ -61,6 +65,7 @@ function ringBytesFor(messageMaxBytes: number): number {
 }
 
 export class Broker {
+  private readonly logLine: (line: string) => void;
   readonly ctx: BrokerContext;
   readonly ports: BoundPorts = { kafka: 0, websocket: null };
   recovery: RecoveryReport | null = null;
@@ -71,18 +76,33 @@ export class Broker {
   private readonly creating = new Map<string, Promise<number>>();
   private stopping: Promise<void> | null = null;
   private throttled = false;
+  readonly logger: Logger;
+  private readonly perIp = new Map<string, number>();
+  private idleSweep: NodeJS.Timeout | null = null;
+  private readonly requestMemory: RequestMemory;
+  private readonly responseMemory: ResponseMemory;
   readonly offsetsTopic: OffsetsTopic;
   readonly coordinator: GroupCoordinator;
 
   constructor(
     readonly config: BrokerConfig,
-    private readonly logLine: (line: string) => void = (l) => process.stderr.write(`[milena] ${l}\n`),
+    logLine: (line: string) => void = (l) => process.stderr.write(`[milena] ${l}\n`),
   ) {
+    this.logger = createLogger(logLine);
+    this.logLine = this.logger.info;
+    this.requestMemory = new RequestMemory(config.queuedMaxRequestBytes);
+    this.responseMemory = new ResponseMemory(config.fetchMaxBufferedBytes);
     registerLz4();
+    readerFiles.setCapacity(config.logMaxOpenFiles);
     const buffers = createPartitionState();
     const state = new PartitionState(buffers);
-    const writers = new WriterPool(config.partitionWriters, buffers, ringBytesFor(config.messageMaxBytes));
-    const logs = new LogManager(config, state, writers);
+    const writers = new WriterPool(
+      config.partitionWriters,
+      buffers,
+      ringBytesFor(config.messageMaxBytes),
+      config.logMaxOpenFiles,
+    );
+    const logs = new LogManager(config, state, writers, (l) => this.logger.limited("log dirs", l));
     const tracker = new ProduceTracker();
     this.ctx = {
       config,
@@ -90,9 +110,10 @@ export class Broker {
       writers,
       tracker,
       state,
-      autoCreate: (topic) => this.autoCreate(topic),
+      autoCreate: (topic, budget) => this.autoCreate(topic, budget),
       topicDeleted: (topic) => this.coordinator.topicDeleted(topic),
       log: this.logLine,
+      logger: this.logger,
     };
     this.offsetsTopic = new OffsetsTopic(this.ctx);
     this.coordinator = new GroupCoordinator(
@@ -118,7 +139,9 @@ export class Broker {
     writers.onFatal = (error) => {
       this.logLine(`fatal: ${error}`);
       process.exitCode = 1;
-      void this.stop();
+      this.stop().catch((e) =>
+        this.logLine(`shutdown after a fatal error failed: ${(e as Error).stack ?? e}`),
+      );
     };
     this.route();
   }
@@ -188,7 +211,7 @@ export class Broker {
     }
   }
 
-  private autoCreate(topic: string): Promise<number> | null {
+  private autoCreate(topic: string, budget: AutoCreateBudget): Promise<number> | null {
     if (!this.config.autoCreateTopics) return null;
     if (!validTopicName(topic) || topic === OFFSETS_TOPIC)
       return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
@@ -203,18 +226,32 @@ export class Broker {
     }
     let p = this.creating.get(topic);
     if (p === undefined) {
-      p = this.ctx.logs.createTopic(topic, this.config.numPartitions).then(
+      const n = this.config.numPartitions;
+      if (budget.partitions < n) {
+        this.logger.limited(
+          "auto-creation refused",
+          `not auto-creating topic ${topic}: the request already auto-created max.partitions.per.request (${this.config.maxPartitionsPerRequest}) partitions`,
+        );
+        return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      }
+      budget.partitions -= n;
+      p = this.ctx.logs.createTopic(topic, n).then(
         () => {
-          this.logLine(`auto-created topic ${topic} with ${this.config.numPartitions} partition(s)`);
+          this.logger.limited("auto-created", `auto-created topic ${topic} with ${n} partition(s)`);
           return ErrorCode.NONE;
         },
         (e) => {
-          this.logLine(`auto-creating topic ${topic} failed: ${(e as Error).message}`);
-          return ErrorCode.UNKNOWN_SERVER_ERROR;
+          this.logger.limited(
+            "auto-creation failed",
+            `auto-creating topic ${topic} failed: ${(e as Error).message}`,
+          );
+          return e instanceof PartitionLimitError
+            ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            : ErrorCode.UNKNOWN_SERVER_ERROR;
         },
       );
       this.creating.set(topic, p);
-      void p.finally(() => this.creating.delete(topic));
+      void p.finally(() => this.creating.delete(topic)); // p never rejects (both outcomes handled)
     }
     return p;
   }
@@ -238,6 +275,7 @@ export class Broker {
         `replayed ${records} record(s) of ${OFFSETS_TOPIC}: ${this.coordinator.groups.size} group(s)`,
       );
     this.coordinator.start();
+    for (const n of r.notes) this.logLine(`recovery: ${n}`);
     for (const t of r.truncated) {
       this.logLine(
         `recovery cut ${t.partition} segment ${t.segmentBase} at byte ${t.atByte} (${t.lostBytes} bytes): ${t.reason}`,
@@ -245,9 +283,18 @@ export class Broker {
     }
     const dispatcher: Dispatcher = {
       handlerFor: (k) => this.handlers[k],
-      log: this.logLine,
+      logger: this.logger,
       throttled: () => this.throttled,
+      requests: this.requestMemory,
+      responses: this.responseMemory,
+      connectionResponseBytes: this.config.fetchMaxBytes,
     };
+    const admission = {
+      admit: (ip: string) => this.admit(ip),
+      left: (ip: string) => this.left(ip),
+    };
+    const c = this.config;
+    const ownHosts = [...c.listeners, ...c.advertised].map((l) => l.host);
     for (const l of this.config.listeners) {
       if (l.name === "PLAINTEXT") {
         this.tcp = await startTcpListener(
@@ -256,6 +303,7 @@ export class Broker {
           this.config.socketRequestMaxBytes,
           dispatcher,
           this.connections,
+          admission,
         );
         this.ports.kafka = (this.tcp.address() as net.AddressInfo).port;
         this.logLine(`Kafka protocol listening on ${l.host}:${this.ports.kafka}`);
@@ -266,6 +314,8 @@ export class Broker {
           this.config.socketRequestMaxBytes,
           dispatcher,
           this.connections,
+          { allowed: c.websocketAllowedOrigins, ownHosts },
+          admission,
         );
         this.ports.websocket = this.ws.port;
         this.logLine(`Kafka protocol over WebSocket listening on ${l.host}:${this.ws.port}`);
@@ -278,7 +328,59 @@ export class Broker {
         port: l.name === "PLAINTEXT" ? this.ports.kafka : (this.ports.websocket ?? l.port),
       }));
     }
+    this.startIdleSweep();
     return this.ports;
+  }
+
+  /** max.connections and max.connections.per.ip: null admits, else the reason to refuse. */
+  private admit(ip: string): string | null {
+    const c = this.config;
+    let open = 0;
+    for (const n of this.perIp.values()) open += n;
+    if (open >= c.maxConnections) return `max.connections (${c.maxConnections}) reached`;
+    const mine = this.perIp.get(ip) ?? 0;
+    if (mine >= c.maxConnectionsPerIp) return `max.connections.per.ip (${c.maxConnectionsPerIp}) reached`;
+    this.perIp.set(ip, mine + 1);
+    return null;
+  }
+
+  private left(ip: string): void {
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
+  }
+
+  /** connections.max.idle.ms: close connections that sent nothing and wait for nothing. */
+  private startIdleSweep(): void {
+    const idleMs = this.config.connectionsMaxIdleMs;
+    this.idleSweep = setInterval(
+      () => {
+        const now = Date.now();
+        for (const conn of [...this.connections]) {
+          const since = conn.idleSince();
+          if (since >= 0 && now - since >= idleMs) {
+            conn.fail(`idle for ${Math.round((now - since) / 1000)} s (connections.max.idle.ms=${idleMs})`);
+          }
+        }
+      },
+      Math.max(10, Math.min(30_000, Math.floor(idleMs / 4))),
+    );
+    this.idleSweep.unref();
+  }
+
+  /**
+   * Process-level handlers: an error that escapes every request's own handling is logged with
+   * the request that was running, and the broker keeps serving (each connection's state is its
+   * own; the logs are owned by the writer threads, whose failures stop the broker through
+   * onFatal).
+   */
+  installProcessHandlers(): void {
+    const report = (what: string, e: unknown) => {
+      const during = activeRequest.current === null ? "" : ` while handling ${activeRequest.current}`;
+      this.logger.limited(what, `${what}${during}: ${(e as Error)?.stack ?? String(e)}`);
+    };
+    process.on("uncaughtException", (e) => report("uncaught error", e));
+    process.on("unhandledRejection", (e) => report("unhandled rejection", e));
   }
 
   /** Clean shutdown: close listeners and connections, flush and close logs, mark clean. */
@@ -288,6 +390,7 @@ export class Broker {
   }
 
   private async doStop(): Promise<void> {
+    if (this.idleSweep) clearInterval(this.idleSweep);
     this.ws?.close();
     const closed = this.tcp
       ? new Promise<void>((resolve) => this.tcp!.close(() => resolve()))
@@ -300,7 +403,10 @@ export class Broker {
     await closed;
     this.coordinator.stop();
     await this.ctx.writers.shutdown();
+    // Whatever the writers never answered (internal appends waiting) is answered now.
+    this.ctx.tracker.failAll(ErrorCode.KAFKA_STORAGE_ERROR);
     await this.ctx.logs.close();
+    this.logger.flush();
     this.logLine("shut down cleanly");
   }
 }

@@ -5,6 +5,7 @@
 
 import * as fs from "node:fs";
 import { availableParallelism } from "node:os";
+import { MAX_PARTITION_SLOTS } from "../log/partition_state.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -216,6 +217,65 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "Largest request frame; larger ones close the connection",
     min: 1,
   },
+  "queued.max.request.bytes": {
+    kind: "long",
+    default: "536870912",
+    doc: "Bytes of partial and waiting request frames across all connections; the connection that passes it is closed (-1 = no bound, Kafka's default)",
+    min: -1,
+  },
+  "connections.max.idle.ms": {
+    kind: "long",
+    default: "600000",
+    doc: "Close a connection that sent nothing and waited for nothing this long",
+    min: 1,
+  },
+  "max.connections": {
+    kind: "int",
+    default: "10000",
+    doc: "Open client connections the broker accepts, over every listener (Kafka's default is unbounded)",
+    min: 1,
+  },
+  "max.connections.per.ip": {
+    kind: "int",
+    default: "2147483647",
+    doc: "Open client connections from one IP address",
+    min: 1,
+  },
+  "fetch.max.bytes": {
+    kind: "int",
+    default: "57671680",
+    doc: "Largest fetch response the broker builds, whatever the request asks (a first batch larger than it still goes whole)",
+    min: 1024,
+  },
+  "fetch.max.buffered.bytes": {
+    kind: "long",
+    default: "268435456",
+    doc: "Milena: fetch data read from disk and not yet sent, over all connections; past it fetches shrink to 1 MiB",
+    min: 1048576,
+  },
+  "max.partitions.per.request": {
+    kind: "int",
+    default: "10000",
+    doc: "Milena: partitions one CreateTopics request (or one request's topic auto-creations) may create (POLICY_VIOLATION above)",
+    min: 1,
+  },
+  "max.broker.partitions": {
+    kind: "int",
+    default: "50000",
+    doc: "Partitions this broker holds at most (KIP-578's name); creations beyond fail with POLICY_VIOLATION",
+    min: 1,
+  },
+  "log.max.open.files": {
+    kind: "int",
+    default: "4096",
+    doc: "Milena: segment files kept open for reads and for appends, each (least recently used ones are closed)",
+    min: 16,
+  },
+  "websocket.allowed.origins": {
+    kind: "list",
+    default: "",
+    doc: "Origins (scheme://host[:port]) whose browser pages may use the WebSocket listener; empty: this host only; * : any",
+  },
 };
 
 /** The validated values: numbers for int/long, booleans, strings, string lists. */
@@ -248,6 +308,16 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   replicaFetchMaxBytes: number;
   socketRequestMaxBytes: number;
+  queuedMaxRequestBytes: number;
+  connectionsMaxIdleMs: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  fetchMaxBytes: number;
+  fetchMaxBufferedBytes: number;
+  maxPartitionsPerRequest: number;
+  maxBrokerPartitions: number;
+  logMaxOpenFiles: number;
+  websocketAllowedOrigins: string[];
   offsetsTopicPartitions: number;
   offsetsTopicSegmentBytes: number;
   offsetsRetentionMs: number;
@@ -412,6 +482,23 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     throw new ConfigError("group.min.session.timeout.ms must not exceed group.max.session.timeout.ms");
   }
   const flushMessages = num("log.flush.interval.messages");
+  const maxBrokerPartitions = num("max.broker.partitions");
+  if (maxBrokerPartitions > MAX_PARTITION_SLOTS) {
+    throw new ConfigError(
+      `max.broker.partitions: ${maxBrokerPartitions} is above the most one broker can hold (${MAX_PARTITION_SLOTS})`,
+    );
+  }
+  const websocketAllowedOrigins = values.get("websocket.allowed.origins") as string[];
+  for (const o of websocketAllowedOrigins) {
+    if (o !== "*" && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)) {
+      throw new ConfigError(`websocket.allowed.origins: "${o}" is not scheme://host[:port] or *`);
+    }
+  }
+  if (websocketAllowedOrigins.includes("*")) {
+    warnings.push(
+      "websocket.allowed.origins=* lets any web page open in a browser on a host that reaches the WebSocket listener produce, consume and delete topics",
+    );
+  }
   return {
     brokerId: num("broker.id"),
     listeners,
@@ -433,6 +520,16 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     messageMaxBytes,
     replicaFetchMaxBytes,
     socketRequestMaxBytes: num("socket.request.max.bytes"),
+    queuedMaxRequestBytes: num("queued.max.request.bytes"),
+    connectionsMaxIdleMs: num("connections.max.idle.ms"),
+    maxConnections: num("max.connections"),
+    maxConnectionsPerIp: num("max.connections.per.ip"),
+    fetchMaxBytes: num("fetch.max.bytes"),
+    fetchMaxBufferedBytes: num("fetch.max.buffered.bytes"),
+    maxPartitionsPerRequest: num("max.partitions.per.request"),
+    maxBrokerPartitions,
+    logMaxOpenFiles: num("log.max.open.files"),
+    websocketAllowedOrigins,
     offsetsTopicPartitions: num("offsets.topic.num.partitions"),
     offsetsTopicSegmentBytes: num("offsets.topic.segment.bytes"),
     offsetsRetentionMs: num("offsets.retention.minutes") * 60_000,

@@ -3,9 +3,22 @@
 
 import type { PartitionState } from "../log/partition_state.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
 import type { LogManager } from "./log_manager.ts";
 import type { ProduceTracker } from "./produce_tracker.ts";
 import type { WriterPool } from "./writers.ts";
+
+/**
+ * Partitions one request may still auto-create (max.partitions.per.request): a Metadata naming
+ * 65,536 unknown topics creates the first ones, not all.
+ */
+export interface AutoCreateBudget {
+  partitions: number;
+}
+
+export function autoCreateBudget(config: BrokerConfig): AutoCreateBudget {
+  return { partitions: config.maxPartitionsPerRequest };
+}
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -17,8 +30,10 @@ export interface BrokerContext {
    * Create `topic` with num.partitions if auto.create.topics.enable allows and the name is
    * valid; resolves to a Kafka error code (0 = it exists now). null when auto-creation is off.
    */
-  autoCreate(topic: string): Promise<number> | null;
+  autoCreate(topic: string, budget: AutoCreateBudget): Promise<number> | null;
   /** A topic was deleted: its committed offsets go too. */
   topicDeleted(topic: string): Promise<void>;
   log(line: string): void;
+  /** The same log, with rate-limited kinds for lines a client can repeat. */
+  logger: Logger;
 }

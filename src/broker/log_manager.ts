@@ -27,11 +27,20 @@ import {
   STATUS_OFFLINE,
 } from "../log/partition_state.ts";
 import type { PartitionLogConfig } from "../log/partition_writer.ts";
-import type { ScannedSegment, ScanOptions } from "../log/recovery.ts";
+import type { PartitionScan, ScannedSegment, ScanOptions } from "../log/recovery.ts";
 import { parsePartitionDirName, partitionDirName } from "../log/segment_files.ts";
+import {
+  clearIntent,
+  deletedDirName,
+  isDeletedDirName,
+  readIntents,
+  removeInBackground,
+  removeIntentSync,
+  writeIntent,
+} from "../log/topic_intents.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { OffsetsRecord } from "./groups/offsets_records.ts";
-import { readTopicConfig, writeTopicConfig } from "./topic_config_store.ts";
+import { readTopicConfig, renderTopicConfig } from "./topic_config_store.ts";
 import { partitionLogConfig } from "./topic_configs.ts";
 
 /** Structured clone turns Buffers into Uint8Arrays: make the byte fields Buffers again. */
@@ -73,7 +82,17 @@ export interface RecoveryReport {
   threadsUsed: number;
   clean: boolean;
   truncated: { partition: string; segmentBase: number; atByte: number; lostBytes: number; reason: string }[];
+  /** What recovery left out or finished: directories it could not open, interrupted work. */
+  notes: string[];
 }
+
+/** A creation refused before anything was written (limits). */
+export class PartitionLimitError extends Error {
+  override name = "PartitionLimitError";
+}
+
+/** Partitions created (or closed) at a time: the acceptor answers other requests in between. */
+const CREATE_CHUNK = 128;
 
 const RECOVERY_WORKER = new URL("../../workers/log_recovery_entry.mjs", import.meta.url);
 
@@ -87,12 +106,42 @@ export class LogManager {
   clusterId = "";
   recovery: RecoveryReport | null = null;
   private pool: Piscina | null = null;
+  /** Partitions per log dir (placement), kept as they are added and removed. */
+  private readonly perDir = new Map<string, number>();
+  /** Partitions open plus those being created (max.broker.partitions). */
+  private reserved = 0;
 
   constructor(
     private readonly config: BrokerConfig,
     private readonly state: PartitionState,
     private readonly writers: WriterPool,
-  ) {}
+    private readonly report: (line: string) => void = () => {},
+  ) {
+    for (const d of config.logDirs) this.perDir.set(d, 0);
+  }
+
+  /** Partitions this broker holds or is creating. */
+  get partitionCount(): number {
+    return this.reserved;
+  }
+
+  /**
+   * Reserve room for `n` new partitions under max.broker.partitions (and the state table's
+   * size); PartitionLimitError when there is none. Give it back with unreserve() on failure.
+   */
+  reservePartitions(n: number): void {
+    const max = Math.min(this.config.maxBrokerPartitions, this.state.v.length);
+    if (this.reserved + n > max) {
+      throw new PartitionLimitError(
+        `this broker holds ${this.reserved} partition(s); ${n} more would pass max.broker.partitions (${max})`,
+      );
+    }
+    this.reserved += n;
+  }
+
+  private unreserve(n: number): void {
+    this.reserved -= n;
+  }
 
   private newTopicEntry(name: string, overrides: Map<string, string>): TopicEntry {
     return { name, partitions: [], overrides, logConfig: partitionLogConfig(this.config, overrides) };
@@ -129,11 +178,11 @@ export class LogManager {
       threadsUsed: 0,
       clean: true,
       truncated: [],
+      notes: [],
     };
     const threads = new Set<number>();
     const jobs: Promise<void>[] = [];
-    const found: { topic: string; partition: number; logDir: string; scan: OpenResult["scans"][number] }[] =
-      [];
+    const found: { topic: string; partition: number; logDir: string; scan: PartitionScan }[] = [];
     // Partitions go to the pool in chunks (a task per partition costs more in messaging than a
     // clean open costs in work); every thread gets several chunks.
     const toOpen: {
@@ -143,6 +192,11 @@ export class LogManager {
       tp: { topic: string; partition: number };
       options: ScanOptions;
     }[] = [];
+    // Topics whose creation or deletion was cut short: removed before anything opens them.
+    const undone = new Map<string, string>();
+    for (const logDir of this.config.logDirs) {
+      for (const i of readIntents(logDir)) undone.set(i.topic, i.kind);
+    }
     for (const logDir of this.config.logDirs) {
       // A dir just claimed (no meta.properties yet) is clean only when it holds no partitions:
       // partition data without the marker is checked like after a crash.
@@ -152,12 +206,25 @@ export class LogManager {
       const recoveryPoints = readCheckpoint(logDir, RECOVERY_POINT_CHECKPOINT);
       for (const name of fs.readdirSync(logDir)) {
         const dir = join(logDir, name);
-        if (name.endsWith(".milena-delete")) {
-          fs.rmSync(dir, { recursive: true, force: true });
+        if (isDeletedDirName(name)) {
+          removeInBackground(dir, this.report);
           continue;
         }
         const tp = parsePartitionDirName(name);
-        if (tp === null || !fs.statSync(dir).isDirectory()) continue;
+        let isDir = false;
+        try {
+          isDir = fs.statSync(dir).isDirectory();
+        } catch {
+          // vanished meanwhile
+        }
+        if (tp === null || !isDir) continue;
+        const intent = undone.get(tp.topic);
+        if (intent !== undefined) {
+          const gone = deletedDirName(dir);
+          fs.renameSync(dir, gone);
+          removeInBackground(gone, this.report);
+          continue;
+        }
         const options = {
           clean,
           recoveryPoint: recoveryPoints.get(name) ?? 0,
@@ -178,6 +245,12 @@ export class LogManager {
           threads.add(r.threadId);
           r.scans.forEach((scan, j) => {
             const p = part[j];
+            if ("error" in scan) {
+              // A directory that cannot be read is left where it is, reported, and skipped:
+              // the rest of the broker starts.
+              report.notes.push(`skipped ${p.dir}: ${scan.error}`);
+              return;
+            }
             found.push({ ...p.tp, logDir: p.logDir, scan });
             if (scan.truncate) report.truncated.push({ partition: p.name, ...scan.truncate });
           });
@@ -185,11 +258,21 @@ export class LogManager {
       );
     }
     await Promise.all(jobs);
+    for (const [topic, kind] of undone) {
+      report.notes.push(
+        kind === "create"
+          ? `topic ${topic}: its creation was interrupted; its partitions were removed`
+          : `topic ${topic}: its deletion was interrupted; it is finished`,
+      );
+    }
+    for (const logDir of this.config.logDirs) {
+      for (const i of readIntents(logDir)) removeIntentSync(logDir, i);
+    }
     report.partitions = found.length;
     report.threadsUsed = threads.size;
     found.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
     const logStarts = new Map<string, Map<string, number>>();
-    const opening: Promise<PartitionEntry>[] = [];
+    const opening: Promise<PartitionEntry | null>[] = [];
     for (const f of found) {
       let starts = logStarts.get(f.logDir);
       if (!starts) logStarts.set(f.logDir, (starts = readCheckpoint(f.logDir, LOG_START_CHECKPOINT)));
@@ -206,16 +289,44 @@ export class LogManager {
         );
         this.topics.set(f.topic, t);
       }
-      opening.push(this.addPartition(t, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset));
+      if (this.reserved >= this.state.v.length) {
+        report.notes.push(
+          `skipped ${partitionDirName(f.topic, f.partition)}: more partitions than one broker holds`,
+        );
+        continue;
+      }
+      this.reserved++;
+      const where = join(f.logDir, partitionDirName(f.topic, f.partition));
+      opening.push(
+        this.addPartition(t, f.partition, f.logDir, f.scan.segments, start, f.scan.logEndOffset).catch(
+          (e) => {
+            this.reserved--;
+            report.notes.push(`skipped ${where}: ${(e as Error).message}`);
+            return null;
+          },
+        ),
+      );
     }
     await Promise.all(opening);
     // Fill gaps (a partition dir lost by hand): a topic's partitions are 0..n-1.
+    const filling: Promise<unknown>[] = [];
     for (const t of this.topics.values()) {
       for (let p = 0; p < t.partitions.length; p++) {
-        if (t.partitions[p] === undefined) opening.push(this.addNewPartition(t, p));
+        if (t.partitions[p] === undefined && this.reserved < this.state.v.length) {
+          this.reserved++;
+          filling.push(
+            this.addNewPartition(t, p).catch((e) => {
+              this.reserved--;
+              report.notes.push(`could not recreate ${t.name}-${p}: ${(e as Error).message}`);
+            }),
+          );
+        }
       }
     }
-    await Promise.all(opening);
+    await Promise.all(filling);
+    // A topic none of whose partitions opened is not a topic.
+    for (const [name, t] of this.topics)
+      if (t.partitions.every((p) => p === undefined)) this.topics.delete(name);
     for (const dir of this.config.logDirs) removeCleanShutdownMarker(dir);
     this.recovery = report;
     return report;
@@ -223,10 +334,8 @@ export class LogManager {
 
   /** Log dir for a new partition: the one holding the fewest partitions (ties: first listed). */
   placement(): string {
-    const counts = new Map<string, number>(this.config.logDirs.map((d) => [d, 0]));
-    for (const e of this.bySlot) if (e) counts.set(e.logDir, (counts.get(e.logDir) ?? 0) + 1);
     let best = this.config.logDirs[0];
-    for (const d of this.config.logDirs) if (counts.get(d)! < counts.get(best)!) best = d;
+    for (const d of this.config.logDirs) if (this.perDir.get(d)! < this.perDir.get(best)!) best = d;
     return best;
   }
 
@@ -238,9 +347,7 @@ export class LogManager {
 
   /** A new, empty partition in the least-used log dir, with the topic's config file. */
   private addNewPartition(t: TopicEntry, partition: number): Promise<PartitionEntry> {
-    const logDir = this.placement();
-    writeTopicConfig(join(logDir, partitionDirName(t.name, partition)), t.overrides);
-    return this.addPartition(t, partition, logDir, [], 0, 0);
+    return this.addPartition(t, partition, this.placement(), [], 0, 0, renderTopicConfig(t.overrides));
   }
 
   /**
@@ -254,8 +361,10 @@ export class LogManager {
     segments: ScannedSegment[],
     logStartOffset: number,
     logEndOffset: number,
+    topicConfig?: string | null,
   ): Promise<PartitionEntry> {
     const slot = this.allocateSlot();
+    this.perDir.set(logDir, this.perDir.get(logDir)! + 1);
     const topic = t.name;
     const dir = join(logDir, partitionDirName(topic, partition));
     const reader = new PartitionReader(dir, slot, this.state, segments, t.logConfig.indexIntervalBytes);
@@ -277,13 +386,14 @@ export class LogManager {
       active: segments[segments.length - 1] ?? null,
       closed,
     };
-    return this.writers.control(this.writers.writerOf(slot), { op: "open", open }).then(
+    return this.writers.control(this.writers.writerOf(slot), { op: "open", open, topicConfig }).then(
       () => entry,
       (e) => {
         reader.close();
         this.bySlot[slot] = undefined;
         delete t.partitions[partition];
         this.freeSlots.push(slot);
+        this.perDir.set(logDir, this.perDir.get(logDir)! - 1);
         throw e;
       },
     );
@@ -292,11 +402,19 @@ export class LogManager {
   /**
    * Create a topic's partitions, each in the least-used log dir at the time. The topic joins
    * `topics` only once every partition is open (until then it is in `creating`), so a request
-   * arriving meanwhile never sees a topic with missing partitions.
+   * arriving meanwhile never sees a topic with missing partitions. Atomic across a crash: the
+   * intent is written first (topic_intents.ts) and recovery removes a creation never finished;
+   * a creation that fails removes what it made. Partitions open in chunks, so other requests
+   * are answered meanwhile. PartitionLimitError when max.broker.partitions has no room.
    */
   createTopic(name: string, partitions: number, overrides = new Map<string, string>()): Promise<TopicEntry> {
     if (this.topics.has(name) || this.creating.has(name))
       return Promise.reject(new Error(`topic ${name} exists`));
+    try {
+      this.reservePartitions(partitions);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const created = this.openNewTopic(name, partitions, overrides).finally(() => this.creating.delete(name));
     this.creating.set(name, created);
     return created;
@@ -308,58 +426,93 @@ export class LogManager {
     overrides: Map<string, string>,
   ): Promise<TopicEntry> {
     const t = this.newTopicEntry(name, overrides);
+    const dirs = this.config.logDirs;
     try {
-      const opening: Promise<PartitionEntry>[] = [];
-      for (let p = 0; p < partitions; p++) opening.push(this.addNewPartition(t, p));
-      await Promise.all(opening);
+      await writeIntent(dirs, "create", name);
     } catch (e) {
-      await this.closeTopic(t);
+      this.unreserve(partitions);
       throw e;
     }
+    try {
+      for (let from = 0; from < partitions; from += CREATE_CHUNK) {
+        const opening: Promise<PartitionEntry>[] = [];
+        for (let p = from; p < Math.min(partitions, from + CREATE_CHUNK); p++)
+          opening.push(this.addNewPartition(t, p));
+        const done = await Promise.allSettled(opening);
+        const failed = done.find((d) => d.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      }
+    } catch (e) {
+      const opened = t.partitions.filter((p) => p !== undefined).length;
+      await this.closeTopic(t, true);
+      this.unreserve(partitions - opened);
+      await clearIntent(dirs, "create", name).catch(() => {});
+      throw e;
+    }
+    await clearIntent(dirs, "create", name);
     this.topics.set(name, t);
     return t;
   }
 
-  /** Close every partition of a topic and remove its files. */
+  /**
+   * Close every partition of a topic and remove its files: the intent first, then each
+   * partition directory renamed away (atomic) and deleted in the background.
+   */
   async deleteTopic(name: string): Promise<void> {
     const t = this.topics.get(name);
     if (!t) return;
     this.topics.delete(name);
-    await this.closeTopic(t);
+    await writeIntent(this.config.logDirs, "delete", name);
+    await this.closeTopic(t, true);
+    await clearIntent(this.config.logDirs, "delete", name);
   }
 
-  private async closeTopic(t: TopicEntry): Promise<void> {
-    for (const p of t.partitions) {
-      if (!p) continue;
-      p.reader.close();
-      for (const w of p.waiters) w();
-      p.waiters.clear();
-      this.bySlot[p.slot] = undefined;
-      await this.writers.control(this.writers.writerOf(p.slot), {
-        op: "close",
-        slot: p.slot,
-        deleteDir: true,
-      });
-      this.freeSlots.push(p.slot);
+  private async closeTopic(t: TopicEntry, remove: boolean): Promise<void> {
+    const parts = t.partitions.filter((p): p is PartitionEntry => p !== undefined);
+    for (let from = 0; from < parts.length; from += CREATE_CHUNK) {
+      await Promise.all(parts.slice(from, from + CREATE_CHUNK).map((p) => this.closePartition(p, remove)));
     }
   }
 
+  private async closePartition(p: PartitionEntry, remove: boolean): Promise<void> {
+    p.reader.close();
+    for (const w of p.waiters) w();
+    p.waiters.clear();
+    this.bySlot[p.slot] = undefined;
+    const deleteTo = remove ? deletedDirName(p.dir) : null;
+    try {
+      await this.writers.control(this.writers.writerOf(p.slot), { op: "close", slot: p.slot, deleteTo });
+      if (deleteTo !== null) removeInBackground(deleteTo, this.report);
+    } catch (e) {
+      this.report(`closing ${p.dir} failed: ${(e as Error).message}`);
+    }
+    this.freeSlots.push(p.slot);
+    this.perDir.set(p.logDir, this.perDir.get(p.logDir)! - 1);
+    this.reserved--;
+  }
+
   /**
-   * Replace a topic's config overrides (already checked): stored beside every partition, then
-   * handed to each partition's writer, which applies them from its next append.
+   * Replace a topic's config overrides (already checked): handed to each partition's writer,
+   * which stores them beside the partition and applies them from its next append.
    */
   async setTopicConfig(name: string, overrides: Map<string, string>): Promise<void> {
     const t = this.topics.get(name);
     if (t === undefined) throw new Error(`topic ${name} does not exist`);
     t.overrides = overrides;
     t.logConfig = partitionLogConfig(this.config, overrides);
-    for (const p of t.partitions) {
-      writeTopicConfig(p.dir, overrides);
-      await this.writers.control(this.writers.writerOf(p.slot), {
-        op: "configure",
-        slot: p.slot,
-        config: t.logConfig,
-      });
+    const topicConfig = renderTopicConfig(overrides);
+    const parts = t.partitions.filter((p): p is PartitionEntry => p !== undefined);
+    for (let from = 0; from < parts.length; from += CREATE_CHUNK) {
+      await Promise.all(
+        parts.slice(from, from + CREATE_CHUNK).map((p) =>
+          this.writers.control(this.writers.writerOf(p.slot), {
+            op: "configure",
+            slot: p.slot,
+            config: t.logConfig,
+            topicConfig,
+          }),
+        ),
+      );
     }
   }
 

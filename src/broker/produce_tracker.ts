@@ -26,6 +26,12 @@ export class ProduceTracker {
     cb(errorCode, baseOffset);
   }
 
+  /** Answer every batch still in flight (the writers are gone: shutdown or a fatal error). */
+  failAll(errorCode: number): void {
+    for (let tag = 0; tag < this.callbacks.length; tag++)
+      if (this.callbacks[tag]) this.complete(tag, errorCode, -1);
+  }
+
   get inFlight(): number {
     return this.callbacks.length - this.free.length;
   }

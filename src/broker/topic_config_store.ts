@@ -31,13 +31,27 @@ export function readTopicConfig(partitionDir: string): Map<string, string> {
   return out;
 }
 
-export function writeTopicConfig(partitionDir: string, overrides: ReadonlyMap<string, string>): void {
+/** The file's text for a set of overrides; null: no file (no overrides). */
+export function renderTopicConfig(overrides: ReadonlyMap<string, string>): string | null {
+  if (overrides.size === 0) return null;
+  const lines = ["# Milena topic config overrides", ...[...overrides].sort().map(([k, v]) => `${k}=${v}`)];
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Store a partition's overrides (renderTopicConfig's text, or null to remove the file). Runs on
+ * the partition's writer thread (it fsyncs), never on the acceptor.
+ */
+export function writeTopicConfigText(partitionDir: string, text: string | null): void {
   const path = join(partitionDir, TOPIC_CONFIG_FILE);
-  if (overrides.size === 0) {
+  if (text === null) {
     fs.rmSync(path, { force: true });
     return;
   }
-  const lines = ["# Milena topic config overrides", ...[...overrides].sort().map(([k, v]) => `${k}=${v}`)];
   fs.mkdirSync(partitionDir, { recursive: true });
-  writeFileDurably(path, `${lines.join("\n")}\n`);
+  writeFileDurably(path, text);
+}
+
+export function writeTopicConfig(partitionDir: string, overrides: ReadonlyMap<string, string>): void {
+  writeTopicConfigText(partitionDir, renderTopicConfig(overrides));
 }

@@ -6,7 +6,7 @@
 // the broker stops reading requests (onBacklog), until the backlog is under BACKLOG_LOW_BYTES.
 
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import fastq from "fastq";
 import type { PartitionStateBuffers } from "../log/partition_state.ts";
 import {
@@ -15,6 +15,7 @@ import {
   type WriterControl,
   type WriterReport,
 } from "../log/writer_protocol.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { createRingBuffer, Kind } from "../ring/layout.ts";
 import { RingWriter } from "../ring/ring_writer.ts";
 
@@ -38,11 +39,19 @@ interface Pending {
   tag: number;
   slot: number;
   payload: Uint8Array;
+  /** payload bytes (a LARGE payload is detached once transferred) */
+  bytes: number;
+  /** LARGE: the batch has been posted on the side port (it goes once, before its ring entry). */
+  posted?: boolean;
 }
+
+const NO_PAYLOAD = new Uint8Array(0);
 
 interface WriterHandle {
   worker: Worker;
   ring: RingWriter;
+  /** Batches larger than the ring takes (Kind.LARGE), in ring order. */
+  side: MessagePort;
   /** Entries waiting for ring space, in order (concurrency 1). */
   backlog: fastq.queueAsPromised<Pending, void>;
   backlogBytes: number;
@@ -70,16 +79,24 @@ export class WriterPool {
   onBacklog: (high: boolean) => void = () => {};
   private backlogHigh = false;
 
-  constructor(count: number, state: PartitionStateBuffers, ringBytes = RING_BYTES) {
+  /**
+   * maxOpenFiles: log.max.open.files, shared by the writers (each active segment is three
+   * files: .log, .index, .timeindex).
+   */
+  constructor(count: number, state: PartitionStateBuffers, ringBytes = RING_BYTES, maxOpenFiles = 4096) {
+    const maxOpenPartitions = Math.max(4, Math.floor(maxOpenFiles / (3 * count)));
     for (let i = 0; i < count; i++) {
       const sab = createRingBuffer(ringBytes);
+      const side = new MessageChannel();
       const worker = new Worker(fileURLToPath(ENTRY_URL), {
-        workerData: { entry: WORKER_URL.href, ring: sab, state },
+        workerData: { entry: WORKER_URL.href, ring: sab, state, side: side.port2, maxOpenPartitions },
+        transferList: [side.port2],
         name: `partition-writer-${i}`,
       });
       const h: WriterHandle = {
         worker,
         ring: new RingWriter(sab),
+        side: side.port1,
         backlog: fastq.promise((p: Pending) => this.enterRing(h, p), 1),
         backlogBytes: 0,
         progress: null,
@@ -114,37 +131,95 @@ export class WriterPool {
     return n;
   }
 
-  /** Hand one produced batch to the slot's writer (copied once into its ring). */
+  /**
+   * Hand one produced batch to the slot's writer: copied once into its ring, or, when larger
+   * than the ring takes, copied once into memory of its own that is transferred to the writer
+   * (Kind.LARGE). Every batch handed here is answered by a completion, whatever happens.
+   */
   append(slot: number, tag: number, acks: number, batch: Uint8Array): void {
     const h = this.writers[this.writerOf(slot)];
     const flags = acks === -1 ? 0xffff : acks;
+    if (h.exited) {
+      this.lost(tag, slot);
+      return;
+    }
+    if (batch.length > h.ring.maxPayload) {
+      const own = new Uint8Array(batch.length);
+      own.set(batch);
+      const p: Pending = { kind: Kind.LARGE, flags, tag, slot, payload: own, bytes: own.length };
+      if (!h.backlog.idle() || !this.tryEnter(h, p)) this.enqueue(h, p);
+      return;
+    }
     if (!h.backlog.idle() || !h.ring.tryWrite(Kind.APPEND, flags, tag, slot, batch)) {
       // Keep our own copy: the request frame's memory is not ours after this call returns.
-      this.enqueue(h, { kind: Kind.APPEND, flags, tag, slot, payload: Buffer.from(batch) });
+      this.enqueue(h, {
+        kind: Kind.APPEND,
+        flags,
+        tag,
+        slot,
+        payload: Buffer.from(batch),
+        bytes: batch.length,
+      });
     }
   }
 
+  /** Put one entry into the ring now, if it fits. */
+  private tryEnter(h: WriterHandle, p: Pending): boolean {
+    if (p.kind !== Kind.LARGE && p.kind !== Kind.LARGE_CONTROL)
+      return h.ring.tryWrite(p.kind, p.flags, p.tag, p.slot, p.payload);
+    if (!p.posted) {
+      // Posted first: the writer must find it when it reaches the entry. Only memory of its own
+      // is transferred (never a slice of a shared pool).
+      let own = p.payload;
+      if (own.byteOffset !== 0 || own.byteLength !== own.buffer.byteLength) own = new Uint8Array(own);
+      h.side.postMessage(own, [own.buffer as ArrayBuffer]);
+      p.posted = true;
+    }
+    return h.ring.tryWrite(p.kind, p.flags, p.tag, p.slot, NO_PAYLOAD);
+  }
+
+  /** A batch that can no longer reach its writer (it exited): answered with a storage error. */
+  private lost(tag: number, slot: number): void {
+    const r = new Float64Array(COMPLETION_FIELDS);
+    r[0] = tag;
+    r[1] = slot;
+    r[2] = ErrorCode.KAFKA_STORAGE_ERROR;
+    r[3] = -1;
+    this.onAppended(r, 1);
+  }
+
   private enqueue(h: WriterHandle, p: Pending): void {
-    h.backlogBytes += p.payload.length;
+    h.backlogBytes += p.bytes;
     if (!this.backlogHigh && this.backlogBytes > BACKLOG_HIGH_BYTES) {
       this.backlogHigh = true;
       this.onBacklog(true);
     }
-    void h.backlog.push(p);
+    // enterRing never rejects; the catch is for the impossible, so nothing goes unhandled.
+    h.backlog.push(p).catch((e) => this.onFatal(`writer backlog failed: ${(e as Error).stack ?? e}`));
   }
 
-  /** The backlog's worker: put one entry into the ring, waiting for the writer's progress. */
+  /**
+   * The backlog's worker: put one entry into the ring, waiting for the writer's progress. An
+   * entry that can never go in (its writer exited) is answered instead, and its bytes leave the
+   * backlog count either way.
+   */
   private async enterRing(h: WriterHandle, p: Pending): Promise<void> {
-    while (!h.ring.tryWrite(p.kind, p.flags, p.tag, p.slot, p.payload)) {
-      if (h.exited) return;
-      await new Promise<void>((resolve) => {
-        h.progress = resolve;
-      });
-    }
-    h.backlogBytes -= p.payload.length;
-    if (this.backlogHigh && this.backlogBytes < BACKLOG_LOW_BYTES) {
-      this.backlogHigh = false;
-      this.onBacklog(false);
+    try {
+      while (!this.tryEnter(h, p)) {
+        if (h.exited) {
+          if (p.kind === Kind.APPEND || p.kind === Kind.LARGE) this.lost(p.tag, p.slot);
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          h.progress = resolve;
+        });
+      }
+    } finally {
+      h.backlogBytes -= p.bytes;
+      if (this.backlogHigh && this.backlogBytes < BACKLOG_LOW_BYTES) {
+        this.backlogHigh = false;
+        this.onBacklog(false);
+      }
     }
   }
 
@@ -165,11 +240,12 @@ export class WriterPool {
     if (h.exited) return Promise.reject(new Error(`partition writer ${writerIndex} has exited`));
     const tag = this.nextControlTag++;
     const payload = encodeControl(msg);
+    // A control too big for the ring (the index of a huge recovered segment) takes the side path.
+    const kind = payload.length > h.ring.maxPayload ? Kind.LARGE_CONTROL : Kind.CONTROL;
+    const p: Pending = { kind, flags: 0, tag, slot: 0, payload, bytes: payload.length };
     return new Promise((resolve, reject) => {
       h.controls.set(tag, { resolve, reject });
-      if (!h.backlog.idle() || !h.ring.tryWrite(Kind.CONTROL, 0, tag, 0, payload)) {
-        this.enqueue(h, { kind: Kind.CONTROL, flags: 0, tag, slot: 0, payload });
-      }
+      if (!h.backlog.idle() || !this.tryEnter(h, p)) this.enqueue(h, p);
     });
   }
 

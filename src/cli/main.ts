@@ -137,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", onSignal);
   });
   const broker = new Broker(config);
+  broker.installProcessHandlers();
   try {
     await broker.start();
   } catch (e) {

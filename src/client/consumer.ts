@@ -24,7 +24,7 @@ import type { Cluster } from "./cluster.ts";
 import {
   ConnectionError,
   InvalidArgumentError,
-  type MilenaError,
+  MilenaError,
   NotConnectedError,
   OffsetOutOfRangeError,
   protocolError,
@@ -383,7 +383,16 @@ export class Consumer<B extends Uint8Array = Uint8Array> implements AsyncIterabl
         );
       }
     }
-    if (lookups && !this.lookupsRunning) void this.runLookups();
+    if (lookups && !this.lookupsRunning) {
+      this.runLookups().catch((e) => {
+        this.errors.push(
+          e instanceof MilenaError
+            ? e
+            : new MilenaError(`offset lookups failed: ${(e as Error).message}`, false, { cause: e }),
+        );
+        this.wakeReader();
+      });
+    }
   }
 
   // ---- offset lookups (ListOffsets) ----
@@ -607,6 +616,7 @@ export class Consumer<B extends Uint8Array = Uint8Array> implements AsyncIterabl
     c.failures++;
     if (isRetriableError(e) && c.failures <= this.retry.retries) {
       c.blockedUntil = Date.now() + backoffMs(this.retry, c.failures);
+      // refreshLeaders never rejects (it turns failures into partition errors).
       void this.refreshLeaders(c.topic).then(() => this.kick());
       this.cluster.later(() => this.kick(), c.blockedUntil - Date.now() + 1);
       return;

@@ -428,7 +428,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
       this.loopSleeps.wakeAll();
       this.wake();
       // A JoinGroup or SyncGroup waiting on the coordinator: leaving ends it at once.
-      if (this.phase === "joining") void this.leave();
+      if (this.phase === "joining") void this.leave(); // never rejects
       let timer: ReturnType<typeof setTimeout> | null = null;
       await Promise.race([
         loop,

@@ -15,6 +15,7 @@ import {
   MAX_TIMESTAMP,
   readInt64,
 } from "../protocol/record_batch.ts";
+import { type FileHolder, OpenFiles } from "./open_files.ts";
 import type { PartitionState } from "./partition_state.ts";
 import { F_LOG_START_OFFSET } from "./partition_state.ts";
 import { readBuffers } from "./read_buffers.ts";
@@ -22,40 +23,99 @@ import type { ScannedSegment } from "./recovery.ts";
 import { logFile, segmentBases } from "./segment_files.ts";
 import { SegmentIndex } from "./segment_index.ts";
 
-interface SegmentView {
-  baseOffset: number;
-  fd: number;
-  /** Final size of a closed segment; -1 while it is the active one. */
-  closedBytes: number;
-  index: SegmentIndex;
+/** One segment as the reader sees it. Its file is opened on first read and may be closed by the bound. */
+class SegmentView implements FileHolder {
+  fd = -1;
+  /** An open in progress (reads wait for it). */
+  opening: Promise<number> | null = null;
+  /** Final size of a closed segment; -1 while unknown (the active one, or not looked up yet). */
+  closedBytes = -1;
   /** Reads in flight on fd: the fd is closed only when none are (its number could be reused). */
-  reading: number;
+  reading = 0;
   /** Retention or deletion let go of it: close fd once the last read finishes. */
-  released: boolean;
+  released = false;
+  /** The open-file bound asked it to close while a read was in flight. */
+  evicted = false;
+
+  constructor(
+    readonly path: string,
+    readonly baseOffset: number,
+    readonly index: SegmentIndex,
+  ) {}
+
+  /** FileHolder: close now, or once the reads in flight finish. */
+  closeFiles(): void {
+    if (this.reading > 0) {
+      this.evicted = true;
+      return;
+    }
+    this.closeFd();
+  }
+
+  closeFd(): void {
+    readerFiles.forget(this);
+    this.evicted = false;
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      fs.close(fd, () => {});
+    }
+  }
+
+  /** The fd, opening the file when needed; -1 when the file is gone (retention deleted it). */
+  async acquire(): Promise<number> {
+    if (this.fd >= 0) {
+      readerFiles.touch(this);
+      return this.fd;
+    }
+    if (this.released) return -1;
+    if (this.opening === null) {
+      this.opening = new Promise<number>((resolve) => {
+        fs.open(this.path, "r", (err, fd) => resolve(err ? -1 : fd));
+      }).then((fd) => {
+        this.opening = null;
+        if (fd >= 0 && this.released) {
+          fs.close(fd, () => {});
+          return -1;
+        }
+        if (fd >= 0) {
+          this.fd = fd;
+          readerFiles.touch(this);
+        }
+        return fd;
+      });
+    }
+    return this.opening;
+  }
 }
+
+/**
+ * The acceptor's open segment files for reads, across every partition (log.max.open.files);
+ * least recently read ones close and reopen on their next read.
+ */
+export const readerFiles = new OpenFiles<SegmentView>(4096);
 
 function release(seg: SegmentView): void {
   seg.released = true;
-  if (seg.reading === 0 && seg.fd >= 0) {
-    try {
-      fs.closeSync(seg.fd);
-    } catch {
-      // already closed
-    }
-    seg.fd = -1;
-  }
+  if (seg.reading === 0) seg.closeFd();
 }
 
 /** pread on a segment, holding it open for the duration. */
 async function readAt(seg: SegmentView, length: number, position: number): Promise<Buffer> {
-  if (seg.fd < 0) return Buffer.alloc(0); // let go of meanwhile: nothing to read here any more
   seg.reading++;
   try {
-    return await pread(seg.fd, length, position);
+    const fd = await seg.acquire();
+    if (fd < 0) return Buffer.alloc(0); // let go of meanwhile: nothing to read here any more
+    return await pread(fd, length, position);
   } finally {
     seg.reading--;
-    if (seg.released) release(seg);
+    if (seg.reading === 0 && (seg.released || seg.evicted)) seg.closeFd();
   }
+}
+
+/** A file's size, without blocking the event loop; -1 when it is gone. */
+function sizeOf(path: string): Promise<number> {
+  return new Promise((resolve) => fs.stat(path, (err, st) => resolve(err ? -1 : st.size)));
 }
 
 /** Bytes needed to see a batch's last offset: baseOffset, length, ..., lastOffsetDelta. */
@@ -81,6 +141,8 @@ export class PartitionReader {
   /** Where the last read ended: the next fetch of a tailing consumer starts here. */
   private cache = { segmentBase: -1, offset: -1, position: 0 };
   private closed = false;
+  /** A directory listing in progress (segments the writer rolled to that no completion named yet). */
+  private discovering: Promise<void> | null = null;
 
   constructor(
     readonly dir: string,
@@ -89,16 +151,12 @@ export class PartitionReader {
     scanned: readonly ScannedSegment[],
     private readonly indexIntervalBytes: number,
   ) {
+    // No file is opened here: a broker may hold more partitions than it may keep files open.
     for (let i = 0; i < scanned.length; i++) {
       const s = scanned[i];
-      this.segments.push({
-        baseOffset: s.baseOffset,
-        fd: fs.openSync(logFile(dir, s.baseOffset), "r"),
-        closedBytes: i < scanned.length - 1 ? s.bytes : -1,
-        reading: 0,
-        released: false,
-        index: SegmentIndex.from(s.index),
-      });
+      const seg = new SegmentView(logFile(dir, s.baseOffset), s.baseOffset, SegmentIndex.from(s.index));
+      if (i < scanned.length - 1) seg.closedBytes = s.bytes;
+      this.segments.push(seg);
     }
   }
 
@@ -118,49 +176,50 @@ export class PartitionReader {
     size: number,
     maxTimestamp: number,
   ): void {
-    const seg = this.segmentFor(segmentBase);
-    if (seg !== null && seg.baseOffset === segmentBase)
-      seg.index.onBatch(baseOffset, position, size, maxTimestamp);
+    const seg = this.segment(segmentBase);
+    if (seg !== null) seg.index.onBatch(baseOffset, position, size, maxTimestamp);
   }
 
   /**
-   * The view of segment `base`, opening it (and closing the previous active one) when new. The
-   * writer may have rolled more than once since the last look (it publishes its tail before the
-   * completions arrive), so every segment file up to `base` that is not known yet is opened, not
-   * only `base`: a segment skipped here would never be read.
+   * The view of segment `base`, added in order when new (no file is touched: it opens on its
+   * first read). Every segment appended to gets a completion, so each is named here in time;
+   * a read that sees the writer's tail in a segment not named yet lists the dir (discover).
    */
-  private segmentFor(base: number): SegmentView | null {
-    const last = this.segments[this.segments.length - 1];
-    if (last !== undefined && base <= last.baseOffset) return this.find(base);
+  private segment(base: number): SegmentView | null {
     if (this.closed) return null;
-    let bases: number[];
-    try {
-      bases = segmentBases(fs.readdirSync(this.dir));
-    } catch {
-      return null;
+    const segs = this.segments;
+    const last = segs[segs.length - 1];
+    if (last !== undefined && last.baseOffset === base) return last;
+    const found = this.find(base);
+    if (found !== null && found.baseOffset === base) return found;
+    if (base < this.logStartOffset && segs.length > 0) return null; // deleted by retention
+    const seg = new SegmentView(
+      logFile(this.dir, base),
+      base,
+      new SegmentIndex(base, this.indexIntervalBytes),
+    );
+    let at = segs.length;
+    while (at > 0 && segs[at - 1].baseOffset > base) at--;
+    segs.splice(at, 0, seg);
+    return seg;
+  }
+
+  /** Add every segment file up to `base` that is not known yet (asynchronous listing). */
+  private discover(base: number): Promise<void> {
+    if (this.discovering === null) {
+      this.discovering = fs.promises
+        .readdir(this.dir)
+        .then(
+          (names) => {
+            for (const b of segmentBases(names)) if (b <= base) this.segment(b);
+          },
+          () => {},
+        )
+        .finally(() => {
+          this.discovering = null;
+        });
     }
-    let seg: SegmentView | null = null;
-    for (const b of bases) {
-      if (b > base || (last !== undefined && b <= last.baseOffset)) continue;
-      let fd: number;
-      try {
-        fd = fs.openSync(logFile(this.dir, b), "r");
-      } catch {
-        continue; // deleted meanwhile (retention)
-      }
-      const prev = this.segments[this.segments.length - 1];
-      if (prev !== undefined) prev.closedBytes = fs.fstatSync(prev.fd).size;
-      seg = {
-        baseOffset: b,
-        fd,
-        closedBytes: -1,
-        index: new SegmentIndex(b, this.indexIntervalBytes),
-        reading: 0,
-        released: false,
-      };
-      this.segments.push(seg);
-    }
-    return seg !== null && seg.baseOffset === base ? seg : null;
+    return this.discovering;
   }
 
   /** Let go of segments retention deleted: those wholly below the log start offset. */
@@ -199,16 +258,19 @@ export class PartitionReader {
     this.prune();
     const tail = this.state.readTail(this.slot);
     if (offset >= tail.logEndOffset) return null;
-    this.segmentFor(tail.activeSegmentBase);
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined || last.baseOffset < tail.activeSegmentBase)
+      await this.discover(tail.activeSegmentBase);
     let seg = this.find(offset);
     if (seg === null) return null;
     for (;;) {
-      const limit =
-        seg.closedBytes >= 0
-          ? seg.closedBytes
-          : seg.baseOffset === tail.activeSegmentBase
-            ? tail.activeSegmentBytes
-            : fs.fstatSync(seg.fd).size;
+      if (seg.baseOffset !== tail.activeSegmentBase && seg.closedBytes < 0) {
+        // Rolled since it was named: its size is final now.
+        const size = await sizeOf(seg.path);
+        if (size < 0) return null;
+        seg.closedBytes = size;
+      }
+      const limit = seg.closedBytes >= 0 ? seg.closedBytes : tail.activeSegmentBytes;
       const data = await this.readSegment(seg, limit, offset, maxBytes);
       if (data !== null) return data;
       // offset is past this segment's last batch: it starts the next one.

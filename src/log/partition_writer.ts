@@ -14,6 +14,7 @@ import {
   readInt64,
   writeInt64,
 } from "../protocol/record_batch.ts";
+import { type FileHolder, OpenFiles } from "./open_files.ts";
 import {
   F_FLUSHED_OFFSET,
   F_LOG_START_OFFSET,
@@ -71,7 +72,10 @@ export class StorageError extends Error {
 /** Index entries buffered before one write (they are derivable, so buffering risks nothing). */
 const INDEX_FLUSH_ENTRIES = 256;
 
-export class PartitionWriter {
+/** One per writer thread unless given: every open partition's active segment files. */
+const UNBOUNDED = new OpenFiles<PartitionWriter>(Number.MAX_SAFE_INTEGER);
+
+export class PartitionWriter implements FileHolder {
   readonly slot: number;
   readonly dir: string;
   config: PartitionLogConfig;
@@ -94,9 +98,14 @@ export class PartitionWriter {
   private readonly closed: ClosedSegment[];
   private lastRetentionCheckMs = 0;
 
+  /**
+   * `files` bounds the active segments this thread keeps open (log.max.open.files): a partition
+   * not appended to for a while closes its three files and reopens them at its next append.
+   */
   constructor(
     open: PartitionOpen,
     private readonly state: PartitionState,
+    private readonly files: OpenFiles<PartitionWriter> = UNBOUNDED,
   ) {
     this.slot = open.slot;
     this.dir = open.dir;
@@ -121,16 +130,53 @@ export class PartitionWriter {
     this.publish();
   }
 
+  /** Start a segment (its .log, .index and .timeindex exist once this returns). */
   private openSegment(base: number, bytes: number, index: SegmentIndex): void {
     this.segmentBase = base;
     this.segmentBytes = bytes;
     this.index = index;
-    this.fd = fs.openSync(logFile(this.dir, base), fs.constants.O_WRONLY | fs.constants.O_CREAT);
-    this.indexFd = fs.openSync(indexFile(this.dir, base), "a");
-    this.timeIndexFd = fs.openSync(timeIndexFile(this.dir, base), "a");
     this.indexWritten = index.count;
     this.timeIndexWritten = index.timeCount;
     this.segmentCreatedMs = Date.now();
+    this.open();
+  }
+
+  /** The active segment's files, open (reopened after the bound closed them). */
+  private open(): void {
+    if (this.fd >= 0) {
+      this.files.touch(this);
+      return;
+    }
+    const opened: number[] = [];
+    try {
+      opened.push(
+        fs.openSync(logFile(this.dir, this.segmentBase), fs.constants.O_WRONLY | fs.constants.O_CREAT),
+      );
+      opened.push(fs.openSync(indexFile(this.dir, this.segmentBase), "a"));
+      opened.push(fs.openSync(timeIndexFile(this.dir, this.segmentBase), "a"));
+    } catch (e) {
+      for (const fd of opened) fs.closeSync(fd);
+      this.offline = true;
+      this.state.set(this.slot, F_STATUS, STATUS_OFFLINE);
+      throw new StorageError(`cannot open the active segment in ${this.dir}: ${(e as Error).message}`);
+    }
+    [this.fd, this.indexFd, this.timeIndexFd] = opened;
+    this.files.touch(this);
+  }
+
+  /** FileHolder: write pending index entries and close the active segment's files. */
+  closeFiles(): void {
+    if (this.fd < 0) return;
+    this.files.forget(this);
+    if (!this.offline) this.writeIndexes();
+    for (const fd of [this.fd, this.indexFd, this.timeIndexFd]) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closing after a failure: nothing more to lose
+      }
+    }
+    this.fd = this.indexFd = this.timeIndexFd = -1;
   }
 
   private publish(): void {
@@ -156,6 +202,7 @@ export class PartitionWriter {
     writeInt64(batch, BASE_OFFSET, baseOffset);
     batch.writeInt32BE(0, PARTITION_LEADER_EPOCH);
     const position = this.segmentBytes;
+    this.open();
     try {
       let done = 0;
       while (done < size) done += fs.writeSync(this.fd, batch, done, size - done, position + done);
@@ -191,6 +238,7 @@ export class PartitionWriter {
   /** fsync the active segment; everything appended so far becomes durable. */
   flush(): void {
     if (this.offline || !this.dirty) return;
+    this.open();
     try {
       fs.fdatasyncSync(this.fd);
     } catch (e) {
@@ -293,25 +341,19 @@ export class PartitionWriter {
   }
 
   private closeSegment(): void {
-    this.writeIndexes();
-    for (const fd of [this.fd, this.indexFd, this.timeIndexFd]) {
-      try {
-        fs.closeSync(fd);
-      } catch {
-        // closing after a failure: nothing more to lose
-      }
-    }
-    this.fd = this.indexFd = this.timeIndexFd = -1;
+    this.closeFiles();
   }
 
-  /** Flush and close for a clean shutdown. */
+  /** Flush and close for a clean shutdown (or the partition's deletion). */
   close(): void {
-    if (this.fd < 0) return;
     if (!this.offline) {
-      this.flush();
-      this.writeIndexes();
+      try {
+        this.flush();
+      } catch {
+        // offline now: the files close below all the same
+      }
     }
-    this.closeSegment();
+    this.closeFiles();
   }
 
   /**

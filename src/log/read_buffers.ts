@@ -8,9 +8,17 @@
 
 const MIN_POOLED = 64 * 1024;
 const KEEP_PER_CLASS = 4;
+/** Idle bytes the pool keeps at most (a burst of large fetches does not stay resident). */
+const KEEP_BYTES = 64 * 1024 * 1024;
 
 export class ReadBufferPool {
   private readonly free = new Map<number, Buffer[]>();
+  private idleBytes = 0;
+
+  /** Memory a read result holds: its whole pooled buffer, or its own length when not pooled. */
+  footprint(view: Uint8Array): number {
+    return view.buffer.byteLength >= MIN_POOLED ? view.buffer.byteLength : view.length;
+  }
 
   private static classOf(n: number): number {
     return 2 ** Math.ceil(Math.log2(n));
@@ -20,7 +28,12 @@ export class ReadBufferPool {
   acquire(n: number): Buffer {
     if (n < MIN_POOLED) return Buffer.allocUnsafe(n);
     const size = ReadBufferPool.classOf(n);
-    return this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+    const b = this.free.get(size)?.pop();
+    if (b !== undefined) {
+      this.idleBytes -= size;
+      return b;
+    }
+    return Buffer.allocUnsafeSlow(size);
   }
 
   /** Give back a buffer (or a view of one) from acquire(); nothing may use it afterwards. */
@@ -30,7 +43,14 @@ export class ReadBufferPool {
     if (buf === null || ReadBufferPool.classOf(buf.length) !== buf.length) return;
     let list = this.free.get(buf.length);
     if (list === undefined) this.free.set(buf.length, (list = []));
-    if (list.length < KEEP_PER_CLASS && !list.some((b) => b.buffer === buf.buffer)) list.push(buf);
+    if (
+      list.length < KEEP_PER_CLASS &&
+      this.idleBytes + buf.length <= KEEP_BYTES &&
+      !list.some((b) => b.buffer === buf.buffer)
+    ) {
+      list.push(buf);
+      this.idleBytes += buf.length;
+    }
   }
 }
 

@@ -21,10 +21,14 @@ import type { PartitionLogConfig, PartitionOpen } from "./partition_writer.ts";
 
 export const COMPLETION_FIELDS = 9;
 
+// topicConfig: the text of the partition's topic-config.properties (topic_config_store.ts), or
+// null for none; the writer stores it, so the acceptor never waits on an fsync.
+// close.deleteTo: rename the partition dir to this name (Kafka's "<topic>-<p>.<uuid>-delete")
+// after closing it; the acceptor removes the renamed dir in the background.
 export type WriterControl =
-  | { op: "open"; open: PartitionOpen }
-  | { op: "configure"; slot: number; config: PartitionLogConfig }
-  | { op: "close"; slot: number; deleteDir: boolean }
+  | { op: "open"; open: PartitionOpen; topicConfig?: string | null }
+  | { op: "configure"; slot: number; config: PartitionLogConfig; topicConfig?: string | null }
+  | { op: "close"; slot: number; deleteTo: string | null }
   | { op: "flush" }
   | { op: "shutdown" };
 

@@ -82,3 +82,16 @@ export function errorName(code: number): string {
 export function isRetriable(code: number): boolean {
   return RETRIABLE.has(code);
 }
+
+/** Longest error message the broker sends (characters): messages may quote client input. */
+export const MAX_ERROR_MESSAGE_CHARS = 1000;
+
+/**
+ * An error message as sent: a message quoting a client's name or value (up to 32,767 bytes each)
+ * is cut, so the answer always fits a Kafka string.
+ */
+export function clipMessage(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 20)}... (${message.length} chars)`;
+}

@@ -3,9 +3,37 @@
 // unsigned/zigzag varints of flexible versions and RecordBatch v2. Every read is bounds-checked:
 // a short or malformed frame throws ProtocolError, which the connection turns into Kafka's
 // behaviour (close the connection), never a crash.
+//
+// Strings must be valid UTF-8: a string decodes to exactly the characters whose UTF-8 encoding is
+// its bytes, so whatever the broker echoes back (a topic name in an error answer) is never larger
+// than what the client sent. (Invalid bytes would decode to U+FFFD, three bytes each: a 12,000-byte
+// name of 0xFF would come back as 36,000 bytes, past the int16 length of a Kafka string.)
 
 export class ProtocolError extends Error {
   override name = "ProtocolError";
+}
+
+/** Throws on bytes that are not UTF-8 (a browser has it too: this module is shared). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The bytes [at, at + n) of buf as a string; ProtocolError when they are not UTF-8. */
+function utf8(buf: Buffer, at: number, n: number): string {
+  // Names and ids are short and ASCII: checked and decoded without leaving JS.
+  if (n <= 64) {
+    let ascii = true;
+    for (let i = at; i < at + n; i++) {
+      if (buf[i] > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return buf.toString("latin1", at, at + n);
+  }
+  try {
+    return strictUtf8.decode(buf.subarray(at, at + n));
+  } catch {
+    throw new ProtocolError(`string of ${n} bytes at ${at} is not valid UTF-8`);
+  }
 }
 
 export class Reader {
@@ -58,13 +86,13 @@ export class Reader {
     const n = this.int16();
     if (n < 0) throw new ProtocolError("null where a string is required");
     const at = this.need(n);
-    return this.buf.toString("utf8", at, at + n);
+    return utf8(this.buf, at, n);
   }
   nullableString(): string | null {
     const n = this.int16();
     if (n < 0) return null;
     const at = this.need(n);
-    return this.buf.toString("utf8", at, at + n);
+    return utf8(this.buf, at, n);
   }
   /** Bytes as a view into the frame (no copy). */
   nullableBytes(): Buffer | null {
@@ -124,8 +152,9 @@ export class Reader {
   compactNullableString(): string | null {
     const n = this.uvarint() - 1;
     if (n < 0) return null;
+    if (n > 32767) throw new ProtocolError(`compact string of ${n} bytes exceeds 32767`);
     const at = this.need(n);
-    return this.buf.toString("utf8", at, at + n);
+    return utf8(this.buf, at, n);
   }
   compactString(): string {
     const s = this.compactNullableString();

@@ -63,6 +63,7 @@ export class Writer {
   }
   string(s: string): this {
     const n = Buffer.byteLength(s);
+    if (n > 32767) throw new RangeError(`string of ${n} bytes exceeds a Kafka string's 32767`);
     this.int16(n);
     const at = this.room(n);
     this.buf.write(s, at, n, "utf8");

@@ -10,7 +10,7 @@
 // the producer writes a PAD entry over the rest and starts again at data[0].
 //
 //   0   u32 size     whole entry incl. this header, rounded up to 8
-//   4   u16 kind     APPEND | CONTROL | PAD
+//   4   u16 kind     APPEND | CONTROL | PAD | LARGE | LARGE_CONTROL
 //   6   u16 flags    APPEND: acks (0, 1 or 0xffff for -1)
 //   8   u32 tag      producer's id for the completion
 //   12  u32 slot     partition slot (index in the partition state table)
@@ -31,7 +31,13 @@ export const SLEEPING = 32; // int32 index (byte 128)
 export const DATA_START = 192;
 export const ENTRY_HEADER_BYTES = 24;
 
-export const Kind = { APPEND: 1, CONTROL: 2, PAD: 3 } as const;
+/**
+ * LARGE: an APPEND whose batch is too big for the ring; the entry has no payload and the batch
+ * travels alone, transferred (not copied again) through the writer's side MessagePort, posted
+ * before the entry is written. The writer takes it with receiveMessageOnPort when it reaches
+ * the entry, so order is the ring's.
+ */
+export const Kind = { APPEND: 1, CONTROL: 2, PAD: 3, LARGE: 4, LARGE_CONTROL: 5 } as const;
 
 export function alignEntry(payloadLength: number, shift = 0): number {
   // Not `& ~7`: that is int32 and turns a length >= 2^31 - 31 into a negative size.

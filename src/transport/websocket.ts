@@ -2,17 +2,25 @@
 // frame, without TCP's 4-byte size prefix (the message length is the size); each response goes
 // back as one binary message the same way. Same Connection, same handlers as TCP.
 //
-// Backpressure: uWebSockets.js buffers replies a client has not read yet. Above SEND_HIGH_BYTES
-// buffered, the connection stops taking requests (as when the Connection pauses it) until the
-// buffer drains below half of that; replies already owed still go out (a few pipelined 8 MiB
-// fetches are normal). This version cannot pause reading a socket, so while a connection is
-// paused its frames wait here, up to PAUSED_BYTES_MAX; a client that keeps sending past that
-// without reading replies is disconnected with a log line, and one whose unread replies pass
-// MAX_BACKPRESSURE is closed by uWebSockets.js (closeOnBackpressureLimit).
+// Who may connect: a browser sends an Origin header, and any web page open in a browser on this
+// host could otherwise reach ws://127.0.0.1:9094. websocket.allowed.origins lists the origins
+// allowed (scheme://host[:port], or * for any); without a listing, a browser page is allowed only
+// from this host itself (a loopback name, or a host the broker listens on or advertises).
+// Clients that send no Origin (Node, kcat-like tools) are not browsers and are allowed. A
+// refused upgrade gets 403 and one (rate-limited) log line.
+//
+// Backpressure: replies go into uWebSockets.js (which copies them) only while it buffers less
+// than SEND_HIGH_BYTES for the client; beyond that they wait here, in order, holding their own
+// memory (fetch data counts in the broker's fetch memory bound), and the Connection stops taking
+// requests until the client reads. uWebSockets.js cannot pause reading a socket, so frames a
+// paused connection receives wait in the Connection, bounded per connection and broker-wide
+// (queued.max.request.bytes). A message still arriving is held inside uWebSockets.js, at most
+// socket.request.max.bytes per connection, out of the broker's count; the idle clock counts
+// whole messages only, so a connection trickling one is closed after connections.max.idle.ms.
 
 import type * as uws from "uWebSockets.js";
 import { createRequire } from "node:module";
-import { Connection, type Dispatcher, type TransportSink } from "./connection.ts";
+import { type Admission, Connection, type Dispatcher, OPEN_DOOR, type TransportSink } from "./connection.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -34,23 +42,54 @@ export function loadUws(): typeof uws {
   }
 }
 
-const SEND_HIGH_BYTES = 32 * 1024 * 1024;
-const MAX_BACKPRESSURE = 1024 * 1024 * 1024;
-const PAUSED_BYTES_MAX = 64 * 1024 * 1024;
+/** Above this much buffered in uWebSockets.js for a client, replies wait here. */
+const SEND_HIGH_BYTES = 8 * 1024 * 1024;
+/** uWebSockets.js never buffers much more than SEND_HIGH_BYTES plus one reply. */
+const MAX_BACKPRESSURE = 256 * 1024 * 1024;
+
+interface Queued {
+  chunks: Uint8Array[];
+  sent?: () => void;
+}
 
 interface WsData {
-  /** The client has not read SEND_HIGH_BYTES of replies: take no more requests for now. */
-  backpressured: boolean;
-  release: () => void;
+  /** Remote address, as admitted (released at close). */
+  ip: string;
   conn: Connection;
-  paused: boolean;
-  held: Buffer[];
-  heldBytes: number;
+  /** Replies waiting for uWebSockets.js's buffer to drain, in order. */
+  queue: Queued[];
+  queueHead: number;
+  open: boolean;
 }
 
 export interface WebSocketListener {
   port: number;
   close(): void;
+}
+
+export interface OriginPolicy {
+  /** websocket.allowed.origins as configured (empty: this host only; "*": any). */
+  allowed: readonly string[];
+  /** Host names that are this broker's own (listeners and advertised listeners). */
+  ownHosts: readonly string[];
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
+
+/** Whether a browser page of `origin` may connect; null origin: not a browser, allowed. */
+export function originAllowed(origin: string, policy: OriginPolicy): boolean {
+  if (origin === "") return true;
+  if (policy.allowed.includes("*")) return true;
+  const o = origin.toLowerCase().replace(/\/+$/, "");
+  if (policy.allowed.some((a) => a.toLowerCase().replace(/\/+$/, "") === o)) return true;
+  if (policy.allowed.length > 0) return false;
+  let host: string;
+  try {
+    host = new URL(o).hostname;
+  } catch {
+    return false;
+  }
+  return LOOPBACK.has(host) || policy.ownHosts.some((h) => h.toLowerCase() === host && h !== "0.0.0.0");
 }
 
 export function startWebSocketListener(
@@ -59,6 +98,8 @@ export function startWebSocketListener(
   maxFrameBytes: number,
   dispatcher: Dispatcher,
   connections: Set<Connection>,
+  origins: OriginPolicy,
+  admission: Admission = OPEN_DOOR,
 ): Promise<WebSocketListener> {
   const u = loadUws();
   const app = u.App();
@@ -71,8 +112,24 @@ export function startWebSocketListener(
     idleTimeout: 0,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
+      const origin = req.getHeader("origin");
+      const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+      if (!originAllowed(origin, origins)) {
+        dispatcher.logger.limited(
+          "refused WebSocket upgrade",
+          `refused WebSocket upgrade from ${remote}: origin ${JSON.stringify(origin.slice(0, 200))} is not in websocket.allowed.origins`,
+        );
+        res.writeStatus("403 Forbidden").end("origin not allowed", true);
+        return;
+      }
+      const refused = admission.admit(remote);
+      if (refused !== null) {
+        dispatcher.logger.limited("refused connection", `refused connection from ${remote}: ${refused}`);
+        res.writeStatus("503 Service Unavailable").end(refused, true);
+        return;
+      }
       res.upgrade<Partial<WsData>>(
-        {},
+        { ip: remote },
         req.getHeader("sec-websocket-key"),
         req.getHeader("sec-websocket-protocol"),
         req.getHeader("sec-websocket-extensions"),
@@ -82,68 +139,40 @@ export function startWebSocketListener(
     open: (ws) => {
       sockets.add(ws);
       const data = ws.getUserData();
-      let open = true;
-      /** Hand held frames to the connection while neither it nor the send buffer says wait. */
-      const release = (): void => {
-        while (!data.paused && !data.backpressured && data.held.length > 0) {
-          const f = data.held.shift()!;
-          data.heldBytes -= f.length;
-          data.conn.onFrame(f);
-        }
-      };
-      data.release = release;
-      const sendChunks = (chunks: Uint8Array[]): void => {
-        // Drop TCP's size prefix: the message length is the size.
-        const first = chunks[0].subarray(4);
-        if (chunks.length === 1) {
-          ws.send(first, true);
-          return;
-        }
-        ws.cork(() => {
-          ws.sendFirstFragment(first, true);
-          for (let i = 1; i < chunks.length - 1; i++) ws.sendFragment(chunks[i]);
-          ws.sendLastFragment(chunks[chunks.length - 1]);
-        });
-      };
+      data.open = true;
+      data.queue = [];
+      data.queueHead = 0;
       const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
       const sink: TransportSink = {
         remote,
         listener: "WEBSOCKET",
         send(chunks, _length, sent) {
-          if (!open) {
+          if (!data.open) {
             sent?.();
             return;
           }
-          // uWebSockets.js copies what it sends (or buffers under backpressure) before returning.
-          try {
-            sendChunks(chunks);
-          } finally {
-            sent?.();
+          if (data.queueHead < data.queue.length || ws.getBufferedAmount() > SEND_HIGH_BYTES) {
+            data.queue.push({ chunks, sent });
+            data.conn.setSendBlocked(true);
+            return;
           }
-          if (ws.getBufferedAmount() > SEND_HIGH_BYTES) data.backpressured = true;
+          sendNow(ws, chunks, sent);
         },
         close() {
-          if (open) {
-            open = false;
+          if (data.open) {
+            data.open = false;
             ws.end(1008, "closing");
           }
         },
-        pause() {
-          data.paused = true;
-        },
-        resume() {
-          data.paused = false;
-          release();
-        },
+        // uWebSockets.js cannot stop reading: the Connection holds what arrives meanwhile.
+        pause() {},
+        resume() {},
       };
-      data.paused = false;
-      data.backpressured = false;
-      data.held = [];
-      data.heldBytes = 0;
       data.conn = new Connection(sink, dispatcher);
       connections.add(data.conn);
       data.conn.onClose.add(() => {
-        open = false;
+        data.open = false;
+        releaseQueue(data);
       });
     },
     message: (ws, message, isBinary) => {
@@ -153,28 +182,31 @@ export function startWebSocketListener(
         return;
       }
       // uWebSockets.js reuses the message memory after this callback: take a copy.
-      const frame = Buffer.from(message.slice(0));
-      if (data.paused || data.backpressured) {
-        data.held.push(frame);
-        data.heldBytes += frame.length;
-        if (data.heldBytes > PAUSED_BYTES_MAX)
-          data.conn.fail("client keeps sending requests without reading replies");
-        return;
-      }
-      data.conn.onFrame(frame);
+      data.conn.onFrame(Buffer.from(message.slice(0)));
     },
     drain: (ws) => {
       const data = ws.getUserData();
-      if (data.backpressured && ws.getBufferedAmount() < SEND_HIGH_BYTES / 2) {
-        data.backpressured = false;
-        data.release();
+      while (data.open && data.queueHead < data.queue.length && ws.getBufferedAmount() <= SEND_HIGH_BYTES) {
+        const q = data.queue[data.queueHead];
+        data.queue[data.queueHead++] = DONE;
+        sendNow(ws, q.chunks, q.sent);
+      }
+      if (data.queueHead === data.queue.length) {
+        data.queue = [];
+        data.queueHead = 0;
+        if (ws.getBufferedAmount() <= SEND_HIGH_BYTES) data.conn.setSendBlocked(false);
       }
     },
     close: (ws) => {
       sockets.delete(ws);
       const data = ws.getUserData();
+      admission.left(data.ip);
+      data.open = false;
       data.conn?.destroy();
-      if (data.conn) connections.delete(data.conn);
+      if (data.conn) {
+        connections.delete(data.conn);
+        releaseQueue(data);
+      }
     },
   });
   return new Promise((resolve, reject) => {
@@ -193,4 +225,32 @@ export function startWebSocketListener(
       });
     });
   });
+}
+
+const DONE: Queued = { chunks: [] };
+
+/** Replies never sent give their memory back. */
+function releaseQueue(data: WsData): void {
+  const q = data.queue;
+  data.queue = [];
+  for (let i = data.queueHead; i < q.length; i++) q[i].sent?.();
+  data.queueHead = 0;
+}
+
+/** One reply into uWebSockets.js (it copies what it sends or buffers before returning). */
+function sendNow(ws: uws.WebSocket<WsData>, chunks: Uint8Array[], sent?: () => void): void {
+  try {
+    // Drop TCP's size prefix: the message length is the size.
+    const first = chunks[0].subarray(4);
+    if (chunks.length === 1) ws.send(first, true);
+    else {
+      ws.cork(() => {
+        ws.sendFirstFragment(first, true);
+        for (let i = 1; i < chunks.length - 1; i++) ws.sendFragment(chunks[i]);
+        ws.sendLastFragment(chunks[chunks.length - 1]);
+      });
+    }
+  } finally {
+    sent?.();
+  }
 }

@@ -39,6 +39,24 @@ export class BrokerProcess {
     return b;
   }
 
+  /** The broker process's pid (undefined before launch). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Resident memory of the broker process, bytes (Linux /proc). */
+  rssBytes(): number {
+    const status = fs.readFileSync(`/proc/${this.pid}/status`, "utf8");
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    if (!m) throw new Error("no VmRSS in /proc status");
+    return Number(m[1]) * 1024;
+  }
+
+  /** Open file descriptors of the broker process (Linux /proc). */
+  openFds(): number {
+    return fs.readdirSync(`/proc/${this.pid}/fd`).length;
+  }
+
   get bootstrap(): string {
     return `127.0.0.1:${this.kafkaPort}`;
   }

@@ -59,6 +59,9 @@ export interface ClientInfo {
   clientHost: string;
 }
 
+/** Characters of the client id a member id starts with. */
+const MEMBER_ID_CLIENT_CHARS = 200;
+
 /** A member that never completes its first join is dropped after this long (Kafka's NewMemberJoinTimeoutMs). */
 const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
 
@@ -72,6 +75,25 @@ function joinError(errorCode: number, memberId: string): JoinGroupResponse {
     memberId,
     members: [],
   };
+}
+
+/** What a failed group metadata append tells the members (Kafka's GroupMetadataManager.storeGroup). */
+function storeGroupError(code: number): number {
+  switch (code) {
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.REBALANCE_IN_PROGRESS;
+    case ErrorCode.MESSAGE_TOO_LARGE:
+    case ErrorCode.RECORD_LIST_TOO_LARGE:
+    case ErrorCode.INVALID_FETCH_SIZE:
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
+    default:
+      return code;
+  }
 }
 
 function syncError(errorCode: number): SyncGroupResponse {
@@ -89,10 +111,11 @@ export class GroupCoordinator {
   ) {}
 
   start(): void {
-    this.expiryTimer = setInterval(
-      () => void this.expireOffsets(Date.now()),
-      this.config.offsetsRetentionCheckIntervalMs,
-    );
+    this.expiryTimer = setInterval(() => {
+      this.expireOffsets(Date.now()).catch((e) =>
+        this.logLine(`offsets expiry failed: ${(e as Error).stack ?? e}`),
+      );
+    }, this.config.offsetsRetentionCheckIntervalMs);
     this.expiryTimer.unref();
   }
 
@@ -123,6 +146,7 @@ export class GroupCoordinator {
         if (g === undefined) this.groups.set(r.group, (g = new Group(r.group, now)));
         // Members do not survive a coordinator restart (their sessions are gone): the group comes
         // back Empty at its generation, and its members rejoin.
+        g.stored = true;
         g.generationId = r.value.generation;
         g.protocolType = r.value.protocolType;
         g.protocolName = r.value.protocol;
@@ -161,7 +185,8 @@ export class GroupCoordinator {
       if (g === undefined) this.groups.set(req.groupId, (g = new Group(req.groupId, Date.now())));
       if (!g.supportsProtocols(req.protocolType, protocols))
         return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "");
-      const memberId = `${client.clientId || "member"}-${randomUUID()}`;
+      // Kafka's "<client.id>-<uuid>", with the client id cut so a member id always fits a string.
+      const memberId = `${client.clientId.slice(0, MEMBER_ID_CLIENT_CHARS) || "member"}-${randomUUID()}`;
       if (version >= 4) {
         // KIP-394: hand out the id; the member rejoins with it at once.
         const group = g;
@@ -319,7 +344,7 @@ export class GroupCoordinator {
       g.leaderId = null;
       g.transition("Empty", Date.now());
       this.logLine(`group ${g.groupId}: generation ${g.generationId} is empty`);
-      void this.storeGroup(g);
+      void this.storeGroup(g); // never rejects (failures are logged)
       return;
     }
     g.protocolName = g.selectProtocol();
@@ -351,19 +376,48 @@ export class GroupCoordinator {
         return { throttleTimeMs: 0, errorCode: 0, assignment: m.assignment };
       case "CompletingRebalance": {
         this.heartbeatSeen(g, m);
+        // A member's earlier SyncGroup still waiting is answered, never dropped.
+        const previous = m.syncWaiter;
         const p = new Promise<SyncGroupResponse>((resolve) => {
           m.syncWaiter = resolve;
         });
-        if (m.memberId === g.leaderId) {
+        previous?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+        if (m.memberId === g.leaderId && !g.storingAssignment) {
           const given = new Map(req.assignments.map((a) => [a.memberId, Buffer.from(a.assignment)]));
-          for (const x of g.members.values()) x.assignment = given.get(x.memberId) ?? Buffer.alloc(0);
-          g.transition("Stable", Date.now());
-          void this.storeGroup(g);
-          for (const x of g.members.values()) {
-            const w = x.syncWaiter;
-            x.syncWaiter = null;
-            w?.({ throttleTimeMs: 0, errorCode: 0, assignment: x.assignment });
-          }
+          const assignments = new Map(
+            [...g.members.keys()].map((id) => [id, given.get(id) ?? Buffer.alloc(0)] as const),
+          );
+          // Kafka's storeGroup: the assignment is written to the offsets log first; members get
+          // it once it is durable, or all get the error and the group rebalances.
+          const generation = g.generationId;
+          g.storingAssignment = true;
+          this.storeGroup(g, assignments).then(
+            (code) => {
+              g.storingAssignment = false;
+              if (g.state !== "CompletingRebalance" || g.generationId !== generation) return;
+              if (code !== ErrorCode.NONE) {
+                const error = storeGroupError(code);
+                for (const x of g.members.values()) {
+                  x.assignment = Buffer.alloc(0);
+                  const w = x.syncWaiter;
+                  x.syncWaiter = null;
+                  w?.(syncError(error));
+                }
+                this.prepareRebalance(g, `error ${code} storing the group's assignment`);
+                return;
+              }
+              for (const x of g.members.values())
+                x.assignment = assignments.get(x.memberId) ?? Buffer.alloc(0);
+              g.transition("Stable", Date.now());
+              for (const x of g.members.values()) {
+                const w = x.syncWaiter;
+                x.syncWaiter = null;
+                w?.({ throttleTimeMs: 0, errorCode: 0, assignment: x.assignment });
+              }
+            },
+            (e) =>
+              this.logLine(`group ${g.groupId}: completing SyncGroup failed: ${(e as Error).stack ?? e}`),
+          );
         }
         return p;
       }
@@ -666,6 +720,15 @@ export class GroupCoordinator {
         }
         this.logLine(`group ${g.groupId}: offsets expired`);
         await this.removeGroup(g);
+      } else if (g.state === "Empty" && g.offsets.size === 0 && g.pendingMembers.size === 0) {
+        // Kafka's cleanupGroupMetadata: an empty group without offsets is dead at the next check
+        // (so group ids a client makes up do not pile up).
+        if (g.stored) await this.removeGroup(g);
+        else {
+          this.clearTimers(g);
+          g.transition("Dead", nowMs);
+          this.groups.delete(g.groupId);
+        }
       } else if (g.state === "Empty" && nowMs - g.emptySinceMs >= retention) {
         this.logLine(
           `group ${g.groupId}: offsets expired (empty for ${Math.round((nowMs - g.emptySinceMs) / 60000)} min)`,
@@ -675,8 +738,20 @@ export class GroupCoordinator {
     }
   }
 
-  /** Group metadata record: written when a generation completes (Stable) or the group empties. */
-  private async storeGroup(g: Group): Promise<void> {
+  /**
+   * Group metadata record: written when a generation's assignment is handed out or the group
+   * empties. Resolves to the append's error code; never rejects.
+   */
+  private async storeGroup(g: Group, assignments?: ReadonlyMap<string, Buffer>): Promise<number> {
+    try {
+      return await this.appendGroup(g, assignments);
+    } catch (e) {
+      this.logLine(`group ${g.groupId}: storing group metadata failed: ${(e as Error).message}`);
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
+    }
+  }
+
+  private async appendGroup(g: Group, assignments?: ReadonlyMap<string, Buffer>): Promise<number> {
     const value = encodeGroupValue({
       protocolType: g.protocolType ?? "",
       generation: g.generationId,
@@ -691,12 +766,14 @@ export class GroupCoordinator {
         rebalanceTimeoutMs: m.rebalanceTimeoutMs,
         sessionTimeoutMs: m.sessionTimeoutMs,
         subscription: m.metadataFor(g.protocolName ?? ""),
-        assignment: m.assignment,
+        assignment: assignments?.get(m.memberId) ?? m.assignment,
       })),
     });
     const code = await this.log.append(offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions), [
       { key: encodeGroupKey(g.groupId), value },
     ]);
     if (code !== 0) this.logLine(`group ${g.groupId}: storing group metadata failed with error ${code}`);
+    else g.stored = true;
+    return code;
   }
 }

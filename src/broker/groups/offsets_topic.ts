@@ -44,11 +44,20 @@ export class OffsetsTopic implements OffsetsLog {
     return this.ctx.logs.partitionOf(topic, partition) !== undefined;
   }
 
+  /** Resolves to a Kafka error code; never rejects. */
   async append(partition: number, records: { key: Buffer; value: Buffer | null }[]): Promise<number> {
-    await this.ensure();
+    try {
+      await this.ensure();
+    } catch (e) {
+      this.ctx.logger.limited("offsets topic", `cannot create ${OFFSETS_TOPIC}: ${(e as Error).message}`);
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
     const entry = this.ctx.logs.partitionOf(OFFSETS_TOPIC, partition);
     if (entry === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const batch = encodeBatch(records.map((r) => ({ key: r.key, value: r.value })));
+    // The offsets topic's own max.message.bytes (a 17 MB assignment is refused, not queued).
+    if (batch.length > this.ctx.logs.topics.get(OFFSETS_TOPIC)!.logConfig.maxMessageBytes)
+      return ErrorCode.MESSAGE_TOO_LARGE;
     return new Promise((resolve) => {
       const tag = this.ctx.tracker.register((errorCode) => resolve(errorCode));
       this.ctx.writers.append(entry.slot, tag, -1, batch);

@@ -10,7 +10,7 @@ import type {
   CreateTopicsResponse,
 } from "../../protocol/create_topics.ts";
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from "../../protocol/delete_topics.ts";
-import { ErrorCode } from "../../protocol/error_codes.ts";
+import { clipMessage, ErrorCode } from "../../protocol/error_codes.ts";
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from "../../protocol/find_coordinator.ts";
 import type {
   ListOffsetsPartitionResponse,
@@ -21,9 +21,9 @@ import type { MetadataRequest, MetadataResponse, MetadataTopic } from "../../pro
 import { decodeBatch } from "../../protocol/records.ts";
 import { type AnyApiCodec, apiVersionsKeys } from "../../protocol/registry.ts";
 import type { RequestContext } from "../../transport/connection.ts";
-import type { BrokerContext } from "../context.ts";
+import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
-import type { TopicEntry } from "../log_manager.ts";
+import { PartitionLimitError, type TopicEntry } from "../log_manager.ts";
 import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
 
 export function handleApiVersions(served: readonly AnyApiCodec[]): ApiVersionsResponse {
@@ -86,6 +86,7 @@ export async function handleMetadata(
   const c = ctx.config;
   const { host, port } = advertisedFor(ctx, rc);
   const topics: MetadataTopic[] = [];
+  const budget = autoCreateBudget(c);
   if (req.topics === null) {
     for (const t of ctx.logs.topics.values()) topics.push(topicMetadata(ctx, t));
   } else {
@@ -93,7 +94,7 @@ export async function handleMetadata(
       let t = ctx.logs.topics.get(name);
       if (t === undefined && (version < 4 || req.allowAutoTopicCreation)) {
         // Any client requesting metadata for a topic creates it (auto.create.topics.enable).
-        const created = ctx.autoCreate(name);
+        const created = ctx.autoCreate(name, budget);
         if (created !== null) {
           const code = await created;
           if (code !== 0) {
@@ -178,9 +179,11 @@ export async function handleCreateTopics(
 ): Promise<CreateTopicsResponse> {
   const topics: CreatableTopicResult[] = [];
   const seen = new Set<string>();
+  /** Partitions this request may still create (max.partitions.per.request, Kafka's controller limit). */
+  let perRequest = ctx.config.maxPartitionsPerRequest;
   for (const t of req.topics) {
     const fail = (errorCode: number, errorMessage: string) =>
-      topics.push({ name: t.name, errorCode, errorMessage });
+      topics.push({ name: t.name, errorCode, errorMessage: clipMessage(errorMessage) });
     if (seen.has(t.name)) {
       fail(ErrorCode.INVALID_REQUEST, `topic ${t.name} appears twice in the request`);
       continue;
@@ -241,6 +244,13 @@ export async function handleCreateTopics(
         continue;
       }
     }
+    if (partitions > perRequest) {
+      fail(
+        ErrorCode.POLICY_VIOLATION,
+        `Excessively large number of partitions per request: ${partitions} more would pass max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}).`,
+      );
+      continue;
+    }
     let overrides: Map<string, string>;
     try {
       overrides = checkOverrides(t.configs.map((c) => [c.name, c.value]));
@@ -249,16 +259,29 @@ export async function handleCreateTopics(
       fail(ErrorCode.INVALID_CONFIG, e.message);
       continue;
     }
+    const max = ctx.config.maxBrokerPartitions;
+    if (ctx.logs.partitionCount + partitions > max) {
+      fail(
+        ErrorCode.POLICY_VIOLATION,
+        `this broker holds ${ctx.logs.partitionCount} partition(s); ${partitions} more would pass max.broker.partitions (${max})`,
+      );
+      continue;
+    }
+    perRequest -= partitions;
     if (req.validateOnly) {
       topics.push({ name: t.name, errorCode: 0, errorMessage: null });
       continue;
     }
     try {
       await ctx.logs.createTopic(t.name, partitions, overrides);
-      ctx.log(`created topic ${t.name} with ${partitions} partition(s)`);
+      ctx.logger.limited("created topic", `created topic ${t.name} with ${partitions} partition(s)`);
       topics.push({ name: t.name, errorCode: 0, errorMessage: null });
     } catch (e) {
-      fail(ErrorCode.UNKNOWN_SERVER_ERROR, (e as Error).message);
+      if (e instanceof PartitionLimitError) fail(ErrorCode.POLICY_VIOLATION, e.message);
+      else {
+        ctx.logger.limited("create failed", `creating topic ${t.name} failed: ${(e as Error).message}`);
+        fail(ErrorCode.UNKNOWN_SERVER_ERROR, (e as Error).message);
+      }
     }
   }
   return { throttleTimeMs: 0, topics };

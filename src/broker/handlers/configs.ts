@@ -14,7 +14,7 @@ import type {
   DescribeConfigsResponse,
   DescribeConfigsResult,
 } from "../../protocol/describe_configs.ts";
-import { ErrorCode } from "../../protocol/error_codes.ts";
+import { clipMessage, ErrorCode } from "../../protocol/error_codes.ts";
 import {
   ConfigOperation,
   type IncrementalAlterConfigsRequest,
@@ -52,7 +52,7 @@ export function handleDescribeConfigs(
     if (r.resourceType === RESOURCE_BROKER) {
       if (r.resourceName !== "" && r.resourceName !== String(c.brokerId)) {
         result.errorCode = ErrorCode.INVALID_REQUEST;
-        result.errorMessage = `broker ${r.resourceName} is not this broker (${c.brokerId})`;
+        result.errorMessage = clipMessage(`broker ${r.resourceName} is not this broker (${c.brokerId})`);
         continue;
       }
       for (const name of Object.keys(KEYS)) {
@@ -74,7 +74,7 @@ export function handleDescribeConfigs(
       const t = ctx.logs.topics.get(r.resourceName);
       if (t === undefined) {
         result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        result.errorMessage = `Topic ${r.resourceName} does not exist`;
+        result.errorMessage = clipMessage(`Topic ${r.resourceName} does not exist`);
         continue;
       }
       for (const d of TOPIC_CONFIGS) {
@@ -122,7 +122,7 @@ async function alterResource(
 ): Promise<AlterConfigsResourceResponse> {
   const answer = (errorCode: number, errorMessage: string | null): AlterConfigsResourceResponse => ({
     errorCode,
-    errorMessage,
+    errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
     resourceType,
     resourceName,
   });

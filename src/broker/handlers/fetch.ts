@@ -3,12 +3,16 @@
 // min_bytes are ready, the request parks on its partitions until an append wakes it or
 // max_wait_ms passes. KIP-74: the first partition with data may exceed max_bytes and
 // partition_max_bytes by one whole batch; later partitions that do not fit return empty.
+//
+// Memory: a response is at most fetch.max.bytes (the broker's cap on max_bytes) plus one batch;
+// its bytes sit in pooled buffers until sent, counted per connection and broker-wide, so a
+// consumer that stops reading holds one response's worth and its next fetch waits.
 
 import { readBuffers } from "../../log/read_buffers.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { FetchPartitionResponse, FetchRequest, FetchResponse } from "../../protocol/fetch.ts";
 import { ON_SENT, type Releasable, type RequestContext } from "../../transport/connection.ts";
-import type { BrokerContext } from "../context.ts";
+import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import type { PartitionEntry } from "../log_manager.ts";
 
 interface ReadOutcome {
@@ -19,8 +23,11 @@ interface ReadOutcome {
   seen: number[];
 }
 
-async function readAll(ctx: BrokerContext, req: FetchRequest): Promise<ReadOutcome> {
-  let budget = req.maxBytes;
+/** Smallest budget a fetch gets when the broker-wide fetch memory is taken (fetch.max.buffered.bytes). */
+const FLOOR_BYTES = 1024 * 1024;
+
+async function readAll(ctx: BrokerContext, req: FetchRequest, maxBytes: number): Promise<ReadOutcome> {
+  let budget = maxBytes;
   let bytes = 0;
   const entries: PartitionEntry[] = [];
   const seen: number[] = [];
@@ -88,22 +95,44 @@ export async function handleFetch(
   rc: RequestContext,
 ): Promise<FetchResponse> {
   // A consumer fetching from a topic creates it (auto.create.topics.enable).
+  const budget = autoCreateBudget(ctx.config);
   for (const t of req.topics) {
     if (!ctx.logs.topics.has(t.topic)) {
-      const created = ctx.autoCreate(t.topic);
+      const created = ctx.autoCreate(t.topic, budget);
       if (created !== null) await created;
     }
   }
   const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+  const conn = rc.connection;
+  // fetch.max.bytes caps what any request may ask; unsent fetch data of this connection and of
+  // all connections bounds what may be read now (Connection.awaitResponseRoom).
+  const wanted = Math.max(1, Math.min(req.maxBytes, ctx.config.fetchMaxBytes));
   for (;;) {
-    const { res, bytes, entries, seen } = await readAll(ctx, req);
+    const maxBytes = await conn.reserveResponse(wanted, Math.min(wanted, FLOOR_BYTES));
+    let outcome: ReadOutcome;
+    try {
+      outcome = await readAll(ctx, req, maxBytes);
+    } catch (e) {
+      conn.releaseResponse(maxBytes);
+      throw e;
+    }
+    const { res, bytes, entries, seen } = outcome;
     const remaining = deadline - Date.now();
-    // The records are views of pooled read buffers: they go back once the reply has left.
+    // The records are views of pooled read buffers: they go back once the reply has left, and
+    // their memory is counted as this connection's until then (the reservation becomes it).
+    let held = 0;
+    for (const t of res.responses)
+      for (const p of t.partitions) for (const r of p.records) held += readBuffers.footprint(r);
+    conn.holdResponse(held - maxBytes);
+    let released = false;
     const release = () => {
+      if (released) return;
+      released = true;
       for (const t of res.responses)
         for (const p of t.partitions) for (const r of p.records) readBuffers.release(r);
+      conn.releaseResponse(held);
     };
-    if (bytes >= req.minBytes || remaining <= 0 || rc.connection.closed || entries.length === 0) {
+    if (bytes >= req.minBytes || remaining <= 0 || conn.closed || entries.length === 0) {
       (res as Releasable)[ON_SENT] = release;
       return res;
     }

@@ -6,7 +6,7 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
-import type { BrokerContext } from "../context.ts";
+import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 
 export function handleProduce(
@@ -68,12 +68,13 @@ export function handleProduce(
     ctx.writers.append(entry.slot, tag, acks, records);
   };
 
+  const budget = autoCreateBudget(ctx.config);
   for (let i = 0; i < req.topics.length; i++) {
     const t = req.topics[i];
     const outs = responses[i].partitions;
     if (!ctx.logs.topics.has(t.name)) {
       // auto.create.topics.enable: a producer writing to a topic creates it.
-      const created = ctx.autoCreate(t.name);
+      const created = ctx.autoCreate(t.name, budget);
       if (created !== null) {
         // The frame's bytes stay referenced by `t`, so they are still valid after the wait.
         creations.push(
