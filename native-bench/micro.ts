@@ -8,7 +8,12 @@
 //                        consumer doing nothing, or a writer's work (CRC check + appending
 //                        writeSync into the page cache)
 //   crc32c               @node-rs/crc32 over bytes 21..end of the batch
-//   checkProducedBatch   the writer's validation (CRC included)
+//   checkProducedBatch   the writer's validation (CRC and record walk included)
+//   record validation    checkBatchHeader (header + CRC: the validation before issue 8) against
+//                        checkProducedBatch (header + CRC + the walk over every record, LZ4
+//                        decoded first) on 16 KiB and 1 MiB batches of 100 B values, none and
+//                        lz4, in records/s; and the walk over lz4-napi's output, the baseline of
+//                        the decoder in record_validation.ts
 //   decode produce frame decodeRequestHeader + produceCodec.decodeRequest (records stay a view)
 //   FrameDecoder.push    TCP framing: frames in their own chunks (views, no copy), and a stream
 //                        cut into 64 KiB socket reads (frames straddle chunks: concat copies)
@@ -20,10 +25,12 @@
 // Sub-microsecond operations are looped `inner` times per tinybench sample, so the timer's
 // resolution does not matter; figures are per operation, from the median sample.
 
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { crc32c } from "@node-rs/crc32";
+import { decompressFrameSync } from "lz4-napi";
 import { Bench } from "tinybench";
 import { workerExecArgv } from "../src/broker/worker_exec.ts";
 import { BatchBuilder } from "../src/client/batch.ts";
@@ -32,9 +39,18 @@ import { nodePlatform } from "../src/client/node.ts";
 import { murmur2, partitionForKey } from "../src/client/partitioner.ts";
 import { BatchReader, splitRecordSet } from "../src/client/records.ts";
 import { decodeRequestHeader } from "../src/protocol/header.ts";
+import { registerLz4 } from "../src/protocol/lz4_node.ts";
 import { produceCodec } from "../src/protocol/produce.ts";
 import { Reader } from "../src/protocol/reader.ts";
-import { ATTRIBUTES, checkProducedBatch } from "../src/protocol/record_batch.ts";
+import {
+  ATTRIBUTES,
+  Compression,
+  checkBatchHeader,
+  checkProducedBatch,
+  RECORD_COUNT,
+  RECORDS,
+} from "../src/protocol/record_batch.ts";
+import { walkRecords } from "../src/protocol/record_validation.ts";
 import { decodeBatch, encodeBatch } from "../src/protocol/records.ts";
 import { createRingBuffer, Kind } from "../src/ring/layout.ts";
 import { RingReader } from "../src/ring/ring_reader.ts";
@@ -54,6 +70,8 @@ export interface MicroResult {
   rme: number;
   samples: number;
   note: string;
+  /** Records per operation (for records/s), 0 when not meaningful. */
+  recordsPerOp: number;
 }
 
 const ENTRY_URL = new URL("../workers/ts_entry.mjs", import.meta.url);
@@ -135,9 +153,9 @@ export async function runMicro(quick: boolean, log: (line: string) => void): Pro
   const timeMs = quick ? 80 : 500;
   const bench = new Bench({ time: timeMs, warmupTime: quick ? 30 : 150, iterations: 16 });
   const cleanups: (() => void)[] = [];
-  const meta = new Map<string, { inner: number; bytes: number; note: string }>();
-  const add = (name: string, inner: number, bytes: number, note: string, fn: () => void) => {
-    meta.set(name, { inner, bytes, note });
+  const meta = new Map<string, { inner: number; bytes: number; note: string; records: number }>();
+  const add = (name: string, inner: number, bytes: number, note: string, fn: () => void, records = 0) => {
+    meta.set(name, { inner, bytes, note, records });
     bench.add(name, fn);
   };
 
@@ -282,9 +300,81 @@ export async function runMicro(quick: boolean, log: (line: string) => void): Pro
   add("crc32c 16 KiB (@node-rs/crc32)", 32, crcInput.length, "", () => {
     for (let i = 0; i < 32; i++) crc32c(crcInput);
   });
-  add("checkProducedBatch 16 KiB", 32, batch.length, "writer validation, CRC included", () => {
-    for (let i = 0; i < 32; i++) if (checkProducedBatch(batch, 1_000_000).error !== 0) throw new Error("bad");
-  });
+  add(
+    "checkProducedBatch 16 KiB",
+    32,
+    batch.length,
+    "writer validation, CRC + record walk",
+    () => {
+      for (let i = 0; i < 32; i++)
+        if (checkProducedBatch(batch, 1_000_000).error !== 0) throw new Error("bad");
+    },
+    150,
+  );
+
+  // ---- record validation: header only (before issue 8) vs header + record walk ----
+  // Values of 100 B that compress as real payloads do (JSON-ish text around random bytes, about
+  // 2:1 with LZ4); the uncompressed walk does not look at them.
+  {
+    registerLz4();
+    const value = (i: number) => {
+      const text = `{"id":${i},"user":"user-${i % 1000}","ts":${1_700_000_000_000 + i},"v":"`;
+      return Buffer.from(`${text}${randomBytes(16).toString("base64")}"}`.padEnd(100, " "));
+    };
+    for (const [size, count] of [
+      ["16 KiB", 150],
+      ["1 MiB", 9_300],
+    ] as const) {
+      const recs = Array.from({ length: count }, (_, i) => ({ key: null, value: value(i) }));
+      for (const [codec, label] of [
+        [Compression.NONE, "none"],
+        [Compression.LZ4, "lz4"],
+      ] as const) {
+        const b = encodeBatch(recs, codec, 1_700_000_000_000);
+        const inner = count > 1_000 ? 1 : codec === Compression.NONE ? 32 : 8;
+        const what = `${size}, ${count} x 100 B, ${label}`;
+        const wire = `${b.length} B on the wire`;
+        add(
+          `checkBatchHeader ${what}`,
+          inner,
+          b.length,
+          `header + CRC only; ${wire}`,
+          () => {
+            for (let i = 0; i < inner; i++)
+              if (checkBatchHeader(b, 1 << 30).error !== 0) throw new Error("bad");
+          },
+          count,
+        );
+        add(
+          `checkProducedBatch ${what}`,
+          inner,
+          b.length,
+          "header + CRC + record walk",
+          () => {
+            for (let i = 0; i < inner; i++)
+              if (checkProducedBatch(b, 1 << 30).error !== 0) throw new Error("bad");
+          },
+          count,
+        );
+        if (codec === Compression.LZ4) {
+          add(
+            `lz4-napi decompress + walk ${what}`,
+            inner,
+            b.length,
+            "baseline: lz4-napi decompressFrameSync",
+            () => {
+              for (let i = 0; i < inner; i++) {
+                const d = decompressFrameSync(b.subarray(RECORDS));
+                if (walkRecords(d, 0, d.length, b.readInt32BE(RECORD_COUNT)).error !== 0)
+                  throw new Error("bad");
+              }
+            },
+            count,
+          );
+        }
+      }
+    }
+  }
   add("decode produce v7 frame (header + body)", 256, frameBody.length, "records stay a view", () => {
     for (let i = 0; i < 256; i++) {
       const r = new Reader(frameBody);
@@ -423,21 +513,28 @@ export async function runMicro(quick: boolean, log: (line: string) => void): Pro
       throw new Error(`micro ${task.name}: ${why}`);
     }
     const nsPerOp = (res.latency.p50 * 1e6) / m.inner;
+    const opsPerSec = 1e9 / nsPerOp;
     results.push({
       name: task.name,
       nsPerOp,
-      opsPerSec: 1e9 / nsPerOp,
+      opsPerSec,
       bytesPerOp: m.bytes,
       rme: res.latency.rme,
       samples: res.latency.samplesCount,
-      note: m.note,
+      note: m.records > 0 ? `${fmtRecords(m.records * opsPerSec)} records/s; ${m.note}` : m.note,
+      recordsPerOp: m.records,
     });
   }
   for (const r of results) log(formatMicro(r));
   return results;
 }
 
+function fmtRecords(perSec: number): string {
+  return Math.round(perSec).toLocaleString("en-US");
+}
+
 export function formatMicro(r: MicroResult): string {
   const gbs = r.bytesPerOp > 0 ? `${((r.bytesPerOp * r.opsPerSec) / 1e9).toFixed(2)} GB/s` : "";
-  return `  ${r.name.padEnd(52)} ${r.nsPerOp.toFixed(0).padStart(8)} ns/op ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(12)} op/s ${gbs.padStart(11)}  ±${r.rme.toFixed(1)}%`;
+  const recs = r.recordsPerOp > 0 ? `  ${fmtRecords(r.recordsPerOp * r.opsPerSec).padStart(12)} rec/s` : "";
+  return `  ${r.name.padEnd(52)} ${r.nsPerOp.toFixed(0).padStart(8)} ns/op ${Math.round(r.opsPerSec).toLocaleString("en-US").padStart(12)} op/s ${gbs.padStart(11)}  ±${r.rme.toFixed(1)}%${recs}`;
 }

@@ -12,7 +12,7 @@ import { PartitionState, type PartitionStateBuffers } from "../src/log/partition
 import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
 import { COMPLETION_FIELDS, type WriterControl, type WriterReport } from "../src/log/writer_protocol.ts";
 import { ErrorCode } from "../src/protocol/error_codes.ts";
-import { checkProducedBatch } from "../src/protocol/record_batch.ts";
+import { checkBatchHeader, checkProducedBatch } from "../src/protocol/record_batch.ts";
 import { Kind } from "../src/ring/layout.ts";
 import { RingReader } from "../src/ring/ring_reader.ts";
 
@@ -23,6 +23,8 @@ interface WriterData {
   side: MessagePort;
   /** Partitions whose active segment files stay open at once. */
   maxOpenPartitions: number;
+  /** record.validation.enable: walk every record, or check batch headers only. */
+  validateRecords: boolean;
 }
 
 const data = workerData as WriterData;
@@ -126,7 +128,9 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
     push(list, tag, slot, ErrorCode.KAFKA_STORAGE_ERROR, null, batch.length, p.logEndOffset);
     return;
   }
-  const check = checkProducedBatch(batch, p.config.maxMessageBytes);
+  const check = data.validateRecords
+    ? checkProducedBatch(batch, p.config.maxMessageBytes)
+    : checkBatchHeader(batch, p.config.maxMessageBytes);
   if (check.error !== ErrorCode.NONE) {
     push(list, tag, slot, check.error, null, batch.length, p.logEndOffset);
     return;

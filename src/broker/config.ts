@@ -271,6 +271,11 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "Milena: segment files kept open for reads and for appends, each (least recently used ones are closed)",
     min: 16,
   },
+  "record.validation.enable": {
+    kind: "bool",
+    default: "true",
+    doc: "Milena: the writers walk every produced record (and decompress compressed batches) as Kafka's LogValidator; false checks only batch headers and CRCs (for measuring the cost, or producers trusted completely)",
+  },
   "websocket.allowed.origins": {
     kind: "list",
     default: "",
@@ -317,6 +322,7 @@ export interface BrokerConfig {
   maxPartitionsPerRequest: number;
   maxBrokerPartitions: number;
   logMaxOpenFiles: number;
+  recordValidation: boolean;
   websocketAllowedOrigins: string[];
   offsetsTopicPartitions: number;
   offsetsTopicSegmentBytes: number;
@@ -529,6 +535,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     maxPartitionsPerRequest: num("max.partitions.per.request"),
     maxBrokerPartitions,
     logMaxOpenFiles: num("log.max.open.files"),
+    recordValidation: values.get("record.validation.enable") as boolean,
     websocketAllowedOrigins,
     offsetsTopicPartitions: num("offsets.topic.num.partitions"),
     offsetsTopicSegmentBytes: num("offsets.topic.segment.bytes"),

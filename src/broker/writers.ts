@@ -83,13 +83,26 @@ export class WriterPool {
    * maxOpenFiles: log.max.open.files, shared by the writers (each active segment is three
    * files: .log, .index, .timeindex).
    */
-  constructor(count: number, state: PartitionStateBuffers, ringBytes = RING_BYTES, maxOpenFiles = 4096) {
+  constructor(
+    count: number,
+    state: PartitionStateBuffers,
+    ringBytes = RING_BYTES,
+    maxOpenFiles = 4096,
+    validateRecords = true,
+  ) {
     const maxOpenPartitions = Math.max(4, Math.floor(maxOpenFiles / (3 * count)));
     for (let i = 0; i < count; i++) {
       const sab = createRingBuffer(ringBytes);
       const side = new MessageChannel();
       const worker = new Worker(fileURLToPath(ENTRY_URL), {
-        workerData: { entry: WORKER_URL.href, ring: sab, state, side: side.port2, maxOpenPartitions },
+        workerData: {
+          entry: WORKER_URL.href,
+          ring: sab,
+          state,
+          side: side.port2,
+          maxOpenPartitions,
+          validateRecords,
+        },
         transferList: [side.port2],
         name: `partition-writer-${i}`,
       });

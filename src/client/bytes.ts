@@ -68,6 +68,12 @@ export class ByteWriter {
   }
   int64(v: number): this {
     const at = this.room(8);
+    // At or past int64's ends (2^63 - 1 reads back as 2^63): that end, as src/protocol/int64.ts.
+    if (v >= 2 ** 63 || v <= -(2 ** 63)) {
+      this.view.setInt32(at, v > 0 ? 0x7fffffff : -0x80000000);
+      this.view.setUint32(at + 4, v > 0 ? 0xffffffff : 0);
+      return this;
+    }
     const hi = Math.floor(v / 4294967296);
     this.view.setInt32(at, hi);
     this.view.setUint32(at + 4, v - hi * 4294967296);

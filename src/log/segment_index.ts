@@ -16,6 +16,8 @@
 //
 // Both are derivable from the .log: a missing or inconsistent index is rebuilt at startup.
 
+import { writeInt64 } from "../protocol/int64.ts";
+
 export const INDEX_ENTRY_BYTES = 8;
 export const TIME_INDEX_ENTRY_BYTES = 12;
 
@@ -140,10 +142,7 @@ export class SegmentIndex {
     const out = Buffer.allocUnsafe((this.timeCount - from) * TIME_INDEX_ENTRY_BYTES);
     for (let i = from; i < this.timeCount; i++) {
       const at = (i - from) * TIME_INDEX_ENTRY_BYTES;
-      const ts = this.timestamps[i];
-      const hi = Math.floor(ts / 4294967296);
-      out.writeInt32BE(hi, at);
-      out.writeUInt32BE(ts - hi * 4294967296, at + 4);
+      writeInt64(out, at, this.timestamps[i]);
       out.writeUInt32BE(this.timeRelOffsets[i], at + 8);
     }
     return out;

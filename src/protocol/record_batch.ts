@@ -1,6 +1,7 @@
 // RecordBatch v2 (magic 2): the wire format and the disk format (DefaultRecordBatch.java).
-// The broker reads only this fixed header; records are never decoded on the produce or fetch
-// path. Offsets are byte positions from the start of the batch.
+// The broker reads this fixed header; on the produce path the writer also walks the records'
+// framing (record_validation.ts: lengths and varints, never keys or values), and the fetch path
+// never looks inside. Offsets are byte positions from the start of the batch.
 //
 //   0  baseOffset            int64   client sends 0; the writer rewrites it (outside the CRC)
 //   8  batchLength           int32   bytes after this field (total - 12)
@@ -21,6 +22,7 @@
 
 import { crc32c } from "@node-rs/crc32";
 import { ErrorCode } from "./error_codes.ts";
+import { DEFAULT_MAX_UNCOMPRESSED_BYTES, validateRecords } from "./record_validation.ts";
 
 export const BASE_OFFSET = 0;
 export const BATCH_LENGTH = 8;
@@ -47,17 +49,9 @@ export const ATTR_LOG_APPEND_TIME = 0x08;
 export const ATTR_TRANSACTIONAL = 0x10;
 export const ATTR_CONTROL = 0x20;
 
-export function readInt64(buf: Uint8Array, at: number): number {
-  const b = buf as Buffer;
-  return b.readInt32BE(at) * 4294967296 + b.readUInt32BE(at + 4);
-}
+import { readInt64 } from "./int64.ts";
 
-export function writeInt64(buf: Uint8Array, at: number, v: number): void {
-  const b = buf as Buffer;
-  const hi = Math.floor(v / 4294967296);
-  b.writeInt32BE(hi, at);
-  b.writeUInt32BE(v - hi * 4294967296, at + 4);
-}
+export { readInt64, writeInt64 } from "./int64.ts";
 
 export interface BatchCheck {
   error: number;
@@ -66,13 +60,39 @@ export interface BatchCheck {
 
 const OK: BatchCheck = { error: ErrorCode.NONE, message: "" };
 
+/** What the record walk needs beyond the batch (defaults: not compacted, 64 MiB). */
+export interface RecordCheckOptions {
+  /** cleanup.policy=compact: every record must have a key (LogValidator.validateKey). */
+  compacted?: boolean;
+  /**
+   * Largest records section a compressed batch may decompress to (zip bombs); never below
+   * maxMessageBytes. Default DEFAULT_MAX_UNCOMPRESSED_BYTES (64 MiB).
+   */
+  maxUncompressedBytes?: number;
+}
+
 /**
- * The writer's validation of one produced record set, as Kafka's LogValidator answers it:
- * exactly one magic-2 batch, sizes consistent, CRC-32C correct, offsets dense, no client
- * control batch, a codec the broker stores (gzip and lz4 as sent; snappy and zstd refused).
- * Per batch, never per record.
+ * The writer's validation of one produced record set, as Kafka's LogValidator answers it: the
+ * header (checkBatchHeader), then the records inside (validateRecords in record_validation.ts:
+ * framing walked, compressed sections decompressed and walked; nothing materialised).
  */
-export function checkProducedBatch(b: Buffer, maxMessageBytes: number): BatchCheck {
+export function checkProducedBatch(
+  b: Buffer,
+  maxMessageBytes: number,
+  options?: RecordCheckOptions,
+): BatchCheck {
+  const header = checkBatchHeader(b, maxMessageBytes);
+  if (header.error !== ErrorCode.NONE) return header;
+  const limit = Math.max(options?.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES, maxMessageBytes);
+  return validateRecords(b, limit, options?.compacted ?? false);
+}
+
+/**
+ * The batch header alone: exactly one magic-2 batch, sizes consistent, CRC-32C correct, offsets
+ * dense, no client control batch, a codec the broker stores (gzip and lz4 as sent; snappy and
+ * zstd refused). Per batch, never per record.
+ */
+export function checkBatchHeader(b: Buffer, maxMessageBytes: number): BatchCheck {
   if (b.length < BATCH_HEADER_BYTES) {
     return {
       error: ErrorCode.CORRUPT_MESSAGE,

@@ -2,6 +2,8 @@
 // Reader. A response starts with a 4-byte size hole that finishFrame() fills in, so TCP sends
 // the buffer as it is and WebSocket sends it from byte 4.
 
+import { writeInt64 } from "./int64.ts";
+
 export class Writer {
   buf: Buffer;
   offset = 0;
@@ -55,10 +57,7 @@ export class Writer {
     return this;
   }
   int64(v: number): this {
-    const at = this.room(8);
-    const hi = Math.floor(v / 4294967296);
-    this.buf.writeInt32BE(hi, at);
-    this.buf.writeUInt32BE(v - hi * 4294967296, at + 4);
+    writeInt64(this.buf, this.room(8), v);
     return this;
   }
   string(s: string): this {

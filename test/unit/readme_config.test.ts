@@ -10,7 +10,14 @@ test("README's Configuration section lists every config key", () => {
   const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("## On disk"));
   const rows = section.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| key"));
-  const documented = new Set(rows.flatMap((r) => r.split("|")[1].split(/[,/]|\(alias/).map((k) => k.trim().replace(/\)$/, ""))));
+  const documented = new Set(
+    rows.flatMap((r) =>
+      r
+        .split("|")[1]
+        .split(/[,/]|\(alias/)
+        .map((k) => k.trim().replace(/\)$/, "")),
+    ),
+  );
   // "log.retention.ms / .minutes / .hours" documents three keys.
   for (const r of rows) {
     const first = r.split("|")[1].trim();
