@@ -101,6 +101,7 @@ export class Broker {
       buffers,
       ringBytesFor(config.messageMaxBytes),
       config.logMaxOpenFiles,
+      config.recordValidation,
     );
     const logs = new LogManager(config, state, writers, (l) => this.logger.limited("log dirs", l));
     const tracker = new ProduceTracker();
@@ -127,7 +128,8 @@ export class Broker {
         offsetsTopicPartitions: config.offsetsTopicPartitions,
       },
       this.offsetsTopic,
-      this.logLine,
+      // Group events follow what clients do (a fuzzer's joins, a reconnect loop): rate-limited.
+      (l) => this.logger.limited("group events", l),
     );
     writers.onAppended = (records, count) => this.onAppended(records, count);
     // Writers behind (their rings full and a backlog building): stop reading requests until
@@ -216,6 +218,8 @@ export class Broker {
     if (!validTopicName(topic) || topic === OFFSETS_TOPIC)
       return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
     if (this.ctx.logs.topics.has(topic)) return Promise.resolve(ErrorCode.NONE);
+    // Still being deleted: the client retries (UNKNOWN_TOPIC_OR_PARTITION is retriable).
+    if (this.ctx.logs.deleting.has(topic)) return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     // Being created by a CreateTopics request: wait for it rather than create it twice.
     const inProgress = this.ctx.logs.creating.get(topic);
     if (inProgress !== undefined && !this.creating.has(topic)) {
@@ -381,6 +385,23 @@ export class Broker {
     };
     process.on("uncaughtException", (e) => report("uncaught error", e));
     process.on("unhandledRejection", (e) => report("unhandled rejection", e));
+    // SIGUSR2: one line of where memory is (an operator's quick look; metrics come later).
+    process.on("SIGUSR2", () => this.logLine(this.memoryReport()));
+  }
+
+  /** Memory of the acceptor thread and what clients make it hold. */
+  memoryReport(): string {
+    const m = process.memoryUsage();
+    const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
+    let held = 0;
+    for (const c of this.connections) held += c.inFlight;
+    return (
+      `memory: rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, external ${mb(m.external)} ` +
+      `(array buffers ${mb(m.arrayBuffers)}); ${this.connections.size} connection(s) with ${held} reply(ies) ` +
+      `waiting; request frames held ${mb(this.requestMemory.used)}, fetch data unsent ${mb(this.responseMemory.used)}; ` +
+      `writer backlog ${mb(this.ctx.writers.backlogBytes)}; ${this.ctx.logs.partitionCount} partition(s), ` +
+      `${this.coordinator.groups.size} group(s)`
+    );
   }
 
   /** Clean shutdown: close listeners and connections, flush and close logs, mark clean. */

@@ -91,6 +91,14 @@ export class PartitionLimitError extends Error {
   override name = "PartitionLimitError";
 }
 
+/** A topic of that name is still being deleted: retry once it is gone. */
+export class TopicDeletingError extends Error {
+  override name = "TopicDeletingError";
+  constructor(topic: string) {
+    super(`Topic '${topic}' is marked for deletion.`);
+  }
+}
+
 /** Partitions created (or closed) at a time: the acceptor answers other requests in between. */
 const CREATE_CHUNK = 128;
 
@@ -100,6 +108,8 @@ export class LogManager {
   readonly topics = new Map<string, TopicEntry>();
   /** Topics being created (createTopic), not yet in `topics`. */
   readonly creating = new Map<string, Promise<TopicEntry>>();
+  /** Topics being deleted (deleteTopic): their name cannot be created again until it is done. */
+  readonly deleting = new Map<string, Promise<void>>();
   readonly bySlot: (PartitionEntry | undefined)[] = [];
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -410,6 +420,7 @@ export class LogManager {
   createTopic(name: string, partitions: number, overrides = new Map<string, string>()): Promise<TopicEntry> {
     if (this.topics.has(name) || this.creating.has(name))
       return Promise.reject(new Error(`topic ${name} exists`));
+    if (this.deleting.has(name)) return Promise.reject(new TopicDeletingError(name));
     try {
       this.reservePartitions(partitions);
     } catch (e) {
@@ -456,15 +467,22 @@ export class LogManager {
 
   /**
    * Close every partition of a topic and remove its files: the intent first, then each
-   * partition directory renamed away (atomic) and deleted in the background.
+   * partition directory renamed away (atomic) and deleted in the background. `after` runs
+   * before the name is free again (the broker drops the topic's committed offsets there), so
+   * a topic created again under the same name never meets the old one's files or offsets.
    */
-  async deleteTopic(name: string): Promise<void> {
+  deleteTopic(name: string, after: () => Promise<void> = async () => {}): Promise<void> {
     const t = this.topics.get(name);
-    if (!t) return;
+    if (!t) return Promise.resolve();
     this.topics.delete(name);
-    await writeIntent(this.config.logDirs, "delete", name);
-    await this.closeTopic(t, true);
-    await clearIntent(this.config.logDirs, "delete", name);
+    const deleted = (async () => {
+      await writeIntent(this.config.logDirs, "delete", name);
+      await this.closeTopic(t, true);
+      await clearIntent(this.config.logDirs, "delete", name);
+      await after();
+    })().finally(() => this.deleting.delete(name));
+    this.deleting.set(name, deleted);
+    return deleted;
   }
 
   private async closeTopic(t: TopicEntry, remove: boolean): Promise<void> {

@@ -13,13 +13,17 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { crc32c } from "@node-rs/crc32";
 import WebSocket from "ws";
 import { createTopicsCodec } from "../../src/protocol/create_topics.ts";
+import { deleteTopicsCodec } from "../../src/protocol/delete_topics.ts";
 import { describeGroupsCodec } from "../../src/protocol/describe_groups.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
+import { fetchCodec } from "../../src/protocol/fetch.ts";
 import { joinGroupCodec } from "../../src/protocol/join_group.ts";
 import { metadataCodec } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
+import { ATTRIBUTES, CRC } from "../../src/protocol/record_batch.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
 import { syncGroupCodec } from "../../src/protocol/sync_group.ts";
 import { BrokerProcess } from "../helpers/broker_process.ts";
@@ -149,6 +153,72 @@ describe("requests that used to stop the broker", () => {
       assignments: [{ memberId: join.memberId, assignment: Buffer.alloc(17 * 1024 * 1024, 7) }],
     });
     assert.equal(sync.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+    c.close();
+    await assertServing(broker);
+  });
+
+  it("a Fetch whose second partition asks for -2147483648 bytes gets the first partition's data", async () => {
+    const c = await RawClient.tcp(broker.bootstrap);
+    assert.equal((await c.createTopic("negative-max", 2)).errorCode, 0);
+    for (const partition of [0, 1]) {
+      const batch = encodeBatch([{ key: null, value: `v${partition}` }]);
+      const res = await c.request(produceCodec, 7, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 5000,
+        topics: [{ name: "negative-max", partitions: [{ partitionIndex: partition, records: batch }] }],
+      });
+      assert.equal(res.responses[0].partitions[0].errorCode, 0);
+    }
+    const part = (partition: number, partitionMaxBytes: number) => ({
+      partition,
+      currentLeaderEpoch: -1,
+      fetchOffset: 0,
+      logStartOffset: -1,
+      partitionMaxBytes,
+    });
+    const res = await c.request(fetchCodec, 11, {
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 1024 * 1024,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic: "negative-max", partitions: [part(0, 1024 * 1024), part(1, -2147483648)] }],
+      forgottenTopicsData: [],
+      rackId: "",
+    });
+    const [p0, p1] = res.responses[0].partitions;
+    assert.equal(p0.errorCode, 0);
+    assert.ok(p0.records.length > 0);
+    assert.equal(p1.errorCode, 0);
+    assert.equal(p1.records.length, 0);
+    c.close();
+    await assertServing(broker);
+  });
+
+  it("a batch timestamped at int64's largest value is stored, found by timestamp, and deleted", async () => {
+    const c = await RawClient.tcp(broker.bootstrap);
+    assert.equal((await c.createTopic("far-future", 1)).errorCode, 0);
+    const batch = encodeBatch([{ key: null, value: "late" }]);
+    // firstTimestamp (27) and maxTimestamp (35) = 2^63 - 1, CRC-32C again over attributes on.
+    for (const at of [27, 35]) batch.writeBigInt64BE(0x7fffffffffffffffn, at);
+    batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
+    const produced = await c.request(produceCodec, 7, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topics: [{ name: "far-future", partitions: [{ partitionIndex: 0, records: batch }] }],
+    });
+    assert.equal(produced.responses[0].partitions[0].errorCode, 0);
+    const found = await c.listOffset("far-future", 0, 1);
+    assert.equal(found.errorCode, 0);
+    assert.equal(found.offset, 0);
+    assert.equal(found.timestamp, 2 ** 63);
+    const del = await c.request(deleteTopicsCodec, 1, { topicNames: ["far-future"], timeoutMs: 5000 });
+    assert.equal(del.responses[0].errorCode, 0);
+    assert.doesNotMatch(broker.output, /far-future-0 failed|cannot encode/);
     c.close();
     await assertServing(broker);
   });

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createTopicsCodec } from "../../src/protocol/create_topics.ts";
+import { deleteTopicsCodec } from "../../src/protocol/delete_topics.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { joinGroupCodec } from "../../src/protocol/join_group.ts";
 import { listGroupsCodec } from "../../src/protocol/list_groups.ts";
@@ -198,6 +199,69 @@ describe("atomic creation and deletion, restarts with leftovers", () => {
     );
     assert.equal(fs.readdirSync(join(dir, ".milena-intents")).length, 0);
     c2.close();
+  });
+
+  it("a topic created again while its deletion runs waits for it, and starts empty", async () => {
+    const c = await RawClient.tcp(broker.bootstrap);
+    const c2 = await RawClient.tcp(broker.bootstrap);
+    assert.equal((await c.request(createTopicsCodec, 1, createReq("reborn", 300))).topics[0].errorCode, 0);
+    const produced = await c.request(produceCodec, 7, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 5000,
+      topics: [
+        {
+          name: "reborn",
+          partitions: [{ partitionIndex: 0, records: encodeBatch([{ key: null, value: "old" }]) }],
+        },
+      ],
+    });
+    assert.equal(produced.responses[0].partitions[0].errorCode, 0);
+    // Pipelined on one connection: the creation arrives while the deletion runs.
+    const deleted = c.request(deleteTopicsCodec, 1, { topicNames: ["reborn"], timeoutMs: 30_000 });
+    const early = await c.request(createTopicsCodec, 1, createReq("reborn", 300));
+    const codes = [early.topics[0].errorCode];
+    if (early.topics[0].errorCode !== 0) {
+      assert.equal(early.topics[0].errorCode, ErrorCode.TOPIC_ALREADY_EXISTS);
+      assert.match(early.topics[0].errorMessage ?? "", /marked for deletion/);
+    }
+    assert.equal((await deleted).responses[0].errorCode, 0);
+    if (codes[0] !== 0)
+      assert.equal((await c2.request(createTopicsCodec, 1, createReq("reborn", 300))).topics[0].errorCode, 0);
+    const p0 = await c2.fetchPartition("reborn", 0, 0);
+    assert.equal(p0.errorCode, 0);
+    assert.equal(p0.highWatermark, 0);
+    // Every partition of the new topic is its own: written, it survives a restart.
+    const all = Array.from({ length: 300 }, (_, i) => ({
+      partitionIndex: i,
+      records: encodeBatch([{ key: null, value: `new${i}` }]),
+    }));
+    const res = await c2.request(produceCodec, 7, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topics: [{ name: "reborn", partitions: all }],
+    });
+    assert.deepEqual(
+      res.responses[0].partitions.filter((p) => p.errorCode !== 0 || p.baseOffset !== 0),
+      [],
+    );
+    c.close();
+    c2.close();
+    await broker.stop();
+    await broker.launch();
+    const c3 = await RawClient.tcp(broker.bootstrap);
+    const md = await c3.request(metadataCodec, 1, { topics: ["reborn"], allowAutoTopicCreation: false });
+    assert.equal(md.topics[0].partitions.length, 300);
+    for (const i of [0, 150, 299]) {
+      const recs = await c3.readAll("reborn", i);
+      assert.deepEqual(
+        recs.map((r) => r.value?.toString()),
+        [`new${i}`],
+      );
+    }
+    assert.equal(partitionDirs(broker.logDir, "reborn").filter((n) => !n.endsWith("-delete")).length, 300);
+    c3.close();
   });
 
   it("a partition dir that cannot be opened is reported and skipped; the broker starts", async () => {

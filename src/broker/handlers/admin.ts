@@ -200,6 +200,10 @@ export async function handleCreateTopics(
       fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
       continue;
     }
+    if (ctx.logs.deleting.has(t.name)) {
+      fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' is marked for deletion.`);
+      continue;
+    }
     let partitions = t.numPartitions;
     if (t.assignments.length > 0) {
       if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
@@ -299,10 +303,9 @@ export async function handleDeleteTopics(
       responses.push({ name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
     else if (name === OFFSETS_TOPIC) responses.push({ name, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION });
     else {
-      await ctx.logs.deleteTopic(name);
       // Its committed offsets go with it (tombstones in __consumer_offsets).
-      await ctx.topicDeleted(name);
-      ctx.log(`deleted topic ${name}`);
+      await ctx.logs.deleteTopic(name, () => ctx.topicDeleted(name));
+      ctx.logger.limited("deleted topic", `deleted topic ${name}`);
       responses.push({ name, errorCode: 0 });
     }
   }

@@ -146,7 +146,8 @@ async function alterResource(
   }
   if (!validateOnly) {
     await ctx.logs.setTopicConfig(resourceName, next);
-    ctx.log(
+    ctx.logger.limited(
+      "topic config",
       `topic ${resourceName} config overrides now: ${[...next].map(([k, v]) => `${k}=${v}`).join(", ") || "(none)"}`,
     );
   }

@@ -70,10 +70,12 @@ async function readAll(ctx: BrokerContext, req: FetchRequest, maxBytes: number):
       if (p.fetchOffset === end) continue;
       // The first data in the response may exceed the limits (one whole batch, KIP-74).
       if (bytes > 0 && budget <= 0) continue;
+      // partitionMaxBytes is the client's: zero or negative asks for nothing past the first data.
       const limit =
         bytes === 0
           ? Math.max(1, Math.min(p.partitionMaxBytes, budget))
           : Math.min(p.partitionMaxBytes, budget);
+      if (limit <= 0) continue;
       const data = await e.reader.read(p.fetchOffset, limit);
       if (data === null) continue;
       if (bytes > 0 && data.length > limit) {
