@@ -57,7 +57,8 @@ export class Writer {
     return this;
   }
   int64(v: number): this {
-    writeInt64(this.buf, this.room(8), v);
+    const at = this.room(8); // first: room() may replace this.buf
+    writeInt64(this.buf, at, v);
     return this;
   }
   string(s: string): this {
