@@ -52,3 +52,12 @@ conformance: install
 bench: install
 	@bash native-bench/install-peers.sh
 	QUICK=$(QUICK) $(TSX) native-bench/run.ts
+
+# Protocol fuzzing (not part of `make test`): random, mutated and corrupted requests over TCP and
+# WebSocket against a fresh broker for FUZZ_SECONDS (default 600), then the checks of
+# test/fuzz/checks.ts. Prints the seed (replay with FUZZ_SEED=...), the stats and the findings;
+# reproducers go to /tmp/milena-fuzz-findings/ (narrow one down with test/fuzz/replay.ts).
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz: install
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) $(TSX) test/fuzz/run.ts
