@@ -58,6 +58,7 @@ import { gunzipSync } from "node:zlib";
 import { decompressFrameSync } from "lz4-napi";
 import { ErrorCode } from "./error_codes.ts";
 import type { BatchCheck } from "./record_batch.ts";
+import { xxh32 } from "./xxh32.ts";
 
 // Offsets in the batch header (record_batch.ts draws it; repeated here so that this module does
 // not import record_batch.ts, which imports it).
@@ -304,33 +305,6 @@ export function walkRecords(
 
 let lz4Problem = "";
 
-const P1 = 2654435761;
-const P2 = 2246822519;
-const P3 = 3266489917;
-const P4 = 668265263;
-const P5 = 374761393;
-
-/** xxHash32 (seed 0) of fewer than 16 bytes: the frame descriptor's checksum. */
-function xxh32Short(d: Uint8Array, start: number, end: number): number {
-  let h = (P5 + (end - start)) | 0;
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const w = d[i] | (d[i + 1] << 8) | (d[i + 2] << 16) | (d[i + 3] << 24);
-    h = (h + Math.imul(w, P3)) | 0;
-    h = Math.imul((h << 17) | (h >>> 15), P4);
-  }
-  for (; i < end; i++) {
-    h = (h + Math.imul(d[i], P5)) | 0;
-    h = Math.imul((h << 11) | (h >>> 21), P1);
-  }
-  h ^= h >>> 15;
-  h = Math.imul(h, P2);
-  h ^= h >>> 13;
-  h = Math.imul(h, P3);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 // Set by lz4FrameBound for the decoder.
 let lz4Flags = 0;
 let lz4MaxBlock = 0;
@@ -351,7 +325,7 @@ function lz4FrameBound(d: Uint8Array, start: number, end: number): number {
   const maxBlock = 1 << (8 + 2 * (bd >>> 4));
   const descriptorEnd = p + 6 + ((flg & 0x08) !== 0 ? 8 : 0);
   if (descriptorEnd >= end) return lz4Fail("LZ4 frame header cut off");
-  if (d[descriptorEnd] !== ((xxh32Short(d, p + 4, descriptorEnd) >>> 8) & 0xff)) {
+  if (d[descriptorEnd] !== ((xxh32(d, p + 4, descriptorEnd) >>> 8) & 0xff)) {
     return lz4Fail("LZ4 frame header checksum mismatch");
   }
   p = descriptorEnd + 1;
