@@ -1,0 +1,176 @@
+// Generates src/protocol/generated/messages.ts from Kafka's own message specs (the JSON files
+// vendored in spec/kafka/, from apache/kafka's clients/src/main/resources/common/message; see
+// spec/README.md for the commit). Each request, response and header becomes data: its fields in
+// order, the versions each exists in, nullable and tagged versions, defaults, nested structs
+// (common structs inlined). schema_codec.ts encodes and decodes any version from that data.
+//
+//   node --import tsx src/protocol/spec/generate.ts          write the file
+//   node --import tsx src/protocol/spec/generate.ts --check  exit 1 when the file is not what
+//                                                            the specs give (make test runs it)
+//
+// Version ranges are [min, max] (max 32767 for "N+"); "none" is absent.
+
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FieldSpec, MessageSpec, VersionRange } from "../schema.ts";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const SPECS = join(HERE, "kafka");
+const OUT = join(HERE, "..", "generated", "messages.ts");
+
+interface RawField {
+  name: string;
+  type: string;
+  versions?: string;
+  nullableVersions?: string;
+  taggedVersions?: string;
+  tag?: number | string;
+  flexibleVersions?: string;
+  default?: string | number | boolean;
+  fields?: RawField[];
+}
+
+interface RawMessage {
+  apiKey?: number;
+  type: "request" | "response" | "header";
+  name: string;
+  validVersions: string;
+  flexibleVersions: string;
+  fields: RawField[];
+  commonStructs?: { name: string; versions: string; fields: RawField[] }[];
+}
+
+/** "0+", "3-5", "7", "none". */
+export function parseRange(s: string | undefined): VersionRange | null {
+  if (s === undefined || s === "none" || s === "") return null;
+  if (s.endsWith("+")) return [Number(s.slice(0, -1)), 32767];
+  const dash = s.indexOf("-");
+  if (dash > 0) return [Number(s.slice(0, dash)), Number(s.slice(dash + 1))];
+  return [Number(s), Number(s)];
+}
+
+/** The spec files are JSON with // comments (license headers, notes between fields). */
+function parseSpec(text: string): RawMessage {
+  const lines = text.split("\n").map((l) => {
+    // A // inside a string ("about" texts with URLs) is not a comment: strip only whole-line ones
+    // and trailing ones after the last quote-balanced position.
+    const t = l.trimStart();
+    if (t.startsWith("//")) return "";
+    let inString = false;
+    for (let i = 0; i < l.length; i++) {
+      const c = l[i];
+      if (c === "\\") i++;
+      else if (c === '"') inString = !inString;
+      else if (!inString && c === "/" && l[i + 1] === "/") return l.slice(0, i);
+    }
+    return l;
+  });
+  return JSON.parse(lines.join("\n")) as RawMessage;
+}
+
+function defaultOf(f: RawField): string | number | boolean | null | undefined {
+  const d = f.default;
+  if (d === undefined) return undefined;
+  if (typeof d !== "string") return d;
+  if (d === "null") return null;
+  const scalar = f.type.replace(/^\[\]/, "");
+  if (f.type.startsWith("[]")) return undefined;
+  if (/^(u?int\d+|float64)$/.test(scalar)) return Number(d);
+  if (scalar === "bool") return d === "true";
+  return d;
+}
+
+function convertFields(
+  fields: RawField[],
+  common: Map<string, RawField[]>,
+  messageVersions: VersionRange,
+): FieldSpec[] {
+  return fields.map((f) => {
+    const versions = parseRange(f.versions);
+    if (versions === null && f.taggedVersions === undefined)
+      throw new Error(`field ${f.name} has no versions`);
+    const out: FieldSpec = {
+      name: f.name[0].toLowerCase() + f.name.slice(1),
+      type: f.type,
+      versions: versions ?? messageVersions,
+    };
+    const nullable = parseRange(f.nullableVersions);
+    if (nullable) out.nullable = nullable;
+    const tagged = parseRange(f.taggedVersions);
+    if (tagged) {
+      out.tagged = tagged;
+      out.tag = Number(f.tag);
+    }
+    if (f.flexibleVersions !== undefined) out.flexible = parseRange(f.flexibleVersions);
+    const d = defaultOf(f);
+    if (d !== undefined) out.default = d;
+    const elem = f.type.replace(/^\[\]/, "");
+    const sub = f.fields ?? common.get(elem);
+    if (sub && !/^(u?int\d+|float64|string|bytes|records|bool|uuid)$/.test(elem))
+      out.fields = convertFields(sub, common, messageVersions);
+    return out;
+  });
+}
+
+function convert(raw: RawMessage): MessageSpec {
+  const valid = parseRange(raw.validVersions);
+  if (valid === null) throw new Error(`${raw.name}: no validVersions`);
+  const common = new Map<string, RawField[]>();
+  for (const s of raw.commonStructs ?? []) common.set(s.name, s.fields);
+  return {
+    name: raw.name,
+    apiKey: raw.apiKey ?? -1,
+    type: raw.type,
+    valid,
+    flexible: parseRange(raw.flexibleVersions),
+    fields: convertFields(raw.fields, common, valid),
+  };
+}
+
+function fieldLine(f: FieldSpec, indent: string): string {
+  const { fields, ...rest } = f;
+  const head = JSON.stringify(rest);
+  if (!fields) return `${indent}${head}`;
+  const inner = fields.map((c) => fieldLine(c, `${indent}  `)).join(",\n");
+  return `${indent}${head.slice(0, -1)}, "fields": [\n${inner}\n${indent}]}`;
+}
+
+export function render(): string {
+  const files = readdirSync(SPECS)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+  const out: string[] = [
+    "// GENERATED by src/protocol/spec/generate.ts from Kafka's message specs (src/protocol/spec/kafka).",
+    "// Do not edit: change the generator or the specs and run it; `make test` checks this file is current.",
+    "",
+    'import type { MessageSpec } from "../schema.ts";',
+    "",
+    "export const MESSAGES: Record<string, MessageSpec> = {",
+  ];
+  for (const file of files) {
+    const m = convert(parseSpec(readFileSync(join(SPECS, file), "utf8")));
+    const { fields, ...head } = m;
+    out.push(`  ${m.name}: ${JSON.stringify(head).slice(0, -1)}, "fields": [`);
+    out.push(`${fields.map((f) => fieldLine(f, "    ")).join(",\n")}`);
+    out.push("  ]},");
+  }
+  out.push("};", "");
+  return out.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const text = render();
+  if (process.argv.includes("--check")) {
+    let current = "";
+    try {
+      current = readFileSync(OUT, "utf8");
+    } catch {}
+    if (current !== text) {
+      console.error(
+        "src/protocol/generated/messages.ts is not what the specs give: run node --import tsx src/protocol/spec/generate.ts",
+      );
+      process.exit(1);
+    }
+  } else writeFileSync(OUT, text);
+}
