@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import type { RequestHeader } from "../src/protocol/api.ts";
 import { ApiKey } from "../src/protocol/api_keys.ts";
 import { createTopicsCodec } from "../src/protocol/create_topics.ts";
-import { fetchCodec, fetchRecordsBuffer } from "../src/protocol/fetch.ts";
+import { consumerFetch, fetchCodec, fetchRecordsBuffer } from "../src/protocol/fetch.ts";
 import { decodeResponseHeader, finishFrame, startRequestFrame } from "../src/protocol/header.ts";
 import { produceCodec } from "../src/protocol/produce.ts";
 import { Reader } from "../src/protocol/reader.ts";
@@ -322,31 +322,7 @@ export function produceAll(
 function fetchFrame(topic: string, offset: number, maxBytes: number, correlationId: number): Buffer {
   const w = new Writer(128);
   startRequestFrame(w, header(ApiKey.Fetch, 11, correlationId));
-  fetchCodec.encodeRequest(w, 11, {
-    replicaId: -1,
-    maxWaitMs: 500,
-    minBytes: 1,
-    maxBytes,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset: offset,
-            logStartOffset: -1,
-            partitionMaxBytes: maxBytes,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: "",
-  });
+  fetchCodec.encodeRequest(w, 11, consumerFetch(topic, 0, offset, { maxBytes }));
   finishFrame(w);
   return Buffer.from(w.view());
 }

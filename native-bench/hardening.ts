@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import WebSocket from "ws";
-import { fetchCodec } from "../src/protocol/fetch.ts";
+import { consumerFetch, fetchCodec } from "../src/protocol/fetch.ts";
 import { finishFrame, startRequestFrame } from "../src/protocol/header.ts";
 import { produceCodec } from "../src/protocol/produce.ts";
 import { encodeBatch } from "../src/protocol/records.ts";
@@ -91,31 +91,7 @@ async function produceBytes(port: number, topic: string, total: number): Promise
 }
 
 function hugeFetch(topic: string, id: number): Buffer {
-  const req = {
-    replicaId: -1,
-    maxWaitMs: 500,
-    minBytes: 1,
-    maxBytes: 2 ** 31 - 1,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset: 0,
-            logStartOffset: -1,
-            partitionMaxBytes: 2 ** 31 - 1,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: "",
-  };
+  const req = consumerFetch(topic, 0, 0, { maxBytes: 2 ** 31 - 1 });
   return frame(1, 11, id, (w) => fetchCodec.encodeRequest(w, 11, req));
 }
 

@@ -211,6 +211,44 @@ function writePartitionResponse(w: Writer, version: number, p: FetchPartitionRes
   w.externalChunks(p.records);
 }
 
+/**
+ * A consumer's Fetch of one partition (replica -1, no session, read_uncommitted), as tests,
+ * the bench and tools send it; `maxBytes` caps the response and the partition alike.
+ */
+export function consumerFetch(
+  topic: string,
+  partition: number,
+  fetchOffset: number,
+  opts: { maxWaitMs?: number; maxBytes?: number; partitionMaxBytes?: number } = {},
+): FetchRequest {
+  const maxBytes = opts.maxBytes ?? 50 * 1024 * 1024;
+  return {
+    replicaId: -1,
+    maxWaitMs: opts.maxWaitMs ?? 500,
+    minBytes: 1,
+    maxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [
+      {
+        topic,
+        partitions: [
+          {
+            partition,
+            currentLeaderEpoch: -1,
+            fetchOffset,
+            logStartOffset: -1,
+            partitionMaxBytes: opts.partitionMaxBytes ?? maxBytes,
+          },
+        ],
+      },
+    ],
+    forgottenTopicsData: [],
+    rackId: "",
+  };
+}
+
 export const fetchCodec: ApiCodec<FetchRequest, FetchResponse> = {
   key: ApiKey.Fetch,
   name: "Fetch",

@@ -10,7 +10,12 @@ import type { ApiCodec } from "../../src/protocol/api.ts";
 import { ApiKey } from "../../src/protocol/api_keys.ts";
 import { apiVersionsCodec } from "../../src/protocol/api_versions.ts";
 import { createTopicsCodec } from "../../src/protocol/create_topics.ts";
-import { type FetchPartitionResponse, fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
+import {
+  consumerFetch,
+  type FetchPartitionResponse,
+  fetchCodec,
+  fetchRecordsBuffer,
+} from "../../src/protocol/fetch.ts";
 import { decodeResponseHeader, finishFrame, startRequestFrame } from "../../src/protocol/header.ts";
 import { listOffsetsCodec } from "../../src/protocol/list_offsets.ts";
 import { Reader } from "../../src/protocol/reader.ts";
@@ -254,31 +259,11 @@ export class RawClient {
     fetchOffset: number,
     maxWaitMs = 0,
   ): Promise<FetchPartitionResponse> {
-    const res = await this.request(fetchCodec, 11, {
-      replicaId: -1,
-      maxWaitMs,
-      minBytes: 1,
-      maxBytes: 50 * 1024 * 1024,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [
-        {
-          topic,
-          partitions: [
-            {
-              partition,
-              currentLeaderEpoch: -1,
-              fetchOffset,
-              logStartOffset: -1,
-              partitionMaxBytes: 10 * 1024 * 1024,
-            },
-          ],
-        },
-      ],
-      forgottenTopicsData: [],
-      rackId: "",
-    });
+    const res = await this.request(
+      fetchCodec,
+      11,
+      consumerFetch(topic, partition, fetchOffset, { maxWaitMs, partitionMaxBytes: 10 * 1024 * 1024 }),
+    );
     return res.responses[0].partitions[0];
   }
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
-import { fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
+import { consumerFetch, fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
 import { BrokerProcess } from "../helpers/broker_process.ts";
@@ -18,31 +18,7 @@ const MB = 1024 * 1024;
 const FETCH_MAX_BYTES = 57_671_680; // Kafka's default fetch.max.bytes
 
 function hugeFetch(topic: string, offset: number) {
-  return {
-    replicaId: -1,
-    maxWaitMs: 500,
-    minBytes: 1,
-    maxBytes: 2 ** 31 - 1,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset: offset,
-            logStartOffset: -1,
-            partitionMaxBytes: 2 ** 31 - 1,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: "",
-  };
+  return consumerFetch(topic, 0, offset, { maxBytes: 2 ** 31 - 1 });
 }
 
 function fetchFrame(topic: string, correlationId: number): Buffer {
