@@ -10,9 +10,21 @@ import { writeTopicConfigText } from "../src/broker/topic_config_store.ts";
 import { OpenFiles } from "../src/log/open_files.ts";
 import { PartitionState, type PartitionStateBuffers } from "../src/log/partition_state.ts";
 import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
-import { COMPLETION_FIELDS, type WriterControl, type WriterReport } from "../src/log/writer_protocol.ts";
+import {
+  COMPLETION_DUPLICATE,
+  COMPLETION_FIELDS,
+  type WriterControl,
+  type WriterReport,
+} from "../src/log/writer_protocol.ts";
 import { ErrorCode } from "../src/protocol/error_codes.ts";
-import { checkBatchHeader, checkProducedBatch } from "../src/protocol/record_batch.ts";
+import {
+  ATTR_TRANSACTIONAL,
+  ATTRIBUTES,
+  checkBatchHeader,
+  checkProducedBatch,
+  PRODUCER_ID,
+  readInt64,
+} from "../src/protocol/record_batch.ts";
 import { Kind } from "../src/ring/layout.ts";
 import { RingReader } from "../src/ring/ring_reader.ts";
 
@@ -117,6 +129,9 @@ function report(): void {
   }
 }
 
+/** The completion of a duplicate: its first append's base offset, nothing appended now. */
+const duplicateOf = { baseOffset: -1, position: -1, segmentBase: -1, maxTimestamp: -1 };
+
 function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now: number): void {
   const p = partitions.get(slot);
   const list = acksAll ? "durable" : "ready";
@@ -135,8 +150,27 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
     push(list, tag, slot, check.error, null, batch.length, p.logEndOffset);
     return;
   }
+  // Idempotent producers (producer id >= 0): a retry gets its first answer, a gap is refused.
+  const idempotent = readInt64(batch, PRODUCER_ID) >= 0;
+  if (idempotent) {
+    if ((batch.readInt16BE(ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0) {
+      push(list, tag, slot, ErrorCode.INVALID_TXN_STATE, null, batch.length, p.logEndOffset);
+      return;
+    }
+    const seq = p.producers.check(batch);
+    if (seq.kind === "refuse") {
+      push(list, tag, slot, seq.error, null, batch.length, p.logEndOffset);
+      return;
+    }
+    if (seq.kind === "duplicate") {
+      duplicateOf.baseOffset = seq.baseOffset;
+      push(list, tag, slot, COMPLETION_DUPLICATE, duplicateOf, batch.length, p.logEndOffset);
+      return;
+    }
+  }
   try {
     const r = p.append(batch, now);
+    if (idempotent) p.producers.record(batch, r.baseOffset);
     push(list, tag, slot, 0, r, batch.length, p.logEndOffset);
     if (acksAll) toSync.add(p);
   } catch (e) {

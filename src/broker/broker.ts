@@ -7,7 +7,7 @@ import type * as net from "node:net";
 import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
-import { COMPLETION_FIELDS } from "../log/writer_protocol.ts";
+import { COMPLETION_DUPLICATE, COMPLETION_FIELDS } from "../log/writer_protocol.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
@@ -31,6 +31,11 @@ import {
   handleMetadata,
 } from "./handlers/admin.ts";
 import {
+  handleCreatePartitions,
+  handleDescribeCluster,
+  handleOffsetForLeaderEpoch,
+} from "./handlers/cluster.ts";
+import {
   handleAlterConfigs,
   handleDescribeConfigs,
   handleIncrementalAlterConfigs,
@@ -48,9 +53,11 @@ import {
   handleSyncGroup,
 } from "./handlers/groups.ts";
 import { handleProduce } from "./handlers/produce.ts";
+import { handleInitProducerId } from "./handlers/producers.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { LogManager, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
+import { ProducerIdAllocator } from "./producer_ids.ts";
 import { WriterPool } from "./writers.ts";
 
 export interface BoundPorts {
@@ -111,6 +118,7 @@ export class Broker {
       writers,
       tracker,
       state,
+      producerIds: new ProducerIdAllocator(config.logDirs[0]),
       autoCreate: (topic, budget) => this.autoCreate(topic, budget),
       topicDeleted: (topic) => this.coordinator.topicDeleted(topic),
       log: this.logLine,
@@ -167,6 +175,10 @@ export class Broker {
     on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
     on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
     on(ApiKey.FindCoordinator, (req, rc) => handleFindCoordinator(c, req, rc));
+    on(ApiKey.InitProducerId, (req) => handleInitProducerId(c, req));
+    on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
+    on(ApiKey.CreatePartitions, (req) => handleCreatePartitions(c, req));
+    on(ApiKey.DescribeCluster, (req, rc) => handleDescribeCluster(c, req, rc));
     const g = this.coordinator;
     // The coordinator's log exists before a group uses it (Kafka creates it on first lookup).
     const withOffsets =
@@ -198,6 +210,10 @@ export class Broker {
     for (let i = 0; i < count; i++) {
       const at = i * COMPLETION_FIELDS;
       const errorCode = r[at + 2];
+      if (errorCode === COMPLETION_DUPLICATE) {
+        tracker.complete(r[at], 0, r[at + 3]);
+        continue;
+      }
       if (errorCode === 0) {
         const e = logs.bySlot[r[at + 1]];
         if (e !== undefined) {

@@ -187,6 +187,12 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "How often offsets expiry is checked",
     min: 1,
   },
+  "producer.id.expiration.ms": {
+    kind: "int",
+    default: "86400000",
+    doc: "An idempotent producer's sequence state is forgotten this long after its last batch to a partition",
+    min: 1,
+  },
   "offset.metadata.max.bytes": {
     kind: "int",
     default: "4096",
@@ -329,6 +335,7 @@ export interface BrokerConfig {
   offsetsRetentionMs: number;
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
+  producerIdExpirationMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
@@ -542,6 +549,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     offsetsRetentionMs: num("offsets.retention.minutes") * 60_000,
     offsetsRetentionCheckIntervalMs: num("offsets.retention.check.interval.ms"),
     offsetMetadataMaxBytes: num("offset.metadata.max.bytes"),
+    producerIdExpirationMs: num("producer.id.expiration.ms"),
     groupMinSessionTimeoutMs: num("group.min.session.timeout.ms"),
     groupMaxSessionTimeoutMs: num("group.max.session.timeout.ms"),
     groupInitialRebalanceDelayMs: num("group.initial.rebalance.delay.ms"),

@@ -6,6 +6,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { LogManager } from "./log_manager.ts";
 import type { ProduceTracker } from "./produce_tracker.ts";
+import type { ProducerIdAllocator } from "./producer_ids.ts";
 import type { WriterPool } from "./writers.ts";
 
 /**
@@ -26,6 +27,7 @@ export interface BrokerContext {
   writers: WriterPool;
   tracker: ProduceTracker;
   state: PartitionState;
+  producerIds: ProducerIdAllocator;
   /**
    * Create `topic` with num.partitions if auto.create.topics.enable allows and the name is
    * valid; resolves to a Kafka error code (0 = it exists now). null when auto-creation is off.

@@ -110,6 +110,8 @@ export class LogManager {
   readonly creating = new Map<string, Promise<TopicEntry>>();
   /** Topics being deleted (deleteTopic): their name cannot be created again until it is done. */
   readonly deleting = new Map<string, Promise<void>>();
+  /** Topics gaining partitions (addPartitions), to run one grow of a topic at a time. */
+  private readonly growing = new Map<string, Promise<void>>();
   readonly bySlot: (PartitionEntry | undefined)[] = [];
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
@@ -463,6 +465,36 @@ export class LogManager {
     await clearIntent(dirs, "create", name);
     this.topics.set(name, t);
     return t;
+  }
+
+  /**
+   * Grow a topic to `count` partitions (CreatePartitions; checked by the caller). The new ones
+   * open one at a time in ascending order, so a crash halfway leaves the topic with a prefix of
+   * them, a consistent smaller count. Grows of one topic run one after another.
+   * PartitionLimitError when max.broker.partitions has no room.
+   */
+  addPartitions(name: string, count: number): Promise<void> {
+    const grown = (this.growing.get(name) ?? Promise.resolve()).then(async () => {
+      const t = this.topics.get(name);
+      if (t === undefined) throw new Error(`topic ${name} does not exist`);
+      const from = t.partitions.length;
+      if (count <= from) return;
+      this.reservePartitions(count - from);
+      for (let p = from; p < count; p++) {
+        try {
+          await this.addNewPartition(t, p);
+        } catch (e) {
+          this.unreserve(count - p);
+          throw e;
+        }
+      }
+    });
+    const settled = grown.catch(() => {});
+    this.growing.set(name, settled);
+    void settled.then(() => {
+      if (this.growing.get(name) === settled) this.growing.delete(name);
+    });
+    return grown;
   }
 
   /**

@@ -140,5 +140,6 @@ export function partitionLogConfig(
     retentionMs: get("retention.ms"),
     retentionBytes: get("retention.bytes"),
     retentionCheckIntervalMs: c.retentionCheckIntervalMs,
+    producerIdExpirationMs: c.producerIdExpirationMs,
   };
 }

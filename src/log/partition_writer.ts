@@ -23,6 +23,7 @@ import {
   STATUS_OFFLINE,
   STATUS_ONLINE,
 } from "./partition_state.ts";
+import { ProducerStates } from "./producer_state.ts";
 import type { ScannedSegment } from "./recovery.ts";
 import { type ClosedSegment, segmentsToDelete } from "./retention.ts";
 import { indexFile, logFile, timeIndexFile } from "./segment_files.ts";
@@ -44,6 +45,8 @@ export interface PartitionLogConfig {
   retentionBytes: number;
   /** How often retention is checked (log.retention.check.interval.ms). */
   retentionCheckIntervalMs: number;
+  /** Forget an idempotent producer this long after its last batch (producer.id.expiration.ms). */
+  producerIdExpirationMs: number;
 }
 
 export interface PartitionOpen {
@@ -97,6 +100,8 @@ export class PartitionWriter implements FileHolder {
   private firstUnflushedMs = 0;
   private readonly closed: ClosedSegment[];
   private lastRetentionCheckMs = 0;
+  /** Idempotent producers' sequences (producer_state.ts). */
+  readonly producers: ProducerStates;
 
   /**
    * `files` bounds the active segments this thread keeps open (log.max.open.files): a partition
@@ -124,6 +129,11 @@ export class PartitionWriter implements FileHolder {
         new SegmentIndex(open.logEndOffset, this.config.indexIntervalBytes),
       );
     }
+    this.producers = ProducerStates.open(this.dir, this.logEndOffset, [
+      ...this.closed.map((c) => c.baseOffset),
+      this.segmentBase,
+    ]);
+    this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
     this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
     this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
     this.state.set(this.slot, F_STATUS, STATUS_ONLINE);
@@ -344,13 +354,16 @@ export class PartitionWriter implements FileHolder {
     this.closeFiles();
   }
 
-  /** Flush and close for a clean shutdown (or the partition's deletion). */
+  /** Flush and close for a clean shutdown (or the partition's deletion), with the producer snapshot. */
   close(): void {
     if (!this.offline) {
       try {
         this.flush();
+        this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
+        // Derivable from the log: when it cannot be written, the next open rebuilds it.
+        if (this.producers.size > 0) this.producers.save(this.dir, this.logEndOffset);
       } catch {
-        // offline now: the files close below all the same
+        // offline now (or no snapshot): the files close below all the same
       }
     }
     this.closeFiles();

@@ -20,6 +20,11 @@
 import type { PartitionLogConfig, PartitionOpen } from "./partition_writer.ts";
 
 export const COMPLETION_FIELDS = 9;
+/**
+ * A completion's error field for an idempotent producer's retried batch: answered with no error
+ * and the base offset its first append got (in the completion), nothing appended.
+ */
+export const COMPLETION_DUPLICATE = -1000;
 
 // topicConfig: the text of the partition's topic-config.properties (topic_config_store.ts), or
 // null for none; the writer stores it, so the acceptor never waits on an fsync.

@@ -21,37 +21,13 @@
 
 import type { RequestHeader } from "./api.ts";
 import { ApiKey } from "./api_keys.ts";
+import { FIRST_FLEXIBLE_VERSION } from "./generated/flexible_versions.ts";
 import type { Reader } from "./reader.ts";
 import type { Writer } from "./writer.ts";
 
-/**
- * First flexible version of each API (the "flexibleVersions" of Kafka's message JSON). Only
- * ApiVersions v3 is flexible among the versions Milena serves; the others matter so that the
- * header of a too-new request still decodes and gets an answer or a clean close.
- */
-const FIRST_FLEXIBLE_VERSION: ReadonlyMap<number, number> = new Map([
-  [ApiKey.Produce, 9],
-  [ApiKey.Fetch, 12],
-  [ApiKey.ListOffsets, 6],
-  [ApiKey.Metadata, 9],
-  [ApiKey.OffsetCommit, 8],
-  [ApiKey.OffsetFetch, 6],
-  [ApiKey.FindCoordinator, 3],
-  [ApiKey.JoinGroup, 6],
-  [ApiKey.Heartbeat, 4],
-  [ApiKey.LeaveGroup, 4],
-  [ApiKey.SyncGroup, 4],
-  [ApiKey.DescribeGroups, 5],
-  [ApiKey.ListGroups, 3],
-  [ApiKey.ApiVersions, 3],
-  [ApiKey.CreateTopics, 5],
-  [ApiKey.DeleteTopics, 4],
-  [ApiKey.InitProducerId, 2],
-  [ApiKey.DescribeConfigs, 4],
-  [ApiKey.AlterConfigs, 2],
-  [ApiKey.DeleteGroups, 2],
-  [ApiKey.IncrementalAlterConfigs, 1],
-]);
+// The first flexible version of every API comes from Kafka's specs (generated/flexible_versions.ts):
+// also of versions Milena does not serve, so the header of a too-new request still decodes and
+// gets an answer or a clean close.
 
 /** True when this request version uses compact strings/arrays and tagged fields. */
 export function isFlexibleVersion(apiKey: number, apiVersion: number): boolean {

@@ -5,15 +5,19 @@
 import { alterConfigsCodec } from "./alter_configs.ts";
 import type { ApiCodec } from "./api.ts";
 import { type ApiVersionRange, apiVersionsCodec } from "./api_versions.ts";
+import { createPartitionsCodec } from "./create_partitions.ts";
 import { createTopicsCodec } from "./create_topics.ts";
 import { deleteTopicsCodec } from "./delete_topics.ts";
+import { describeClusterCodec } from "./describe_cluster.ts";
 import { describeConfigsCodec } from "./describe_configs.ts";
 import { fetchCodec } from "./fetch.ts";
 import { findCoordinatorCodec } from "./find_coordinator.ts";
 import { GROUP_CODECS } from "./group_registry.ts";
 import { incrementalAlterConfigsCodec } from "./incremental_alter_configs.ts";
+import { initProducerIdCodec } from "./init_producer_id.ts";
 import { listOffsetsCodec } from "./list_offsets.ts";
 import { metadataCodec } from "./metadata.ts";
+import { offsetForLeaderEpochCodec } from "./offset_for_leader_epoch.ts";
 import { produceCodec } from "./produce.ts";
 
 /**
@@ -34,6 +38,10 @@ export const CODECS: readonly AnyApiCodec[] = [
   findCoordinatorCodec,
   alterConfigsCodec,
   incrementalAlterConfigsCodec,
+  initProducerIdCodec,
+  offsetForLeaderEpochCodec,
+  createPartitionsCodec,
+  describeClusterCodec,
   ...GROUP_CODECS,
 ];
 

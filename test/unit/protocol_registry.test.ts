@@ -26,10 +26,14 @@ describe("registry", () => {
       { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 1 },
+      { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },
+      { apiKey: ApiKey.OffsetForLeaderEpoch, minVersion: 0, maxVersion: 4 },
       { apiKey: ApiKey.DescribeConfigs, minVersion: 0, maxVersion: 2 },
       { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 1 },
+      { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 1 },
       { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 0 },
+      { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
     ]);
   });
 
@@ -51,7 +55,7 @@ describe("registry", () => {
   test("lookup by api key", () => {
     assert.equal(codecFor(ApiKey.Produce), produceCodec);
     assert.equal(codecFor(ApiKey.ApiVersions), apiVersionsCodec);
-    assert.equal(codecFor(ApiKey.InitProducerId), undefined);
+    assert.equal(codecFor(31), undefined); // DeleteAcls: not served
     assert.equal(codecFor(-1), undefined);
     assert.equal(codecFor(10_000), undefined);
   });
@@ -65,12 +69,23 @@ describe("registry", () => {
     assert.equal(isSupported(ApiKey.Heartbeat, 4), false);
   });
 
-  test("only ApiVersions v3 is a flexible version among those served", () => {
-    for (const c of CODECS) {
-      for (let v = c.minVersion; v <= c.maxVersion; v++) {
-        assert.equal(isFlexibleVersion(c.key, v), c.key === ApiKey.ApiVersions && v === 3, `${c.name} v${v}`);
-      }
-    }
+  test("the flexible versions served: ApiVersions v3 and those of the spec-derived codecs", () => {
+    const flexible: string[] = [];
+    for (const c of CODECS)
+      for (let v = c.minVersion; v <= c.maxVersion; v++)
+        if (isFlexibleVersion(c.key, v)) flexible.push(`${c.name} v${v}`);
+    assert.deepStrictEqual(flexible.sort(), [
+      "ApiVersions v3",
+      "CreatePartitions v2",
+      "CreatePartitions v3",
+      "DescribeCluster v0",
+      "DescribeCluster v1",
+      "InitProducerId v2",
+      "InitProducerId v3",
+      "InitProducerId v4",
+      "InitProducerId v5",
+      "OffsetForLeaderEpoch v4",
+    ]);
   });
 
   test("names and keys are unique", () => {

@@ -48,7 +48,7 @@ function topicMetadata(ctx: BrokerContext, t: TopicEntry): MetadataTopic {
 }
 
 /** The listener the client came in on, as advertised: it reconnects over the same transport. */
-function advertisedFor(ctx: BrokerContext, rc: RequestContext): { host: string; port: number } {
+export function advertisedFor(ctx: BrokerContext, rc: RequestContext): { host: string; port: number } {
   const c = ctx.config;
   const l = c.advertised.find((a) => a.name === rc.connection.sink.listener) ?? c.advertised[0];
   return { host: l.host === "0.0.0.0" ? "127.0.0.1" : l.host, port: l.port };

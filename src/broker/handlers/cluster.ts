@@ -1,0 +1,160 @@
+// The cluster-shaped APIs of a single broker, on codecs derived from Kafka's specs:
+// DescribeCluster (this broker is the cluster and its controller), OffsetForLeaderEpoch (every
+// partition has had one leader epoch, 0, since it was created: its end is the log end), and
+// CreatePartitions (grow a topic, within the partition limits CreateTopics applies).
+
+import { validTopicName } from "../../log/segment_files.ts";
+import type {
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreatePartitionsTopicResult,
+} from "../../protocol/create_partitions.ts";
+import type { DescribeClusterRequest, DescribeClusterResponse } from "../../protocol/describe_cluster.ts";
+import { clipMessage, ErrorCode } from "../../protocol/error_codes.ts";
+import type {
+  EpochEndOffset,
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponse,
+} from "../../protocol/offset_for_leader_epoch.ts";
+import type { RequestContext } from "../../transport/connection.ts";
+import type { BrokerContext } from "../context.ts";
+import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
+import { PartitionLimitError } from "../log_manager.ts";
+import { advertisedFor } from "./admin.ts";
+
+/** Authorized operations when there is no authorizer: Kafka answers "not asked" (INT32_MIN). */
+const NO_AUTHORIZED_OPERATIONS = -2147483648;
+
+export function handleDescribeCluster(
+  ctx: BrokerContext,
+  req: DescribeClusterRequest,
+  rc: RequestContext,
+): DescribeClusterResponse {
+  const { host, port } = advertisedFor(ctx, rc);
+  const base = {
+    throttleTimeMs: 0,
+    endpointType: req.endpointType,
+    clusterId: ctx.logs.clusterId,
+    clusterAuthorizedOperations: NO_AUTHORIZED_OPERATIONS,
+  };
+  if (req.endpointType !== 1) {
+    // Controllers (2) are KRaft's; this broker has none to list.
+    return {
+      ...base,
+      errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+      errorMessage: `endpoint type ${req.endpointType} is not served (1: brokers)`,
+      controllerId: -1,
+      brokers: [],
+    };
+  }
+  return {
+    ...base,
+    errorCode: 0,
+    errorMessage: null,
+    controllerId: ctx.config.brokerId,
+    brokers: [{ brokerId: ctx.config.brokerId, host, port, rack: null }],
+  };
+}
+
+export function handleOffsetForLeaderEpoch(
+  ctx: BrokerContext,
+  req: OffsetForLeaderEpochRequest,
+): OffsetForLeaderEpochResponse {
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p): EpochEndOffset => {
+        const out = { errorCode: 0, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        const e = ctx.logs.partitionOf(t.topic, p.partition);
+        if (e === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        if (ctx.logs.isOffline(e)) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+        // The client's view of the leader's epoch: a newer one than 0 is one this broker never had.
+        if (p.currentLeaderEpoch > 0) return { ...out, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
+        // Epoch 0 ends at the log end; an epoch this partition never had has no end (-1, -1).
+        if (p.leaderEpoch !== 0) return out;
+        return { ...out, leaderEpoch: 0, endOffset: e.reader.logEndOffset };
+      }),
+    })),
+  };
+}
+
+export async function handleCreatePartitions(
+  ctx: BrokerContext,
+  req: CreatePartitionsRequest,
+): Promise<CreatePartitionsResponse> {
+  const results: CreatePartitionsTopicResult[] = [];
+  const seen = new Set<string>();
+  let perRequest = ctx.config.maxPartitionsPerRequest;
+  for (const t of req.topics) {
+    const fail = (errorCode: number, message: string) =>
+      results.push({ name: t.name, errorCode, errorMessage: clipMessage(message) });
+    if (seen.has(t.name)) {
+      fail(ErrorCode.INVALID_REQUEST, `topic '${t.name}' appears more than once in the request`);
+      continue;
+    }
+    seen.add(t.name);
+    const topic = ctx.logs.topics.get(t.name);
+    if (topic === undefined || !validTopicName(t.name)) {
+      fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${t.name}' does not exist.`);
+      continue;
+    }
+    if (t.name === OFFSETS_TOPIC) {
+      fail(ErrorCode.INVALID_REQUEST, `the partitions of ${OFFSETS_TOPIC} cannot be changed`);
+      continue;
+    }
+    const current = topic.partitions.length;
+    if (t.count < current || t.count === current) {
+      fail(
+        ErrorCode.INVALID_PARTITIONS,
+        t.count === current
+          ? `Topic already has ${current} partitions.`
+          : `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`,
+      );
+      continue;
+    }
+    const added = t.count - current;
+    if (t.assignments !== null) {
+      const bad =
+        t.assignments.length !== added ||
+        t.assignments.some((a) => a.brokerIds.length !== 1 || a.brokerIds[0] !== ctx.config.brokerId);
+      if (bad) {
+        fail(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `give ${added} assignment(s), each of broker ${ctx.config.brokerId} alone (a single broker, no replicas)`,
+        );
+        continue;
+      }
+    }
+    if (added > perRequest) {
+      fail(
+        ErrorCode.POLICY_VIOLATION,
+        `${added} new partitions pass what one request may create (max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}))`,
+      );
+      continue;
+    }
+    perRequest -= added;
+    if (req.validateOnly) {
+      const room = Math.min(ctx.config.maxBrokerPartitions, ctx.state.v.length) - ctx.logs.partitionCount;
+      if (added > room)
+        fail(
+          ErrorCode.POLICY_VIOLATION,
+          `max.broker.partitions (${ctx.config.maxBrokerPartitions}) has room for ${room}`,
+        );
+      else results.push({ name: t.name, errorCode: 0, errorMessage: null });
+      continue;
+    }
+    try {
+      await ctx.logs.addPartitions(t.name, t.count);
+      ctx.logger.limited("partitions added", `topic ${t.name} now has ${t.count} partition(s)`);
+      results.push({ name: t.name, errorCode: 0, errorMessage: null });
+    } catch (e) {
+      if (e instanceof PartitionLimitError) fail(ErrorCode.POLICY_VIOLATION, e.message);
+      else {
+        ctx.logger.limited("create failed", `adding partitions to ${t.name} failed: ${(e as Error).message}`);
+        fail(ErrorCode.UNKNOWN_SERVER_ERROR, (e as Error).message);
+      }
+    }
+  }
+  return { throttleTimeMs: 0, results };
+}
