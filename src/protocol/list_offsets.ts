@@ -1,5 +1,11 @@
-// ListOffsets (key 2), versions 1-3 (ListOffsetsRequest.json / ListOffsetsResponse.json).
+// ListOffsets (key 2), versions 0-3 (ListOffsetsRequest.json / ListOffsetsResponse.json).
 //
+// ListOffsets Request (Version: 0) => replica_id [topics]; partitions => partition_index
+//   timestamp max_num_offsets INT32
+// ListOffsets Response (Version: 0) => [topics]; partitions => partition_index error_code
+//   [old_style_offsets INT64]. Milena answers v0 with the one offset v1 would give (log end for
+//   -1, log start for -2, the first offset at or after a timestamp), not Kafka's list of segment
+//   starts; Burrow and sarama read the first entry.
 // ListOffsets Request (Version: 1) => replica_id [topics]
 //   replica_id => INT32
 //   topics => name [partitions]
@@ -61,65 +67,74 @@ export interface ListOffsetsResponse {
   topics: ListOffsetsTopicResponse[];
 }
 
-function readPartition(r: Reader): ListOffsetsPartition {
-  return { partitionIndex: r.int32(), timestamp: r.int64() };
+function readPartition(r: Reader, version: number): ListOffsetsPartition {
+  const partitionIndex = r.int32();
+  const timestamp = r.int64();
+  if (version === 0) r.int32(); // max_num_offsets (v0 only): one offset is always answered
+  return { partitionIndex, timestamp };
 }
 
-function writePartition(w: Writer, p: ListOffsetsPartition): void {
+function writePartition(w: Writer, version: number, p: ListOffsetsPartition): void {
   w.int32(p.partitionIndex).int64(p.timestamp);
+  if (version === 0) w.int32(1); // max_num_offsets
 }
 
-function readTopic(r: Reader): ListOffsetsTopic {
-  return { name: r.string(), partitions: r.array(readPartition) };
+function readPartitionResponse(r: Reader, version: number): ListOffsetsPartitionResponse {
+  const partitionIndex = r.int32();
+  const errorCode = r.int16();
+  if (version === 0) {
+    const offsets = r.array((r) => r.int64());
+    return { partitionIndex, errorCode, timestamp: -1, offset: offsets.length > 0 ? offsets[0] : -1 };
+  }
+  return { partitionIndex, errorCode, timestamp: r.int64(), offset: r.int64() };
 }
 
-function writeTopic(w: Writer, t: ListOffsetsTopic): void {
-  w.string(t.name).array(t.partitions, writePartition);
-}
-
-function readPartitionResponse(r: Reader): ListOffsetsPartitionResponse {
-  return { partitionIndex: r.int32(), errorCode: r.int16(), timestamp: r.int64(), offset: r.int64() };
-}
-
-function writePartitionResponse(w: Writer, p: ListOffsetsPartitionResponse): void {
-  w.int32(p.partitionIndex).int16(p.errorCode).int64(p.timestamp).int64(p.offset);
-}
-
-function readTopicResponse(r: Reader): ListOffsetsTopicResponse {
-  return { name: r.string(), partitions: r.array(readPartitionResponse) };
-}
-
-function writeTopicResponse(w: Writer, t: ListOffsetsTopicResponse): void {
-  w.string(t.name).array(t.partitions, writePartitionResponse);
+function writePartitionResponse(w: Writer, version: number, p: ListOffsetsPartitionResponse): void {
+  w.int32(p.partitionIndex).int16(p.errorCode);
+  if (version === 0) {
+    w.array(p.offset >= 0 ? [p.offset] : [], (w, o) => w.int64(o));
+    return;
+  }
+  w.int64(p.timestamp).int64(p.offset);
 }
 
 export const listOffsetsCodec: ApiCodec<ListOffsetsRequest, ListOffsetsResponse> = {
   key: ApiKey.ListOffsets,
   name: "ListOffsets",
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 3,
 
   decodeRequest(r, version) {
     const replicaId = r.int32();
     const isolationLevel = version >= 2 ? r.int8() : 0; // v2 added isolation_level
-    const topics = r.array(readTopic);
+    const topics = r.array((r) => ({
+      name: r.string(),
+      partitions: r.array((r) => readPartition(r, version)),
+    }));
     return { replicaId, isolationLevel, topics };
   },
 
   encodeRequest(w, version, req) {
     w.int32(req.replicaId);
     if (version >= 2) w.int8(req.isolationLevel); // v2 added isolation_level
-    w.array(req.topics, writeTopic);
+    w.array(req.topics, (w, t) =>
+      w.string(t.name).array(t.partitions, (w, p) => writePartition(w, version, p)),
+    );
   },
 
   decodeResponse(r, version) {
     const throttleTimeMs = version >= 2 ? r.int32() : 0; // v2 added throttle_time_ms
-    const topics = r.array(readTopicResponse);
+    const topics = r.array((r) => ({
+      name: r.string(),
+      partitions: r.array((r) => readPartitionResponse(r, version)),
+    }));
     return { throttleTimeMs, topics };
   },
 
   encodeResponse(w, version, res) {
     if (version >= 2) w.int32(res.throttleTimeMs); // v2 added throttle_time_ms
-    w.array(res.topics, writeTopicResponse);
+    w.array(res.topics, (w, t) =>
+      w.string(t.name).array(t.partitions, (w, p) => writePartitionResponse(w, version, p)),
+    );
   },
 };

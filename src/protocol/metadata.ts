@@ -1,5 +1,8 @@
-// Metadata (key 3), versions 1-6 (MetadataRequest.json / MetadataResponse.json).
+// Metadata (key 3), versions 0-6 (MetadataRequest.json / MetadataResponse.json).
 //
+// Metadata Request (Version: 0) => [topics]   (NOT nullable: [] = all topics, as null is from v1)
+// Metadata Response (Version: 0) => [brokers] [topics], without v1's rack, controller_id and
+//   is_internal (kafka-python's version probe and sarama's ListTopics send v0)
 // Metadata Request (Version: 1..3) => [topics]
 //   topics => name                       (NULLABLE array: null = all topics, [] = none)
 //     name => STRING
@@ -35,7 +38,7 @@
 
 import type { ApiCodec } from "./api.ts";
 import { ApiKey } from "./api_keys.ts";
-import type { Reader } from "./reader.ts";
+import { ProtocolError, type Reader } from "./reader.ts";
 import type { Writer } from "./writer.ts";
 
 export interface MetadataRequest {
@@ -88,12 +91,17 @@ const writeInt32 = (w: Writer, v: number): void => {
   w.int32(v);
 };
 
-function readBroker(r: Reader): MetadataBroker {
-  return { nodeId: r.int32(), host: r.string(), port: r.int32(), rack: r.nullableString() };
+function readBroker(r: Reader, version: number): MetadataBroker {
+  const nodeId = r.int32();
+  const host = r.string();
+  const port = r.int32();
+  const rack = version >= 1 ? r.nullableString() : null; // v1 added rack
+  return { nodeId, host, port, rack };
 }
 
-function writeBroker(w: Writer, b: MetadataBroker): void {
-  w.int32(b.nodeId).string(b.host).int32(b.port).nullableString(b.rack);
+function writeBroker(w: Writer, b: MetadataBroker, version: number): void {
+  w.int32(b.nodeId).string(b.host).int32(b.port);
+  if (version >= 1) w.nullableString(b.rack); // v1 added rack
 }
 
 function readPartition(r: Reader, version: number): MetadataPartition {
@@ -112,52 +120,62 @@ function writePartition(w: Writer, version: number, p: MetadataPartition): void 
   if (version >= 5) w.array(p.offlineReplicas, writeInt32); // v5 added offline_replicas
 }
 
-function readTopic(r: Reader, partition: (r: Reader) => MetadataPartition): MetadataTopic {
+function readTopic(r: Reader, version: number, partition: (r: Reader) => MetadataPartition): MetadataTopic {
   const errorCode = r.int16();
   const name = r.string();
-  const isInternal = r.bool();
+  const isInternal = version >= 1 ? r.bool() : false; // v1 added is_internal
   const partitions = r.array(partition);
   return { errorCode, name, isInternal, partitions };
 }
 
-function writeTopic(w: Writer, t: MetadataTopic, partition: (w: Writer, p: MetadataPartition) => void): void {
-  w.int16(t.errorCode).string(t.name).bool(t.isInternal);
+function writeTopic(
+  w: Writer,
+  version: number,
+  t: MetadataTopic,
+  partition: (w: Writer, p: MetadataPartition) => void,
+): void {
+  w.int16(t.errorCode).string(t.name);
+  if (version >= 1) w.bool(t.isInternal); // v1 added is_internal
   w.array(t.partitions, partition);
 }
 
 export const metadataCodec: ApiCodec<MetadataRequest, MetadataResponse> = {
   key: ApiKey.Metadata,
   name: "Metadata",
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 6,
 
   decodeRequest(r, version) {
-    const topics = r.nullableArray(readString); // v1 made the array nullable (null = all topics)
+    let topics = r.nullableArray(readString); // v1 made the array nullable (null = all topics)
+    if (version === 0) {
+      if (topics === null) throw new ProtocolError("null topic array in Metadata v0");
+      if (topics.length === 0) topics = null; // v0: an empty list asks for every topic
+    }
     const allowAutoTopicCreation = version >= 4 ? r.bool() : true; // v4 added allow_auto_topic_creation
     return { topics, allowAutoTopicCreation };
   },
 
   encodeRequest(w, version, req) {
-    w.array(req.topics, writeString);
+    w.array(version === 0 && req.topics === null ? [] : req.topics, writeString);
     if (version >= 4) w.bool(req.allowAutoTopicCreation); // v4 added allow_auto_topic_creation
   },
 
   decodeResponse(r, version) {
     const throttleTimeMs = version >= 3 ? r.int32() : 0; // v3 added throttle_time_ms
-    const brokers = r.array(readBroker);
+    const brokers = r.array((r) => readBroker(r, version));
     const clusterId = version >= 2 ? r.nullableString() : null; // v2 added cluster_id
-    const controllerId = r.int32();
+    const controllerId = version >= 1 ? r.int32() : -1; // v1 added controller_id
     const partition = (r: Reader): MetadataPartition => readPartition(r, version);
-    const topics = r.array((r) => readTopic(r, partition));
+    const topics = r.array((r) => readTopic(r, version, partition));
     return { throttleTimeMs, brokers, clusterId, controllerId, topics };
   },
 
   encodeResponse(w, version, res) {
     if (version >= 3) w.int32(res.throttleTimeMs); // v3 added throttle_time_ms
-    w.array(res.brokers, writeBroker);
+    w.array(res.brokers, (w, b) => writeBroker(w, b, version));
     if (version >= 2) w.nullableString(res.clusterId); // v2 added cluster_id
-    w.int32(res.controllerId);
+    if (version >= 1) w.int32(res.controllerId); // v1 added controller_id
     const partition = (w: Writer, p: MetadataPartition): void => writePartition(w, version, p);
-    w.array(res.topics, (w, t) => writeTopic(w, t, partition));
+    w.array(res.topics, (w, t) => writeTopic(w, version, t, partition));
   },
 };

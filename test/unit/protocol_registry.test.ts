@@ -12,8 +12,8 @@ describe("registry", () => {
     assert.deepStrictEqual(apiVersionsKeys(), [
       { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 7 },
       { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 11 },
-      { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 3 },
-      { apiKey: ApiKey.Metadata, minVersion: 1, maxVersion: 6 },
+      { apiKey: ApiKey.ListOffsets, minVersion: 0, maxVersion: 3 },
+      { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 6 },
       { apiKey: ApiKey.OffsetCommit, minVersion: 2, maxVersion: 5 },
       { apiKey: ApiKey.OffsetFetch, minVersion: 1, maxVersion: 4 },
       { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 2 },
