@@ -1,7 +1,12 @@
-// OffsetCommit (key 8), versions 2-5 (OffsetCommitRequest.json / OffsetCommitResponse.json).
-// v0 (ZooKeeper offsets) and v1 (per-partition commit_timestamp) are not served; v6 adds
-// committed_leader_epoch, v7 group_instance_id, v8 is flexible. kafkajs sends v5, librdkafka
-// v5 (its 7 negotiated down).
+// OffsetCommit (key 8), versions 0-5 (OffsetCommitRequest.json / OffsetCommitResponse.json).
+// v6 adds committed_leader_epoch, v7 group_instance_id, v8 is flexible. kafkajs sends v5,
+// librdkafka v5 (its 7 negotiated down), sarama v1 by default.
+//
+// OffsetCommit Request (Version: 0) => group_id [topics]   (no generation: a memberless commit;
+//   Kafka stored v0 commits in ZooKeeper, Milena in the coordinator, where OffsetFetch v0 reads)
+// OffsetCommit Request (Version: 1) => group_id generation_id member_id [topics]; partitions =>
+//   partition_index committed_offset commit_timestamp INT64 committed_metadata
+//   (commit_timestamp is read and not used: the broker stamps commits, as it does from v2)
 //
 // OffsetCommit Request (Version: 2..4) => group_id generation_id member_id retention_time_ms [topics]
 //   group_id => STRING
@@ -43,6 +48,7 @@ export interface OffsetCommitTopic {
 
 export interface OffsetCommitRequest {
   groupId: string;
+  /** v1+; -1 (with memberId "": outside any generation) in v0. */
   generationId: number;
   memberId: string;
   /** v2-4; -1 (the broker's default) from v5, which dropped it. */
@@ -66,20 +72,25 @@ export interface OffsetCommitResponse {
   topics: OffsetCommitTopicResponse[];
 }
 
-function readPartition(r: Reader): OffsetCommitPartition {
-  return { partitionIndex: r.int32(), committedOffset: r.int64(), committedMetadata: r.nullableString() };
+function readPartition(r: Reader, version: number): OffsetCommitPartition {
+  const partitionIndex = r.int32();
+  const committedOffset = r.int64();
+  if (version === 1) r.int64(); // commit_timestamp (v1 only)
+  return { partitionIndex, committedOffset, committedMetadata: r.nullableString() };
 }
 
-function writePartition(w: Writer, p: OffsetCommitPartition): void {
-  w.int32(p.partitionIndex).int64(p.committedOffset).nullableString(p.committedMetadata);
+function writePartition(w: Writer, version: number, p: OffsetCommitPartition): void {
+  w.int32(p.partitionIndex).int64(p.committedOffset);
+  if (version === 1) w.int64(-1); // commit_timestamp: -1 = when the broker stores it
+  w.nullableString(p.committedMetadata);
 }
 
-function readTopic(r: Reader): OffsetCommitTopic {
-  return { name: r.string(), partitions: r.array(readPartition) };
+function readTopic(r: Reader, version: number): OffsetCommitTopic {
+  return { name: r.string(), partitions: r.array((r) => readPartition(r, version)) };
 }
 
-function writeTopic(w: Writer, t: OffsetCommitTopic): void {
-  w.string(t.name).array(t.partitions, writePartition);
+function writeTopic(w: Writer, version: number, t: OffsetCommitTopic): void {
+  w.string(t.name).array(t.partitions, (w, p) => writePartition(w, version, p));
 }
 
 function readPartitionResponse(r: Reader): OffsetCommitPartitionResponse {
@@ -101,22 +112,24 @@ function writeTopicResponse(w: Writer, t: OffsetCommitTopicResponse): void {
 export const offsetCommitCodec: ApiCodec<OffsetCommitRequest, OffsetCommitResponse> = {
   key: ApiKey.OffsetCommit,
   name: "OffsetCommit",
-  minVersion: 2,
+  minVersion: 0,
   maxVersion: 5,
 
   decodeRequest(r, version) {
     const groupId = r.string();
-    const generationId = r.int32();
-    const memberId = r.string();
-    const retentionTimeMs = version <= 4 ? r.int64() : -1; // v5 removed retention_time_ms
-    const topics = r.array(readTopic);
+    const generationId = version >= 1 ? r.int32() : -1; // v1 added generation_id
+    const memberId = version >= 1 ? r.string() : ""; // v1 added member_id
+    // v2 added retention_time_ms, v5 removed it
+    const retentionTimeMs = version >= 2 && version <= 4 ? r.int64() : -1;
+    const topics = r.array((r) => readTopic(r, version));
     return { groupId, generationId, memberId, retentionTimeMs, topics };
   },
 
   encodeRequest(w, version, req) {
-    w.string(req.groupId).int32(req.generationId).string(req.memberId);
-    if (version <= 4) w.int64(req.retentionTimeMs); // v5 removed retention_time_ms
-    w.array(req.topics, writeTopic);
+    w.string(req.groupId);
+    if (version >= 1) w.int32(req.generationId).string(req.memberId); // v1 added them
+    if (version >= 2 && version <= 4) w.int64(req.retentionTimeMs); // v2 added, v5 removed
+    w.array(req.topics, (w, t) => writeTopic(w, version, t));
   },
 
   decodeResponse(r, version) {

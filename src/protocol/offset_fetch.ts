@@ -1,8 +1,9 @@
-// OffsetFetch (key 9), versions 1-4 (OffsetFetchRequest.json / OffsetFetchResponse.json).
-// v0 (ZooKeeper offsets) is not served; v5 adds committed_leader_epoch to the response, v6 is
-// flexible. kafkajs and librdkafka both send v4.
+// OffsetFetch (key 9), versions 0-4 (OffsetFetchRequest.json / OffsetFetchResponse.json).
+// v0 has v1's layout; Kafka read it from ZooKeeper, Milena from the group coordinator, where
+// OffsetCommit v0 writes too. v5 adds committed_leader_epoch to the response, v6 is flexible.
+// kafkajs and librdkafka both send v4.
 //
-// OffsetFetch Request (Version: 1) => group_id [topics]
+// OffsetFetch Request (Version: 0..1) => group_id [topics]
 //   group_id => STRING
 //   topics => name [partition_indexes]
 //     name => STRING
@@ -10,7 +11,7 @@
 // OffsetFetch Request (Version: 2..4) => group_id [topics]
 //   topics => ...                        (NULLABLE array: null = every committed partition)
 //
-// OffsetFetch Response (Version: 1) => [topics]
+// OffsetFetch Response (Version: 0..1) => [topics]
 //   topics => name [partitions]
 //     name => STRING
 //     partitions => partition_index committed_offset metadata error_code
@@ -96,7 +97,7 @@ function writeTopicResponse(w: Writer, t: OffsetFetchTopicResponse): void {
 export const offsetFetchCodec: ApiCodec<OffsetFetchRequest, OffsetFetchResponse> = {
   key: ApiKey.OffsetFetch,
   name: "OffsetFetch",
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 4,
 
   decodeRequest(r, version) {
@@ -108,7 +109,7 @@ export const offsetFetchCodec: ApiCodec<OffsetFetchRequest, OffsetFetchResponse>
 
   encodeRequest(w, version, req) {
     if (req.topics === null && version < 2)
-      throw new Error("OffsetFetch v1 cannot ask for all topics (null)");
+      throw new Error(`OffsetFetch v${version} cannot ask for all topics (null)`);
     w.string(req.groupId).array(req.topics, writeTopic); // v2 made topics nullable
   },
 

@@ -1,7 +1,8 @@
 // Old request versions that common clients still send (issue 9), answered field by field:
 // Metadata v0 (kafka-python's version probe, sarama's ListTopics: an empty list means every
 // topic, and no rack, controller or is_internal in the answer) and ListOffsets v0 (Burrow's lag
-// checks: max_num_offsets in the request, a list of offsets in the answer).
+// checks: max_num_offsets in the request, a list of offsets in the answer), OffsetCommit v0 and
+// v1 (sarama's default; v1 carries a per-partition commit_timestamp) and OffsetFetch v0.
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -123,5 +124,54 @@ describe("old versions", () => {
       [1, 0, [0]],
       [9, 3, []],
     ]);
+  });
+
+  /** An OffsetCommit v0-1 / OffsetFetch v0 answer: topics => name [partition error ...]. */
+  function readTopics(r: Reader, partition: (r: Reader) => unknown[]) {
+    const out = [];
+    for (let i = r.int32(); i > 0; i--) {
+      const name = r.string();
+      const parts = [];
+      for (let j = r.int32(); j > 0; j--) parts.push(partition(r));
+      out.push([name, parts]);
+    }
+    assert.equal(r.remaining, 0);
+    return out;
+  }
+
+  it("OffsetCommit v0 and v1 commit outside any generation; OffsetFetch v0 reads them back", async () => {
+    const v0 = await c.requestRaw(8, 0, (w) => {
+      w.string("old-group").int32(1).string("old-a").int32(1);
+      w.int32(0).int64(17).string("meta-0");
+    });
+    assert.deepEqual(
+      readTopics(v0, (r) => [r.int32(), r.int16()]),
+      [["old-a", [[0, 0]]]],
+    );
+    const v1 = await c.requestRaw(8, 1, (w) => {
+      w.string("old-group").int32(-1).string("").int32(1).string("old-a").int32(1);
+      w.int32(1).int64(2).int64(-1).nullableString(null);
+    });
+    assert.deepEqual(
+      readTopics(v1, (r) => [r.int32(), r.int16()]),
+      [["old-a", [[1, 0]]]],
+    );
+    const fetched = await c.requestRaw(9, 0, (w) => {
+      w.string("old-group").int32(1).string("old-a").int32(3).int32(0).int32(1).int32(9);
+    });
+    assert.deepEqual(
+      readTopics(fetched, (r) => [r.int32(), r.int64(), r.nullableString(), r.int16()]),
+      [
+        [
+          "old-a",
+          [
+            [0, 17, "meta-0", 0],
+            // No metadata is "" in Kafka's answers (OffsetFetchResponse.NO_METADATA).
+            [1, 2, "", 0],
+            [9, -1, "", 0],
+          ],
+        ],
+      ],
+    );
   });
 });

@@ -30,8 +30,8 @@ const FIRST_FLEXIBLE: [number, number][] = [
 describe("GROUP_CODECS", () => {
   test("ranges (kafka-protocol.md §2)", () => {
     assert.deepStrictEqual(apiVersionsKeys(GROUP_CODECS), [
-      { apiKey: ApiKey.OffsetCommit, minVersion: 2, maxVersion: 5 },
-      { apiKey: ApiKey.OffsetFetch, minVersion: 1, maxVersion: 4 },
+      { apiKey: ApiKey.OffsetCommit, minVersion: 0, maxVersion: 5 },
+      { apiKey: ApiKey.OffsetFetch, minVersion: 0, maxVersion: 4 },
       { apiKey: ApiKey.JoinGroup, minVersion: 0, maxVersion: 5 },
       { apiKey: ApiKey.Heartbeat, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.LeaveGroup, minVersion: 0, maxVersion: 2 },
