@@ -14,7 +14,7 @@ import { apiVersionsCodec } from "../../src/protocol/api_versions.ts";
 import { createTopicsCodec } from "../../src/protocol/create_topics.ts";
 import { deleteTopicsCodec } from "../../src/protocol/delete_topics.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
-import { fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
+import { consumerFetch, fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
 import { metadataCodec } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import {
@@ -62,31 +62,7 @@ function produceReq(topic: string, partitions: { partition: number; records: Buf
 }
 
 function fetchReq(topic: string, partition: number, fetchOffset: number) {
-  return {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 1024 * 1024,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          {
-            partition,
-            currentLeaderEpoch: -1,
-            fetchOffset,
-            logStartOffset: -1,
-            partitionMaxBytes: 1024 * 1024,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: "",
-  };
+  return consumerFetch(topic, partition, fetchOffset, { maxWaitMs: 0, maxBytes: 1024 * 1024 });
 }
 
 describe("error answers (auto.create.topics.enable=false, small message.max.bytes)", () => {
