@@ -1,7 +1,8 @@
-// ApiVersions (key 18), versions 0-3 (ApiVersionsRequest.json / ApiVersionsResponse.json).
+// ApiVersions (key 18), versions 0-4 (ApiVersionsRequest.json / ApiVersionsResponse.json).
+// v4 has v3's layout (it only lets a supported feature's min_version be 0, KAFKA-17011).
 //
 // ApiVersions Request (Version: 0..2) =>
-// ApiVersions Request (Version: 3) => client_software_name client_software_version TAG_BUFFER
+// ApiVersions Request (Version: 3..4) => client_software_name client_software_version TAG_BUFFER
 //   client_software_name => COMPACT_STRING
 //   client_software_version => COMPACT_STRING
 //
@@ -86,7 +87,7 @@ export const apiVersionsCodec: ApiCodec<ApiVersionsRequest, ApiVersionsResponse>
   key: ApiKey.ApiVersions,
   name: "ApiVersions",
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
 
   decodeRequest(r, version) {
     if (version < FIRST_FLEXIBLE) return { clientSoftwareName: "", clientSoftwareVersion: "" };

@@ -332,14 +332,14 @@ describe("error answers (auto.create.topics.enable=false, small message.max.byte
     await assertUnchanged();
   });
 
-  it("ApiVersions v9 gets error 35 and [{18, 0, 3}] in a v0 body", async () => {
+  it("ApiVersions v9 gets error 35 and [{18, 0, 4}] in a v0 body", async () => {
     const r = await c.requestRaw(ApiKey.ApiVersions, 9, (w) =>
       apiVersionsCodec.encodeRequest(w, 9, { clientSoftwareName: "x", clientSoftwareVersion: "1" }),
     );
     const res = apiVersionsCodec.decodeResponse(r, 0);
     assert.equal(r.remaining, 0, "a v0 body: error, array, nothing more");
     assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_VERSION);
-    assert.deepEqual(res.apiKeys, [{ apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 }]);
+    assert.deepEqual(res.apiKeys, [{ apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 }]);
     // And the connection goes on: a supported version is answered normally.
     const ok = await c.apiVersions(3);
     assert.equal(ok.errorCode, 0);

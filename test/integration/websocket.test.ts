@@ -45,14 +45,14 @@ describe("Kafka protocol over WebSocket", () => {
     await broker?.destroy();
   });
 
-  it("answers ApiVersions v0-v3 (v3 with its flexible body)", async () => {
-    for (const v of [0, 1, 2, 3]) {
+  it("answers ApiVersions v0-v4 (v3 and v4 with their flexible body)", async () => {
+    for (const v of [0, 1, 2, 3, 4]) {
       const res = await client.apiVersions(v);
       assert.equal(res.errorCode, 0, `v${v}`);
       const produce = res.apiKeys.find((k) => k.apiKey === ApiKey.Produce);
       assert.deepEqual(produce, { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 7 }, `v${v}`);
       const av = res.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions);
-      assert.deepEqual(av, { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 }, `v${v}`);
+      assert.deepEqual(av, { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 }, `v${v}`);
     }
   });
 

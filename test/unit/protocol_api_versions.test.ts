@@ -38,9 +38,9 @@ const response = (version: number): ApiVersionsResponse => ({
 });
 
 describe("ApiVersions codec", () => {
-  test("advertises 0-3", () => {
+  test("advertises 0-4", () => {
     assert.equal(codec.key, ApiKey.ApiVersions);
-    assert.deepStrictEqual(versions(codec), [0, 1, 2, 3]);
+    assert.deepStrictEqual(versions(codec), [0, 1, 2, 3, 4]);
   });
 
   for (const v of versions(codec)) {
@@ -93,10 +93,10 @@ describe("ApiVersions codec", () => {
 
   test("UNSUPPORTED_VERSION answer: a v0 body with error 35 and [{18, 0, max}]", () => {
     const bytes = encodeWith((w) => encodeUnsupportedApiVersionsResponse(w));
-    assert.equal(bytes.toString("hex"), "0023" + "00000001" + "001200000003");
+    assert.equal(bytes.toString("hex"), "0023" + "00000001" + "001200000004");
     const expected = {
       errorCode: ErrorCode.UNSUPPORTED_VERSION,
-      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }],
+      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
       throttleTimeMs: 0,
     };
     // Read as asked (v1..v3) it falls back to v0, like Kafka's ApiVersionsResponse.parse.

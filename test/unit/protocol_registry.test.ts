@@ -23,7 +23,7 @@ describe("registry", () => {
       { apiKey: ApiKey.SyncGroup, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DescribeGroups, minVersion: 0, maxVersion: 2 },
       { apiKey: ApiKey.ListGroups, minVersion: 0, maxVersion: 2 },
-      { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 3 },
+      { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
       { apiKey: ApiKey.CreateTopics, minVersion: 0, maxVersion: 3 },
       { apiKey: ApiKey.DeleteTopics, minVersion: 0, maxVersion: 1 },
       { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },
@@ -76,6 +76,7 @@ describe("registry", () => {
         if (isFlexibleVersion(c.key, v)) flexible.push(`${c.name} v${v}`);
     assert.deepStrictEqual(flexible.sort(), [
       "ApiVersions v3",
+      "ApiVersions v4",
       "CreatePartitions v2",
       "CreatePartitions v3",
       "DescribeCluster v0",
