@@ -80,9 +80,9 @@ function defaultStruct(fields: FieldSpec[], version: number): Struct {
 
 // ---- decoding ----------------------------------------------------------------------------------
 
-function readLength(r: Reader, flexible: boolean, wide: boolean): number {
-  if (flexible) return r.uvarint() - 1;
-  return wide ? r.int32() : r.int16();
+/** An array count or a bytes length: int32, or uvarint N+1 when flexible; -1 is null. */
+function readLength(r: Reader, flexible: boolean): number {
+  return flexible ? r.uvarint() - 1 : r.int32();
 }
 
 function readFixed(r: Reader, n: number): number {
@@ -120,7 +120,7 @@ function readScalar(r: Reader, type: string): Value {
 function readValue(r: Reader, f: FieldSpec, type: string, ctx: Ctx, nullable: boolean): Value {
   const flexible = fieldFlexible(f, ctx);
   if (type.startsWith("[]")) {
-    const n = readLength(r, flexible, true);
+    const n = readLength(r, flexible);
     if (n < 0) {
       if (!nullable) throw new ProtocolError(`null array where ${f.name} is required`);
       return null;
@@ -133,21 +133,12 @@ function readValue(r: Reader, f: FieldSpec, type: string, ctx: Ctx, nullable: bo
   }
   if (SCALARS.has(type)) return readScalar(r, type);
   if (type === "string") {
-    const n = readLength(r, flexible, false);
-    if (n < 0) {
-      if (!nullable) throw new ProtocolError(`null where the string ${f.name} is required`);
-      return null;
-    }
-    if (n > 32767) throw new ProtocolError(`string of ${n} bytes exceeds 32767`);
-    const at = readFixed(r, n);
-    try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(r.buf.subarray(at, at + n));
-    } catch {
-      throw new ProtocolError(`string ${f.name} is not valid UTF-8`);
-    }
+    // Reader's own: bounded, strictly UTF-8.
+    if (flexible) return nullable ? r.compactNullableString() : r.compactString();
+    return nullable ? r.nullableString() : r.string();
   }
   if (type === "bytes" || type === "records") {
-    const n = readLength(r, flexible, true);
+    const n = readLength(r, flexible);
     if (n < 0) {
       if (!nullable) throw new ProtocolError(`null where the bytes ${f.name} are required`);
       return null;
@@ -202,10 +193,9 @@ export function decodeMessage(spec: MessageSpec, version: number, r: Reader): St
 
 // ---- encoding ----------------------------------------------------------------------------------
 
-function writeLength(w: Writer, n: number, flexible: boolean, wide: boolean): void {
+function writeLength(w: Writer, n: number, flexible: boolean): void {
   if (flexible) w.uvarint(n + 1);
-  else if (wide) w.int32(n);
-  else w.int16(n);
+  else w.int32(n);
 }
 
 function writeScalar(w: Writer, type: string, v: Value): void {
@@ -254,14 +244,16 @@ function writeValue(w: Writer, f: FieldSpec, type: string, ctx: Ctx, nullable: b
   const flexible = fieldFlexible(f, ctx);
   if (v === null || v === undefined) {
     if (!nullable) throw new RangeError(`${f.name} is null in a version where it may not be`);
-    if (type.startsWith("[]") || type === "bytes" || type === "records") writeLength(w, -1, flexible, true);
-    else if (type === "string") writeLength(w, -1, flexible, false);
-    else w.int8(-1);
+    if (type.startsWith("[]") || type === "bytes" || type === "records") writeLength(w, -1, flexible);
+    else if (type === "string") {
+      if (flexible) w.compactString(null);
+      else w.nullableString(null);
+    } else w.int8(-1);
     return;
   }
   if (type.startsWith("[]")) {
     const items = v as Value[];
-    writeLength(w, items.length, flexible, true);
+    writeLength(w, items.length, flexible);
     const elem = type.slice(2);
     for (const item of items) writeValue(w, f, elem, ctx, false, item);
     return;
@@ -271,16 +263,13 @@ function writeValue(w: Writer, f: FieldSpec, type: string, ctx: Ctx, nullable: b
     return;
   }
   if (type === "string") {
-    const s = v as string;
-    const n = Buffer.byteLength(s);
-    if (n > 32767) throw new RangeError(`string ${f.name} of ${n} bytes exceeds 32767`);
-    writeLength(w, n, flexible, false);
-    w.raw(Buffer.from(s, "utf8"));
+    if (flexible) w.compactString(v as string);
+    else w.string(v as string);
     return;
   }
   if (type === "bytes" || type === "records") {
     const b = v as Uint8Array;
-    writeLength(w, b.length, flexible, true);
+    writeLength(w, b.length, flexible);
     w.raw(b);
     return;
   }

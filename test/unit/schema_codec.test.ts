@@ -122,6 +122,27 @@ describe("flexible versions", () => {
     assert.deepEqual(again._unknownTags, [{ tag: 99, data: Buffer.from([1, 2, 3]) }]);
   });
 
+  it("null and non-null strings, compact (flexible) and int16-prefixed alike", () => {
+    const value: Struct = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      clusterId: "c-1",
+      controllerId: 1,
+      brokers: [{ brokerId: 1, host: "h", port: 9092, rack: null }],
+      clusterAuthorizedOperations: -2147483648,
+    };
+    const flexible = encoded(MESSAGES.DescribeClusterResponse, 0, value);
+    // errorMessage null is uvarint 0 (compact), not int16 -1
+    assert.equal(flexible.readUInt8(6), 0);
+    assert.deepEqual(roundTrip(MESSAGES.DescribeClusterResponse, 0, flexible).brokers, value.brokers);
+    const old = encoded(MESSAGES.CreateTopicsResponse, 1, {
+      topics: [{ name: "t", errorCode: 0, errorMessage: null }],
+    });
+    assert.deepEqual(old, Buffer.from("00000001" + "000174" + "0000" + "ffff", "hex"));
+    roundTrip(MESSAGES.CreateTopicsResponse, 1, old);
+  });
+
   it("a version the spec does not have is refused, as are bytes that do not fit", () => {
     assert.throws(
       () => decodeMessage(MESSAGES.ProduceRequest, 12, new Reader(Buffer.alloc(8))),
