@@ -22,6 +22,7 @@
 
 import { crc32c } from "@node-rs/crc32";
 import { ErrorCode } from "./error_codes.ts";
+import { readInt64 } from "./int64.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES, validateRecords } from "./record_validation.ts";
 
 export const BASE_OFFSET = 0;
@@ -48,8 +49,6 @@ export const ATTR_COMPRESSION_MASK = 0x07;
 export const ATTR_LOG_APPEND_TIME = 0x08;
 export const ATTR_TRANSACTIONAL = 0x10;
 export const ATTR_CONTROL = 0x20;
-
-import { readInt64 } from "./int64.ts";
 
 export { readInt64, writeInt64 } from "./int64.ts";
 
