@@ -361,7 +361,7 @@ export class PartitionWriter implements FileHolder {
         this.flush();
         this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
         // Derivable from the log: when it cannot be written, the next open rebuilds it.
-        if (this.producers.size > 0) this.producers.save(this.dir, this.logEndOffset);
+        this.producers.save(this.dir, this.logEndOffset);
       } catch {
         // offline now (or no snapshot): the files close below all the same
       }

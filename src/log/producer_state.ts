@@ -10,10 +10,12 @@
 //   P unknown, first != 0            UNKNOWN_PRODUCER_ID (the client resets, KIP-360)
 //   P known, same E, first != the last batch's last + 1 (mod 2^31)  OUT_OF_ORDER_SEQUENCE_NUMBER
 //
-// Durable without a write per batch: at a clean close the state goes to producer-state.json
-// beside the segments, with the log end offset it describes; at open it is read back when that
-// offset is the log's end, and otherwise rebuilt from the batch headers of the log (after a
-// crash). Producers whose last batch is older than producer.id.expiration.ms are dropped at
+// Durable without a write per batch: at every clean close the state goes to producer-state.json
+// beside the segments (empty ones too, so a clean start never scans), with the log end offset
+// it describes; at open it is read back when that offset is the log's end and the file parses,
+// and otherwise rebuilt from the batch headers of the log (after a crash). No fsync: a snapshot
+// lost, torn or left from before is either refused (it does not parse, or describes another log
+// end) or describes exactly this log. Producers whose last batch is older than producer.id.expiration.ms are dropped at
 // open and at close; at most MAX_PRODUCERS are kept (the least recently written goes first), so
 // made-up producer ids cannot grow a writer's memory.
 //
@@ -35,6 +37,7 @@ import {
   PRODUCER_ID,
   readInt64,
 } from "../protocol/record_batch.ts";
+import { logFile } from "./segment_files.ts";
 
 /** Batches remembered per producer (Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN). */
 export const BATCHES_KEPT = 5;
@@ -150,38 +153,30 @@ export class ProducerStates {
     return JSON.stringify({ logEndOffset, producers });
   }
 
-  /** Write the snapshot (at a clean close): tmp file, fsync, rename. */
+  /** Write the snapshot (at a clean close): a temporary file renamed over the old one. */
   save(dir: string, logEndOffset: number): void {
     const path = join(dir, SNAPSHOT_FILE);
-    const tmp = `${path}.tmp`;
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeSync(fd, this.toJSON(logEndOffset));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, path);
+    fs.writeFileSync(`${path}.tmp`, this.toJSON(logEndOffset));
+    fs.renameSync(`${path}.tmp`, path);
   }
 
   /**
    * The state at open: the snapshot when it describes exactly this log end, else rebuilt from
-   * the batch headers of the segments (`segmentBases`, ascending). The snapshot is removed once
-   * read, so a crash later cannot bring back a state older than the log.
+   * the batch headers of the segments (`segmentBases`, ascending). The snapshot stays: one left
+   * behind by later appends no longer matches the log end (and a log cut back to it by a crash
+   * is again the log it describes).
    */
   static open(dir: string, logEndOffset: number, segmentBases: readonly number[]): ProducerStates {
-    const path = join(dir, SNAPSHOT_FILE);
     let text: string | null = null;
     try {
-      text = fs.readFileSync(path, "utf8");
+      text = fs.readFileSync(join(dir, SNAPSHOT_FILE), "utf8");
     } catch {}
     if (text !== null) {
-      fs.rmSync(path, { force: true });
       const loaded = ProducerStates.parse(text, logEndOffset);
       if (loaded !== null) return loaded;
     }
     const s = new ProducerStates();
-    for (const base of segmentBases) s.scanSegment(join(dir, `${String(base).padStart(20, "0")}.log`));
+    for (const base of segmentBases) s.scanSegment(logFile(dir, base));
     return s;
   }
 

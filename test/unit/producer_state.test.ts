@@ -11,6 +11,7 @@ import { MAX_PRODUCERS, ProducerStates, SNAPSHOT_FILE } from "../../src/log/prod
 import { errorName } from "../../src/protocol/error_codes.ts";
 import { BASE_OFFSET, writeInt64 } from "../../src/protocol/record_batch.ts";
 import { idempotentBatch } from "../helpers/idempotent_batch.ts";
+import { makeBatch, Partition, T0 } from "./fixtures/log_helpers.ts";
 
 function verdict(s: ProducerStates, b: Buffer): string {
   const c = s.check(b);
@@ -100,14 +101,27 @@ describe("durability", () => {
     return offset;
   }
 
-  it("a snapshot describing the log end is read back, and removed once read", () => {
+  it("a snapshot describing the log end is read back; a torn one is not trusted", () => {
     const d = dir();
     const s = new ProducerStates();
     s.record(idempotentBatch(4, 5, 0, 0), 0);
     s.save(d, 4);
     const back = ProducerStates.open(d, 4, []);
     assert.equal(verdict(back, idempotentBatch(4, 5, 0, 0)), "duplicate@0");
-    assert.equal(fs.existsSync(join(d, SNAPSHOT_FILE)), false);
+    const text = fs.readFileSync(join(d, SNAPSHOT_FILE), "utf8");
+    fs.writeFileSync(join(d, SNAPSHOT_FILE), text.slice(0, text.length - 3));
+    assert.equal(ProducerStates.open(d, 4, []).size, 0);
+  });
+
+  it("a clean close leaves a snapshot even with no producers, so the next open need not scan", () => {
+    const d = dir();
+    const p = new Partition(d).create();
+    p.writer.append(makeBatch(3), T0);
+    p.writer.close();
+    assert.deepEqual(JSON.parse(fs.readFileSync(join(d, SNAPSHOT_FILE), "utf8")), {
+      logEndOffset: 3,
+      producers: [],
+    });
   });
 
   it("without a snapshot, or with one older than the log, the state is rebuilt from the segments", () => {

@@ -171,6 +171,7 @@ describe("torn tail", () => {
       "00000000000000000000.index",
       "00000000000000000000.log",
       "00000000000000000000.timeindex",
+      "producer-state.json", // the writer's clean close; it describes another log end now
     ]);
   });
 
