@@ -142,13 +142,17 @@ export class LogManager {
    * size); PartitionLimitError when there is none. Give it back with unreserve() on failure.
    */
   reservePartitions(n: number): void {
-    const max = Math.min(this.config.maxBrokerPartitions, this.state.v.length);
-    if (this.reserved + n > max) {
-      throw new PartitionLimitError(
-        `this broker holds ${this.reserved} partition(s); ${n} more would pass max.broker.partitions (${max})`,
-      );
-    }
+    const problem = this.partitionRoomProblem(n);
+    if (problem !== null) throw new PartitionLimitError(problem);
     this.reserved += n;
+  }
+
+  /** Why n more partitions would not fit (max.broker.partitions), or null when they would. */
+  partitionRoomProblem(n: number): string | null {
+    const max = Math.min(this.config.maxBrokerPartitions, this.state.v.length);
+    return this.reserved + n > max
+      ? `this broker holds ${this.reserved} partition(s); ${n} more would pass max.broker.partitions (${max})`
+      : null;
   }
 
   private unreserve(n: number): void {

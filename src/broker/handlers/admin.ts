@@ -173,6 +173,18 @@ export async function handleListOffsets(
   return { throttleTimeMs: 0, topics };
 }
 
+/**
+ * Why a request that may still create `perRequest` partitions cannot create `added` more
+ * (max.partitions.per.request, then max.broker.partitions), or null: CreateTopics' and
+ * CreatePartitions' POLICY_VIOLATION message.
+ */
+export function partitionLimitProblem(ctx: BrokerContext, added: number, perRequest: number): string | null {
+  if (added > perRequest) {
+    return `Excessively large number of partitions per request: ${added} more would pass max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}).`;
+  }
+  return ctx.logs.partitionRoomProblem(added);
+}
+
 export async function handleCreateTopics(
   ctx: BrokerContext,
   req: CreateTopicsRequest,
@@ -248,13 +260,6 @@ export async function handleCreateTopics(
         continue;
       }
     }
-    if (partitions > perRequest) {
-      fail(
-        ErrorCode.POLICY_VIOLATION,
-        `Excessively large number of partitions per request: ${partitions} more would pass max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}).`,
-      );
-      continue;
-    }
     let overrides: Map<string, string>;
     try {
       overrides = checkOverrides(t.configs.map((c) => [c.name, c.value]));
@@ -263,12 +268,9 @@ export async function handleCreateTopics(
       fail(ErrorCode.INVALID_CONFIG, e.message);
       continue;
     }
-    const max = ctx.config.maxBrokerPartitions;
-    if (ctx.logs.partitionCount + partitions > max) {
-      fail(
-        ErrorCode.POLICY_VIOLATION,
-        `this broker holds ${ctx.logs.partitionCount} partition(s); ${partitions} more would pass max.broker.partitions (${max})`,
-      );
+    const tooMany = partitionLimitProblem(ctx, partitions, perRequest);
+    if (tooMany !== null) {
+      fail(ErrorCode.POLICY_VIOLATION, tooMany);
       continue;
     }
     perRequest -= partitions;

@@ -20,7 +20,7 @@ import type { RequestContext } from "../../transport/connection.ts";
 import type { BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import { PartitionLimitError } from "../log_manager.ts";
-import { advertisedFor } from "./admin.ts";
+import { advertisedFor, partitionLimitProblem } from "./admin.ts";
 
 /** Authorized operations when there is no authorizer: Kafka answers "not asked" (INT32_MIN). */
 const NO_AUTHORIZED_OPERATIONS = -2147483648;
@@ -126,22 +126,14 @@ export async function handleCreatePartitions(
         continue;
       }
     }
-    if (added > perRequest) {
-      fail(
-        ErrorCode.POLICY_VIOLATION,
-        `${added} new partitions pass what one request may create (max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}))`,
-      );
+    const tooMany = partitionLimitProblem(ctx, added, perRequest);
+    if (tooMany !== null) {
+      fail(ErrorCode.POLICY_VIOLATION, tooMany);
       continue;
     }
     perRequest -= added;
     if (req.validateOnly) {
-      const room = Math.min(ctx.config.maxBrokerPartitions, ctx.state.v.length) - ctx.logs.partitionCount;
-      if (added > room)
-        fail(
-          ErrorCode.POLICY_VIOLATION,
-          `max.broker.partitions (${ctx.config.maxBrokerPartitions}) has room for ${room}`,
-        );
-      else results.push({ name: t.name, errorCode: 0, errorMessage: null });
+      results.push({ name: t.name, errorCode: 0, errorMessage: null });
       continue;
     }
     try {
