@@ -2,16 +2,33 @@
 // the byte arrays, UTF-8 and CRC-32C). Records are written straight into one buffer per batch,
 // after a 61-byte hole for the batch header: no per-record allocation beyond what the caller
 // passes in. Closing the batch fills the header, compresses the records region when asked
-// and computes the CRC-32C once (bytes 21..end). Layout: src/protocol/record_batch.ts.
+// and computes the CRC-32C once (bytes 21..end). Layout: src/protocol/record_batch_layout.ts.
 //
 // Record (DefaultRecord.java; varints zigzag):
 //   length varint | attributes int8 (0) | timestampDelta varlong | offsetDelta varint |
 //   keyLength varint (-1 = null) | key | valueLength varint (-1 = null) | value |
 //   headerCount varint | [keyLength varint | key (UTF-8) | valueLength varint (-1 = null) | value]
 
+import {
+  ATTRIBUTES,
+  BASE_OFFSET,
+  BASE_SEQUENCE,
+  BASE_TIMESTAMP,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH,
+  CRC,
+  LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
+  PRODUCER_EPOCH,
+  PRODUCER_ID,
+  RECORD_COUNT,
+} from "../protocol/record_batch_layout.ts";
 import type { Platform } from "./platform.ts";
 
-export const BATCH_HEADER_BYTES = 61;
+export { BATCH_HEADER_BYTES };
 
 /** What a message's headers may be: kafkajs's object form, or a list of key/value pairs. */
 export type MessageHeaders =
@@ -216,8 +233,9 @@ export class BatchBuilder {
   finish(
     compression: number,
     compress: ((d: Uint8Array) => Uint8Array | Promise<Uint8Array>) | null,
+    idempotence: { producerId: number; producerEpoch: number; baseSequence: number } | null = null,
   ): Uint8Array | Promise<Uint8Array> {
-    this.writeHeader(this.buf, compression);
+    this.writeHeader(this.buf, compression, idempotence);
     if (compression === 0 || compress === null) return this.seal(this.buf.subarray(0, this.used));
     const out = compress(this.buf.subarray(BATCH_HEADER_BYTES, this.used));
     if (out instanceof Promise) return out.then((c) => this.withPayload(c));
@@ -231,28 +249,31 @@ export class BatchBuilder {
     return this.seal(b);
   }
 
-  private writeHeader(b: Uint8Array, compression: number): void {
+  private writeHeader(
+    b: Uint8Array,
+    compression: number,
+    idem: { producerId: number; producerEpoch: number; baseSequence: number } | null,
+  ): void {
     const v = new DataView(b.buffer, b.byteOffset, BATCH_HEADER_BYTES);
-    v.setUint32(0, 0); // baseOffset (the broker assigns it)
-    v.setUint32(4, 0);
-    v.setInt32(12, -1); // partitionLeaderEpoch
-    v.setInt8(16, 2); // magic
-    v.setInt16(21, compression); // attributes: codec, CreateTime, not transactional
-    v.setInt32(23, this.count - 1); // lastOffsetDelta
-    setInt64(v, 27, this.baseTimestamp);
-    setInt64(v, 35, this.maxTimestamp);
-    v.setInt32(43, -1); // producerId -1
-    v.setInt32(47, -1);
-    v.setInt16(51, -1); // producerEpoch
-    v.setInt32(53, -1); // baseSequence
-    v.setInt32(57, this.count); // recordCount
+    setInt64(v, BASE_OFFSET, 0); // the broker assigns it
+    v.setInt32(PARTITION_LEADER_EPOCH, -1);
+    v.setInt8(MAGIC, 2);
+    v.setInt16(ATTRIBUTES, compression); // codec, CreateTime, not transactional
+    v.setInt32(LAST_OFFSET_DELTA, this.count - 1);
+    setInt64(v, BASE_TIMESTAMP, this.baseTimestamp);
+    setInt64(v, MAX_TIMESTAMP, this.maxTimestamp);
+    // -1s when not idempotent
+    setInt64(v, PRODUCER_ID, idem?.producerId ?? -1);
+    v.setInt16(PRODUCER_EPOCH, idem?.producerEpoch ?? -1);
+    v.setInt32(BASE_SEQUENCE, idem?.baseSequence ?? -1);
+    v.setInt32(RECORD_COUNT, this.count);
   }
 
   /** Set batchLength and the CRC-32C of bytes 21..end. */
   private seal(b: Uint8Array): Uint8Array {
     const v = new DataView(b.buffer, b.byteOffset, BATCH_HEADER_BYTES);
-    v.setInt32(8, b.length - 12);
-    v.setUint32(17, this.platform.crc32c(b.subarray(21)));
+    v.setInt32(BATCH_LENGTH, b.length - LOG_OVERHEAD);
+    v.setUint32(CRC, this.platform.crc32c(b.subarray(ATTRIBUTES)));
     return b;
   }
 }

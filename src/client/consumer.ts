@@ -18,8 +18,9 @@
 //   then, like non-retriable ones, the partition stops and the iterator throws the typed error
 //   (once; seek() on the partition starts it again).
 
-import { type FetchRequest, type FetchResponse, fetchCodec } from "../protocol/fetch.ts";
+import { type FetchRequest, type FetchResponse, fetchCodec, ZERO_TOPIC_ID } from "../protocol/fetch.ts";
 import { type ListOffsetsResponse, listOffsetsCodec } from "../protocol/list_offsets.ts";
+import { RECORDS } from "../protocol/record_batch_layout.ts";
 import type { Cluster } from "./cluster.ts";
 import {
   ConnectionError,
@@ -538,10 +539,12 @@ export class Consumer<B extends Uint8Array = Uint8Array> implements AsyncIterabl
       sessionEpoch: -1,
       topics: [...byTopic].map(([topic, cs]) => ({
         topic,
+        topicId: ZERO_TOPIC_ID,
         partitions: cs.map((c) => ({
           partition: c.partition,
           currentLeaderEpoch: -1,
           fetchOffset: c.fetchOffset,
+          lastFetchedEpoch: -1,
           logStartOffset: -1,
           partitionMaxBytes: Math.min(this.maxBytesPerPartition, maxBytes),
         })),
@@ -674,7 +677,7 @@ export class Consumer<B extends Uint8Array = Uint8Array> implements AsyncIterabl
       }
       const codecId = compressionOf(b);
       if (codecId === 0) {
-        c.reader = new BatchReader(b, b.data.subarray(61), c.topic, c.partition);
+        c.reader = new BatchReader(b, b.data.subarray(RECORDS), c.topic, c.partition);
         continue;
       }
       const codec = this.platform.codecs.get(codecId);
@@ -690,7 +693,7 @@ export class Consumer<B extends Uint8Array = Uint8Array> implements AsyncIterabl
       }
       let out: Uint8Array | Promise<Uint8Array>;
       try {
-        out = codec.decompress(b.data.subarray(61));
+        out = codec.decompress(b.data.subarray(RECORDS));
       } catch (e) {
         this.stopPartition(
           c,

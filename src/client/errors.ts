@@ -6,8 +6,7 @@
 // have their own subclass (UnknownTopicOrPartitionError ...), so `instanceof` works as well as
 // comparing `code`. Transport problems are ConnectionError / RequestTimeoutError (retriable).
 //
-// Kafka's names and retriability come from src/protocol/error_codes.ts; the few codes that table
-// does not list are completed here (EXTRA), from Kafka's Errors.java.
+// Kafka's names and retriability come from src/protocol/error_codes.ts, the one table.
 
 import { ErrorCode, errorName, isRetriable } from "../protocol/error_codes.ts";
 
@@ -21,36 +20,14 @@ export interface ErrorDetails {
   cause?: unknown;
 }
 
-/** Codes src/protocol/error_codes.ts does not name: [name, retriable]. */
-const EXTRA = new Map<number, [string, boolean]>([
-  [8, ["BROKER_NOT_AVAILABLE", false]],
-  [9, ["REPLICA_NOT_AVAILABLE", true]],
-  [11, ["STALE_CONTROLLER_EPOCH", false]],
-  [19, ["NOT_ENOUGH_REPLICAS", true]],
-  [20, ["NOT_ENOUGH_REPLICAS_AFTER_APPEND", true]],
-  [45, ["OUT_OF_ORDER_SEQUENCE_NUMBER", false]],
-  [46, ["DUPLICATE_SEQUENCE_NUMBER", false]],
-  [47, ["INVALID_PRODUCER_EPOCH", false]],
-  [48, ["INVALID_TXN_STATE", false]],
-  [58, ["SASL_AUTHENTICATION_FAILED", false]],
-  [60, ["REASSIGNMENT_IN_PROGRESS", false]],
-  [70, ["FETCH_SESSION_ID_NOT_FOUND", true]],
-  [71, ["INVALID_FETCH_SESSION_EPOCH", true]],
-  [72, ["LISTENER_NOT_FOUND", true]],
-  [73, ["TOPIC_DELETION_DISABLED", false]],
-  [78, ["OFFSET_NOT_AVAILABLE", true]],
-  [89, ["THROTTLING_QUOTA_EXCEEDED", true]],
-]);
-
 /** Kafka's name for an error code ("UNKNOWN_ERROR_<code>" when it is not known). */
 export function kafkaErrorName(code: number): string {
-  return EXTRA.get(code)?.[0] ?? errorName(code);
+  return errorName(code);
 }
 
 /** Whether Kafka classes an error code as retriable. */
 export function isRetriableCode(code: number): boolean {
-  const extra = EXTRA.get(code);
-  return extra !== undefined ? extra[1] : isRetriable(code);
+  return isRetriable(code);
 }
 
 export class MilenaError extends Error {

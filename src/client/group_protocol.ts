@@ -1,92 +1,51 @@
 // The consumer protocol's Subscription (JoinGroup member metadata) and Assignment (SyncGroup
-// assignment) for Milena's client: the browser-safe counterpart of src/protocol/consumer_protocol.ts
-// (which is built on Node's Buffer), written with ByteWriter / ByteReader.
-//
-// Subscription (Version: 0) => version [topics] user_data
-// Subscription (Version: 1) => ... [owned_partitions]      (v2 appends generation_id, v3 rack_id)
-// Assignment   (Version: 0) => version [assigned_partitions] user_data
-//
-// Written at version 0 (as kafkajs does; Kafka's and librdkafka's assignors read it), with user
-// data as zero bytes rather than null (kafkajs's way). Read at any version: newer versions only
-// append fields, which are ignored.
+// assignment) as Milena's client writes them: src/protocol/consumer_protocol.ts's codec, at
+// version 0 (as kafkajs does; Kafka's and librdkafka's assignors read it), with user data as zero
+// bytes rather than null (kafkajs's way). Read at any version.
 
-import { ByteReader, ByteWriter, concatChunks } from "./bytes.ts";
+import {
+  type ConsumerAssignment,
+  type ConsumerSubscription,
+  type ConsumerTopicPartitions,
+  decodeAssignment as decodeConsumerAssignment,
+  decodeSubscription as decodeConsumerSubscription,
+  encodeAssignment as encodeConsumerAssignment,
+  encodeSubscription as encodeConsumerSubscription,
+} from "../protocol/consumer_protocol.ts";
 
-export interface TopicPartitions {
-  topic: string;
-  partitions: number[];
-}
-
-export interface MemberSubscription {
-  version: number;
-  topics: string[];
-  userData: Uint8Array | null;
-  /** v1+ (cooperative rebalancing); [] for v0. */
-  ownedPartitions: TopicPartitions[];
-}
-
-export interface MemberAssignment {
-  version: number;
-  assignedPartitions: TopicPartitions[];
-  userData: Uint8Array | null;
-}
+export type TopicPartitions = ConsumerTopicPartitions;
+export type MemberSubscription = ConsumerSubscription;
+export type MemberAssignment = ConsumerAssignment;
 
 const EMPTY = new Uint8Array(0);
-
-function done(w: ByteWriter): Uint8Array {
-  return concatChunks(w.chunks(), w.length).slice();
-}
 
 export function encodeSubscription(
   topics: readonly string[],
   userData: Uint8Array | null = null,
 ): Uint8Array {
-  const w = new ByteWriter(64);
-  w.int16(0)
-    .array(topics, (w, t) => {
-      w.string(t);
-    })
-    .bytes(userData ?? EMPTY);
-  return done(w);
+  return encodeConsumerSubscription({
+    version: 0,
+    topics: [...topics],
+    userData: userData ?? EMPTY,
+    ownedPartitions: [],
+  });
 }
 
-export function decodeSubscription(b: Uint8Array): MemberSubscription {
-  const r = new ByteReader(b);
-  const version = r.int16();
-  const topics = r.array((r) => r.string());
-  // v0 of some clients ends after topics (user_data absent): read it as null.
-  const userData = r.remaining >= 4 ? r.nullableBytes() : null;
-  const ownedPartitions =
-    version >= 1 && r.remaining >= 4
-      ? r.array((r) => ({ topic: r.string(), partitions: r.array((r) => r.int32()) }))
-      : [];
-  return { version, topics, userData, ownedPartitions };
-}
+export const decodeSubscription: (b: Uint8Array) => MemberSubscription = decodeConsumerSubscription;
 
 export function encodeAssignment(
   assigned: readonly TopicPartitions[],
   userData: Uint8Array | null = null,
 ): Uint8Array {
-  const w = new ByteWriter(64);
-  w.int16(0)
-    .array(assigned, (w, t) => {
-      w.string(t.topic).array(t.partitions, (w, p) => {
-        w.int32(p);
-      });
-    })
-    .bytes(userData ?? EMPTY);
-  return done(w);
+  return encodeConsumerAssignment({
+    version: 0,
+    assignedPartitions: [...assigned],
+    userData: userData ?? EMPTY,
+  });
 }
 
 /** Zero bytes (a coordinator's answer on error, or a member given nothing) read as an empty assignment. */
-export function decodeAssignment(b: Uint8Array): MemberAssignment {
-  if (b.length === 0) return { version: 0, assignedPartitions: [], userData: null };
-  const r = new ByteReader(b);
-  const version = r.int16();
-  const assignedPartitions = r.array((r) => ({ topic: r.string(), partitions: r.array((r) => r.int32()) }));
-  const userData = r.remaining >= 4 ? r.nullableBytes() : null;
-  return { version, assignedPartitions, userData };
-}
+export const decodeAssignment: (b: Uint8Array) => MemberAssignment = decodeConsumerAssignment;
 
 /** Merge entries of one topic, sort topics by name and partitions ascending, drop empty topics. */
 export function normalizeTopicPartitions(list: readonly TopicPartitions[]): TopicPartitions[] {

@@ -10,11 +10,11 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { crc32c } from "@node-rs/crc32";
 import { compressFrameSync, decompressFrameSync } from "lz4-napi";
+import { utf8Decode, utf8Write } from "../protocol/utf8.ts";
 import { MilenaClient, type MilenaConfig } from "./client.ts";
 import { browserPlatform, CompressionTypes, type Platform } from "./platform.ts";
 import { tcpConnector } from "./tcp.ts";
 import type { WebSocketFactory, WebSocketLike } from "./transport.ts";
-import { utf8Decode, utf8Write } from "./utf8.ts";
 
 export * from "./api.ts";
 

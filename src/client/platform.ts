@@ -5,10 +5,10 @@
 // (src/client/node.ts) starts from it and swaps in Node's faster pieces (Buffer, zlib,
 // lz4-napi, @node-rs/crc32) and adds TCP and the `ws` package; nothing here imports them.
 
+import { utf8Decode, utf8Length, utf8Write } from "../protocol/utf8.ts";
 import { crc32c } from "./crc32c.ts";
 import { lz4CompressFrame, lz4DecompressFrame } from "./lz4.ts";
 import type { TcpConnector, WebSocketFactory } from "./transport.ts";
-import { utf8Decode, utf8Length, utf8Write } from "./utf8.ts";
 
 /** A compression codec; either direction may be asynchronous (CompressionStream is). */
 export interface Codec {

@@ -4,11 +4,22 @@
 // values being views into the fetched (or decompressed) bytes, never copies. A batch whose
 // records region is compressed is decompressed once, when its first record is asked for.
 
-import { utf8Decode } from "./utf8.ts";
-
-const ATTR_COMPRESSION_MASK = 0x07;
-const ATTR_LOG_APPEND_TIME = 0x08;
-const ATTR_CONTROL = 0x20;
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_LOG_APPEND_TIME,
+  ATTRIBUTES,
+  BASE_OFFSET,
+  BASE_TIMESTAMP,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH,
+  LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  RECORD_COUNT,
+} from "../protocol/record_batch_layout.ts";
+import { utf8Decode } from "../protocol/utf8.ts";
 
 /** Record headers as kafkajs gives them: a key seen more than once maps to an array. */
 export interface RecordHeaders<B extends Uint8Array = Uint8Array> {
@@ -53,22 +64,22 @@ function int64(b: Uint8Array, at: number): number {
 export function splitRecordSet(data: Uint8Array): RawBatch[] {
   const out: RawBatch[] = [];
   let at = 0;
-  while (at + 61 <= data.length) {
-    const size = int32(data, at + 8) + 12;
-    if (size < 61 || at + size > data.length) break;
+  while (at + BATCH_HEADER_BYTES <= data.length) {
+    const size = int32(data, at + BATCH_LENGTH) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_BYTES || at + size > data.length) break;
     const d = data.subarray(at, at + size);
     at += size;
-    const baseOffset = int64(d, 0);
-    const lastOffset = baseOffset + int32(d, 23);
-    if (d[16] !== 2) continue; // magic 0/1 message sets: not produced by Milena or modern clients
+    const baseOffset = int64(d, BASE_OFFSET);
+    const lastOffset = baseOffset + int32(d, LAST_OFFSET_DELTA);
+    if (d[MAGIC] !== 2) continue; // magic 0/1 message sets: not produced by Milena or modern clients
     out.push({
       data: d,
       baseOffset,
       lastOffset,
-      count: int32(d, 57),
-      attributes: (d[21] << 8) | d[22],
-      baseTimestamp: int64(d, 27),
-      maxTimestamp: int64(d, 35),
+      count: int32(d, RECORD_COUNT),
+      attributes: (d[ATTRIBUTES] << 8) | d[ATTRIBUTES + 1],
+      baseTimestamp: int64(d, BASE_TIMESTAMP),
+      maxTimestamp: int64(d, MAX_TIMESTAMP),
     });
   }
   return out;
@@ -113,7 +124,7 @@ export class BatchReader<B extends Uint8Array = Uint8Array> {
   private readonly logAppendTime: boolean;
 
   /**
-   * `records` is the records region: the batch bytes from 61 on, or their decompression.
+   * `records` is the records region: the batch bytes from RECORDS (61) on, or their decompression.
    */
   constructor(
     readonly batch: RawBatch,

@@ -1,45 +1,16 @@
 // The TCP transport (Node only: node:net), plugged in by the Node entry. Kafka's framing: each
 // request and response is a 4-byte big-endian size followed by that many bytes. Request chunks
 // are written corked (one syscall for header and batches, no copy); replies are cut from the
-// stream without copying when a reply sits in one chunk, and joined once when it spans several.
+// stream by the broker's FrameDecoder (src/transport/frame_decoder.ts): without copying when a
+// reply sits in one chunk, assembled once when it spans several.
 
 import * as net from "node:net";
+import { FrameDecoder } from "../transport/frame_decoder.ts";
 import { ConnectionError } from "./errors.ts";
 import type { TcpConnector, Transport, TransportEvents } from "./transport.ts";
 
-class FrameCutter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private need = -1;
-
-  push(chunk: Buffer, out: (frame: Buffer) => void): void {
-    let buf = chunk;
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.need >= 0 ? this.pendingBytes < this.need + 4 : this.pendingBytes < 4) return;
-      buf = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
-    let at = 0;
-    while (buf.length - at >= 4) {
-      const size = buf.readInt32BE(at);
-      if (size < 0) throw new Error(`negative frame size ${size}`);
-      if (buf.length - at - 4 < size) {
-        this.need = size;
-        break;
-      }
-      this.need = -1;
-      out(buf.subarray(at + 4, at + 4 + size));
-      at += 4 + size;
-    }
-    if (at < buf.length) {
-      this.pending.push(buf.subarray(at));
-      this.pendingBytes = buf.length - at;
-    }
-  }
-}
+/** Largest reply frame the client accepts (Kafka's int32 frame size; a bigger one is a broken stream). */
+const MAX_REPLY_BYTES = 0x7fffffff;
 
 class TcpTransport implements Transport {
   closedByUs = false;
@@ -75,7 +46,7 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
     const label = `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const socket = net.connect({ host, port, noDelay: true });
     const transport = new TcpTransport(socket);
-    const cutter = new FrameCutter();
+    const frames = new FrameDecoder(MAX_REPLY_BYTES);
     let connected = false;
     let lastError: Error | null = null;
     const timer = setTimeout(() => {
@@ -90,10 +61,14 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
       resolve(transport);
     });
     socket.on("data", (chunk: Buffer) => {
+      let problem: string | null;
       try {
-        cutter.push(chunk, onFrame);
+        problem = frames.push(chunk, onFrame);
       } catch (e) {
-        lastError = e as Error;
+        problem = (e as Error).message;
+      }
+      if (problem !== null) {
+        lastError = new Error(`bad reply stream: ${problem}`);
         socket.destroy();
       }
     });

@@ -22,7 +22,9 @@
 //   user_data => NULLABLE_BYTES
 //
 // Like Kafka's ConsumerProtocol, decoding reads a newer version with the newest layout it knows
-// and ignores what follows (new versions only append fields).
+// and ignores what follows (new versions only append fields); a v0 that ends after its topics
+// (some clients') reads as user_data null. Shared by the broker's tests and Milena's client
+// (client/group_protocol.ts gives it the client's signatures); no Node API.
 
 import { ProtocolError, Reader } from "./reader.ts";
 import { Writer } from "./writer.ts";
@@ -36,7 +38,7 @@ export interface ConsumerSubscription {
   /** 0 or 1 when encoding. */
   version: number;
   topics: string[];
-  userData: Buffer | null;
+  userData: Uint8Array | null;
   /** v1+; [] when decoding v0 (and not written at v0). */
   ownedPartitions: ConsumerTopicPartitions[];
 }
@@ -45,7 +47,7 @@ export interface ConsumerAssignment {
   /** 0 when encoding. */
   version: number;
   assignedPartitions: ConsumerTopicPartitions[];
-  userData: Buffer | null;
+  userData: Uint8Array | null;
 }
 
 export const SUBSCRIPTION_MAX_VERSION = 1;
@@ -74,11 +76,12 @@ function readVersion(r: Reader, what: string): number {
   return version;
 }
 
-function copyOut(w: Writer): Buffer {
-  return Buffer.from(w.view());
+/** The bytes written, in an array of their own. */
+function copyOut(w: Writer): Uint8Array {
+  return w.view().slice();
 }
 
-export function encodeSubscription(s: ConsumerSubscription): Buffer {
+export function encodeSubscription(s: ConsumerSubscription): Uint8Array {
   if (s.version < 0 || s.version > SUBSCRIPTION_MAX_VERSION)
     throw new Error(`cannot encode Subscription v${s.version}`);
   const w = new Writer(64);
@@ -88,16 +91,17 @@ export function encodeSubscription(s: ConsumerSubscription): Buffer {
 }
 
 /** Decode a Subscription; user_data is a view into `buf`. */
-export function decodeSubscription(buf: Buffer): ConsumerSubscription {
+export function decodeSubscription(buf: Uint8Array): ConsumerSubscription {
   const r = new Reader(buf);
   const version = readVersion(r, "Subscription");
   const topics = r.array(readString);
-  const userData = r.nullableBytes();
-  const ownedPartitions = version >= 1 ? r.array(readTopicPartitions) : []; // v1 added owned_partitions
+  const userData = r.remaining > 0 ? r.nullableBytes() : null;
+  // v1 added owned_partitions
+  const ownedPartitions = version >= 1 && r.remaining > 0 ? r.array(readTopicPartitions) : [];
   return { version, topics, userData, ownedPartitions };
 }
 
-export function encodeAssignment(a: ConsumerAssignment): Buffer {
+export function encodeAssignment(a: ConsumerAssignment): Uint8Array {
   if (a.version !== ASSIGNMENT_MAX_VERSION) throw new Error(`cannot encode Assignment v${a.version}`);
   const w = new Writer(64);
   w.int16(a.version).array(a.assignedPartitions, writeTopicPartitions).bytes(a.userData);
@@ -109,10 +113,10 @@ export function encodeAssignment(a: ConsumerAssignment): Buffer {
  * an error, or a leader for a member it gave nothing) decode as an empty v0 assignment, as both
  * kafkajs and librdkafka read them.
  */
-export function decodeAssignment(buf: Buffer): ConsumerAssignment {
+export function decodeAssignment(buf: Uint8Array): ConsumerAssignment {
   if (buf.length === 0) return { version: 0, assignedPartitions: [], userData: null };
   const r = new Reader(buf);
   const version = readVersion(r, "Assignment");
   const assignedPartitions = r.array(readTopicPartitions);
-  return { version, assignedPartitions, userData: r.nullableBytes() };
+  return { version, assignedPartitions, userData: r.remaining > 0 ? r.nullableBytes() : null };
 }

@@ -1,6 +1,7 @@
-// Kafka's error codes (clients/src/main/java/org/apache/kafka/common/protocol/Errors.java), the
-// ones Milena answers, with whether a client should retry. Names are Kafka's, so logs and
-// client messages match the Kafka documentation.
+// Kafka's error codes (clients/src/main/java/org/apache/kafka/common/protocol/Errors.java): the
+// ones Milena answers, and those its client may meet from other brokers, with whether a client
+// should retry. Names are Kafka's, so logs and client messages match the Kafka documentation.
+// The one error table of the broker and Milena's client (src/client/errors.ts builds on it).
 
 export const ErrorCode = {
   UNKNOWN_SERVER_ERROR: -1,
@@ -44,6 +45,7 @@ export const ErrorCode = {
   INVALID_REQUEST: 42,
   UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
   POLICY_VIOLATION: 44,
+  TOPIC_DELETION_DISABLED: 73,
   OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
   DUPLICATE_SEQUENCE_NUMBER: 46,
   INVALID_PRODUCER_EPOCH: 47,
@@ -56,9 +58,25 @@ export const ErrorCode = {
   UNKNOWN_LEADER_EPOCH: 75,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   MEMBER_ID_REQUIRED: 79,
+  FENCED_INSTANCE_ID: 82,
   NON_EMPTY_GROUP: 68,
+  GROUP_SUBSCRIBED_TO_TOPIC: 86,
   INVALID_RECORD: 87,
+  UNKNOWN_TOPIC_ID: 100,
   UNSUPPORTED_ENDPOINT_TYPE: 119,
+  // Codes a Milena broker does not answer (yet), that a client may meet from a Kafka cluster.
+  BROKER_NOT_AVAILABLE: 8,
+  REPLICA_NOT_AVAILABLE: 9,
+  STALE_CONTROLLER_EPOCH: 11,
+  NOT_ENOUGH_REPLICAS: 19,
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
+  SASL_AUTHENTICATION_FAILED: 58,
+  REASSIGNMENT_IN_PROGRESS: 60,
+  FETCH_SESSION_ID_NOT_FOUND: 70,
+  INVALID_FETCH_SESSION_EPOCH: 71,
+  LISTENER_NOT_FOUND: 72,
+  OFFSET_NOT_AVAILABLE: 78,
+  THROTTLING_QUOTA_EXCEEDED: 89,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,6 +94,15 @@ const RETRIABLE = new Set<number>([
   ErrorCode.KAFKA_STORAGE_ERROR,
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.REPLICA_NOT_AVAILABLE,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+  ErrorCode.FETCH_SESSION_ID_NOT_FOUND,
+  ErrorCode.INVALID_FETCH_SESSION_EPOCH,
+  ErrorCode.LISTENER_NOT_FOUND,
+  ErrorCode.OFFSET_NOT_AVAILABLE,
+  ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+  ErrorCode.UNKNOWN_TOPIC_ID,
 ]);
 
 const NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([k, v]) => [v, k]));

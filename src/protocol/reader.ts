@@ -8,29 +8,20 @@
 // its bytes, so whatever the broker echoes back (a topic name in an error answer) is never larger
 // than what the client sent. (Invalid bytes would decode to U+FFFD, three bytes each: a 12,000-byte
 // name of 0xFF would come back as 36,000 bytes, past the int16 length of a Kafka string.)
+//
+// Plain Uint8Array + DataView, no Node API: the broker, Milena's client (in Node and in browsers),
+// the tests and the bench share this one.
+
+import { utf8DecodeStrict } from "./utf8.ts";
 
 export class ProtocolError extends Error {
   override name = "ProtocolError";
 }
 
-/** Throws on bytes that are not UTF-8 (a browser has it too: this module is shared). */
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
 /** The bytes [at, at + n) of buf as a string; ProtocolError when they are not UTF-8. */
-function utf8(buf: Buffer, at: number, n: number): string {
-  // Names and ids are short and ASCII: checked and decoded without leaving JS.
-  if (n <= 64) {
-    let ascii = true;
-    for (let i = at; i < at + n; i++) {
-      if (buf[i] > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return buf.toString("latin1", at, at + n);
-  }
+function utf8(buf: Uint8Array, at: number, n: number): string {
   try {
-    return strictUtf8.decode(buf.subarray(at, at + n));
+    return utf8DecodeStrict(buf, at, at + n);
   } catch {
     throw new ProtocolError(`string of ${n} bytes at ${at} is not valid UTF-8`);
   }
@@ -39,14 +30,16 @@ function utf8(buf: Buffer, at: number, n: number): string {
 export class Reader {
   offset: number;
   readonly end: number;
+  private readonly dv: DataView;
 
   constructor(
-    readonly buf: Buffer,
+    readonly buf: Uint8Array,
     offset = 0,
     end = buf.length,
   ) {
     this.offset = offset;
     this.end = end;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get remaining(): number {
@@ -62,24 +55,35 @@ export class Reader {
   }
 
   int8(): number {
-    return this.buf.readInt8(this.need(1));
+    return this.dv.getInt8(this.need(1));
   }
   bool(): boolean {
     return this.buf[this.need(1)] !== 0;
   }
   int16(): number {
-    return this.buf.readInt16BE(this.need(2));
+    return this.dv.getInt16(this.need(2));
+  }
+  uint16(): number {
+    return this.dv.getUint16(this.need(2));
   }
   int32(): number {
-    return this.buf.readInt32BE(this.need(4));
+    return this.dv.getInt32(this.need(4));
   }
   uint32(): number {
-    return this.buf.readUInt32BE(this.need(4));
+    return this.dv.getUint32(this.need(4));
+  }
+  float64(): number {
+    return this.dv.getFloat64(this.need(8));
+  }
+  /** 16 bytes (a Kafka UUID), as a view into the frame. */
+  uuid(): Uint8Array {
+    const at = this.need(16);
+    return this.buf.subarray(at, at + 16);
   }
   /** int64 as a JS number: offsets and timestamps stay below 2^53. */
   int64(): number {
     const at = this.need(8);
-    return this.buf.readInt32BE(at) * 4294967296 + this.buf.readUInt32BE(at + 4);
+    return this.dv.getInt32(at) * 4294967296 + this.dv.getUint32(at + 4);
   }
 
   string(): string {
@@ -95,13 +99,13 @@ export class Reader {
     return utf8(this.buf, at, n);
   }
   /** Bytes as a view into the frame (no copy). */
-  nullableBytes(): Buffer | null {
+  nullableBytes(): Uint8Array | null {
     const n = this.int32();
     if (n < 0) return null;
     const at = this.need(n);
     return this.buf.subarray(at, at + n);
   }
-  bytes(): Buffer {
+  bytes(): Uint8Array {
     const b = this.nullableBytes();
     if (b === null) throw new ProtocolError("null where bytes are required");
     return b;
@@ -171,5 +175,20 @@ export class Reader {
   }
   skip(n: number): void {
     this.need(n);
+  }
+  /**
+   * An array's count: int32, or (flexible versions) uvarint N+1; null (-1) is refused, and so is
+   * a count beyond the frame (each element takes at least a byte).
+   */
+  count(flexible: boolean): number {
+    const n = flexible ? this.uvarint() - 1 : this.int32();
+    if (n < 0) throw new ProtocolError("null array where one is required");
+    if (n > this.remaining) throw new ProtocolError(`array count ${n} exceeds the frame`);
+    return n;
+  }
+  /** A Reader of the next n bytes (a tagged field's), which this one skips. */
+  sub(n: number): Reader {
+    const at = this.need(n);
+    return new Reader(this.buf, at, at + n);
   }
 }

@@ -117,7 +117,7 @@ export function encodeBatch(
   batch.writeInt16BE(-1, 51); // producerEpoch
   batch.writeInt32BE(-1, 53); // baseSequence
   batch.writeInt32BE(records.length, RECORD_COUNT);
-  payload.copy(batch, RECORDS);
+  batch.set(payload, RECORDS);
   batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
   return batch;
 }

@@ -1,18 +1,28 @@
 // Writer: builds a Kafka response (or request) body in one growable buffer. The mirror of
 // Reader. A response starts with a 4-byte size hole that finishFrame() fills in, so TCP sends
-// the buffer as it is and WebSocket sends it from byte 4.
+// the buffer as it is and WebSocket sends it from byte 4. Record batches (produce requests) and
+// fetch record sets are spliced in by reference (splice, externalBytes, externalChunks), never
+// copied: chunks() lists the message as arrays, which the transports send as they are. Anything
+// that reads this.buf back (a CRC over what was written) must write with raw/bytes, which copy.
+//
+// Plain Uint8Array + DataView, no Node API: the broker, Milena's client (in Node and in browsers),
+// the tests and the bench share this one. Every write takes its offset from room() first and
+// only then goes through this.buf / this.dv (room() may replace both).
 
 import { writeInt64 } from "./int64.ts";
+import { utf8Length, utf8Write } from "./utf8.ts";
 
 export class Writer {
-  buf: Buffer;
+  buf: Uint8Array;
+  private dv: DataView;
   offset = 0;
-  /** Buffers spliced in by reference (fetch record sets), each placed at an offset of buf. */
+  /** Arrays spliced in by reference (fetch record sets, batches), each placed at an offset of buf. */
   private externals: { at: number; data: Uint8Array }[] = [];
   private externalLength = 0;
 
   constructor(capacity = 256) {
-    this.buf = Buffer.allocUnsafe(capacity);
+    this.buf = new Uint8Array(capacity);
+    this.dv = new DataView(this.buf.buffer);
   }
 
   /**
@@ -23,9 +33,10 @@ export class Writer {
   private room(n: number): number {
     const at = this.offset;
     if (at + n > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + n));
-      this.buf.copy(next, 0, 0, at);
+      const next = new Uint8Array(Math.max(this.buf.length * 2, at + n));
+      next.set(this.buf.subarray(0, at));
       this.buf = next;
+      this.dv = new DataView(next.buffer);
     }
     this.offset = at + n;
     return at;
@@ -33,7 +44,7 @@ export class Writer {
 
   int8(v: number): this {
     const at = this.room(1);
-    this.buf.writeInt8(v, at);
+    this.dv.setInt8(at, v);
     return this;
   }
   bool(v: boolean): this {
@@ -43,17 +54,27 @@ export class Writer {
   }
   int16(v: number): this {
     const at = this.room(2);
-    this.buf.writeInt16BE(v, at);
+    this.dv.setInt16(at, v);
+    return this;
+  }
+  uint16(v: number): this {
+    const at = this.room(2);
+    this.dv.setUint16(at, v);
+    return this;
+  }
+  float64(v: number): this {
+    const at = this.room(8);
+    this.dv.setFloat64(at, v);
     return this;
   }
   int32(v: number): this {
     const at = this.room(4);
-    this.buf.writeInt32BE(v, at);
+    this.dv.setInt32(at, v);
     return this;
   }
   uint32(v: number): this {
     const at = this.room(4);
-    this.buf.writeUInt32BE(v >>> 0, at);
+    this.dv.setUint32(at, v >>> 0);
     return this;
   }
   int64(v: number): this {
@@ -62,11 +83,11 @@ export class Writer {
     return this;
   }
   string(s: string): this {
-    const n = Buffer.byteLength(s);
+    const n = utf8Length(s);
     if (n > 32767) throw new RangeError(`string of ${n} bytes exceeds a Kafka string's 32767`);
     this.int16(n);
     const at = this.room(n);
-    this.buf.write(s, at, n, "utf8");
+    utf8Write(this.buf, at, s);
     return this;
   }
   nullableString(s: string | null): this {
@@ -75,7 +96,14 @@ export class Writer {
   bytes(b: Uint8Array | null): this {
     if (b === null) return this.int32(-1);
     this.int32(b.length);
-    this.raw(b);
+    return this.raw(b);
+  }
+  /** The bytes of b, by reference: b must stay unchanged until the message is sent. */
+  splice(b: Uint8Array): this {
+    if (b.length > 0) {
+      this.externals.push({ at: this.offset, data: b });
+      this.externalLength += b.length;
+    }
     return this;
   }
   raw(b: Uint8Array): this {
@@ -109,11 +137,15 @@ export class Writer {
   }
   compactString(s: string | null): this {
     if (s === null) return this.uvarint(0);
-    const n = Buffer.byteLength(s);
+    const n = utf8Length(s);
     this.uvarint(n + 1);
     const at = this.room(n);
-    this.buf.write(s, at, n, "utf8");
+    utf8Write(this.buf, at, s);
     return this;
+  }
+  /** An array's count (or -1, null): int32, or (flexible versions) uvarint N+1. */
+  count(n: number, flexible: boolean): this {
+    return flexible ? this.uvarint(n + 1) : this.int32(n);
   }
   emptyTaggedFields(): this {
     return this.uvarint(0);
@@ -136,10 +168,12 @@ export class Writer {
    * Kafka bytes made of several chunks (a fetch record set read from segment files): one int32
    * length prefix for their total, then every chunk spliced in by reference, in order.
    */
-  externalChunks(list: readonly Uint8Array[]): this {
+  externalChunks(list: readonly Uint8Array[], compact = false): this {
     let total = 0;
     for (let i = 0; i < list.length; i++) total += list[i].length;
-    this.int32(total);
+    // compact (flexible versions): uvarint length + 1
+    if (compact) this.uvarint(total + 1);
+    else this.int32(total);
     const at = this.offset;
     for (let i = 0; i < list.length; i++) {
       const data = list[i];
@@ -173,11 +207,26 @@ export class Writer {
     return this.room(4);
   }
   patch32(at: number, v: number): void {
-    this.buf.writeInt32BE(v, at);
+    this.dv.setInt32(at, v);
   }
 
-  /** The bytes written so far (a view, valid until the next write). */
-  view(): Buffer {
-    return this.buf.subarray(0, this.offset);
+  /** The bytes written so far (a view, valid until the next write; a copy when some are spliced). */
+  view(): Uint8Array {
+    if (this.externals.length === 0) return this.buf.subarray(0, this.offset);
+    return concatChunks(this.chunks(), this.length); // spliced arrays joined in: a copy
   }
+}
+
+/** One array holding every chunk, in order (no copy when there is one). */
+export function concatChunks(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let n = total ?? 0;
+  if (total === undefined) for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

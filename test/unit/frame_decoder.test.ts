@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FrameDecoder } from "../../src/transport/tcp.ts";
+import { FrameDecoder } from "../../src/transport/frame_decoder.ts";
 
 function frames(sizes: number[]): { stream: Buffer; bodies: Buffer[] } {
   const bodies = sizes.map((n, i) => Buffer.alloc(n, (i * 37 + 11) & 0xff));

@@ -1,10 +1,13 @@
-// UTF-8 in plain TypeScript (browser-safe): byte length, encode into a Uint8Array at an offset,
-// decode a range. Short strings (topic names, header keys, typical keys) are handled by plain
+// UTF-8 in plain TypeScript (browser-safe, shared by the broker and Milena's client): byte
+// length, encode into a Uint8Array at an offset, decode a range (leniently, or strictly for what
+// the broker reads from clients, reader.ts). Short strings (topic names, header keys, typical keys) are handled by plain
 // loops, which beat TextEncoder/TextDecoder's per-call overhead; long ones go to TextEncoder's
 // encodeInto and TextDecoder. Lone surrogates are written as U+FFFD, as TextEncoder does.
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Throws on bytes that are not UTF-8. */
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Bytes of `s` in UTF-8. */
 export function utf8Length(s: string): number {
@@ -79,4 +82,18 @@ export function utf8Decode(buf: Uint8Array, start = 0, end = buf.length): string
     return s;
   }
   return decoder.decode(buf.subarray(start, end));
+}
+
+/** Decode bytes [start, end) of `buf` as UTF-8; throws TypeError when they are not UTF-8. */
+export function utf8DecodeStrict(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = buf[i];
+      if (c >= 0x80) return strictDecoder.decode(buf.subarray(start, end));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return strictDecoder.decode(buf.subarray(start, end));
 }
