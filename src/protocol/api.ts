@@ -7,16 +7,21 @@
 import type { Reader } from "./reader.ts";
 import type { Writer } from "./writer.ts";
 
-export interface ApiCodec<Req, Res> {
+/**
+ * Req and Res are what decoding gives; ReqIn and ResIn what encoding takes (for the codecs
+ * derived from Kafka's specs, the same objects with every field optional: a field left out is
+ * written as its default, as Kafka's generated message classes start from their defaults).
+ */
+export interface ApiCodec<Req, Res, ReqIn = Req, ResIn = Res> {
   readonly key: number;
   readonly name: string;
   /** Advertised range in ApiVersions. */
   readonly minVersion: number;
   readonly maxVersion: number;
   decodeRequest(r: Reader, version: number): Req;
-  encodeRequest(w: Writer, version: number, req: Req): void;
+  encodeRequest(w: Writer, version: number, req: ReqIn): void;
   decodeResponse(r: Reader, version: number): Res;
-  encodeResponse(w: Writer, version: number, res: Res): void;
+  encodeResponse(w: Writer, version: number, res: ResIn): void;
 }
 
 /** Request header v1 (v2 adds tagged fields: only ApiVersions v3 among the versions served). */

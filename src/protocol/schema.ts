@@ -34,3 +34,15 @@ export interface MessageSpec {
 export function inRange(r: VersionRange | null | undefined, v: number): boolean {
   return r !== null && r !== undefined && v >= r[0] && v <= r[1];
 }
+
+/**
+ * What encoding a message takes: the decoded shape with every field optional, at every depth (a
+ * field left out is written as its default).
+ */
+export type Init<T> = T extends Uint8Array
+  ? T
+  : T extends readonly (infer E)[]
+    ? Init<E>[]
+    : T extends object
+      ? { [K in keyof T]?: Init<T[K]> }
+      : T;

@@ -17,7 +17,8 @@
 //
 // A field absent from a version decodes to its default (the spec's, else 0, false, "", empty).
 // This is the general path; Produce and Fetch keep hand-written hot paths (src/protocol/produce.ts,
-// fetch.ts), checked byte for byte against this one by test/unit/schema_codec.test.ts.
+// fetch.ts), checked byte for byte against this one, every version, by
+// test/unit/protocol_produce.test.ts and protocol_fetch.test.ts.
 
 import { ProtocolError, Reader } from "./reader.ts";
 import { type FieldSpec, inRange, type MessageSpec } from "./schema.ts";
@@ -29,7 +30,7 @@ export type Struct = { [name: string]: Value };
 /** A tagged field this description does not know: kept as it came. */
 export interface UnknownTag {
   tag: number;
-  data: Buffer;
+  data: Uint8Array;
 }
 
 const UNKNOWN_TAGS = "_unknownTags";
@@ -63,10 +64,10 @@ export function defaultValue(f: FieldSpec, version: number): Value {
     case "string":
       return "";
     case "uuid":
-      return Buffer.alloc(16);
+      return new Uint8Array(16);
     case "bytes":
     case "records":
-      return inRange(f.nullable, version) ? null : Buffer.alloc(0);
+      return inRange(f.nullable, version) ? null : new Uint8Array(0);
     default:
       return defaultStruct(f.fields ?? [], version);
   }
@@ -98,7 +99,7 @@ function readScalar(r: Reader, type: string): Value {
     case "int16":
       return r.int16();
     case "uint16":
-      return r.buf.readUInt16BE(readFixed(r, 2));
+      return r.uint16();
     case "int32":
       return r.int32();
     case "uint32":
@@ -106,13 +107,11 @@ function readScalar(r: Reader, type: string): Value {
     case "int64":
       return r.int64();
     case "float64":
-      return r.buf.readDoubleBE(readFixed(r, 8));
+      return r.float64();
     case "bool":
       return r.bool();
-    case "uuid": {
-      const at = readFixed(r, 16);
-      return Buffer.from(r.buf.subarray(at, at + 16));
-    }
+    case "uuid":
+      return new Uint8Array(r.uuid()); // a copy (Buffer's slice would be a view of the frame)
   }
   throw new ProtocolError(`unknown type ${type}`);
 }
@@ -172,7 +171,7 @@ function readStruct(r: Reader, fields: FieldSpec[], ctx: Ctx): Struct {
       const f = fields.find((x) => x.tag === tag && inRange(x.tagged, v));
       if (f === undefined) {
         unknown ??= [];
-        unknown.push({ tag, data: Buffer.from(r.buf.subarray(at, at + size)) });
+        unknown.push({ tag, data: new Uint8Array(r.buf.subarray(at, at + size)) }); // a copy
         continue;
       }
       const sub = new Reader(r.buf, at, at + size);
@@ -206,12 +205,9 @@ function writeScalar(w: Writer, type: string, v: Value): void {
     case "int16":
       w.int16(v as number);
       return;
-    case "uint16": {
-      const b = Buffer.alloc(2);
-      b.writeUInt16BE(v as number);
-      w.raw(b);
+    case "uint16":
+      w.uint16(v as number);
       return;
-    }
     case "int32":
       w.int32(v as number);
       return;
@@ -221,12 +217,9 @@ function writeScalar(w: Writer, type: string, v: Value): void {
     case "int64":
       w.int64(v as number);
       return;
-    case "float64": {
-      const b = Buffer.alloc(8);
-      b.writeDoubleBE(v as number);
-      w.raw(b);
+    case "float64":
+      w.float64(v as number);
       return;
-    }
     case "bool":
       w.bool(v as boolean);
       return;
@@ -285,7 +278,8 @@ function isDefault(f: FieldSpec, version: number, v: Value): boolean {
 function sameValue(a: Value, b: Value): boolean {
   if (a === b) return true;
   if (a === null || b === null || a === undefined || b === undefined) return false;
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b) === 0;
+  if (a instanceof Uint8Array && b instanceof Uint8Array)
+    return a.length === b.length && a.every((x, i) => x === b[i]);
   if (Array.isArray(a) && Array.isArray(b))
     return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
   if (typeof a === "object" && typeof b === "object") {
@@ -308,7 +302,7 @@ function writeStruct(w: Writer, fields: FieldSpec[], ctx: Ctx, s: Struct): void 
     if (!inRange(f.tagged, v) || !(f.name in s) || isDefault(f, v, s[f.name])) continue;
     const sub = new Writer(64);
     writeValue(sub, f, f.type, { version: v, flexible: true }, inRange(f.nullable, v), s[f.name]);
-    tags.push({ tag: f.tag ?? 0, data: Buffer.concat(sub.chunks()) });
+    tags.push({ tag: f.tag ?? 0, data: sub.view() });
   }
   for (const u of (s[UNKNOWN_TAGS] as UnknownTag[] | undefined) ?? []) tags.push(u);
   tags.sort((a, b) => a.tag - b.tag);

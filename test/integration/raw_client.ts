@@ -172,10 +172,10 @@ export class RawClient {
   }
 
   /** Send a request and decode its response with the same codec (all of it must be read). */
-  async request<Req, Res>(
-    codec: ApiCodec<Req, Res>,
+  async request<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
     version: number,
-    req: Req,
+    req: ReqIn,
     clientId: string | null = "milena-test",
   ): Promise<Res> {
     const r = await this.requestRaw(
@@ -191,7 +191,7 @@ export class RawClient {
   }
 
   /** Send a request that gets no reply (acks=0); returns its correlation id. */
-  sendOnly<Req, Res>(codec: ApiCodec<Req, Res>, version: number, req: Req): number {
+  sendOnly<Req, Res, ReqIn>(codec: ApiCodec<Req, Res, ReqIn, unknown>, version: number, req: ReqIn): number {
     const correlationId = this.nextCorrelationId++;
     this.sendFrame(
       requestFrame(codec.key, version, correlationId, (w) => codec.encodeRequest(w, version, req)),

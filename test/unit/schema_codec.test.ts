@@ -119,7 +119,7 @@ describe("flexible versions", () => {
     // An unknown tag (99) is kept and written back, after the known ones (tag order).
     const tagged = encoded(spec, 3, { ...back, _unknownTags: [{ tag: 99, data: Buffer.from([1, 2, 3]) }] });
     const again = roundTrip(spec, 3, tagged);
-    assert.deepEqual(again._unknownTags, [{ tag: 99, data: Buffer.from([1, 2, 3]) }]);
+    assert.deepEqual(again._unknownTags, [{ tag: 99, data: Uint8Array.from([1, 2, 3]) }]);
   });
 
   it("null and non-null strings, compact (flexible) and int16-prefixed alike", () => {
@@ -152,5 +152,21 @@ describe("flexible versions", () => {
       () => decodeMessage(MESSAGES.MetadataRequest, 9, new Reader(Buffer.from([0x05, 0x02]))),
       /need|exceeds/,
     );
+  });
+
+  it("decoded uuids and unknown tagged fields are copies: reusing the frame does not change them", () => {
+    const w = new Writer();
+    encodeMessage(MESSAGES.MetadataRequest, 12, w, {
+      topics: [{ topicId: new Uint8Array(16).fill(7), name: null }],
+      _unknownTags: [{ tag: 90, data: Uint8Array.from([1, 2, 3]) }],
+    });
+    // A Buffer frame, as the broker's sockets give (Buffer's slice is a view, not a copy).
+    const frame = Buffer.from(w.view());
+    const req = decodeMessage(MESSAGES.MetadataRequest, 12, new Reader(frame));
+    frame.fill(0);
+    const topics = req.topics as Struct[];
+    assert.deepEqual([...(topics[0].topicId as Uint8Array)], new Array(16).fill(7));
+    const tags = req._unknownTags as { tag: number; data: Uint8Array }[];
+    assert.deepEqual([tags[0].tag, [...tags[0].data]], [90, [1, 2, 3]]);
   });
 });
