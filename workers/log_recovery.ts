@@ -1,6 +1,7 @@
 // Recovery pool task (piscina): open one partition from disk (scan, cut a torn tail, rebuild
-// indexes), or write a log dir's checkpoints and clean-shutdown marker at shutdown. The logic is
-// in src/log/recovery.ts and src/log/log_dir.ts; this file only dispatches.
+// indexes, read its topic id from partition.metadata), or write a log dir's checkpoints and
+// clean-shutdown marker at shutdown. The logic is in src/log/recovery.ts, src/log/log_dir.ts
+// and src/log/partition_metadata.ts; this file only dispatches.
 
 import { threadId } from "node:worker_threads";
 import type { OffsetsRecord } from "../src/broker/groups/offsets_records.ts";
@@ -11,6 +12,7 @@ import {
   writeCheckpoint,
   writeCleanShutdownMarker,
 } from "../src/log/log_dir.ts";
+import { type PartitionMetadataRead, readPartitionMetadata } from "../src/log/partition_metadata.ts";
 import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "../src/log/recovery.ts";
 
 export type RecoveryTask =
@@ -26,7 +28,7 @@ export type RecoveryTask =
 
 export interface OpenResult {
   /** One per partition of the task, in order; a partition that could not be read says why. */
-  scans: (PartitionScan | { error: string })[];
+  scans: ((PartitionScan & { metadata: PartitionMetadataRead }) | { error: string })[];
   threadId: number;
 }
 
@@ -39,7 +41,7 @@ export default function run(
       try {
         const scan = scanPartition(p.dir, p.options);
         applyScan(scan);
-        return scan;
+        return { ...scan, metadata: readPartitionMetadata(p.dir) };
       } catch (e) {
         return { error: (e as Error).message };
       }

@@ -13,6 +13,8 @@ import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
 import {
   COMPLETION_DUPLICATE,
   COMPLETION_FIELDS,
+  type DeleteRecordsResult,
+  type DescribeProducersResult,
   type WriterControl,
   type WriterReport,
 } from "../src/log/writer_protocol.ts";
@@ -180,8 +182,31 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
   }
 }
 
+/** deleteRecords: the partition's answer (a storage error answers, it does not fail the op). */
+function deleteRecords(slot: number, offset: number): DeleteRecordsResult {
+  const p = partitions.get(slot);
+  if (p === undefined)
+    return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1, segmentsDeleted: 0 };
+  try {
+    return p.deleteRecords(offset);
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    process.stderr.write(`[milena writer] ${e.message}\n`);
+    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1, segmentsDeleted: 0 };
+  }
+}
+
+/** describeProducers: the idempotent producers this writer remembers for the partition. */
+function describeProducers(slot: number): DescribeProducersResult {
+  const p = partitions.get(slot);
+  if (p === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, producers: [] };
+  if (p.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, producers: [] };
+  return { errorCode: ErrorCode.NONE, producers: p.producers.active() };
+}
+
 function control(tag: number, msg: WriterControl): boolean {
   let error: string | null = null;
+  let result: unknown;
   try {
     switch (msg.op) {
       case "open": {
@@ -209,6 +234,12 @@ function control(tag: number, msg: WriterControl): boolean {
         }
         break;
       }
+      case "deleteRecords":
+        result = deleteRecords(msg.slot, msg.offset);
+        break;
+      case "describeProducers":
+        result = describeProducers(msg.slot);
+        break;
       case "flush":
         for (const p of partitions.values()) p.flush();
         break;
@@ -223,7 +254,7 @@ function control(tag: number, msg: WriterControl): boolean {
     error = (e as Error).message;
   }
   report();
-  post({ type: "control", tag, error });
+  post(result === undefined ? { type: "control", tag, error } : { type: "control", tag, error, result });
   return true;
 }
 

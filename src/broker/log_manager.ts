@@ -4,20 +4,64 @@
 //
 // Each partition has a slot (its row in the partition state table and its owner writer),
 // a directory in one log dir, and a PartitionReader for fetches.
+//
+// Topic ids (KIP-516). Every topic gets a random 16-byte id when it is created (Kafka's
+// Uuid.randomUuid(); a topic created again under the same name gets a new one), kept in each
+// of its partition directories as Kafka's partition.metadata (src/log/partition_metadata.ts),
+// written durably before the partition's writer opens it, also for partitions added later
+// (addPartitions) and for partitions recreated at startup. topicById() finds a topic by it.
+//
+// At startup every partition's partition.metadata is read (in the recovery pool), and:
+//
+//   file                                        what happens
+//   present, same id in all of a topic's dirs   that is the topic's id
+//   missing in some or all (an older Milena's   the topic's id (its other partitions', else a
+//     logs, or a crash between mkdir and the      new one, drawn once per topic) is written to
+//     file)                                       every partition lacking the file; a recovery
+//                                                 note names the topic and the id. If that write
+//                                                 fails, a note says so and the partition opens
+//                                                 anyway with the id (written at a later start).
+//   unreadable or corrupt (garbage, truncated,  the broker does not start: LogDirError naming
+//     all-zero or reserved id)                    the file and what is wrong
+//   a topic's partitions hold different ids     the broker does not start: LogDirError naming
+//                                                 each id and the directories holding it
+//   two topics hold the same id                 the broker does not start (topicById would be
+//                                                 ambiguous): LogDirError naming both
+//
+// Why not start: Kafka takes a log dir with an unreadable or inconsistent partition.metadata
+// offline (KafkaStorageException / InconsistentTopicIdException), and so do we, the whole
+// broker being the unit that can go offline here. Every alternative is worse for the data:
+// serving the topic would mix two topics' records under one id, or change the id clients know;
+// leaving it out would let a new topic of that name be created over its directories; picking
+// an id would be a guess. Startup fails before any partition is opened or any file written
+// for one: no partition.metadata, no checkpoint, and the clean-shutdown marker neither removed
+// nor written (close() after a failed open() writes nothing). Only what recovery does at any
+// start has been done (a torn tail cut, indexes rebuilt, interrupted creations and deletions
+// finished). The operator fixes the files named and starts again: deleting a bad
+// partition.metadata makes that partition take its siblings' id (the "missing" row).
 
 import * as fs from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { OpenResult, RecoveryTask } from "../../workers/log_recovery.ts";
 import {
   claimLogDir,
   LOG_START_CHECKPOINT,
+  LogDirError,
   RECOVERY_POINT_CHECKPOINT,
   readCheckpoint,
   removeCleanShutdownMarker,
   wasCleanShutdown,
 } from "../log/log_dir.ts";
+import {
+  PARTITION_METADATA_FILE,
+  type PartitionMetadataRead,
+  randomTopicId,
+  topicIdKey,
+  topicIdToString,
+  writePartitionMetadata,
+} from "../log/partition_metadata.ts";
 import { PartitionReader } from "../log/partition_reader.ts";
 import {
   F_FLUSHED_OFFSET,
@@ -56,6 +100,32 @@ function revive(r: OffsetsRecord): OffsetsRecord {
 
 import type { WriterPool } from "./writers.ts";
 
+/**
+ * An offset checkpoint (log_dir.ts's format) written durably without blocking the acceptor: a
+ * temporary file written and fsynced, renamed over the old one, the directory fsynced.
+ */
+async function writeOffsetCheckpoint(
+  path: string,
+  entries: { topic: string; partition: number; offset: number }[],
+): Promise<void> {
+  const lines = ["0", String(entries.length), ...entries.map((e) => `${e.topic} ${e.partition} ${e.offset}`)];
+  const tmp = `${path}.tmp`;
+  const file = await fs.promises.open(tmp, "w");
+  try {
+    await file.writeFile(`${lines.join("\n")}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await fs.promises.rename(tmp, path);
+  const dir = await fs.promises.open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 export interface PartitionEntry {
   topic: string;
   partition: number;
@@ -69,6 +139,11 @@ export interface PartitionEntry {
 
 export interface TopicEntry {
   name: string;
+  /**
+   * Kafka's topic id (KIP-516): 16 random bytes drawn at creation, never reused, kept in every
+   * partition's partition.metadata. Kafka's string form: topicIdToString().
+   */
+  topicId: Buffer;
   partitions: PartitionEntry[];
   /** Topic-level config overrides (Kafka's topic config names). */
   overrides: Map<string, string>;
@@ -106,6 +181,10 @@ const RECOVERY_WORKER = new URL("../../workers/log_recovery_entry.mjs", import.m
 
 export class LogManager {
   readonly topics = new Map<string, TopicEntry>();
+  /** The topics of `topics` by id (topicIdKey of their topicId). */
+  private readonly byId = new Map<string, TopicEntry>();
+  /** open() finished: only then does close() write checkpoints and the clean-shutdown marker. */
+  private opened = false;
   /** Topics being created (createTopic), not yet in `topics`. */
   readonly creating = new Map<string, Promise<TopicEntry>>();
   /** Topics being deleted (deleteTopic): their name cannot be created again until it is done. */
@@ -122,6 +201,16 @@ export class LogManager {
   private readonly perDir = new Map<string, number>();
   /** Partitions open plus those being created (max.broker.partitions). */
   private reserved = 0;
+  /**
+   * Each open partition's log start offset as it is held durably: by its segments and the
+   * log-start-offset checkpoint read when it opened, then by each checkpoint written since
+   * (persistLogStarts). Only open partitions are here (their writer has answered "open"): a
+   * checkpoint never names a partition being created, whose slot may still show a former
+   * partition's start.
+   */
+  private readonly durableStarts = new Map<PartitionEntry, number>();
+  /** Per log dir: the last log-start checkpoint write queued or running, and one not started yet. */
+  private readonly startWrites = new Map<string, { last: Promise<void>; queued: Promise<void> | null }>();
 
   constructor(
     private readonly config: BrokerConfig,
@@ -159,8 +248,38 @@ export class LogManager {
     this.reserved -= n;
   }
 
-  private newTopicEntry(name: string, overrides: Map<string, string>): TopicEntry {
-    return { name, partitions: [], overrides, logConfig: partitionLogConfig(this.config, overrides) };
+  private newTopicEntry(name: string, overrides: Map<string, string>, topicId: Buffer): TopicEntry {
+    return {
+      name,
+      topicId,
+      partitions: [],
+      overrides,
+      logConfig: partitionLogConfig(this.config, overrides),
+    };
+  }
+
+  /** A topic by its id (KIP-516), among the topics in `topics`. */
+  topicById(id: Uint8Array): TopicEntry | undefined {
+    return this.byId.get(topicIdKey(id));
+  }
+
+  /** A new topic id, unlike any topic's here (Kafka's controller draws again on a clash too). */
+  private newTopicId(): Buffer {
+    for (;;) {
+      const id = randomTopicId();
+      if (!this.byId.has(topicIdKey(id))) return id;
+    }
+  }
+
+  /** A topic joins `topics` and the id lookup. */
+  private register(t: TopicEntry): void {
+    this.topics.set(t.name, t);
+    this.byId.set(topicIdKey(t.topicId), t);
+  }
+
+  private unregister(t: TopicEntry): void {
+    this.topics.delete(t.name);
+    if (this.byId.get(topicIdKey(t.topicId)) === t) this.byId.delete(topicIdKey(t.topicId));
   }
 
   /** The recovery pool: num.recovery.threads.per.data.dir x log dirs threads. */
@@ -198,7 +317,13 @@ export class LogManager {
     };
     const threads = new Set<number>();
     const jobs: Promise<void>[] = [];
-    const found: { topic: string; partition: number; logDir: string; scan: PartitionScan }[] = [];
+    const found: {
+      topic: string;
+      partition: number;
+      logDir: string;
+      scan: PartitionScan;
+      metadata: PartitionMetadataRead;
+    }[] = [];
     // Partitions go to the pool in chunks (a task per partition costs more in messaging than a
     // clean open costs in work); every thread gets several chunks.
     const toOpen: {
@@ -267,7 +392,8 @@ export class LogManager {
               report.notes.push(`skipped ${p.dir}: ${scan.error}`);
               return;
             }
-            found.push({ ...p.tp, logDir: p.logDir, scan });
+            const { metadata, ...rest } = scan;
+            found.push({ ...p.tp, logDir: p.logDir, scan: rest, metadata });
             if (scan.truncate) report.truncated.push({ partition: p.name, ...scan.truncate });
           });
         }),
@@ -284,9 +410,11 @@ export class LogManager {
     for (const logDir of this.config.logDirs) {
       for (const i of readIntents(logDir)) removeIntentSync(logDir, i);
     }
+    found.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    // Refuses to start (LogDirError) on an unreadable or inconsistent id, before anything opens.
+    const topicIds = await this.settleTopicIds(found, report);
     report.partitions = found.length;
     report.threadsUsed = threads.size;
-    found.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
     const logStarts = new Map<string, Map<string, number>>();
     const opening: Promise<PartitionEntry | null>[] = [];
     for (const f of found) {
@@ -302,6 +430,7 @@ export class LogManager {
         t = this.newTopicEntry(
           f.topic,
           readTopicConfig(join(f.logDir, partitionDirName(f.topic, f.partition))),
+          topicIds.get(f.topic)!,
         );
         this.topics.set(f.topic, t);
       }
@@ -343,9 +472,112 @@ export class LogManager {
     // A topic none of whose partitions opened is not a topic.
     for (const [name, t] of this.topics)
       if (t.partitions.every((p) => p === undefined)) this.topics.delete(name);
+    for (const t of this.topics.values()) this.byId.set(topicIdKey(t.topicId), t);
+    // A checkpoint naming a partition that is gone (a deletion cut short, a dir removed by hand)
+    // or holding another start than the one opened is written again: its stale entry would
+    // otherwise hide records of a partition created later under that name, after a crash.
+    for (const dir of this.config.logDirs) {
+      if (!this.logStartsStale(dir)) continue;
+      await this.persistLogStarts(dir).catch((e) =>
+        report.notes.push(`could not rewrite ${join(dir, LOG_START_CHECKPOINT)}: ${(e as Error).message}`),
+      );
+    }
     for (const dir of this.config.logDirs) removeCleanShutdownMarker(dir);
     this.recovery = report;
+    this.opened = true;
     return report;
+  }
+
+  /**
+   * Each found topic's id from its partitions' partition.metadata (see the table at the top):
+   * the id they agree on, written where it is missing, or a new one when none has it. Throws
+   * LogDirError, naming every file and directory at fault, when a file is unreadable or the ids
+   * disagree; nothing has been opened or written by then.
+   */
+  private async settleTopicIds(
+    found: { topic: string; scan: PartitionScan; metadata: PartitionMetadataRead }[],
+    report: RecoveryReport,
+  ): Promise<Map<string, Buffer>> {
+    const byTopic = new Map<string, { dir: string; metadata: PartitionMetadataRead }[]>();
+    for (const f of found) {
+      let list = byTopic.get(f.topic);
+      if (list === undefined) byTopic.set(f.topic, (list = []));
+      list.push({ dir: f.scan.dir, metadata: f.metadata });
+    }
+    const some = (dirs: string[]) =>
+      dirs.length <= 5 ? dirs.join(", ") : `${dirs.slice(0, 5).join(", ")} and ${dirs.length - 5} more`;
+    const problems: string[] = [];
+    const ids = new Map<string, Buffer>();
+    const owners = new Map<string, string[]>(); // id key -> topics holding it
+    const toWrite: { topic: string; dirs: string[]; id: Buffer; fresh: boolean }[] = [];
+    for (const [topic, parts] of byTopic) {
+      const held = new Map<string, { id: Buffer; dirs: string[] }>();
+      const missing: string[] = [];
+      let bad = false;
+      for (const { dir, metadata: m } of parts) {
+        if (m.kind === "corrupt") {
+          problems.push(`${join(dir, PARTITION_METADATA_FILE)}: ${m.problem}`);
+          bad = true;
+        } else if (m.kind === "missing") {
+          missing.push(dir);
+        } else {
+          const id = Buffer.from(m.topicId);
+          const key = topicIdKey(id);
+          const h = held.get(key);
+          if (h === undefined) held.set(key, { id, dirs: [dir] });
+          else h.dirs.push(dir);
+        }
+      }
+      if (held.size > 1) {
+        const each = [...held.values()].map((h) => `${topicIdToString(h.id)} in ${some(h.dirs)}`);
+        problems.push(`topic ${topic}: its partitions disagree on the topic id: ${each.join("; ")}`);
+        bad = true;
+      }
+      if (bad) continue;
+      const known = [...held.values()][0]?.id;
+      const id = known ?? randomTopicId();
+      ids.set(topic, id);
+      const key = topicIdKey(id);
+      owners.set(key, [...(owners.get(key) ?? []), topic]);
+      if (missing.length > 0) toWrite.push({ topic, dirs: missing, id, fresh: known === undefined });
+    }
+    for (const [key, topics] of owners) {
+      if (topics.length > 1) {
+        const id = topicIdToString(Buffer.from(key, "hex"));
+        problems.push(`topics ${topics.join(", ")} all hold the topic id ${id} (partition.metadata)`);
+      }
+    }
+    if (problems.length > 0) {
+      const listed = problems.slice(0, 20).map((p) => `\n  ${p}`);
+      if (problems.length > 20) listed.push(`\n  and ${problems.length - 20} more`);
+      throw new LogDirError(
+        `unreadable or inconsistent topic ids (partition.metadata); no partition was opened. ` +
+          `Kafka takes such a log dir offline. Fix or remove the files named (a partition without ` +
+          `the file takes its topic's id), then start again:${listed.join("")}`,
+      );
+    }
+    for (const w of toWrite) {
+      const failed: string[] = [];
+      for (let from = 0; from < w.dirs.length; from += CREATE_CHUNK) {
+        const part = w.dirs.slice(from, from + CREATE_CHUNK);
+        const done = await Promise.allSettled(part.map((d) => writePartitionMetadata(d, w.id)));
+        done.forEach((d, i) => {
+          if (d.status === "rejected") failed.push(`${part[i]} (${(d.reason as Error).message})`);
+        });
+      }
+      const id = topicIdToString(w.id);
+      const whose = w.fresh ? "a new topic id" : "the topic id of its other partitions,";
+      report.notes.push(
+        `topic ${w.topic}: ${w.dirs.length} partition(s) had no ${PARTITION_METADATA_FILE} ` +
+          `(logs of an older Milena); gave them ${whose} ${id}`,
+      );
+      if (failed.length > 0)
+        report.notes.push(
+          `topic ${w.topic}: could not write ${PARTITION_METADATA_FILE} in ${some(failed)}; ` +
+            `they open with topic id ${id}, and the file is written at a later start`,
+        );
+    }
+    return ids;
   }
 
   /** Log dir for a new partition: the one holding the fewest partitions (ties: first listed). */
@@ -361,14 +593,32 @@ export class LogManager {
     return slot;
   }
 
-  /** A new, empty partition in the least-used log dir, with the topic's config file. */
+  /**
+   * A new, empty partition in the least-used log dir, with the topic's config file and its
+   * partition.metadata (the topic's id).
+   */
   private addNewPartition(t: TopicEntry, partition: number): Promise<PartitionEntry> {
-    return this.addPartition(t, partition, this.placement(), [], 0, 0, renderTopicConfig(t.overrides));
+    return this.addPartition(t, partition, this.placement(), [], 0, 0, renderTopicConfig(t.overrides), true);
+  }
+
+  /**
+   * A new partition's directory with its partition.metadata, durably, before its writer opens
+   * it. A directory this made is removed again when the file cannot be written.
+   */
+  private async prepareNewPartitionDir(dir: string, topicId: Buffer): Promise<void> {
+    const made = await fs.promises.mkdir(dir, { recursive: true });
+    try {
+      await writePartitionMetadata(dir, topicId);
+    } catch (e) {
+      if (made === dir) await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => {});
+      throw e;
+    }
   }
 
   /**
    * Register a partition (slot, reader, entry) at once, so placement counts it, then have its
-   * writer open it. Many partitions open concurrently.
+   * writer open it (a new one, `fresh`, gets its directory and partition.metadata first). Many
+   * partitions open concurrently.
    */
   private addPartition(
     t: TopicEntry,
@@ -378,6 +628,7 @@ export class LogManager {
     logStartOffset: number,
     logEndOffset: number,
     topicConfig?: string | null,
+    fresh = false,
   ): Promise<PartitionEntry> {
     const slot = this.allocateSlot();
     this.perDir.set(logDir, this.perDir.get(logDir)! + 1);
@@ -402,17 +653,23 @@ export class LogManager {
       active: segments[segments.length - 1] ?? null,
       closed,
     };
-    return this.writers.control(this.writers.writerOf(slot), { op: "open", open, topicConfig }).then(
-      () => entry,
-      (e) => {
-        reader.close();
-        this.bySlot[slot] = undefined;
-        delete t.partitions[partition];
-        this.freeSlots.push(slot);
-        this.perDir.set(logDir, this.perDir.get(logDir)! - 1);
-        throw e;
-      },
-    );
+    const ready = fresh ? this.prepareNewPartitionDir(dir, t.topicId) : Promise.resolve();
+    return ready
+      .then(() => this.writers.control(this.writers.writerOf(slot), { op: "open", open, topicConfig }))
+      .then(
+        () => {
+          this.durableStarts.set(entry, logStartOffset);
+          return entry;
+        },
+        (e) => {
+          reader.close();
+          this.bySlot[slot] = undefined;
+          delete t.partitions[partition];
+          this.freeSlots.push(slot);
+          this.perDir.set(logDir, this.perDir.get(logDir)! - 1);
+          throw e;
+        },
+      );
   }
 
   /**
@@ -442,7 +699,7 @@ export class LogManager {
     partitions: number,
     overrides: Map<string, string>,
   ): Promise<TopicEntry> {
-    const t = this.newTopicEntry(name, overrides);
+    const t = this.newTopicEntry(name, overrides, this.newTopicId());
     const dirs = this.config.logDirs;
     try {
       await writeIntent(dirs, "create", name);
@@ -467,7 +724,7 @@ export class LogManager {
       throw e;
     }
     await clearIntent(dirs, "create", name);
-    this.topics.set(name, t);
+    this.register(t);
     return t;
   }
 
@@ -510,10 +767,18 @@ export class LogManager {
   deleteTopic(name: string, after: () => Promise<void> = async () => {}): Promise<void> {
     const t = this.topics.get(name);
     if (!t) return Promise.resolve();
-    this.topics.delete(name);
+    this.unregister(t);
     const deleted = (async () => {
       await writeIntent(this.config.logDirs, "delete", name);
+      const dirs = new Set(t.partitions.filter((p) => p !== undefined).map((p) => p.logDir));
       await this.closeTopic(t, true);
+      // The checkpoints lose the topic's entries before its name is free again: a topic created
+      // under it later must not open at the deleted one's start after a crash.
+      for (const dir of dirs) {
+        await this.persistLogStarts(dir).catch((e) =>
+          this.report(`rewriting ${join(dir, LOG_START_CHECKPOINT)} failed: ${(e as Error).message}`),
+        );
+      }
       await clearIntent(this.config.logDirs, "delete", name);
       await after();
     })().finally(() => this.deleting.delete(name));
@@ -533,6 +798,7 @@ export class LogManager {
     for (const w of p.waiters) w();
     p.waiters.clear();
     this.bySlot[p.slot] = undefined;
+    this.durableStarts.delete(p);
     const deleteTo = remove ? deletedDirName(p.dir) : null;
     try {
       await this.writers.control(this.writers.writerOf(p.slot), { op: "close", slot: p.slot, deleteTo });
@@ -591,10 +857,91 @@ export class LogManager {
   }
 
   /**
+   * Make a partition's log start offset (moved by its writer: DeleteRecords) durable before it
+   * is acknowledged: unless the log dir's log-start-offset checkpoint already holds at least
+   * `offset` for it, the checkpoint is written again (fsynced, renamed, the dir fsynced). False
+   * when the partition is no longer open (deleted meanwhile); throws when the write fails.
+   */
+  async makeLogStartDurable(p: PartitionEntry, offset: number): Promise<boolean> {
+    const held = this.durableStarts.get(p);
+    if (held === undefined) return false;
+    if (held >= offset) return true;
+    await this.persistLogStarts(p.logDir);
+    const now = this.durableStarts.get(p);
+    if (now === undefined) return false;
+    if (now < offset) throw new Error(`log start ${offset} of ${p.dir} was not checkpointed`);
+    return true;
+  }
+
+  /**
+   * Write a log dir's log-start-offset checkpoint from its open partitions' current log starts
+   * (the state table). Writes of one dir run one at a time; a call while one runs shares the
+   * next one (which reads the starts when it begins, so it holds every start moved before the
+   * call).
+   */
+  persistLogStarts(logDir: string): Promise<void> {
+    const w = this.startWrites.get(logDir) ?? { last: Promise.resolve(), queued: null };
+    if (w.queued !== null) return w.queued;
+    const write = w.last
+      .catch(() => {})
+      .then(() => {
+        w.queued = null;
+        return this.writeLogStarts(logDir);
+      });
+    w.queued = write;
+    w.last = write;
+    this.startWrites.set(logDir, w);
+    void write
+      .catch(() => {})
+      .then(() => {
+        if (w.last === write) this.startWrites.delete(logDir);
+      });
+    return write;
+  }
+
+  private async writeLogStarts(logDir: string): Promise<void> {
+    const entries: { p: PartitionEntry; offset: number }[] = [];
+    for (const p of this.durableStarts.keys())
+      if (p.logDir === logDir) entries.push({ p, offset: this.logStartOffset(p) });
+    entries.sort((a, b) =>
+      a.p.topic === b.p.topic ? a.p.partition - b.p.partition : a.p.topic < b.p.topic ? -1 : 1,
+    );
+    await writeOffsetCheckpoint(
+      join(logDir, LOG_START_CHECKPOINT),
+      entries.map(({ p, offset }) => ({ topic: p.topic, partition: p.partition, offset })),
+    );
+    for (const { p, offset } of entries) {
+      const held = this.durableStarts.get(p);
+      if (held !== undefined && offset > held) this.durableStarts.set(p, offset);
+    }
+  }
+
+  /** Whether a log dir's log-start checkpoint names a partition not open or another start. */
+  private logStartsStale(logDir: string): boolean {
+    const onDisk = readCheckpoint(logDir, LOG_START_CHECKPOINT);
+    if (onDisk.size === 0) return false;
+    const open = new Map<string, number>();
+    for (const p of this.durableStarts.keys())
+      if (p.logDir === logDir) open.set(partitionDirName(p.topic, p.partition), this.logStartOffset(p));
+    for (const [name, offset] of onDisk) if (open.get(name) !== offset) return true;
+    return false;
+  }
+
+  /**
    * Clean shutdown: writers have flushed and closed every segment; write each dir's
    * checkpoints, and its clean-shutdown marker unless a partition there went offline.
    */
   async close(): Promise<void> {
+    if (!this.opened) {
+      // open() failed (or never ran): what is on disk is as it was found, and stays so. Empty
+      // checkpoints and a clean-shutdown marker written now would hide an unclean last stop.
+      for (const e of this.bySlot) e?.reader.close();
+      await this.pool?.destroy();
+      this.pool = null;
+      return;
+    }
+    // A log-start checkpoint being written (DeleteRecords) finishes before close-dir writes it.
+    await Promise.allSettled([...this.startWrites.values()].map((w) => w.last));
     const pool = this.recoveryPool();
     const jobs = this.config.logDirs.map((dir) => {
       const entries = this.bySlot.filter((e): e is PartitionEntry => e !== undefined && e.logDir === dir);

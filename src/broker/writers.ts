@@ -11,6 +11,8 @@ import fastq from "fastq";
 import type { PartitionStateBuffers } from "../log/partition_state.ts";
 import {
   COMPLETION_FIELDS,
+  type DeleteRecordsResult,
+  type DescribeProducersResult,
   encodeControl,
   type WriterControl,
   type WriterReport,
@@ -57,7 +59,8 @@ interface WriterHandle {
   backlogBytes: number;
   /** Wakes the backlog's worker when the writer reports progress. */
   progress: (() => void) | null;
-  controls: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+  /** Controls sent and not yet answered; resolved with the report's result (undefined for most). */
+  controls: Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>;
   exited: boolean;
 }
 
@@ -249,6 +252,31 @@ export class WriterPool {
 
   /** Send a control message to the writer of `slot` (or to writer `slot` for "flush"/"shutdown"). */
   control(writerIndex: number, msg: WriterControl): Promise<void> {
+    return this.send(writerIndex, msg) as Promise<void>;
+  }
+
+  /**
+   * DeleteRecords of one partition, through its writer's ring (after every batch sent to it
+   * before): the writer moves the log start and deletes the segments wholly below it.
+   */
+  deleteRecords(slot: number, offset: number): Promise<DeleteRecordsResult> {
+    return this.send(this.writerOf(slot), {
+      op: "deleteRecords",
+      slot,
+      offset,
+    }) as Promise<DeleteRecordsResult>;
+  }
+
+  /** The idempotent producers the writer of `slot` remembers for it (DescribeProducers). */
+  describeProducers(slot: number): Promise<DescribeProducersResult> {
+    return this.send(this.writerOf(slot), {
+      op: "describeProducers",
+      slot,
+    }) as Promise<DescribeProducersResult>;
+  }
+
+  /** A control through the writer's ring; resolves with its report's result. */
+  private send(writerIndex: number, msg: WriterControl): Promise<unknown> {
     const h = this.writers[writerIndex];
     if (h.exited) return Promise.reject(new Error(`partition writer ${writerIndex} has exited`));
     const tag = this.nextControlTag++;
@@ -272,7 +300,7 @@ export class WriterPool {
         this.wake(h);
         const c = h.controls.get(m.tag);
         h.controls.delete(m.tag);
-        if (c) m.error === null ? c.resolve() : c.reject(new Error(m.error));
+        if (c) m.error === null ? c.resolve(m.result) : c.reject(new Error(m.error));
         break;
       }
       case "fatal":

@@ -363,6 +363,18 @@ export class PartitionReader {
     return null;
   }
 
+  /**
+   * The first stored batch holding the log's largest timestamp (ListOffsets' MAX_TIMESTAMP,
+   * KIP-734): the segment whose time index has the largest maxTimestamp, searched from it. null
+   * when the log holds no record.
+   */
+  async findMaxTimestampBatch(): Promise<{ batch: Buffer } | null> {
+    this.prune();
+    let max = -1;
+    for (const seg of this.segments) if (seg.index.maxTimestamp > max) max = seg.index.maxTimestamp;
+    return max < 0 ? null : this.findBatchByTimestamp(max);
+  }
+
   close(): void {
     this.closed = true;
     for (const s of this.segments) release(s);

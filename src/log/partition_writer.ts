@@ -6,6 +6,7 @@
 // Invariant, checked where it moves: logStartOffset <= flushedOffset <= logEndOffset.
 
 import * as fs from "node:fs";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import {
   BASE_OFFSET,
   LAST_OFFSET_DELTA,
@@ -25,9 +26,10 @@ import {
 } from "./partition_state.ts";
 import { ProducerStates } from "./producer_state.ts";
 import type { ScannedSegment } from "./recovery.ts";
-import { type ClosedSegment, segmentsToDelete } from "./retention.ts";
+import { type ClosedSegment, segmentsBelowStart, segmentsToDelete } from "./retention.ts";
 import { indexFile, logFile, timeIndexFile } from "./segment_files.ts";
 import { SegmentIndex } from "./segment_index.ts";
+import type { DeleteRecordsResult } from "./writer_protocol.ts";
 
 export interface PartitionLogConfig {
   segmentBytes: number;
@@ -291,16 +293,18 @@ export class PartitionWriter implements FileHolder {
   }
 
   /**
-   * Retention (every retention.check.interval.ms): delete the oldest closed segments that
-   * expired by time or size, and advance the log start offset to the first one kept. Readers
-   * still holding a deleted file keep reading it until they notice the new log start.
-   * Returns the number of segments deleted.
+   * Retention (every retention.check.interval.ms): delete the closed segments wholly below the
+   * log start offset (DeleteRecords moved it; normally gone already), then the oldest closed
+   * segments that expired by time or size, and advance the log start offset to the first one
+   * kept. Readers still holding a deleted file keep reading it until they notice the new log
+   * start. Returns the number of segments deleted.
    */
   applyRetention(nowMs: number): number {
     const c = this.config;
     if (this.offline || nowMs - this.lastRetentionCheckMs < c.retentionCheckIntervalMs) return 0;
     this.lastRetentionCheckMs = nowMs;
-    if (c.retentionMs < 0 && c.retentionBytes < 0) return 0;
+    let deleted = this.deleteSegments(segmentsBelowStart(this.closed, this.segmentBase, this.logStartOffset));
+    if (c.retentionMs < 0 && c.retentionBytes < 0) return deleted;
     for (const s of this.closed) {
       if (s.maxTimestamp < 0) {
         try {
@@ -316,10 +320,23 @@ export class PartitionWriter implements FileHolder {
       { retentionMs: c.retentionMs, retentionBytes: c.retentionBytes },
       nowMs,
     );
+    deleted += this.deleteSegments(n);
+    return deleted;
+  }
+
+  /**
+   * Delete the oldest `n` closed segments: the log start offset moves to the first segment kept
+   * (never back: DeleteRecords may have put it inside that segment), published before the files
+   * go, so a reader sees the new start before it misses a file.
+   */
+  private deleteSegments(n: number): number {
     if (n === 0) return 0;
     const doomed = this.closed.splice(0, n);
-    this.logStartOffset = this.closed.length > 0 ? this.closed[0].baseOffset : this.segmentBase;
-    this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+    const firstKept = this.closed.length > 0 ? this.closed[0].baseOffset : this.segmentBase;
+    if (firstKept > this.logStartOffset) {
+      this.logStartOffset = firstKept;
+      this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+    }
     for (const s of doomed) {
       for (const f of [
         logFile(this.dir, s.baseOffset),
@@ -330,6 +347,34 @@ export class PartitionWriter implements FileHolder {
       }
     }
     return n;
+  }
+
+  /**
+   * DeleteRecords (Kafka's UnifiedLog.maybeIncrementLogStartOffset): advance the log start
+   * offset to `offset`, -1 meaning the high watermark (the log end: one replica). Past the log
+   * end (or negative) OFFSET_OUT_OF_RANGE; at or below the current start nothing changes. The
+   * partition is fsynced first when the new start passes what is flushed (the invariant above),
+   * the start is published (fetches below it answer OFFSET_OUT_OF_RANGE from now on), and the
+   * closed segments wholly below it are deleted; the one holding it stays. Throws StorageError
+   * when the fsync fails (the partition is offline then). Appends sent before this op are in
+   * the log already: the ring orders them.
+   */
+  deleteRecords(offset: number): DeleteRecordsResult {
+    if (this.offline)
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1, segmentsDeleted: 0 };
+    const to = offset === -1 ? this.logEndOffset : offset;
+    if (to < 0 || to > this.logEndOffset)
+      return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1, segmentsDeleted: 0 };
+    let segmentsDeleted = 0;
+    if (to > this.logStartOffset) {
+      if (to > this.flushedOffset) this.flush();
+      this.logStartOffset = to;
+      this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+      segmentsDeleted = this.deleteSegments(
+        segmentsBelowStart(this.closed, this.segmentBase, this.logStartOffset),
+      );
+    }
+    return { errorCode: ErrorCode.NONE, lowWatermark: this.logStartOffset, segmentsDeleted };
   }
 
   private writeIndexes(): void {

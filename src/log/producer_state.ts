@@ -59,6 +59,16 @@ export type SequenceCheck =
 
 const APPEND: SequenceCheck = { kind: "append" };
 
+/** One producer as DescribeProducers shows it. */
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  /** The last sequence of its newest batch, -1 when none is remembered. */
+  lastSequence: number;
+  /** Its newest batch's max timestamp. */
+  lastTimestamp: number;
+}
+
 /** The last sequence of a batch: first + lastOffsetDelta, wrapping past int32's largest. */
 function lastSequence(first: number, delta: number): number {
   const last = first + delta;
@@ -74,6 +84,21 @@ export class ProducerStates {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The producers remembered (least recently written first), read only (DescribeProducers). */
+  active(): ActiveProducer[] {
+    const out: ActiveProducer[] = [];
+    for (const [producerId, e] of this.entries) {
+      const last = e.batches[e.batches.length - 1];
+      out.push({
+        producerId,
+        producerEpoch: e.epoch,
+        lastSequence: last === undefined ? -1 : last[1],
+        lastTimestamp: e.lastTimestamp,
+      });
+    }
+    return out;
   }
 
   /** Whether an idempotent batch (producer id >= 0) may be appended, is a retry, or is refused. */

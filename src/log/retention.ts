@@ -7,6 +7,10 @@
 //   by size   while the partition minus the oldest segment is still at or above
 //             retention.bytes, the oldest segment goes
 //
+//   by start  a closed segment wholly below the log start offset (DeleteRecords moved it) goes:
+//             the segment after it starts at or below the log start (Kafka's
+//             deleteLogStartOffsetBreachedSegments); the segment holding the log start stays
+//
 // Deletion is a prefix: it stops at the first segment that is kept. The active segment is never
 // deleted here (it rolls by segment.ms so an idle partition still expires).
 
@@ -42,6 +46,24 @@ export function segmentsToDelete(
     const oversize = policy.retentionBytes >= 0 && total - s.bytes >= policy.retentionBytes;
     if (!expired && !oversize) break;
     total -= s.bytes;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * How many of `closed` (oldest first) lie wholly below `logStartOffset`: each one's next segment
+ * (the next closed one, or the active one at `activeBase`) starts at or below it.
+ */
+export function segmentsBelowStart(
+  closed: readonly ClosedSegment[],
+  activeBase: number,
+  logStartOffset: number,
+): number {
+  let n = 0;
+  while (n < closed.length) {
+    const next = n + 1 < closed.length ? closed[n + 1].baseOffset : activeBase;
+    if (next > logStartOffset) break;
     n++;
   }
   return n;

@@ -18,6 +18,7 @@
 //   8 segmentBase    base offset of the segment it went to
 
 import type { PartitionLogConfig, PartitionOpen } from "./partition_writer.ts";
+import type { ActiveProducer } from "./producer_state.ts";
 
 export const COMPLETION_FIELDS = 9;
 /**
@@ -30,16 +31,39 @@ export const COMPLETION_DUPLICATE = -1000;
 // null for none; the writer stores it, so the acceptor never waits on an fsync.
 // close.deleteTo: rename the partition dir to this name (Kafka's "<topic>-<p>.<uuid>-delete")
 // after closing it; the acceptor removes the renamed dir in the background.
+// deleteRecords: advance the log start offset to `offset` (-1: the log end), after every append
+// sent before it (the ring's order); the report's result is a DeleteRecordsResult. The acceptor
+// makes the new start durable (the log-start-offset checkpoint) before it answers.
+// describeProducers: the partition's idempotent producers; the result is a DescribeProducersResult.
 export type WriterControl =
   | { op: "open"; open: PartitionOpen; topicConfig?: string | null }
   | { op: "configure"; slot: number; config: PartitionLogConfig; topicConfig?: string | null }
   | { op: "close"; slot: number; deleteTo: string | null }
+  | { op: "deleteRecords"; slot: number; offset: number }
+  | { op: "describeProducers"; slot: number }
   | { op: "flush" }
   | { op: "shutdown" };
 
+/** A deleteRecords control's answer: a Kafka error code, and the log start offset after it. */
+export interface DeleteRecordsResult {
+  errorCode: number;
+  /** The log start offset afterwards; -1 with an error. */
+  lowWatermark: number;
+  /** Segments removed because they lay wholly below the new log start. */
+  segmentsDeleted: number;
+}
+
+/** A describeProducers control's answer. */
+export interface DescribeProducersResult {
+  errorCode: number;
+  producers: ActiveProducer[];
+}
+
+// A control's report carries `result` for the ops that answer something (deleteRecords,
+// describeProducers); `error` is a failure of the op itself (an exception in the writer).
 export type WriterReport =
   | { type: "appended"; records: Float64Array }
-  | { type: "control"; tag: number; error: string | null }
+  | { type: "control"; tag: number; error: string | null; result?: unknown }
   | { type: "fatal"; error: string };
 
 /** Control messages travel as JSON; typed arrays (index entries) become plain arrays. */
