@@ -2,13 +2,17 @@
 // Metadata v0 (kafka-python's version probe, sarama's ListTopics: an empty list means every
 // topic, and no rack, controller or is_internal in the answer) and ListOffsets v0 (Burrow's lag
 // checks: max_num_offsets in the request, a list of offsets in the answer), OffsetCommit v0 and
-// v1 (sarama's default; v1 carries a per-partition commit_timestamp) and OffsetFetch v0.
+// v1 (sarama's default; v1 carries a per-partition commit_timestamp) and OffsetFetch v0; Produce
+// v0/v2 with message sets of magic 0/1 (stored as RecordBatch v2) and Fetch v0/v2, which answer
+// message sets converted down from the stored batches (sarama with Version 0.10, kafka-go).
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { crc32 } from "node:zlib";
+import { fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
-import type { Reader } from "../../src/protocol/reader.ts";
-import { encodeBatch } from "../../src/protocol/records.ts";
+import { Reader as ByteReader, type Reader } from "../../src/protocol/reader.ts";
+import { decodeBatch, encodeBatch, splitBatches } from "../../src/protocol/records.ts";
 import { BrokerProcess } from "../helpers/broker_process.ts";
 import { RawClient } from "./raw_client.ts";
 
@@ -173,5 +177,176 @@ describe("old versions", () => {
         ],
       ],
     );
+  });
+
+  /** A legacy message (LegacyRecord.java), built here independently of the broker's codec. */
+  function legacyMessage(
+    magic: 0 | 1,
+    offset: number,
+    ts: number,
+    key: string | null,
+    value: string,
+  ): Buffer {
+    const k = key === null ? null : Buffer.from(key);
+    const v = Buffer.from(value);
+    const body = Buffer.alloc(1 + 1 + (magic === 1 ? 8 : 0) + 4 + (k?.length ?? 0) + 4 + v.length);
+    let at = body.writeInt8(magic, 0);
+    at = body.writeInt8(0, at); // attributes: no compression, CreateTime
+    if (magic === 1) at = body.writeBigInt64BE(BigInt(ts), at);
+    at = body.writeInt32BE(k === null ? -1 : k.length, at);
+    if (k !== null) at += k.copy(body, at);
+    at = body.writeInt32BE(v.length, at);
+    v.copy(body, at);
+    const head = Buffer.alloc(16);
+    head.writeBigInt64BE(BigInt(offset), 0);
+    head.writeInt32BE(4 + body.length, 8);
+    head.writeUInt32BE(crc32(body), 12);
+    return Buffer.concat([head, body]);
+  }
+
+  /** A message set read back by hand: [offset, magic, timestamp, key, value] per message. */
+  function readMessageSet(set: Uint8Array) {
+    const r = new ByteReader(set);
+    const out = [];
+    while (r.remaining >= 12) {
+      const offset = r.int64();
+      const size = r.int32();
+      if (size > r.remaining) break; // a partial message at the end is the consumer's to drop
+      const crc = r.uint32();
+      const start = r.offset;
+      const magic = r.int8();
+      r.int8();
+      const timestamp = magic === 1 ? r.int64() : null;
+      const key = r.nullableBytes();
+      const value = r.nullableBytes();
+      assert.equal(crc32(set.subarray(start, r.offset)), crc, `message ${offset}: CRC`);
+      out.push([
+        offset,
+        magic,
+        timestamp,
+        key && Buffer.from(key).toString(),
+        value && Buffer.from(value).toString(),
+      ]);
+    }
+    return out;
+  }
+
+  /** Produce v0-2 by hand: one partition; the answer's [errorCode, baseOffset]. */
+  async function produceOld(version: 0 | 2, partition: number, set: Buffer): Promise<number[]> {
+    const r = await c.requestRaw(0, version, (w) => {
+      w.int16(-1).int32(5000).int32(1).string("old-msgs").int32(1).int32(partition).bytes(set);
+    });
+    assert.equal(r.int32(), 1);
+    assert.equal(r.string(), "old-msgs");
+    assert.equal(r.int32(), 1);
+    assert.equal(r.int32(), partition);
+    const answer = [r.int16(), r.int64()];
+    if (version >= 2) assert.equal(r.int64(), -1, "log_append_time: CreateTime topic");
+    if (version >= 1) assert.equal(r.int32(), 0, "throttle");
+    assert.equal(r.remaining, 0);
+    return answer;
+  }
+
+  /** Fetch v0-3 by hand: one partition; [errorCode, highWatermark, message set]. */
+  async function fetchOld(version: 0 | 2, partition: number, offset: number) {
+    const r = await c.requestRaw(1, version, (w) => {
+      w.int32(-1).int32(100).int32(1).int32(1).string("old-msgs").int32(1);
+      w.int32(partition)
+        .int64(offset)
+        .int32(1 << 20);
+    });
+    if (version >= 1) assert.equal(r.int32(), 0, "throttle");
+    assert.equal(r.int32(), 1);
+    assert.equal(r.string(), "old-msgs");
+    assert.equal(r.int32(), 1);
+    assert.equal(r.int32(), partition);
+    const errorCode = r.int16();
+    const highWatermark = r.int64();
+    const set = r.bytes();
+    assert.equal(r.remaining, 0);
+    return { errorCode, highWatermark, messages: readMessageSet(set) };
+  }
+
+  it("Produce v2 (magic 1) and v0 (magic 0) are stored as RecordBatch v2; Fetch v2 and v0 read them as message sets", async () => {
+    assert.equal((await c.createTopic("old-msgs", 2)).errorCode, 0);
+    const t0 = 1_700_000_000_000;
+    // sarama (Version 0.10) numbers a set's offsets from 0; the broker assigns the real ones.
+    const v1set = Buffer.concat([
+      legacyMessage(1, 0, t0, "k1", "one"),
+      legacyMessage(1, 1, t0 + 1, null, "two"),
+      legacyMessage(1, 2, t0 + 2, "k3", "three"),
+    ]);
+    assert.deepEqual(await produceOld(2, 0, v1set), [0, 0]);
+    assert.deepEqual(await produceOld(2, 0, legacyMessage(1, 0, t0 + 3, "k4", "four")), [0, 3]);
+    assert.deepEqual(await produceOld(0, 1, legacyMessage(0, 0, 0, "z", "magic zero")), [0, 0]);
+
+    // A v4+ consumer reads RecordBatch v2, the records as sent.
+    const f = await c.request(fetchCodec, 11, {
+      replicaId: -1,
+      maxWaitMs: 100,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: "old-msgs",
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 0,
+              logStartOffset: -1,
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: "",
+    });
+    const stored = splitBatches(fetchRecordsBuffer(f.responses[0].partitions[0].records)).flatMap((b) =>
+      decodeBatch(b),
+    );
+    assert.deepEqual(
+      stored.map((x) => [x.offset, x.timestamp, x.key?.toString() ?? null, x.value?.toString()]),
+      [
+        [0, t0, "k1", "one"],
+        [1, t0 + 1, null, "two"],
+        [2, t0 + 2, "k3", "three"],
+        [3, t0 + 3, "k4", "four"],
+      ],
+    );
+
+    // Fetch v2 reads magic 1 (timestamps kept), v0 magic 0 (none), from the offset asked.
+    const v2 = await fetchOld(2, 0, 1);
+    assert.equal(v2.errorCode, 0);
+    assert.equal(v2.highWatermark, 4);
+    assert.deepEqual(v2.messages, [
+      [1, 1, t0 + 1, null, "two"],
+      [2, 1, t0 + 2, "k3", "three"],
+      [3, 1, t0 + 3, "k4", "four"],
+    ]);
+    const v0 = await fetchOld(0, 0, 0);
+    assert.deepEqual(
+      v0.messages.map((m) => [m[0], m[1], m[3], m[4]]),
+      [
+        [0, 0, "k1", "one"],
+        [1, 0, null, "two"],
+        [2, 0, "k3", "three"],
+        [3, 0, "k4", "four"],
+      ],
+    );
+    // A magic-0 message has no timestamp: stored with -1 (Kafka's NO_TIMESTAMP), read back by v2 as -1.
+    assert.deepEqual((await fetchOld(2, 1, 0)).messages, [[0, 1, -1, "z", "magic zero"]]);
+  });
+
+  it("Produce v2 refuses a message set with a bad CRC (CORRUPT_MESSAGE) and stores nothing", async () => {
+    const bad = legacyMessage(1, 0, 1, "k", "v");
+    bad[bad.length - 1] ^= 0xff;
+    const before = (await fetchOld(2, 1, 0)).highWatermark;
+    assert.deepEqual(await produceOld(2, 1, bad), [2, -1]);
+    assert.equal((await fetchOld(2, 1, 0)).highWatermark, before);
   });
 });

@@ -1,4 +1,4 @@
-// Fetch (v4-11): reads never go through a writer. Each partition's stored batches are read
+// Fetch (v0-17): reads never go through a writer. Each partition's stored batches are read
 // from its segment file and sent as they are (sendfile-style). Long-poll: when fewer than
 // min_bytes are ready, the request parks on its partitions until an append wakes it or
 // max_wait_ms passes. KIP-74: the first partition with data may exceed max_bytes and
@@ -7,10 +7,20 @@
 // Memory: a response is at most fetch.max.bytes (the broker's cap on max_bytes) plus one batch;
 // its bytes sit in pooled buffers until sent, counted per connection and broker-wide, so a
 // consumer that stops reading holds one response's worth and its next fetch waits.
+//
+// v13+ name topics by id (an unknown id: UNKNOWN_TOPIC_ID). v0-3 consumers read message format
+// v0 (Fetch v0-1) or v1 (v2-3): their data is converted from the stored batches
+// (message_set.ts), the one place a fetch looks inside the records.
 
 import { readBuffers } from "../../log/read_buffers.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import type { FetchPartitionResponse, FetchRequest, FetchResponse } from "../../protocol/fetch.ts";
+import {
+  type FetchPartitionResponse,
+  type FetchRequest,
+  type FetchResponse,
+  ZERO_TOPIC_ID,
+} from "../../protocol/fetch.ts";
+import { downConvertBatches } from "../../protocol/message_set.ts";
 import { ON_SENT, type Releasable, type RequestContext } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import type { PartitionEntry } from "../log_manager.ts";
@@ -26,7 +36,18 @@ interface ReadOutcome {
 /** Smallest budget a fetch gets when the broker-wide fetch memory is taken (fetch.max.buffered.bytes). */
 const FLOOR_BYTES = 1024 * 1024;
 
-async function readAll(ctx: BrokerContext, req: FetchRequest, maxBytes: number): Promise<ReadOutcome> {
+/** The message format a Fetch version reads: v0-1 magic 0, v2-3 magic 1, v4+ the stored v2. */
+function fetchMagic(version: number): 0 | 1 | 2 {
+  return version <= 1 ? 0 : version <= 3 ? 1 : 2;
+}
+
+async function readAll(
+  ctx: BrokerContext,
+  req: FetchRequest,
+  version: number,
+  maxBytes: number,
+): Promise<ReadOutcome> {
+  const magic = fetchMagic(version);
   let budget = maxBytes;
   let bytes = 0;
   const entries: PartitionEntry[] = [];
@@ -34,6 +55,8 @@ async function readAll(ctx: BrokerContext, req: FetchRequest, maxBytes: number):
   const responses = [];
   for (const t of req.topics) {
     const partitions: FetchPartitionResponse[] = [];
+    const topic =
+      version >= 13 ? ctx.logs.topicById(t.topicId ?? ZERO_TOPIC_ID) : ctx.logs.topics.get(t.topic);
     for (const p of t.partitions) {
       const out: FetchPartitionResponse = {
         partitionIndex: p.partition,
@@ -46,9 +69,12 @@ async function readAll(ctx: BrokerContext, req: FetchRequest, maxBytes: number):
         records: [],
       };
       partitions.push(out);
-      const e = ctx.logs.partitionOf(t.topic, p.partition);
+      const e = topic?.partitions[p.partition];
       if (e === undefined) {
-        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        out.errorCode =
+          version >= 13 && topic === undefined
+            ? ErrorCode.UNKNOWN_TOPIC_ID
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         continue;
       }
       if (ctx.logs.isOffline(e)) {
@@ -76,17 +102,30 @@ async function readAll(ctx: BrokerContext, req: FetchRequest, maxBytes: number):
           ? Math.max(1, Math.min(p.partitionMaxBytes, budget))
           : Math.min(p.partitionMaxBytes, budget);
       if (limit <= 0) continue;
-      const data = await e.reader.read(p.fetchOffset, limit);
+      let data: Uint8Array | null = await e.reader.read(p.fetchOffset, limit);
       if (data === null) continue;
       if (bytes > 0 && data.length > limit) {
         readBuffers.release(data);
         continue;
       }
+      if (magic < 2) {
+        const stored = data;
+        const converted = downConvertBatches(stored, magic as 0 | 1, limit, p.fetchOffset);
+        readBuffers.release(stored);
+        // Its own memory (never a slice of Node's shared pool), released with the reply.
+        data = new Uint8Array(converted.set);
+        if (data.length === 0 && converted.stopped !== null) {
+          // Nothing this consumer can read (a codec it cannot be given, a corrupt batch): say
+          // so rather than answer empty forever.
+          out.errorCode = converted.stopped.errorCode;
+          continue;
+        }
+      }
       out.records = [data];
       bytes += data.length;
       budget -= data.length;
     }
-    responses.push({ topic: t.topic, partitions });
+    responses.push({ topic: topic?.name ?? t.topic, topicId: t.topicId, partitions });
   }
   return { res: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses }, bytes, entries, seen };
 }
@@ -96,9 +135,10 @@ export async function handleFetch(
   req: FetchRequest,
   rc: RequestContext,
 ): Promise<FetchResponse> {
-  // A consumer fetching from a topic creates it (auto.create.topics.enable).
+  const version = rc.header.apiVersion;
+  // A consumer fetching from a topic creates it (auto.create.topics.enable); not by id (v13+).
   const budget = autoCreateBudget(ctx.config);
-  for (const t of req.topics) {
+  for (const t of version >= 13 ? [] : req.topics) {
     if (!ctx.logs.topics.has(t.topic)) {
       const created = ctx.autoCreate(t.topic, budget);
       if (created !== null) await created;
@@ -113,7 +153,7 @@ export async function handleFetch(
     const maxBytes = await conn.reserveResponse(wanted, Math.min(wanted, FLOOR_BYTES));
     let outcome: ReadOutcome;
     try {
-      outcome = await readAll(ctx, req, maxBytes);
+      outcome = await readAll(ctx, req, version, maxBytes);
     } catch (e) {
       conn.releaseResponse(maxBytes);
       throw e;

@@ -1,9 +1,12 @@
-// Produce (v3-7 served; v0-2 advertised for librdkafka and answered UNSUPPORTED_VERSION).
-// The acceptor reads the topic/partition record sets as views of the frame, checks only what
-// needs no decoding, and hands each batch to its partition's writer; the writer validates
-// (CRC, offsets, codec), appends, and completes. acks=0 gets no reply.
+// Produce (v0-11). The acceptor reads the topic/partition record sets as views of the frame,
+// checks only what needs no decoding, and hands each batch to its partition's writer; the
+// writer validates (CRC, offsets, codec), appends, and completes. acks=0 gets no reply.
+// v0-2 carry message sets of magic 0/1: the acceptor converts each to one RecordBatch v2
+// (message_set.ts, Kafka's up-conversion on append), off the zero-copy path, and the writer
+// takes that batch like any other.
 
 import { ErrorCode } from "../../protocol/error_codes.ts";
+import { messageSetToBatch } from "../../protocol/message_set.ts";
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
@@ -28,16 +31,15 @@ export function handleProduce(
     ),
   }));
   const reply = (): ProduceResponse => ({ responses, throttleTimeMs: 0 });
-  if (version < 3 || (acks !== 0 && acks !== 1 && acks !== -1)) {
-    const code = version < 3 ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_REQUIRED_ACKS;
-    for (const t of responses) for (const p of t.partitions) p.errorCode = code;
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    for (const t of responses) for (const p of t.partitions) p.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
     return acks === 0 ? NO_REPLY : reply();
   }
   let waiting = 0;
   let resolve: ((r: HandlerResult) => void) | null = null;
   const creations: Promise<void>[] = [];
 
-  const submit = (topic: string, records: Buffer | null, out: ProducePartitionResponse): void => {
+  const submit = (topic: string, records: Uint8Array | null, out: ProducePartitionResponse): void => {
     const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
     if (topic === OFFSETS_TOPIC) {
       // Internal: only the coordinator writes it.
@@ -52,9 +54,27 @@ export function handleProduce(
       out.errorCode = ErrorCode.INVALID_RECORD;
       return;
     }
-    if (records.length > ctx.logs.topics.get(topic)!.logConfig.maxMessageBytes) {
+    const maxMessageBytes = ctx.logs.topics.get(topic)!.logConfig.maxMessageBytes;
+    if (records.length > maxMessageBytes) {
       out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
       return;
+    }
+    if (version < 3) {
+      // A message set: at most max.message.bytes once converted, as Kafka checks it.
+      const converted = messageSetToBatch(records, Date.now(), {
+        maxRecords: Math.ceil(maxMessageBytes / 7),
+        maxUncompressedBytes: maxMessageBytes,
+      });
+      if ("errorCode" in converted) {
+        out.errorCode = converted.errorCode;
+        ctx.logger.limited("message set refused", `Produce v${version} to ${topic}: ${converted.message}`);
+        return;
+      }
+      if (converted.batch.length > maxMessageBytes) {
+        out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
+        return;
+      }
+      records = converted.batch;
     }
     waiting++;
     const tag = ctx.tracker.register((errorCode, baseOffset) => {
