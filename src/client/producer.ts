@@ -16,11 +16,30 @@
 //   its batch closes (KIP-480).
 // - Retriable errors (partition errors Kafka marks retriable, lost connections, timeouts) put the
 //   batch back at the head of its partition's queue after a backoff and refresh metadata, up to
-//   retry.retries times; then the sends it carries reject with the typed error. As in Kafka
-//   without idempotence, a retry may reorder or duplicate batches when several are in flight.
+//   retry.retries times; then the sends it carries reject with the typed error.
+// - Idempotent by default (as Kafka's Java producer is since 3.0, when acks is -1): connect()
+//   asks InitProducerId for a producer id; each acks=-1 batch carries it, its epoch and the
+//   partition's next sequence number (given as the batch closes, checked as it is first sent: a
+//   partition's batches go out, and are retried, in queue order, at most 5 in flight), so the
+//   broker stores a retried batch once and answers it with its first offset. When the broker
+//   lost a batch's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
+//   INVALID_PRODUCER_EPOCH), or a sent batch failed for good, the producer waits for what is in
+//   flight, takes a new producer id (KIP-360's way out) and restamps the batches not yet
+//   stored. Without idempotence (idempotent: false, acks 0 or 1, a send with its own acks 0 or
+//   1, or a broker without InitProducerId) a retry may reorder or duplicate batches when several
+//   are in flight, as in Kafka.
 
 import { ApiKey } from "../protocol/api_keys.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { initProducerIdCodec } from "../protocol/init_producer_id.ts";
 import { type ProduceResponse, type ProduceTopicData, produceCodec } from "../protocol/produce.ts";
+import {
+  ATTRIBUTES,
+  BASE_SEQUENCE,
+  CRC,
+  PRODUCER_EPOCH,
+  PRODUCER_ID,
+} from "../protocol/record_batch_layout.ts";
 import {
   BATCH_HEADER_BYTES,
   BatchBuilder,
@@ -34,6 +53,7 @@ import type { Connection } from "./connection.ts";
 import {
   ConnectionError,
   InvalidArgumentError,
+  kafkaErrorName,
   MessageTooLargeError,
   MilenaError,
   NotConnectedError,
@@ -70,7 +90,17 @@ export interface ProducerConfig {
   createPartitioner?: PartitionerFactory;
   /** Let a send to an unknown topic create it (when the broker allows). Default true. */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Exactly-once writes per partition across retries (producer id + sequence numbers). Default:
+   * on when acks is -1 (Kafka's default), off otherwise; true with acks 0 or 1 is refused.
+   */
+  idempotent?: boolean;
 }
+
+/** Batches of one partition in flight at once with idempotence: the broker remembers five. */
+const IDEMPOTENT_MAX_IN_FLIGHT = 5;
+/** Sequence numbers wrap at int32 (Kafka's DefaultRecordBatch.incrementSequence). */
+const SEQUENCE_WRAP = 2 ** 31;
 
 export interface Message {
   key?: Uint8Array | string | null;
@@ -203,6 +233,13 @@ class PartitionState {
   readonly queue: Batch[] = [];
   /** No send before this time (a retry's backoff). */
   blockedUntil = 0;
+  /**
+   * Idempotence: the base sequence the next closing batch is given, the one the next batch sent
+   * for the first time must carry (else it is restamped), and batches sent and not answered.
+   */
+  nextSequence = 0;
+  sendSequence = 0;
+  inFlight = 0;
   constructor(
     readonly topic: TopicState,
     readonly index: number,
@@ -226,6 +263,17 @@ class Batch {
   attempts = 0;
   done = false;
   lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Its place in the partition's queue: creation order. */
+  readonly order: number;
+  /** Sent and not yet answered. */
+  inFlight = false;
+  /**
+   * Idempotence: the producer id generation and base sequence its bytes carry (-1: none), and
+   * the generation it was last sent under.
+   */
+  stampGeneration = -1;
+  baseSequence = -1;
+  sentGeneration = -1;
 
   constructor(
     platform: Platform,
@@ -237,6 +285,7 @@ class Batch {
     buf: Uint8Array | undefined,
   ) {
     this.builder = new BatchBuilder(platform, reserved, buf);
+    this.order = this.seq;
   }
 
   track(t: SendTracker): void {
@@ -270,6 +319,15 @@ export class Producer {
   private readonly retry: Retry;
   private readonly partitioner: ((args: PartitionerArgs) => number) | null;
   private readonly allowAutoTopicCreation: boolean;
+  /** Idempotence asked for (true), defaulted (null: on with acks -1 if the broker can), or off. */
+  private readonly idempotence: boolean | null;
+  /** The producer id and epoch (InitProducerId); -1 without idempotence. */
+  private producerId = -1;
+  private producerEpoch = -1;
+  /** Bumped with each new producer id: batches stamped with an older one are restamped. */
+  private idGeneration = 0;
+  /** A new producer id being fetched (sends wait), or null. */
+  private resetting: Promise<void> | null = null;
 
   private state: "new" | "connected" | "closing" | "closed" = "new";
   private readonly topics = new Map<string, TopicState>();
@@ -306,6 +364,10 @@ export class Producer {
     this.retry = retryDefaults(config.retry);
     this.partitioner = config.createPartitioner ? config.createPartitioner() : null;
     this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true;
+    if (config.idempotent === true && this.acks !== -1)
+      throw new InvalidArgumentError(`an idempotent producer needs acks -1, not ${this.acks}`);
+    // (A send with its own acks 0 or 1 goes without idempotence: its batches carry no id.)
+    this.idempotence = config.idempotent === false || this.acks !== -1 ? false : (config.idempotent ?? null);
     this.scratch = platform.alloc(256);
     if (this.bufferMemory < this.batchSize)
       throw new InvalidArgumentError(
@@ -326,7 +388,36 @@ export class Producer {
   async connect(): Promise<void> {
     if (this.state === "connected") return;
     await this.cluster.connect();
+    if (this.idempotence !== false && this.producerId < 0) await this.initProducerId();
     this.state = "connected";
+  }
+
+  /** Whether batches carry a producer id and sequence numbers. */
+  get idempotent(): boolean {
+    return this.producerId >= 0;
+  }
+
+  /** A producer id and epoch for idempotent batches (a defaulted idempotence falls back when the broker has no InitProducerId). */
+  private async initProducerId(): Promise<void> {
+    const res = await this.cluster.withRetry(async () => {
+      const conn = await this.cluster.anyConnection();
+      if (conn.version(ApiKey.InitProducerId) < 0) return null;
+      const r = await conn.request(initProducerIdCodec, {
+        transactionalId: null,
+        transactionTimeoutMs: this.timeoutMs,
+      });
+      if (r.errorCode !== 0) throw protocolError(r.errorCode, "InitProducerId");
+      return r;
+    });
+    if (res === null) {
+      if (this.idempotence === true)
+        throw new UnsupportedVersionError(
+          "the broker does not serve InitProducerId: idempotence is not available",
+        );
+      return;
+    }
+    this.producerId = res.producerId;
+    this.producerEpoch = res.producerEpoch;
   }
 
   /** Send messages to one topic; resolves when they are all acknowledged. */
@@ -548,11 +639,23 @@ export class Producer {
       clearTimeout(b.lingerTimer);
       b.lingerTimer = null;
     }
+    let idem: { producerId: number; producerEpoch: number; baseSequence: number } | null = null;
+    if (this.producerId >= 0 && b.acks === -1) {
+      // The sequence it will most likely go with; checked (and fixed) at its first send.
+      idem = {
+        producerId: this.producerId,
+        producerEpoch: this.producerEpoch,
+        baseSequence: ps.nextSequence,
+      };
+      b.stampGeneration = this.idGeneration;
+      b.baseSequence = ps.nextSequence;
+      ps.nextSequence = (ps.nextSequence + b.builder.count) % SEQUENCE_WRAP;
+    }
     insertBySeq(ps.queue, b);
     const codec = b.compression === 0 ? null : (this.platform.codecs.get(b.compression) ?? null);
     let out: Uint8Array | Promise<Uint8Array>;
     try {
-      out = b.builder.finish(b.compression, codec === null ? null : (d) => codec.compress(d));
+      out = b.builder.finish(b.compression, codec === null ? null : (d) => codec.compress(d), idem);
     } catch (e) {
       this.failBatch(
         b,
@@ -714,6 +817,8 @@ export class Producer {
         this.drainAt(ps.blockedUntil);
         continue;
       }
+      if (this.resetting !== null) return false; // a new producer id first
+      if (this.producerId >= 0 && ps.inFlight >= IDEMPOTENT_MAX_IN_FLIGHT) continue;
       if (ps.queue.length === 0) {
         const open = this.sendableOpen(ps);
         if (open === null) {
@@ -740,7 +845,10 @@ export class Producer {
   private sendRequest(conn: Connection, acks: number, batches: Batch[]): void {
     const topics: ProduceTopicData[] = [];
     for (const b of batches) {
+      if (b.stampGeneration >= 0) this.checkStamp(b);
       b.attempts++;
+      b.inFlight = true;
+      b.ps.inFlight++;
       const name = b.ps.topic.name;
       let td =
         topics.length > 0 && topics[topics.length - 1].name === name ? topics[topics.length - 1] : undefined;
@@ -783,8 +891,82 @@ export class Producer {
     );
   }
 
+  /**
+   * Before an idempotent batch goes out. A retry goes as it went (same id, same sequence). Its
+   * first send under the current producer id takes the partition's next sequence: when its
+   * header says otherwise (a new id since it closed, batches closed out of queue order), the
+   * header is rewritten (id, epoch, base sequence) and the CRC computed again.
+   */
+  private checkStamp(b: Batch): void {
+    if (b.sentGeneration === this.idGeneration) return;
+    const ps = b.ps;
+    if (b.stampGeneration !== this.idGeneration || b.baseSequence !== ps.sendSequence) {
+      restamp(this.platform, b.bytes!, this.producerId, this.producerEpoch, ps.sendSequence);
+      b.stampGeneration = this.idGeneration;
+      b.baseSequence = ps.sendSequence;
+    }
+    b.sentGeneration = this.idGeneration;
+    ps.sendSequence = (b.baseSequence + b.builder.count) % SEQUENCE_WRAP;
+  }
+
+  /** Batches in flight over all partitions. */
+  private inFlightBatches(): number {
+    let n = 0;
+    for (const t of this.topics.values())
+      for (const ps of t.partitions) if (ps !== undefined) n += ps.inFlight;
+    return n;
+  }
+
+  /**
+   * A new producer id: sends stop, what is in flight is answered (or times out), InitProducerId
+   * gives a new id, and every partition's sequences start over at 0; batches not yet stored are
+   * restamped as they are sent.
+   */
+  private resetProducerId(why: string): void {
+    if (this.resetting !== null || this.producerId < 0 || this.state === "closed") return;
+    const reset = async () => {
+      const deadline = Date.now() + this.timeoutMs + 5000;
+      while (this.inFlightBatches() > 0 && Date.now() < deadline && this.state !== "closed")
+        await new Promise((r) => setTimeout(r, 5));
+      await this.initProducerId();
+      this.idGeneration++;
+      for (const t of this.topics.values())
+        for (const ps of t.partitions) {
+          if (ps === undefined) continue;
+          ps.nextSequence = 0;
+          ps.sendSequence = 0;
+        }
+    };
+    this.resetting = reset()
+      .catch((e) => {
+        // No new id: what waits fails with the reason.
+        const err = new MilenaError(
+          `a new producer id (after ${why}) failed: ${(e as Error).message}`,
+          true,
+          { cause: e },
+        );
+        for (const t of this.topics.values())
+          for (const ps of t.partitions)
+            if (ps !== undefined) for (const b of ps.queue.splice(0)) this.failBatch(b, err);
+      })
+      .finally(() => {
+        this.resetting = null;
+        for (const t of this.topics.values())
+          for (const ps of t.partitions) if (ps !== undefined && this.hasWork(ps)) this.markPending(ps);
+        this.scheduleDrain();
+      });
+  }
+
+  /** A batch's request was answered (or failed): its partition may send another. */
+  private landed(b: Batch): void {
+    if (!b.inFlight) return;
+    b.inFlight = false;
+    b.ps.inFlight--;
+  }
+
   private onResponse(batches: Batch[], res: ProduceResponse, conn: Connection): void {
     for (const b of batches) {
+      this.landed(b);
       const name = b.ps.topic.name;
       let found = false;
       for (const t of res.responses) {
@@ -793,7 +975,19 @@ export class Producer {
           if (p.partitionIndex !== b.ps.index) continue;
           found = true;
           if (p.errorCode === 0) this.succeed(b, p.baseOffset, p.logAppendTimeMs, p.logStartOffset);
-          else
+          // Stored before, and older than the five batches the broker remembers: it is in the
+          // log, at an offset the broker no longer knows (Kafka's producer counts it a success).
+          else if (p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER && b.stampGeneration >= 0)
+            this.succeed(b, -1, -1, -1);
+          else if (
+            b.stampGeneration >= 0 &&
+            LOST_SEQUENCE.has(p.errorCode) &&
+            b.attempts <= this.retry.retries
+          ) {
+            // Not stored, and not storable under this id: a new producer id, then again, restamped.
+            this.resetProducerId(kafkaErrorName(p.errorCode));
+            this.requeue(b);
+          } else
             this.retryOrFail(
               b,
               protocolError(p.errorCode, null, {
@@ -828,6 +1022,10 @@ export class Producer {
   private failBatch(b: Batch, e: Error): void {
     if (b.done) return;
     b.done = true;
+    this.landed(b);
+    // A sent idempotent batch given up leaves a gap in its partition's sequence: the batches
+    // after it would all be OUT_OF_ORDER_SEQUENCE_NUMBER, so they go under a new producer id.
+    if (b.sentGeneration >= 0 && b.sentGeneration === this.idGeneration) this.resetProducerId(e.message);
     const q = b.ps.queue.indexOf(b);
     if (q >= 0) b.ps.queue.splice(q, 1);
     for (const t of b.trackers) t.fail(e);
@@ -852,15 +1050,21 @@ export class Producer {
 
   private retryOrFail(b: Batch, e: unknown): void {
     if (b.done) return;
+    this.landed(b);
     const err = e instanceof Error ? e : new Error(String(e));
     if (this.state === "closed" || !isRetriableError(err) || b.attempts > this.retry.retries) {
       this.failBatch(b, err);
       return;
     }
+    this.requeue(b);
+    this.refreshTopic(b.ps.topic);
+  }
+
+  /** Back into its partition's queue (by order), sent again after a backoff. */
+  private requeue(b: Batch): void {
     const ps = b.ps;
     insertBySeq(ps.queue, b);
     ps.blockedUntil = Math.max(ps.blockedUntil, Date.now() + backoffMs(this.retry, b.attempts));
-    this.refreshTopic(ps.topic);
     this.markPending(ps);
   }
 
@@ -1023,8 +1227,32 @@ export class Producer {
   }
 }
 
+/** Errors that say the broker did not store an idempotent batch and will not under this id. */
+const LOST_SEQUENCE = new Set<number>([
+  ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  ErrorCode.UNKNOWN_PRODUCER_ID,
+  ErrorCode.INVALID_PRODUCER_EPOCH,
+]);
+
+/** Rewrite a finished batch's producer id, epoch and base sequence, and its CRC. */
+function restamp(
+  platform: Platform,
+  b: Uint8Array,
+  producerId: number,
+  epoch: number,
+  baseSequence: number,
+): void {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  v.setInt32(PRODUCER_ID, Math.floor(producerId / 4294967296));
+  v.setUint32(PRODUCER_ID + 4, producerId >>> 0);
+  v.setInt16(PRODUCER_EPOCH, epoch);
+  v.setInt32(BASE_SEQUENCE, baseSequence);
+  v.setUint32(CRC, platform.crc32c(b.subarray(ATTRIBUTES)));
+}
+
+/** Into a partition's queue by order (creation). */
 function insertBySeq(queue: Batch[], b: Batch): void {
   let i = queue.length;
-  while (i > 0 && queue[i - 1].seq > b.seq) i--;
+  while (i > 0 && queue[i - 1].order > b.order) i--;
   queue.splice(i, 0, b);
 }
