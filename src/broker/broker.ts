@@ -49,9 +49,12 @@ import {
   handleLeaveGroup,
   handleListGroups,
   handleOffsetCommit,
+  handleOffsetDelete,
   handleOffsetFetch,
   handleSyncGroup,
 } from "./handlers/groups.ts";
+import { handleDescribeLogDirs } from "./handlers/log_dirs.ts";
+import { handleDeleteRecords, handleDescribeProducers } from "./handlers/partition_admin.ts";
 import { handleProduce } from "./handlers/produce.ts";
 import { handleInitProducerId } from "./handlers/producers.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -168,9 +171,9 @@ export class Broker {
     on(ApiKey.Metadata, (req, rc) => handleMetadata(c, req, rc.header.apiVersion, rc));
     on(ApiKey.Produce, (req, rc) => handleProduce(c, req, rc.header.apiVersion));
     on(ApiKey.Fetch, (req, rc) => handleFetch(c, req, rc));
-    on(ApiKey.ListOffsets, (req) => handleListOffsets(c, req));
+    on(ApiKey.ListOffsets, (req, rc) => handleListOffsets(c, req, rc.header.apiVersion));
     on(ApiKey.CreateTopics, (req) => handleCreateTopics(c, req));
-    on(ApiKey.DeleteTopics, (req) => handleDeleteTopics(c, req));
+    on(ApiKey.DeleteTopics, (req, rc) => handleDeleteTopics(c, req, rc.header.apiVersion));
     on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
     on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
     on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
@@ -179,6 +182,9 @@ export class Broker {
     on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
     on(ApiKey.CreatePartitions, (req) => handleCreatePartitions(c, req));
     on(ApiKey.DescribeCluster, (req, rc) => handleDescribeCluster(c, req, rc));
+    on(ApiKey.DescribeLogDirs, (req) => handleDescribeLogDirs(c, req));
+    on(ApiKey.DeleteRecords, (req) => handleDeleteRecords(c, req));
+    on(ApiKey.DescribeProducers, (req) => handleDescribeProducers(c, req));
     const g = this.coordinator;
     // The coordinator's log exists before a group uses it (Kafka creates it on first lookup).
     const withOffsets =
@@ -193,15 +199,19 @@ export class Broker {
     );
     on(ApiKey.SyncGroup, (req) => handleSyncGroup(g, req));
     on(ApiKey.Heartbeat, (req) => handleHeartbeat(g, req));
-    on(ApiKey.LeaveGroup, (req) => handleLeaveGroup(g, req));
+    on(ApiKey.LeaveGroup, (req, rc) => handleLeaveGroup(g, req, rc));
     on(
       ApiKey.OffsetCommit,
       withOffsets((req) => handleOffsetCommit(g, req)),
     );
-    on(ApiKey.OffsetFetch, (req) => handleOffsetFetch(g, req));
+    on(ApiKey.OffsetFetch, (req, rc) => handleOffsetFetch(g, req, rc));
     on(ApiKey.DescribeGroups, (req) => handleDescribeGroups(g, req));
-    on(ApiKey.ListGroups, () => handleListGroups(g));
+    on(ApiKey.ListGroups, (req) => handleListGroups(g, req));
     on(ApiKey.DeleteGroups, (req) => handleDeleteGroups(g, req));
+    on(
+      ApiKey.OffsetDelete,
+      withOffsets((req) => handleOffsetDelete(g, req)),
+    );
   }
 
   /** Completions from the writers: mirror the index, wake long-polls, answer produces. */

@@ -172,13 +172,18 @@ export class Admin {
     this.check();
     const res = await this.cluster.withRetry(async () => {
       const conn = await this.controller();
-      return conn.request(deleteTopicsCodec, { topicNames: opts.topics, timeoutMs: opts.timeout ?? 5000 });
+      // v6+ name topics in `topics` (by name or id): both layouts, the encoder writes the version's
+      return conn.request(deleteTopicsCodec, {
+        topicNames: opts.topics,
+        topics: opts.topics.map((name) => ({ name })),
+        timeoutMs: opts.timeout ?? 5000,
+      });
     });
     for (const t of opts.topics) this.cluster.topics.delete(t);
     throwAll(
       res.responses
         .filter((r) => r.errorCode !== 0)
-        .map((r) => protocolError(r.errorCode, null, { topic: r.name })),
+        .map((r) => protocolError(r.errorCode, null, { topic: r.name ?? undefined })),
       "deleteTopics",
     );
   }
@@ -187,7 +192,7 @@ export class Admin {
   async listTopics(): Promise<string[]> {
     this.check();
     const res = await this.cluster.withRetry(() => this.cluster.metadata(null, false));
-    return res.topics.filter((t) => t.errorCode === 0).map((t) => t.name);
+    return res.topics.filter((t) => t.errorCode === 0).map((t) => t.name ?? "");
   }
 
   /** Partitions, leaders and replicas of topics (default: all). Unknown topics are errors. */
@@ -197,13 +202,13 @@ export class Admin {
     throwAll(
       res.topics
         .filter((t) => t.errorCode !== 0)
-        .map((t) => protocolError(t.errorCode, null, { topic: t.name })),
+        .map((t) => protocolError(t.errorCode, null, { topic: t.name ?? undefined })),
       "fetchTopicMetadata",
     );
     return {
       topics: res.topics.map((t) => ({
-        name: t.name,
-        partitions: this.cluster.topics.get(t.name)?.partitions ?? [],
+        name: t.name ?? "",
+        partitions: this.cluster.topics.get(t.name ?? "")?.partitions ?? [],
       })),
     };
   }

@@ -8,7 +8,7 @@
 // WebSocket listener's address, so the client reaches it at ws://host:port (same path).
 
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { type MetadataResponse, metadataCodec } from "../protocol/metadata.ts";
+import { type MetadataResponse, metadataCodec, metadataRequest } from "../protocol/metadata.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { ConnectionError, LeaderNotAvailableError, NotConnectedError, protocolError } from "./errors.ts";
 import type { Platform } from "./platform.ts";
@@ -164,18 +164,21 @@ export class Cluster {
    */
   async metadata(topics: string[] | null, allowAutoTopicCreation = true): Promise<MetadataResponse> {
     const conn = await this.anyConnection();
-    const res = await conn.request(metadataCodec, { topics, allowAutoTopicCreation });
+    const res = await conn.request(metadataCodec, metadataRequest(topics, allowAutoTopicCreation));
+    // Asked by name, every topic is answered with its name (only v12's asks by id leave it null).
+    for (const t of res.topics) t.name ??= "";
     const via = conn.address.kind === this.via.kind ? this.via : conn.address;
     for (const b of res.brokers) this.brokers.set(b.nodeId, brokerAddress(via, b.host, b.port));
     this.controllerId = res.controllerId;
     this.clusterId = res.clusterId;
     for (const t of res.topics) {
+      const name = t.name ?? "";
       if (t.errorCode !== 0) {
-        this.topics.delete(t.name);
+        this.topics.delete(name);
         continue;
       }
-      this.topics.set(t.name, {
-        name: t.name,
+      this.topics.set(name, {
+        name,
         isInternal: t.isInternal,
         partitions: t.partitions
           .map((p) => ({

@@ -1,5 +1,5 @@
 // One connection to one broker, over either transport: request frames built with the shared
-// codecs (src/protocol) into a ByteWriter, correlation ids, replies matched in request order
+// codecs (src/protocol) into a Writer, correlation ids, replies matched in request order
 // (Kafka answers each connection in order, so a reply must be for the oldest waiting request;
 // anything else is a broken connection), a bound on requests in flight, request timeouts, and
 // the API versions agreed with the broker (ApiVersions on connect: the highest version both
@@ -19,6 +19,7 @@ import { findCoordinatorCodec } from "../protocol/find_coordinator.ts";
 import { decodeResponseHeader, finishFrame, startRequestFrame } from "../protocol/header.ts";
 import { heartbeatCodec } from "../protocol/heartbeat.ts";
 import { incrementalAlterConfigsCodec } from "../protocol/incremental_alter_configs.ts";
+import { initProducerIdCodec } from "../protocol/init_producer_id.ts";
 import { joinGroupCodec } from "../protocol/join_group.ts";
 import { leaveGroupCodec } from "../protocol/leave_group.ts";
 import { listGroupsCodec } from "../protocol/list_groups.ts";
@@ -27,35 +28,40 @@ import { metadataCodec } from "../protocol/metadata.ts";
 import { offsetCommitCodec } from "../protocol/offset_commit.ts";
 import { offsetFetchCodec } from "../protocol/offset_fetch.ts";
 import { produceCodec } from "../protocol/produce.ts";
+import { Reader } from "../protocol/reader.ts";
 import { syncGroupCodec } from "../protocol/sync_group.ts";
-import { asReader, asWriter, ByteReader, ByteWriter } from "./bytes.ts";
+import { Writer } from "../protocol/writer.ts";
 import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
 import type { Platform } from "./platform.ts";
 import { type BrokerAddress, connectWebSocket, type Transport, type TransportEvents } from "./transport.ts";
 
+/** Up to the newest version the codec has (the client fills every layout's fields). */
+const LATEST = 32767;
+
 /** Versions this client can speak, per API: the codecs' ranges, narrowed where the client is. */
 const CLIENT_VERSIONS = new Map<number, [number, number]>(
   [
-    [produceCodec, 3, 7], // v3+: RecordBatch v2 and transactional_id
-    [fetchCodec, 4, 11],
-    [listOffsetsCodec, 1, 3],
-    [metadataCodec, 1, 6],
-    [createTopicsCodec, 0, 3],
-    [deleteTopicsCodec, 0, 1],
-    [describeConfigsCodec, 0, 2],
-    [alterConfigsCodec, 0, 1],
-    [incrementalAlterConfigsCodec, 0, 0],
-    [findCoordinatorCodec, 0, 2],
+    [produceCodec, 3, LATEST], // v3+: RecordBatch v2 and transactional_id
+    [initProducerIdCodec, 0, LATEST], // idempotent producers
+    [fetchCodec, 4, 12], // v13+ name topics by id
+    [listOffsetsCodec, 1, LATEST],
+    [metadataCodec, 1, LATEST],
+    [createTopicsCodec, 0, LATEST],
+    [deleteTopicsCodec, 0, LATEST],
+    [describeConfigsCodec, 0, LATEST],
+    [alterConfigsCodec, 0, LATEST],
+    [incrementalAlterConfigsCodec, 0, LATEST],
+    [findCoordinatorCodec, 0, LATEST],
     // consumer groups (group_consumer.ts, group_admin.ts)
-    [joinGroupCodec, 1, 5], // v1+: rebalance_timeout_ms; v4+: MEMBER_ID_REQUIRED
-    [syncGroupCodec, 0, 3],
-    [heartbeatCodec, 0, 3],
-    [leaveGroupCodec, 0, 2],
-    [offsetCommitCodec, 2, 5],
-    [offsetFetchCodec, 2, 4], // v2+: null topics (every committed partition)
-    [describeGroupsCodec, 0, 2],
-    [listGroupsCodec, 0, 2],
-    [deleteGroupsCodec, 0, 1],
+    [joinGroupCodec, 1, LATEST], // v1+: rebalance_timeout_ms; v4+: MEMBER_ID_REQUIRED
+    [syncGroupCodec, 0, LATEST],
+    [heartbeatCodec, 0, LATEST],
+    [leaveGroupCodec, 0, LATEST],
+    [offsetCommitCodec, 2, LATEST],
+    [offsetFetchCodec, 2, LATEST], // v2+: null topics (every committed partition)
+    [describeGroupsCodec, 0, LATEST],
+    [listGroupsCodec, 0, LATEST],
+    [deleteGroupsCodec, 0, LATEST],
   ].map(([c, lo, hi]) => {
     const codec = c as ApiCodec<unknown, unknown>;
     return [codec.key, [Math.max(lo as number, codec.minVersion), Math.min(hi as number, codec.maxVersion)]];
@@ -75,7 +81,7 @@ interface Pending {
   apiKey: number;
   version: number;
   deadline: number;
-  resolve(r: ByteReader): void;
+  resolve(r: Reader): void;
   reject(e: Error): void;
 }
 
@@ -177,11 +183,15 @@ export class Connection {
   }
 
   /** Send a request at the agreed version and decode its reply (waits for a slot if needed). */
-  async request<Req, Res>(codec: ApiCodec<Req, Res>, req: Req, opts?: RequestOptions): Promise<Res> {
+  async request<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    req: ReqIn,
+    opts?: RequestOptions,
+  ): Promise<Res> {
     return this.requestVersion(codec, this.agreed(codec), req, opts);
   }
 
-  private agreed<Req, Res>(codec: ApiCodec<Req, Res>): number {
+  private agreed(codec: ApiCodec<unknown, unknown, never, never>): number {
     const v = this.versions.get(codec.key);
     if (v === undefined) {
       const mine = CLIENT_VERSIONS.get(codec.key);
@@ -193,10 +203,10 @@ export class Connection {
     return v;
   }
 
-  async requestVersion<Req, Res>(
-    codec: ApiCodec<Req, Res>,
+  async requestVersion<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
     version: number,
-    req: Req,
+    req: ReqIn,
     opts?: RequestOptions,
   ): Promise<Res> {
     while (!this.canSend) {
@@ -211,19 +221,24 @@ export class Connection {
    * encoded before this returns, so record batches it references may be reused afterwards only
    * once it settles (TCP writes them by reference).
    */
-  send<Req, Res>(codec: ApiCodec<Req, Res>, version: number, req: Req, opts?: RequestOptions): Promise<Res> {
+  send<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    version: number,
+    req: ReqIn,
+    opts?: RequestOptions,
+  ): Promise<Res> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId >= 0x7fffffff ? 1 : correlationId + 1;
-    const w = new ByteWriter(256);
-    startRequestFrame(asWriter(w), {
+    const w = new Writer(256);
+    startRequestFrame(w, {
       apiKey: codec.key,
       apiVersion: version,
       correlationId,
       clientId: this.opts.clientId,
     });
-    codec.encodeRequest(asWriter(w), version, req);
-    finishFrame(asWriter(w));
+    codec.encodeRequest(w, version, req);
+    finishFrame(w);
     return new Promise<Res>((resolve, reject) => {
       this.pending.push({
         correlationId,
@@ -232,7 +247,7 @@ export class Connection {
         deadline: Date.now() + this.opts.requestTimeoutMs + (opts?.extraTimeoutMs ?? 0),
         resolve: (r) => {
           try {
-            resolve(codec.decodeResponse(asReader(r), version));
+            resolve(codec.decodeResponse(r, version));
           } catch (e) {
             reject(
               new ConnectionError(
@@ -260,19 +275,23 @@ export class Connection {
    * Send a request that gets no reply (Produce with acks=0); resolves once its bytes are written
    * (it holds an in-flight slot until then).
    */
-  sendNoReply<Req, Res>(codec: ApiCodec<Req, Res>, version: number, req: Req): Promise<void> {
+  sendNoReply<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    version: number,
+    req: ReqIn,
+  ): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId >= 0x7fffffff ? 1 : correlationId + 1;
-    const w = new ByteWriter(256);
-    startRequestFrame(asWriter(w), {
+    const w = new Writer(256);
+    startRequestFrame(w, {
       apiKey: codec.key,
       apiVersion: version,
       correlationId,
       clientId: this.opts.clientId,
     });
-    codec.encodeRequest(asWriter(w), version, req);
-    finishFrame(asWriter(w));
+    codec.encodeRequest(w, version, req);
+    finishFrame(w);
     return new Promise<void>((resolve, reject) => {
       this.inFlight++;
       this.unwritten.add(reject);
@@ -297,10 +316,10 @@ export class Connection {
       );
       return;
     }
-    const r = new ByteReader(frame);
+    const r = new Reader(frame);
     let correlationId: number;
     try {
-      correlationId = decodeResponseHeader(asReader(r), p.apiKey, p.version);
+      correlationId = decodeResponseHeader(r, p.apiKey, p.version);
     } catch (e) {
       this.fail(new ConnectionError(`bad reply header from ${this.address.label}`, { cause: e }));
       return;

@@ -7,10 +7,10 @@
 import { deleteGroupsCodec } from "../protocol/delete_groups.ts";
 import { describeGroupsCodec } from "../protocol/describe_groups.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { findCoordinatorCodec } from "../protocol/find_coordinator.ts";
+import { coordinatorOf, findCoordinatorCodec, findCoordinatorRequest } from "../protocol/find_coordinator.ts";
 import { listGroupsCodec } from "../protocol/list_groups.ts";
 import { offsetCommitCodec } from "../protocol/offset_commit.ts";
-import { offsetFetchCodec } from "../protocol/offset_fetch.ts";
+import { offsetFetchCodec, offsetFetchGroup, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Connection } from "./connection.ts";
 import {
@@ -84,7 +84,7 @@ function throwAll(errors: MilenaError[], what: string): void {
 /** The connection to a group's coordinator (FindCoordinator, then Metadata if it is not known). */
 export async function coordinatorFor(cluster: Cluster, groupId: string): Promise<Connection> {
   const conn = await cluster.anyConnection();
-  const r = await conn.request(findCoordinatorCodec, { key: groupId, keyType: 0 });
+  const r = coordinatorOf(await conn.request(findCoordinatorCodec, findCoordinatorRequest(groupId)));
   if (r.errorCode !== 0) throw protocolError(r.errorCode, r.errorMessage ?? `FindCoordinator for ${groupId}`);
   if (!cluster.brokers.has(r.nodeId)) await cluster.metadata([]);
   if (!cluster.brokers.has(r.nodeId))
@@ -219,7 +219,9 @@ export async function fetchOffsets(
     }
   }
   const res = await atCoordinator(cluster, opts.groupId, async (conn) => {
-    const r = await conn.request(offsetFetchCodec, { groupId: opts.groupId, topics: request });
+    const r = offsetFetchGroup(
+      await conn.request(offsetFetchCodec, offsetFetchRequest(opts.groupId, request)),
+    );
     if (COORDINATOR_CODES.has(r.errorCode))
       throw protocolError(r.errorCode, `OffsetFetch for ${opts.groupId}`);
     return r;
@@ -258,7 +260,7 @@ export async function setOffsets(cluster: Cluster, opts: SetOffsetsOptions): Pro
   const res = await atCoordinator(cluster, opts.groupId, async (conn) => {
     const r = await conn.request(offsetCommitCodec, {
       groupId: opts.groupId,
-      generationId: -1,
+      generationIdOrMemberEpoch: -1,
       memberId: "",
       retentionTimeMs: -1,
       topics: [{ name: opts.topic, partitions }],

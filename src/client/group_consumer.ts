@@ -29,12 +29,12 @@
 
 import type { ApiCodec } from "../protocol/api.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { findCoordinatorCodec } from "../protocol/find_coordinator.ts";
+import { coordinatorOf, findCoordinatorCodec, findCoordinatorRequest } from "../protocol/find_coordinator.ts";
 import { heartbeatCodec } from "../protocol/heartbeat.ts";
 import { type JoinGroupResponse, joinGroupCodec } from "../protocol/join_group.ts";
-import { leaveGroupCodec } from "../protocol/leave_group.ts";
+import { leaveGroupCodec, leaveGroupError, leaveGroupRequest } from "../protocol/leave_group.ts";
 import { offsetCommitCodec } from "../protocol/offset_commit.ts";
-import { offsetFetchCodec } from "../protocol/offset_fetch.ts";
+import { offsetFetchCodec, offsetFetchGroup, offsetFetchRequest } from "../protocol/offset_fetch.ts";
 import type { SyncGroupAssignment } from "../protocol/sync_group.ts";
 import { syncGroupCodec } from "../protocol/sync_group.ts";
 import {
@@ -453,9 +453,10 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
     this.member = "";
     this.generation = -1;
     try {
-      const res = await this.coordRequest(leaveGroupCodec, { groupId: this.groupId, memberId: member });
-      if (res.errorCode !== 0 && res.errorCode !== ErrorCode.UNKNOWN_MEMBER_ID)
-        this.report(protocolError(res.errorCode, "LeaveGroup"), { fatal: false });
+      const res = await this.coordRequest(leaveGroupCodec, leaveGroupRequest(this.groupId, member));
+      const code = leaveGroupError(res);
+      if (code !== 0 && code !== ErrorCode.UNKNOWN_MEMBER_ID)
+        this.report(protocolError(code, "LeaveGroup"), { fatal: false });
     } catch {
       // the coordinator drops the member when its session runs out
     }
@@ -571,7 +572,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
       this.member = join.memberId;
       this.generation = join.generationId;
       this.leader = join.leader;
-      this.protocol = join.protocolName;
+      this.protocol = join.protocolName ?? "";
       const assignments = join.leader === join.memberId ? await this.leaderAssign(join) : [];
       if (this.closing) throw this.closingError();
       const sync = await this.coordRequest(
@@ -581,6 +582,9 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
           generationId: this.generation,
           memberId: this.member,
           groupInstanceId: null,
+          // v5+: the protocol this member joined with
+          protocolType: "consumer",
+          protocolName: this.protocol,
           assignments,
         },
         { extraTimeoutMs: this.rebalanceTimeout },
@@ -633,7 +637,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
     if (topics.length > 0) {
       const res = await this.fetchCluster.withRetry(() => this.fetchCluster.metadata(topics, false));
       for (const t of res.topics) {
-        if (t.errorCode !== 0) continue;
+        if (t.errorCode !== 0 || t.name === null) continue;
         partitions.set(
           t.name,
           t.partitions.map((p) => p.partitionIndex).sort((a, b) => a - b),
@@ -658,10 +662,15 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
     const committed = new Map<string, number>();
     if (assigned.length > 0) {
       const res = await this.coord.withRetry(async () => {
-        const r = await this.coordRequest(offsetFetchCodec, {
-          groupId: this.groupId,
-          topics: assigned.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })),
-        });
+        const r = offsetFetchGroup(
+          await this.coordRequest(
+            offsetFetchCodec,
+            offsetFetchRequest(
+              this.groupId,
+              assigned.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })),
+            ),
+          ),
+        );
         if (r.errorCode !== 0) throw this.groupError(r.errorCode, "OffsetFetch");
         return r;
       });
@@ -757,7 +766,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
   private async findCoordinator(): Promise<Connection> {
     const res = await this.coord.withRetry(async () => {
       const conn = await this.coord.anyConnection();
-      const r = await conn.request(findCoordinatorCodec, { key: this.groupId, keyType: 0 });
+      const r = coordinatorOf(await conn.request(findCoordinatorCodec, findCoordinatorRequest(this.groupId)));
       if (r.errorCode !== 0)
         throw protocolError(r.errorCode, r.errorMessage ?? `FindCoordinator for ${this.groupId}`);
       if (!this.coord.brokers.has(r.nodeId)) await this.coord.metadata([]);
@@ -770,9 +779,9 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
   }
 
   /** A request to the coordinator; a lost connection or a coordinator error means finding it again. */
-  private async coordRequest<Req, Res>(
-    codec: ApiCodec<Req, Res>,
-    req: Req,
+  private async coordRequest<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    req: ReqIn,
     opts?: RequestOptions,
   ): Promise<Res> {
     try {
@@ -895,7 +904,7 @@ export class GroupConsumer<B extends Uint8Array = Uint8Array> {
     }
     const res = await this.coordRequest(offsetCommitCodec, {
       groupId: this.groupId,
-      generationId: generation,
+      generationIdOrMemberEpoch: generation,
       memberId: member,
       retentionTimeMs: -1,
       topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),

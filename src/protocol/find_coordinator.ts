@@ -1,69 +1,38 @@
-// FindCoordinator (key 10), versions 0-2 (FindCoordinatorRequest.json / FindCoordinatorResponse.json).
-// Advertised from v0 because librdkafka checks for FindCoordinator v0 before it turns on LZ4
-// and consumer groups (kafka-protocol.md, "trap").
-//
-// FindCoordinator Request (Version: 0) => key
-//   key => STRING
-// FindCoordinator Request (Version: 1..2) => key key_type
-//   key_type => INT8          (0 group, 1 transaction)
-//
-// FindCoordinator Response (Version: 0) => error_code node_id host port
-//   error_code => INT16
-//   node_id => INT32
-//   host => STRING
-//   port => INT32
-// FindCoordinator Response (Version: 1..2) => throttle_time_ms error_code error_message node_id host port
-//   throttle_time_ms => INT32
-//   error_message => NULLABLE_STRING
+// FindCoordinator (key 10), v0-6, from Kafka's spec (spec_codec.ts). Advertised from v0
+// because librdkafka checks for FindCoordinator v0 before it turns on LZ4 and consumer groups
+// (kafka-protocol.md, "trap").
+//   v1  key_type (0 group, 1 transaction), throttle_time_ms, error_message
+//   v3  flexible
+//   v4  many keys at once (coordinator_keys), answered per key in coordinators (KIP-699)
+//   v5, v6  transaction and share-group coordinators (KIP-890, KIP-932): same layout
+// kafkajs and librdkafka send v2 or v3, @platformatic/kafka v4-6.
 
-import type { ApiCodec } from "./api.ts";
 import { ApiKey } from "./api_keys.ts";
+import type { FindCoordinatorRequest, FindCoordinatorResponse } from "./generated/types.ts";
+import type { Init } from "./schema.ts";
+import { specCodec } from "./spec_codec.ts";
 
-export interface FindCoordinatorRequest {
-  key: string;
-  /** v1+; 0 (group) below. */
-  keyType: number;
+export type { FindCoordinatorRequest, FindCoordinatorResponse };
+
+export const findCoordinatorCodec = specCodec<FindCoordinatorRequest, FindCoordinatorResponse>(
+  ApiKey.FindCoordinator,
+  "FindCoordinator",
+  0,
+  6,
+);
+
+/** One key's request, in both layouts: the encoder writes the one of the version sent. */
+export function findCoordinatorRequest(key: string, keyType = 0): Init<FindCoordinatorRequest> {
+  return { key, keyType, coordinatorKeys: [key] };
 }
 
-export interface FindCoordinatorResponse {
-  /** v1+; 0 below. */
-  throttleTimeMs: number;
+/** The answer for that one key, whichever layout it came in (v4+: coordinators[0]). */
+export function coordinatorOf(res: FindCoordinatorResponse): {
   errorCode: number;
-  /** v1+; null below. */
   errorMessage: string | null;
   nodeId: number;
   host: string;
   port: number;
+} {
+  return res.coordinators.length > 0 ? res.coordinators[0] : res;
 }
-
-export const findCoordinatorCodec: ApiCodec<FindCoordinatorRequest, FindCoordinatorResponse> = {
-  key: ApiKey.FindCoordinator,
-  name: "FindCoordinator",
-  minVersion: 0,
-  maxVersion: 2,
-
-  decodeRequest(r, version) {
-    const key = r.string();
-    const keyType = version >= 1 ? r.int8() : 0; // v1 added key_type
-    return { key, keyType };
-  },
-
-  encodeRequest(w, version, req) {
-    w.string(req.key);
-    if (version >= 1) w.int8(req.keyType); // v1 added key_type
-  },
-
-  decodeResponse(r, version) {
-    const throttleTimeMs = version >= 1 ? r.int32() : 0; // v1 added throttle_time_ms
-    const errorCode = r.int16();
-    const errorMessage = version >= 1 ? r.nullableString() : null; // v1 added error_message
-    return { throttleTimeMs, errorCode, errorMessage, nodeId: r.int32(), host: r.string(), port: r.int32() };
-  },
-
-  encodeResponse(w, version, res) {
-    if (version >= 1) w.int32(res.throttleTimeMs); // v1 added throttle_time_ms
-    w.int16(res.errorCode);
-    if (version >= 1) w.nullableString(res.errorMessage); // v1 added error_message
-    w.int32(res.nodeId).string(res.host).int32(res.port);
-  },
-};

@@ -10,6 +10,7 @@ import { joinGroupCodec } from "./join_group.ts";
 import { leaveGroupCodec } from "./leave_group.ts";
 import { listGroupsCodec } from "./list_groups.ts";
 import { offsetCommitCodec } from "./offset_commit.ts";
+import { offsetDeleteCodec } from "./offset_delete.ts";
 import { offsetFetchCodec } from "./offset_fetch.ts";
 import type { AnyApiCodec } from "./registry.ts";
 import { syncGroupCodec } from "./sync_group.ts";
@@ -24,4 +25,5 @@ export const GROUP_CODECS: readonly AnyApiCodec[] = [
   describeGroupsCodec,
   listGroupsCodec,
   deleteGroupsCodec,
+  offsetDeleteCodec,
 ];

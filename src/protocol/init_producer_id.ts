@@ -7,25 +7,10 @@
 //   v2+ flexible (compact strings, tagged fields)
 
 import { ApiKey } from "./api_keys.ts";
+import type { InitProducerIdRequest, InitProducerIdResponse } from "./generated/types.ts";
 import { specCodec } from "./spec_codec.ts";
 
-export interface InitProducerIdRequest {
-  [field: string]: unknown;
-  transactionalId: string | null;
-  transactionTimeoutMs: number;
-  /** v3+; -1 below. */
-  producerId: number;
-  /** v3+; -1 below. */
-  producerEpoch: number;
-}
-
-export interface InitProducerIdResponse {
-  [field: string]: unknown;
-  throttleTimeMs: number;
-  errorCode: number;
-  producerId: number;
-  producerEpoch: number;
-}
+export type { InitProducerIdRequest, InitProducerIdResponse };
 
 export const initProducerIdCodec = specCodec<InitProducerIdRequest, InitProducerIdResponse>(
   ApiKey.InitProducerId,

@@ -1,65 +1,17 @@
-// ListGroups (key 16), versions 0-2 (ListGroupsRequest.json / ListGroupsResponse.json). v3 is
-// flexible, v4 adds the states filter (and group_state in the response). kafkajs sends v2;
-// librdkafka's admin API goes up to 4 and its legacy rd_kafka_list_groups uses v0.
-//
-// ListGroups Request (Version: 0..2) =>   (empty body)
-//
-// ListGroups Response (Version: 0) => error_code [groups]
-//   error_code => INT16
-//   groups => group_id protocol_type
-//     group_id => STRING
-//     protocol_type => STRING
-// ListGroups Response (Version: 1..2) => throttle_time_ms error_code [groups]
-//   throttle_time_ms => INT32
+// ListGroups (key 16), v0-5, from Kafka's spec (spec_codec.ts). v1 adds throttle_time_ms, v3 is
+// flexible, v4 a states filter (and group_state per group), v5 a types filter (and group_type:
+// "classic" for every Milena group). kafkajs sends v2; librdkafka's admin API up to 4;
+// @platformatic/kafka v4-5.
 
-import type { ApiCodec } from "./api.ts";
 import { ApiKey } from "./api_keys.ts";
-import type { Reader } from "./reader.ts";
-import type { Writer } from "./writer.ts";
+import type { ListGroupsRequest, ListGroupsResponse } from "./generated/types.ts";
+import { specCodec } from "./spec_codec.ts";
 
-/** The request has no fields at versions 0-2. */
-export type ListGroupsRequest = Record<string, never>;
+export type { ListGroupsRequest, ListGroupsResponse };
 
-export interface ListedGroup {
-  groupId: string;
-  protocolType: string;
-}
-
-export interface ListGroupsResponse {
-  /** v1+; 0 below. */
-  throttleTimeMs: number;
-  errorCode: number;
-  groups: ListedGroup[];
-}
-
-function readGroup(r: Reader): ListedGroup {
-  return { groupId: r.string(), protocolType: r.string() };
-}
-
-function writeGroup(w: Writer, g: ListedGroup): void {
-  w.string(g.groupId).string(g.protocolType);
-}
-
-export const listGroupsCodec: ApiCodec<ListGroupsRequest, ListGroupsResponse> = {
-  key: ApiKey.ListGroups,
-  name: "ListGroups",
-  minVersion: 0,
-  maxVersion: 2,
-
-  decodeRequest() {
-    return {};
-  },
-
-  encodeRequest() {},
-
-  decodeResponse(r, version) {
-    const throttleTimeMs = version >= 1 ? r.int32() : 0; // v1 added throttle_time_ms
-    const errorCode = r.int16();
-    return { throttleTimeMs, errorCode, groups: r.array(readGroup) };
-  },
-
-  encodeResponse(w, version, res) {
-    if (version >= 1) w.int32(res.throttleTimeMs); // v1 added throttle_time_ms
-    w.int16(res.errorCode).array(res.groups, writeGroup);
-  },
-};
+export const listGroupsCodec = specCodec<ListGroupsRequest, ListGroupsResponse>(
+  ApiKey.ListGroups,
+  "ListGroups",
+  0,
+  5,
+);

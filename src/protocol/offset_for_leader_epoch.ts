@@ -3,36 +3,17 @@
 // v4+ flexible.
 
 import { ApiKey } from "./api_keys.ts";
+import type {
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochRequestOffsetForLeaderPartition,
+  OffsetForLeaderEpochResponse,
+  OffsetForLeaderEpochResponseEpochEndOffset,
+} from "./generated/types.ts";
 import { specCodec } from "./spec_codec.ts";
 
-export interface OffsetForLeaderPartition {
-  [field: string]: unknown;
-  partition: number;
-  /** v2+; -1 below. */
-  currentLeaderEpoch: number;
-  leaderEpoch: number;
-}
-
-export interface OffsetForLeaderEpochRequest {
-  [field: string]: unknown;
-  /** v3+; -2 (a consumer) below. */
-  replicaId: number;
-  topics: { [field: string]: unknown; topic: string; partitions: OffsetForLeaderPartition[] }[];
-}
-
-export interface EpochEndOffset {
-  [field: string]: unknown;
-  errorCode: number;
-  partition: number;
-  leaderEpoch: number;
-  endOffset: number;
-}
-
-export interface OffsetForLeaderEpochResponse {
-  [field: string]: unknown;
-  throttleTimeMs: number;
-  topics: { [field: string]: unknown; topic: string; partitions: EpochEndOffset[] }[];
-}
+export type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse };
+export type OffsetForLeaderPartition = OffsetForLeaderEpochRequestOffsetForLeaderPartition;
+export type EpochEndOffset = OffsetForLeaderEpochResponseEpochEndOffset;
 
 export const offsetForLeaderEpochCodec = specCodec<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>(
   ApiKey.OffsetForLeaderEpoch,

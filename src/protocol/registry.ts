@@ -7,9 +7,12 @@ import type { ApiCodec } from "./api.ts";
 import { type ApiVersionRange, apiVersionsCodec } from "./api_versions.ts";
 import { createPartitionsCodec } from "./create_partitions.ts";
 import { createTopicsCodec } from "./create_topics.ts";
+import { deleteRecordsCodec } from "./delete_records.ts";
 import { deleteTopicsCodec } from "./delete_topics.ts";
 import { describeClusterCodec } from "./describe_cluster.ts";
 import { describeConfigsCodec } from "./describe_configs.ts";
+import { describeLogDirsCodec } from "./describe_log_dirs.ts";
+import { describeProducersCodec } from "./describe_producers.ts";
 import { fetchCodec } from "./fetch.ts";
 import { findCoordinatorCodec } from "./find_coordinator.ts";
 import { GROUP_CODECS } from "./group_registry.ts";
@@ -42,6 +45,9 @@ export const CODECS: readonly AnyApiCodec[] = [
   offsetForLeaderEpochCodec,
   createPartitionsCodec,
   describeClusterCodec,
+  describeLogDirsCodec,
+  deleteRecordsCodec,
+  describeProducersCodec,
   ...GROUP_CODECS,
 ];
 

@@ -205,9 +205,18 @@ describe("kcat -G (librdkafka 2.0.2 balanced consumer)", () => {
     );
     assert.deepEqual(assignments.flat().sort(), ALL, "disjoint and covering every partition");
     const listed = await raw.request(listGroupsCodec, 2, {});
+    // v2 has no group_state (v4+) nor group_type (v5+): they decode as "".
     assert.deepEqual(
       listed.groups.filter((x) => x.groupId === GROUP),
-      [{ groupId: GROUP, protocolType: "consumer" }],
+      [{ groupId: GROUP, protocolType: "consumer", groupState: "", groupType: "" }],
+    );
+    const listed5 = await raw.request(listGroupsCodec, 5, {
+      statesFilter: ["Stable"],
+      typesFilter: ["classic"],
+    });
+    assert.deepEqual(
+      listed5.groups.filter((x) => x.groupId === GROUP),
+      [{ groupId: GROUP, protocolType: "consumer", groupState: "Stable", groupType: "classic" }],
     );
 
     await produce("during", 15);

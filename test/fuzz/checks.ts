@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
-import { metadataCodec } from "../../src/protocol/metadata.ts";
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import {
   decodeBatch,
@@ -193,31 +193,32 @@ export async function checkWritable(broker: BrokerProcess): Promise<string[]> {
   const c = await RawClient.tcp(broker.bootstrap);
   const problems: string[] = [];
   try {
-    const md = await c.request(metadataCodec, 1, { topics: null, allowAutoTopicCreation: false });
-    const topics = md.topics.filter((t) => t.errorCode === 0 && !t.name.startsWith("__"));
+    const md = await c.request(metadataCodec, 1, metadataRequest(null, false));
+    const topics = md.topics.filter((t) => t.errorCode === 0 && !t.name?.startsWith("__"));
     for (const t of topics) {
+      const name = t.name ?? "";
       for (const p of t.partitions) {
-        const value = Buffer.from(`writable-check ${t.name}/${p.partitionIndex} ${Date.now()}`);
+        const value = Buffer.from(`writable-check ${name}/${p.partitionIndex} ${Date.now()}`);
         const res = await c.request(produceCodec, 7, {
           transactionalId: null,
           acks: -1,
           timeoutMs: 5000,
           topics: [
             {
-              name: t.name,
+              name: name,
               partitions: [{ partitionIndex: p.partitionIndex, records: encodeBatch([{ value }]) }],
             },
           ],
         });
         const r = res.responses[0].partitions[0];
-        const where = `${t.name}/${p.partitionIndex}`;
+        const where = `${name}/${p.partitionIndex}`;
         if (r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) {
           problems.push(`partition ${where} answers a valid Produce with KAFKA_STORAGE_ERROR (offline)`);
           continue;
         }
         // Other refusals (a topic reconfigured by the fuzz, say max.message.bytes) are not ours to judge.
         if (r.errorCode !== 0) continue;
-        const f = await c.fetchPartition(t.name, p.partitionIndex, r.baseOffset);
+        const f = await c.fetchPartition(name, p.partitionIndex, r.baseOffset);
         const back = splitBatches(fetchRecordsBuffer(f.records))
           .flatMap((b) => decodeBatch(b))
           .find((x) => x.offset === r.baseOffset);

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { createPartitionsCodec } from "../../src/protocol/create_partitions.ts";
 import { describeClusterCodec } from "../../src/protocol/describe_cluster.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
-import { metadataCodec } from "../../src/protocol/metadata.ts";
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { offsetForLeaderEpochCodec } from "../../src/protocol/offset_for_leader_epoch.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
@@ -30,8 +30,7 @@ describe("CreatePartitions, DescribeCluster, OffsetForLeaderEpoch", () => {
   });
 
   const partitionsOf = async (topic: string) =>
-    (await c.request(metadataCodec, 1, { topics: [topic], allowAutoTopicCreation: false })).topics[0]
-      .partitions.length;
+    (await c.request(metadataCodec, 1, metadataRequest([topic], false))).topics[0].partitions.length;
 
   const grow = async (
     version: number,

@@ -35,7 +35,7 @@ const MAX_SESSION_MS = 60_000;
 const SESSION_MS = 10_000;
 const ALL = Array.from({ length: PARTITIONS }, (_, i) => i);
 
-const subscription = (topics: string[] = [TOPIC]): Buffer =>
+const subscription = (topics: string[] = [TOPIC]): Uint8Array =>
   encodeSubscription({ version: 0, topics, userData: null, ownedPartitions: [] });
 
 interface JoinOptions {
@@ -106,7 +106,7 @@ function commit(
   }
   return c.request(offsetCommitCodec, 5, {
     groupId,
-    generationId,
+    generationIdOrMemberEpoch: generationId,
     memberId,
     retentionTimeMs: -1,
     topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),

@@ -21,7 +21,7 @@ import { describeGroupsCodec } from "../../src/protocol/describe_groups.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { fetchCodec } from "../../src/protocol/fetch.ts";
 import { joinGroupCodec } from "../../src/protocol/join_group.ts";
-import { metadataCodec } from "../../src/protocol/metadata.ts";
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { ATTRIBUTES, CRC } from "../../src/protocol/record_batch.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
@@ -75,7 +75,7 @@ describe("requests that used to stop the broker", () => {
   it("a topic name of 10,000 three-byte characters is answered INVALID_TOPIC_EXCEPTION, echoed as sent", async () => {
     const c = await RawClient.tcp(broker.bootstrap);
     const name = "€".repeat(10_000); // 30,000 bytes of UTF-8
-    const res = await c.request(metadataCodec, 1, { topics: [name], allowAutoTopicCreation: true });
+    const res = await c.request(metadataCodec, 1, metadataRequest([name], true));
     assert.equal(res.topics[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     assert.equal(res.topics[0].name, name);
     c.close();

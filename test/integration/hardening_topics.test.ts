@@ -13,7 +13,7 @@ import { deleteTopicsCodec } from "../../src/protocol/delete_topics.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { joinGroupCodec } from "../../src/protocol/join_group.ts";
 import { listGroupsCodec } from "../../src/protocol/list_groups.ts";
-import { metadataCodec } from "../../src/protocol/metadata.ts";
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
 import { BrokerProcess } from "../helpers/broker_process.ts";
@@ -148,7 +148,7 @@ describe("many partitions, few files", () => {
   it("restarted, every partition is there and readable", async () => {
     await broker.restart();
     const c = await RawClient.tcp(broker.bootstrap);
-    const md = await c.request(metadataCodec, 1, { topics: ["wide"], allowAutoTopicCreation: false });
+    const md = await c.request(metadataCodec, 1, metadataRequest(["wide"], false));
     assert.equal(md.topics[0].partitions.length, 1000);
     const recs = await c.readAll("wide", 999);
     assert.equal(recs[0].value?.toString(), "v999");
@@ -189,7 +189,7 @@ describe("atomic creation and deletion, restarts with leftovers", () => {
     assert.match(broker.output, /topic half-created: its creation was interrupted/);
     assert.match(broker.output, /topic half-deleted: its deletion was interrupted; it is finished/);
     const c2 = await RawClient.tcp(broker.bootstrap);
-    const md = await c2.request(metadataCodec, 1, { topics: null, allowAutoTopicCreation: false });
+    const md = await c2.request(metadataCodec, 1, metadataRequest(null, false));
     const names = md.topics.map((t) => t.name).sort();
     assert.deepEqual(names, ["keeper"]);
     for (let i = 0; i < 50 && fs.readdirSync(dir).some((n) => n.endsWith("-delete")); i++) await sleep(100);
@@ -251,7 +251,7 @@ describe("atomic creation and deletion, restarts with leftovers", () => {
     await broker.stop();
     await broker.launch();
     const c3 = await RawClient.tcp(broker.bootstrap);
-    const md = await c3.request(metadataCodec, 1, { topics: ["reborn"], allowAutoTopicCreation: false });
+    const md = await c3.request(metadataCodec, 1, metadataRequest(["reborn"], false));
     assert.equal(md.topics[0].partitions.length, 300);
     for (const i of [0, 150, 299]) {
       const recs = await c3.readAll("reborn", i);
@@ -273,7 +273,7 @@ describe("atomic creation and deletion, restarts with leftovers", () => {
     await broker.launch();
     assert.match(broker.output, /recovery: skipped .*broken-0/);
     const c = await RawClient.tcp(broker.bootstrap);
-    const md = await c.request(metadataCodec, 1, { topics: ["keeper"], allowAutoTopicCreation: false });
+    const md = await c.request(metadataCodec, 1, metadataRequest(["keeper"], false));
     assert.equal(md.topics[0].errorCode, 0);
     c.close();
     fs.rmSync(bad, { recursive: true, force: true });
@@ -299,7 +299,7 @@ describe("state a client can make up", () => {
   it("a Metadata naming 1,000 unknown topics auto-creates max.partitions.per.request of them", async () => {
     const c = await RawClient.tcp(broker.bootstrap);
     const topics = Array.from({ length: 1000 }, (_, i) => `made-up-${i}`);
-    const res = await c.request(metadataCodec, 4, { topics, allowAutoTopicCreation: true });
+    const res = await c.request(metadataCodec, 4, metadataRequest(topics, true));
     const ok = res.topics.filter((t) => t.errorCode === 0).length;
     const refused = res.topics.filter((t) => t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION).length;
     assert.equal(ok, 50);

@@ -85,10 +85,8 @@ describe("log dirs", () => {
       assert.match(b.output, /opened 6 partition\(s\)/);
       assert.match(b.output, /recovery pool of 6 thread\(s\), [1-6] used/);
       const c2 = await RawClient.tcp(b.bootstrap);
-      const five = await c2.request((await import("../../src/protocol/metadata.ts")).metadataCodec, 6, {
-        topics: ["five"],
-        allowAutoTopicCreation: false,
-      });
+      const { metadataCodec, metadataRequest } = await import("../../src/protocol/metadata.ts");
+      const five = await c2.request(metadataCodec, 6, metadataRequest(["five"], false));
       assert.equal(five.topics[0].partitions.length, 5);
       c2.close();
     } finally {

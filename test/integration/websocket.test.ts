@@ -11,7 +11,7 @@ import { apiVersionsCodec } from "../../src/protocol/api_versions.ts";
 import { fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
 import { decodeResponseHeader } from "../../src/protocol/header.ts";
 import { listOffsetsCodec } from "../../src/protocol/list_offsets.ts";
-import { metadataCodec } from "../../src/protocol/metadata.ts";
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import { Compression } from "../../src/protocol/record_batch.ts";
@@ -50,17 +50,17 @@ describe("Kafka protocol over WebSocket", () => {
       const res = await client.apiVersions(v);
       assert.equal(res.errorCode, 0, `v${v}`);
       const produce = res.apiKeys.find((k) => k.apiKey === ApiKey.Produce);
-      assert.deepEqual(produce, { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 7 }, `v${v}`);
+      assert.deepEqual(produce, { apiKey: ApiKey.Produce, minVersion: 0, maxVersion: 11 }, `v${v}`);
       const av = res.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions);
       assert.deepEqual(av, { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 }, `v${v}`);
     }
   });
 
-  it("creates a topic and answers Metadata v1-v6 advertising the WebSocket port", async () => {
+  it("creates a topic and answers Metadata v1-v12 advertising the WebSocket port", async () => {
     const created = await client.createTopic(TOPIC, PARTITIONS);
     assert.equal(created.errorCode, 0, created.errorMessage ?? "");
-    for (const v of [1, 2, 3, 4, 5, 6]) {
-      const md = await client.request(metadataCodec, v, { topics: [TOPIC], allowAutoTopicCreation: false });
+    for (const v of [1, 2, 3, 4, 5, 6, 9, 10, 12]) {
+      const md = await client.request(metadataCodec, v, metadataRequest([TOPIC], false));
       assert.equal(md.brokers.length, 1, `v${v}`);
       assert.equal(
         md.brokers[0].port,
@@ -79,7 +79,7 @@ describe("Kafka protocol over WebSocket", () => {
     // The same broker over TCP advertises the TCP port.
     const tcp = await RawClient.tcp(broker.bootstrap);
     try {
-      const md = await tcp.request(metadataCodec, 4, { topics: [], allowAutoTopicCreation: false });
+      const md = await tcp.request(metadataCodec, 4, metadataRequest([], false));
       assert.equal(md.brokers[0].port, broker.kafkaPort);
     } finally {
       tcp.close();
@@ -166,7 +166,7 @@ describe("Kafka protocol over WebSocket", () => {
     const rest: Promise<unknown>[] = [];
     for (let i = 0; i < 5; i++) {
       rest.push(client.apiVersions(i % 3));
-      rest.push(client.request(metadataCodec, 6, { topics: null, allowAutoTopicCreation: false }));
+      rest.push(client.request(metadataCodec, 6, metadataRequest(null, false)));
       rest.push(
         client.request(listOffsetsCodec, 3, {
           replicaId: -1,
@@ -276,7 +276,7 @@ describe("Kafka protocol over WebSocket", () => {
     ws.send(requestFrame(ApiKey.ApiVersions, 0, 77, () => {}));
     ws.send(
       requestFrame(ApiKey.Metadata, 1, 78, (w) =>
-        metadataCodec.encodeRequest(w, 1, { topics: [TOPIC], allowAutoTopicCreation: false }),
+        metadataCodec.encodeRequest(w, 1, metadataRequest([TOPIC], false)),
       ),
     );
     await got;

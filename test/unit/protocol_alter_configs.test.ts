@@ -51,10 +51,10 @@ const response = (errorCode = 0): AlterConfigsResponse => ({
 });
 
 describe("AlterConfigs codec", () => {
-  test("advertises 0-1", () => {
+  test("advertises 0-2", () => {
     assert.equal(codec.key, ApiKey.AlterConfigs);
     assert.equal(codec.key, 33);
-    assert.deepStrictEqual(versions(codec), [0, 1]);
+    assert.deepStrictEqual(versions(codec), [0, 1, 2]);
   });
 
   for (const v of versions(codec)) {
@@ -77,6 +77,29 @@ describe("AlterConfigs codec", () => {
     assert.deepStrictEqual(res(1), res(0));
   });
 
+  test("v2 is flexible: compact arrays and strings, a tag buffer per struct", () => {
+    const req = encodeWith((w) =>
+      codec.encodeRequest(w, 2, {
+        resources: [{ resourceType: TOPIC, resourceName: "t", configs: [{ name: "k", value: null }] }],
+        validateOnly: true,
+      }),
+    );
+    // [1 resource] type "t" [1 config] "k" null (tags) (tags) validate_only (tags)
+    assert.equal(
+      req.toString("hex"),
+      "02" + "02" + "0274" + "02" + "026b" + "00" + "00" + "00" + "01" + "00",
+    );
+    const res = encodeWith((w) => codec.encodeResponse(w, 2, response(40)));
+    assert.equal(
+      res.toString("hex"),
+      "00000006" +
+        "03" +
+        ("0000" + "00" + "02" + "08" + Buffer.from("topic-a").toString("hex") + "00") +
+        ("0028" + "0a" + Buffer.from("bad value").toString("hex") + "04" + "0231" + "00") +
+        "00",
+    );
+  });
+
   test("a null value is a -1 length, an empty one a 0 length", () => {
     const one = (value: string | null) =>
       encodeWith((w) =>
@@ -94,7 +117,8 @@ describe("AlterConfigs codec", () => {
 });
 
 describe("AlterConfigs and kafkajs 2.2.4", () => {
-  for (const v of versions(codec)) {
+  // kafkajs sends v0 and v1 (v2, flexible, is checked byte for byte above)
+  for (const v of [0, 1]) {
     test(`v${v} request fixture`, () => {
       const req = decodeRequestFixture(codec, v, "kafkajs", `alter_configs_v${v}`);
       assert.equal(req.resources.length, 2);

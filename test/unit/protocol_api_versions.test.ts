@@ -28,6 +28,14 @@ import {
 
 const codec = apiVersionsCodec;
 
+/** The tagged fields (v3+) as decoding fills them when they are not sent: their defaults. */
+const NO_FEATURES = {
+  supportedFeatures: [],
+  finalizedFeaturesEpoch: -1,
+  finalizedFeatures: [],
+  zkMigrationReady: false,
+};
+
 const response = (version: number): ApiVersionsResponse => ({
   errorCode: 0,
   apiKeys: [
@@ -35,6 +43,16 @@ const response = (version: number): ApiVersionsResponse => ({
     { apiKey: 18, minVersion: 0, maxVersion: 3 },
   ],
   throttleTimeMs: version >= 1 ? 12 : 0,
+  ...NO_FEATURES,
+});
+
+/** v3+ with every tagged field set (what a KRaft Kafka answers). */
+const withFeatures = (version: number): ApiVersionsResponse => ({
+  ...response(version),
+  supportedFeatures: [{ name: "metadata.version", minVersion: version >= 4 ? 0 : 1, maxVersion: 21 }],
+  finalizedFeaturesEpoch: 42,
+  finalizedFeatures: [{ name: "metadata.version", maxVersionLevel: 21, minVersionLevel: 21 }],
+  zkMigrationReady: true,
 });
 
 describe("ApiVersions codec", () => {
@@ -56,7 +74,42 @@ describe("ApiVersions codec", () => {
     test(`v${v} response round trip`, () => {
       responseRoundTrip(codec, v, response(v), response(v), { lenient: true });
     });
+
+    if (v >= 3)
+      test(`v${v} response round trip with every tagged field (features, epoch, zk migration)`, () => {
+        const bytes = responseRoundTrip(codec, v, withFeatures(v), withFeatures(v), { lenient: true });
+        const plain = encodeWith((w) => codec.encodeResponse(w, v, response(v)));
+        assert.ok(bytes.length > plain.length, "the tagged fields are written");
+        // the body's tag buffer replaces plain's last byte (0 tags): 4 tags, in tag order
+        assert.equal(
+          bytes.subarray(0, plain.length - 1).toString("hex"),
+          plain.subarray(0, -1).toString("hex"),
+        );
+        assert.equal(bytes[plain.length - 1], 4);
+        assert.equal(bytes[plain.length], 0, "tag 0 (supported_features) first");
+      });
+    else
+      test(`v${v} response: features are not in this version, decoded as their defaults`, () => {
+        const bytes = encodeWith((w) => codec.encodeResponse(w, v, withFeatures(3)));
+        assert.deepStrictEqual(
+          decodeAll(bytes, (r) => codec.decodeResponse(r, v)),
+          { ...response(v), throttleTimeMs: v >= 1 ? 12 : 0 },
+        );
+      });
   }
+
+  test("an encoder input may leave fields out: they are written as the spec's defaults", () => {
+    for (const v of versions(codec)) {
+      const full = encodeWith((w) => codec.encodeResponse(w, v, response(v)));
+      const partial = encodeWith((w) =>
+        codec.encodeResponse(w, v, {
+          apiKeys: response(v).apiKeys,
+          throttleTimeMs: response(v).throttleTimeMs,
+        }),
+      );
+      assert.deepStrictEqual(partial, full, `v${v}`);
+    }
+  });
 
   test("v3 response bytes: compact array, entry tags, throttle, body tags", () => {
     const bytes = encodeWith((w) => codec.encodeResponse(w, 3, response(3)));
@@ -75,19 +128,29 @@ describe("ApiVersions codec", () => {
     );
   });
 
-  test("v3 response skips unknown tagged fields", () => {
-    // one entry with a tag (tag 0, 1 byte), then the body's tag buffer with tag 1 of 8 bytes
-    const bytes = Buffer.from(
-      "0000" + "02" + "001200000003" + "010001ff" + "00000000" + "01" + "0108ffffffffffffffff",
-      "hex",
+  test("v3 response keeps unknown tagged fields and writes them back", () => {
+    // one entry with a tag (tag 0, 1 byte), then the body's tag buffer with tag 9 of 8 bytes
+    const bytes = Uint8Array.from(
+      Buffer.from(
+        "0000" + "02" + "001200000003" + "010001ff" + "00000000" + "01" + "0908ffffffffffffffff",
+        "hex",
+      ),
     );
-    assert.deepStrictEqual(
-      decodeAll(bytes, (r) => codec.decodeResponse(r, 3)),
-      {
-        errorCode: 0,
-        apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }],
-        throttleTimeMs: 0,
-      },
+    const r = new Reader(bytes);
+    const res = codec.decodeResponse(r, 3);
+    assert.equal(r.remaining, 0);
+    assert.deepStrictEqual(res, {
+      errorCode: 0,
+      apiKeys: [
+        { apiKey: 18, minVersion: 0, maxVersion: 3, _unknownTags: [{ tag: 0, data: Uint8Array.of(0xff) }] },
+      ],
+      throttleTimeMs: 0,
+      ...NO_FEATURES,
+      _unknownTags: [{ tag: 9, data: new Uint8Array(8).fill(0xff) }],
+    });
+    assert.equal(
+      encodeWith((w) => codec.encodeResponse(w, 3, res)).toString("hex"),
+      Buffer.from(bytes).toString("hex"),
     );
   });
 
@@ -98,6 +161,7 @@ describe("ApiVersions codec", () => {
       errorCode: ErrorCode.UNSUPPORTED_VERSION,
       apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
       throttleTimeMs: 0,
+      ...NO_FEATURES,
     };
     // Read as asked (v1..v3) it falls back to v0, like Kafka's ApiVersionsResponse.parse.
     for (const v of versions(codec))
@@ -162,16 +226,22 @@ describe("ApiVersions and librdkafka 2.0.2 (kcat)", () => {
       ["metadata_v4_brokers_only", [], false],
       ["metadata_v4_all_topics", null, true],
     ] as const) {
-      const r = new Reader(fixture("kcat", name));
+      const bytes = fixture("kcat", name);
+      const r = new Reader(bytes);
       const h = decodeRequestHeader(r);
       assert.equal(h.apiKey, ApiKey.Metadata);
       assert.equal(h.apiVersion, 4);
+      const body = bytes.subarray(r.offset);
+      const req = decodeAll(body, (r) => metadataCodec.decodeRequest(r, 4));
+      assert.deepStrictEqual(req, {
+        topics,
+        allowAutoTopicCreation,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
       assert.deepStrictEqual(
-        decodeAll(r.buf.subarray(r.offset), (r) => metadataCodec.decodeRequest(r, 4)),
-        {
-          topics,
-          allowAutoTopicCreation,
-        },
+        encodeWith((w) => metadataCodec.encodeRequest(w, 4, req)),
+        body,
       );
     }
   });

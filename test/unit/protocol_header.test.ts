@@ -87,9 +87,16 @@ describe("request header", () => {
       correlationId: 42,
       clientId: "milena-fixture",
     });
+    // v6 has no topic ids or authorized-operation flags: they decode as their defaults
+    const noId = new Uint8Array(16);
     assert.deepStrictEqual(metadataCodec.decodeRequest(r, 6), {
-      topics: ["topic-a", "topic-b"],
+      topics: [
+        { topicId: noId, name: "topic-a" },
+        { topicId: noId, name: "topic-b" },
+      ],
       allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
     });
     assert.equal(r.remaining, 0);
   });

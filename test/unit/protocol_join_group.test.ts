@@ -22,8 +22,14 @@ import {
 
 const codec = joinGroupCodec;
 
+/** The versions kafkajs 2.2.4 implements (and fixtures were captured of). */
+const KAFKAJS = [0, 1, 2, 3, 4, 5];
+
+/** As a Buffer: decoded bytes are Buffers (views of the frame), and deepStrictEqual tells them apart. */
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 const subscription = (...topics: string[]): Buffer =>
-  encodeSubscription({ version: 0, topics, userData: null, ownedPartitions: [] });
+  buf(encodeSubscription({ version: 0, topics, userData: null, ownedPartitions: [] }));
 
 const request = (v: number): JoinGroupRequest => ({
   groupId: "group-a",
@@ -36,14 +42,17 @@ const request = (v: number): JoinGroupRequest => ({
     { name: "range", metadata: subscription("topic-a") },
     { name: "roundrobin", metadata: Buffer.alloc(0) },
   ],
+  reason: v >= 8 ? "rebalance failed due to MemberIdRequiredException" : null,
 });
 
 const response = (v: number, errorCode = 0): JoinGroupResponse => ({
   throttleTimeMs: v >= 2 ? 7 : 0,
   errorCode,
   generationId: 4,
+  protocolType: v >= 7 ? "consumer" : null,
   protocolName: "range",
   leader: "member-1",
+  skipAssignment: false,
   memberId: "member-1",
   members: [
     {
@@ -55,10 +64,21 @@ const response = (v: number, errorCode = 0): JoinGroupResponse => ({
   ],
 });
 
+/** A failed join: generation -1, no members; the protocol names null from v7, "" below. */
+const failed = (v: number, errorCode: number, memberId = ""): JoinGroupResponse => ({
+  ...response(v, errorCode),
+  generationId: -1,
+  protocolType: null,
+  protocolName: v >= 7 ? null : "",
+  leader: "",
+  memberId,
+  members: [],
+});
+
 describe("JoinGroup codec", () => {
-  test("advertises 0-5", () => {
+  test("advertises 0-9", () => {
     assert.equal(codec.key, ApiKey.JoinGroup);
-    assert.deepStrictEqual(versions(codec), [0, 1, 2, 3, 4, 5]);
+    assert.deepStrictEqual(versions(codec), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   for (const v of versions(codec)) {
@@ -68,31 +88,84 @@ describe("JoinGroup codec", () => {
     });
     test(`v${v} response round trip`, () => {
       responseRoundTrip(codec, v, response(v));
-      // A follower's (or a failed) join: no members; on error generation -1, protocol "".
-      responseRoundTrip(codec, v, {
-        ...response(v, ErrorCode.UNKNOWN_MEMBER_ID),
-        generationId: -1,
-        protocolName: "",
-        leader: "",
-        members: [],
-      });
+      // A follower's (or a failed) join: no members; on error generation -1, no protocol.
+      responseRoundTrip(codec, v, failed(v, ErrorCode.UNKNOWN_MEMBER_ID, "member-1"));
     });
   }
 
   test("fields a version lacks decode to their defaults", () => {
-    const v0 = encodeWith((w) => codec.encodeRequest(w, 0, request(5)));
+    const v0 = encodeWith((w) => codec.encodeRequest(w, 0, request(9)));
     assert.deepStrictEqual(codec.decodeRequest(new Reader(v0), 0), {
-      ...request(5),
+      ...request(9),
       rebalanceTimeoutMs: -1,
       groupInstanceId: null,
+      reason: null,
     });
-    const r4 = encodeWith((w) => codec.encodeResponse(w, 4, response(5)));
-    assert.equal(codec.decodeResponse(new Reader(r4), 4).members[0].groupInstanceId, null);
+    const r4 = encodeWith((w) => codec.encodeResponse(w, 4, { ...response(9), skipAssignment: true }));
+    const res4 = codec.decodeResponse(new Reader(r4), 4);
+    assert.equal(res4.members[0].groupInstanceId, null);
+    assert.equal(res4.protocolType, null);
+    assert.equal(res4.skipAssignment, false);
+  });
+
+  test("fields left out of what is encoded are written as their defaults", () => {
+    const bytes = encodeWith((w) =>
+      codec.encodeResponse(w, 9, { errorCode: ErrorCode.MEMBER_ID_REQUIRED, memberId: "m" }),
+    );
+    assert.deepStrictEqual(codec.decodeResponse(new Reader(bytes), 9), {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.MEMBER_ID_REQUIRED,
+      generationId: -1,
+      protocolType: null,
+      protocolName: "",
+      leader: "",
+      skipAssignment: false,
+      memberId: "m",
+      members: [],
+    });
+  });
+
+  test("v6 is flexible: compact strings and bytes, tagged fields; v8 appends the reason", () => {
+    const req = (v: number, reason: string | null): JoinGroupRequest => ({
+      groupId: "g",
+      sessionTimeoutMs: 1000,
+      rebalanceTimeoutMs: 2000,
+      memberId: "",
+      groupInstanceId: null,
+      protocolType: "c",
+      protocols: [{ name: "r", metadata: Buffer.from("0102", "hex") }],
+      reason: v >= 8 ? reason : null,
+    });
+    // group "g", session 1000, rebalance 2000, member "" (1), instance null (0), type "c",
+    // 1 protocol (2): "r", 2 bytes (3) 0102, its tags; the message's tags.
+    const v6 = "0267" + "000003e8" + "000007d0" + "01" + "00" + "0263" + "02" + "0272" + "030102" + "00";
+    assert.equal(requestRoundTrip(codec, 6, req(6, null)).toString("hex"), `${v6}00`);
+    assert.equal(requestRoundTrip(codec, 8, req(8, null)).toString("hex"), `${v6}0000`);
+    assert.equal(requestRoundTrip(codec, 8, req(8, "x")).toString("hex"), `${v6}027800`);
+  });
+
+  test("v7 protocol type and name are nullable; v9 adds skip_assignment", () => {
+    // throttle 7, MEMBER_ID_REQUIRED, generation -1, type null, name null, leader "", member "m", no members.
+    const v7 = "00000007" + "004f" + "ffffffff" + "00" + "00" + "01";
+    const tail = "026d" + "01" + "00";
+    assert.equal(
+      responseRoundTrip(codec, 7, failed(7, ErrorCode.MEMBER_ID_REQUIRED, "m")).toString("hex"),
+      v7 + tail,
+    );
+    assert.equal(
+      responseRoundTrip(codec, 9, failed(9, ErrorCode.MEMBER_ID_REQUIRED, "m")).toString("hex"),
+      `${v7}00${tail}`,
+    );
+    responseRoundTrip(codec, 9, { ...response(9), skipAssignment: true });
+    // Below v7 the name is a plain string: null cannot be written (handlers/groups.ts writes "").
+    assert.throws(() =>
+      encodeWith((w) => codec.encodeResponse(w, 6, failed(7, ErrorCode.MEMBER_ID_REQUIRED, "m"))),
+    );
   });
 });
 
 describe("JoinGroup and kafkajs 2.2.4", () => {
-  for (const v of versions(codec)) {
+  for (const v of KAFKAJS) {
     test(`v${v} request fixture`, () => {
       const req = decodeRequestFixture(codec, v, "kafkajs", `join_group_v${v}`);
       assert.deepStrictEqual(
@@ -119,6 +192,7 @@ describe("JoinGroup and kafkajs 2.2.4", () => {
               },
             },
           ],
+          reason: null,
         },
       );
     });
@@ -156,14 +230,7 @@ describe("JoinGroup and kafkajs 2.2.4", () => {
     test(`v${v} MEMBER_ID_REQUIRED hands kafkajs the id to rejoin with (KIP-394)`, async () => {
       const m = kafkajsResponse("joinGroup", v);
       const bytes = encodeWith((w) =>
-        codec.encodeResponse(w, v, {
-          ...response(v, ErrorCode.MEMBER_ID_REQUIRED),
-          generationId: -1,
-          protocolName: "",
-          leader: "",
-          memberId: "assigned-7",
-          members: [],
-        }),
+        codec.encodeResponse(w, v, failed(v, ErrorCode.MEMBER_ID_REQUIRED, "assigned-7")),
       );
       await assert.rejects(m.parse(await m.decode(bytes)), {
         name: "KafkaJSMemberIdRequired",
@@ -195,9 +262,10 @@ describe("JoinGroup and librdkafka 2.0.2 (kcat -G)", () => {
           { name: "range", metadata },
           { name: "roundrobin", metadata },
         ],
+        reason: null,
       },
     );
     for (const p of req.protocols)
-      assert.deepStrictEqual(encodeSubscription(decodeSubscription(p.metadata)), p.metadata);
+      assert.deepStrictEqual(buf(encodeSubscription(decodeSubscription(p.metadata))), p.metadata);
   });
 });

@@ -20,21 +20,48 @@ import {
 
 const codec = offsetCommitCodec;
 
+/** The versions kafkajs 2.2.4 fixtures were captured of. */
+const KAFKAJS = [2, 3, 4, 5];
+
+/** A request as `v` carries it: every field a version lacks at its default. */
 const request = (v: number): OffsetCommitRequest => ({
   groupId: "group-a",
-  generationId: 3,
-  memberId: "member-1",
-  retentionTimeMs: v <= 4 ? 86400000 : -1,
+  // v0 has no generation: a memberless commit.
+  generationIdOrMemberEpoch: v >= 1 ? 3 : -1,
+  memberId: v >= 1 ? "member-1" : "",
+  groupInstanceId: v >= 7 ? "instance-1" : null,
+  retentionTimeMs: v >= 2 && v <= 4 ? 86400000 : -1,
   topics: [
     {
       name: "topic-a",
       partitions: [
-        { partitionIndex: 0, committedOffset: 2 ** 40, committedMetadata: null },
-        { partitionIndex: 1, committedOffset: 0, committedMetadata: "meta" },
+        {
+          partitionIndex: 0,
+          committedOffset: 2 ** 40,
+          committedLeaderEpoch: v >= 6 ? 5 : -1,
+          commitTimestamp: v === 1 ? 1_700_000_000_000 : -1,
+          committedMetadata: null,
+        },
+        {
+          partitionIndex: 1,
+          committedOffset: 0,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1,
+          committedMetadata: "meta",
+        },
       ],
     },
     { name: "topic-b", partitions: [] },
   ],
+});
+
+/** A partition as a version without leader epoch and commit timestamp decodes it. */
+const partition = (partitionIndex: number, committedOffset: number, committedMetadata: string | null) => ({
+  partitionIndex,
+  committedOffset,
+  committedLeaderEpoch: -1,
+  commitTimestamp: -1,
+  committedMetadata,
 });
 
 const response = (v: number, errorCode = 0): OffsetCommitResponse => ({
@@ -51,18 +78,22 @@ const response = (v: number, errorCode = 0): OffsetCommitResponse => ({
 });
 
 describe("OffsetCommit codec", () => {
-  test("advertises 0-5", () => {
+  test("advertises 0-9", () => {
     assert.equal(codec.key, ApiKey.OffsetCommit);
-    assert.deepStrictEqual(versions(codec), [0, 1, 2, 3, 4, 5]);
+    assert.deepStrictEqual(versions(codec), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  // Below v2 no kafkajs fixture was captured: test/integration/old_versions.test.ts and
-  // spec_conformance.test.ts check those versions.
-  for (const v of versions(codec).filter((v) => v >= 2)) {
+  for (const v of versions(codec)) {
     test(`v${v} request round trip`, () => {
       requestRoundTrip(codec, v, request(v));
       // A commit outside any generation (kcat's legacy consumer, memberless groups).
-      requestRoundTrip(codec, v, { ...request(v), generationId: -1, memberId: "", topics: [] });
+      requestRoundTrip(codec, v, {
+        ...request(v),
+        generationIdOrMemberEpoch: -1,
+        memberId: "",
+        groupInstanceId: null,
+        topics: [],
+      });
     });
     test(`v${v} response round trip`, () => {
       responseRoundTrip(codec, v, response(v, 22));
@@ -77,25 +108,111 @@ describe("OffsetCommit codec", () => {
     assert.equal(v4.readBigInt64BE(2 + 7 + 4 + 2 + 8), 86400000n);
     assert.equal(codec.decodeRequest(new Reader(v5), 5).retentionTimeMs, -1);
   });
+
+  test("fields a version lacks decode to their defaults", () => {
+    // v1 only: commit_timestamp; v0: no generation, no member.
+    const v0 = codec.decodeRequest(new Reader(encodeWith((w) => codec.encodeRequest(w, 0, request(1)))), 0);
+    assert.deepStrictEqual(v0, request(0));
+    const v2 = codec.decodeRequest(new Reader(encodeWith((w) => codec.encodeRequest(w, 2, request(1)))), 2);
+    assert.deepStrictEqual(v2, { ...request(2), retentionTimeMs: -1 });
+    // v6 adds committed_leader_epoch, v7 group_instance_id.
+    const v5 = codec.decodeRequest(new Reader(encodeWith((w) => codec.encodeRequest(w, 5, request(9)))), 5);
+    assert.deepStrictEqual(v5, request(5));
+    const v6 = codec.decodeRequest(new Reader(encodeWith((w) => codec.encodeRequest(w, 6, request(9)))), 6);
+    assert.deepStrictEqual(v6, request(6));
+    assert.equal(v6.topics[0].partitions[0].committedLeaderEpoch, 5);
+  });
+
+  test("v6 writes committed_leader_epoch between the offset and the metadata", () => {
+    const one = (v: number) =>
+      encodeWith((w) =>
+        codec.encodeRequest(w, v, {
+          groupId: "g",
+          generationIdOrMemberEpoch: 1,
+          memberId: "m",
+          topics: [
+            {
+              name: "t",
+              partitions: [
+                { partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: 9, committedMetadata: null },
+              ],
+            },
+          ],
+        }),
+      ).toString("hex");
+    const head =
+      "000167" + "00000001" + "00016d" + "00000001" + "000174" + "00000001" + "00000000" + "0000000000000007";
+    assert.equal(one(5), `${head}ffff`);
+    assert.equal(one(6), `${head}00000009ffff`);
+    assert.equal(one(7), `${head.replace("00016d", "00016d" + "ffff")}00000009ffff`);
+  });
+
+  test("v8 is flexible: compact strings and arrays, tagged fields", () => {
+    const req: OffsetCommitRequest = {
+      groupId: "g",
+      generationIdOrMemberEpoch: 1,
+      memberId: "m",
+      groupInstanceId: "i",
+      retentionTimeMs: -1,
+      topics: [
+        {
+          name: "t",
+          partitions: [
+            {
+              partitionIndex: 0,
+              committedOffset: 7,
+              committedLeaderEpoch: 9,
+              commitTimestamp: -1,
+              committedMetadata: "",
+            },
+          ],
+        },
+      ],
+    };
+    // "g", generation 1, "m", "i", 1 topic (2): "t", 1 partition (2): 0, offset 7, epoch 9,
+    // metadata "" (1), its tags; the topic's tags; the message's tags.
+    const bytes =
+      "0267" +
+      "00000001" +
+      "026d" +
+      "0269" +
+      "02" +
+      "0274" +
+      "02" +
+      "00000000" +
+      "0000000000000007" +
+      "00000009" +
+      "01" +
+      "00" +
+      "00" +
+      "00";
+    assert.equal(requestRoundTrip(codec, 8, req).toString("hex"), bytes);
+    assert.equal(requestRoundTrip(codec, 9, req).toString("hex"), bytes);
+    assert.equal(
+      responseRoundTrip(codec, 8, {
+        throttleTimeMs: 0,
+        topics: [{ name: "t", partitions: [{ partitionIndex: 0, errorCode: 22 }] }],
+      }).toString("hex"),
+      "00000000" + "02" + "0274" + "02" + "00000000" + "0016" + "00" + "00" + "00",
+    );
+  });
 });
 
 describe("OffsetCommit and kafkajs 2.2.4", () => {
   // Below v2 no kafkajs fixture was captured: test/integration/old_versions.test.ts and
   // spec_conformance.test.ts check those versions.
-  for (const v of versions(codec).filter((v) => v >= 2)) {
+  for (const v of KAFKAJS) {
     test(`v${v} request fixture`, () => {
       assert.deepStrictEqual(decodeRequestFixture(codec, v, "kafkajs", `offset_commit_v${v}`), {
         groupId: "group-a",
-        generationId: 3,
+        generationIdOrMemberEpoch: 3,
         memberId: "member-1",
+        groupInstanceId: null,
         retentionTimeMs: v <= 4 ? 86400000 : -1,
         topics: [
           {
             name: "topic-a",
-            partitions: [
-              { partitionIndex: 0, committedOffset: 42, committedMetadata: null },
-              { partitionIndex: 1, committedOffset: 7, committedMetadata: "meta" },
-            ],
+            partitions: [partition(0, 42, null), partition(1, 7, "meta")],
           },
         ],
       });
@@ -136,13 +253,12 @@ describe("OffsetCommit and librdkafka 2.0.2 (kcat -G)", () => {
     assert.equal(header.clientId, "rdkafka");
     assert.deepStrictEqual(req, {
       groupId: "group-kcat",
-      generationId: 1,
+      generationIdOrMemberEpoch: 1,
       memberId: "rdkafka-member-1",
+      groupInstanceId: null,
       retentionTimeMs: -1,
       // librdkafka writes an empty string, not null, as metadata.
-      topics: [
-        { name: "topic-a", partitions: [{ partitionIndex: 0, committedOffset: 1, committedMetadata: "" }] },
-      ],
+      topics: [{ name: "topic-a", partitions: [partition(0, 1, "")] }],
     });
   });
 });

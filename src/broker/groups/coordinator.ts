@@ -9,6 +9,7 @@
 // replayed into memory (offsets_replay.ts, in the recovery pool).
 
 import { randomUUID } from "node:crypto";
+import { decodeSubscription } from "../../protocol/consumer_protocol.ts";
 import type { DeleteGroupsResponse } from "../../protocol/delete_groups.ts";
 import type { DescribedGroup, DescribeGroupsResponse } from "../../protocol/describe_groups.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
@@ -21,12 +22,14 @@ import type {
   OffsetCommitResponse,
   OffsetCommitTopicResponse,
 } from "../../protocol/offset_commit.ts";
+import type { OffsetDeleteRequest, OffsetDeleteResponse } from "../../protocol/offset_delete.ts";
 import type {
   OffsetFetchRequest,
   OffsetFetchResponse,
   OffsetFetchTopicResponse,
 } from "../../protocol/offset_fetch.ts";
 import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/sync_group.ts";
+import { authorizedOperations } from "../authorized_operations.ts";
 import { type CommittedOffset, Group, Member } from "./group.ts";
 import {
   encodeGroupKey,
@@ -70,8 +73,11 @@ function joinError(errorCode: number, memberId: string): JoinGroupResponse {
     throttleTimeMs: 0,
     errorCode,
     generationId: -1,
-    protocolName: "",
+    // null from v7 (Kafka's NoProtocol below: the handler writes "" there)
+    protocolType: null,
+    protocolName: null,
     leader: "",
+    skipAssignment: false,
     memberId,
     members: [],
   };
@@ -96,8 +102,33 @@ function storeGroupError(code: number): number {
   }
 }
 
+/** A static member's request with a member id other than its instance's current one (KIP-345). */
+function fenced(g: Group, memberId: string, groupInstanceId: string | null): boolean {
+  if (groupInstanceId === null) return false;
+  for (const m of g.members.values())
+    if (m.groupInstanceId === groupInstanceId) return m.memberId !== memberId;
+  return false;
+}
+
 function syncError(errorCode: number): SyncGroupResponse {
-  return { throttleTimeMs: 0, errorCode, assignment: Buffer.alloc(0) };
+  return {
+    throttleTimeMs: 0,
+    errorCode,
+    protocolType: null,
+    protocolName: null,
+    assignment: Buffer.alloc(0),
+  };
+}
+
+/** SyncGroup's answer with this member's assignment (v5 names the group's protocol). */
+function synced(g: Group, assignment: Buffer): SyncGroupResponse {
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    protocolType: g.protocolType,
+    protocolName: g.protocolName,
+    assignment,
+  };
 }
 
 export class GroupCoordinator {
@@ -181,12 +212,30 @@ export class GroupCoordinator {
     const rebalanceTimeoutMs = req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs;
     const protocols = req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
     let g = this.group(req.groupId);
+    // Static membership (KIP-345, v5+): a member known by its group instance id.
+    const instance = req.groupInstanceId;
+    const staticMember =
+      instance !== null && g !== undefined
+        ? [...g.members.values()].find((x) => x.groupInstanceId === instance)
+        : undefined;
+    if (staticMember !== undefined && req.memberId !== "" && req.memberId !== staticMember.memberId)
+      return joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId);
     if (req.memberId === "") {
       if (g === undefined) this.groups.set(req.groupId, (g = new Group(req.groupId, Date.now())));
       if (!g.supportsProtocols(req.protocolType, protocols))
         return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, "");
       // Kafka's "<client.id>-<uuid>", with the client id cut so a member id always fits a string.
       const memberId = `${client.clientId.slice(0, MEMBER_ID_CLIENT_CHARS) || "member"}-${randomUUID()}`;
+      if (instance !== null) {
+        // A static member gets its id at once; one that restarted replaces its old self, whose
+        // id is fenced from now on (Kafka's updateStaticMemberAndRebalance, without its
+        // no-rebalance shortcut: the group rebalances once).
+        if (staticMember !== undefined) {
+          this.logLine(`group ${g.groupId}: static member ${instance} rejoined as ${memberId}`);
+          this.memberGone(g, staticMember);
+        }
+        return this.addMemberAndRebalance(g, memberId, req, rebalanceTimeoutMs, protocols, client);
+      }
       if (version >= 4) {
         // KIP-394: hand out the id; the member rejoins with it at once.
         const group = g;
@@ -282,8 +331,10 @@ export class GroupCoordinator {
       throttleTimeMs: 0,
       errorCode: 0,
       generationId: g.generationId,
-      protocolName: g.protocolName ?? "",
+      protocolType: g.protocolType,
+      protocolName: g.protocolName,
       leader: g.leaderId ?? "",
+      skipAssignment: false,
       memberId: m.memberId,
       members: isLeader
         ? [...g.members.values()].map((x) => ({
@@ -365,15 +416,22 @@ export class GroupCoordinator {
   sync(req: SyncGroupRequest): Promise<SyncGroupResponse> | SyncGroupResponse {
     const g = this.group(req.groupId);
     if (g === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (fenced(g, req.memberId, req.groupInstanceId)) return syncError(ErrorCode.FENCED_INSTANCE_ID);
     const m = g.members.get(req.memberId);
     if (m === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (req.generationId !== g.generationId) return syncError(ErrorCode.ILLEGAL_GENERATION);
+    // v5: the member names the protocol it joined with (Kafka's isValidProtocolTypeAndName).
+    if (
+      (req.protocolType !== null && req.protocolType !== g.protocolType) ||
+      (req.protocolName !== null && g.protocolName !== null && req.protocolName !== g.protocolName)
+    )
+      return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     switch (g.state) {
       case "PreparingRebalance":
         return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
       case "Stable":
         this.heartbeatSeen(g, m);
-        return { throttleTimeMs: 0, errorCode: 0, assignment: m.assignment };
+        return synced(g, m.assignment);
       case "CompletingRebalance": {
         this.heartbeatSeen(g, m);
         // A member's earlier SyncGroup still waiting is answered, never dropped.
@@ -412,7 +470,7 @@ export class GroupCoordinator {
               for (const x of g.members.values()) {
                 const w = x.syncWaiter;
                 x.syncWaiter = null;
-                w?.({ throttleTimeMs: 0, errorCode: 0, assignment: x.assignment });
+                w?.(synced(g, x.assignment));
               }
             },
             (e) =>
@@ -430,6 +488,7 @@ export class GroupCoordinator {
     const answer = (errorCode: number): HeartbeatResponse => ({ throttleTimeMs: 0, errorCode });
     const g = this.group(req.groupId);
     if (g === undefined || g.state === "Empty") return answer(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (fenced(g, req.memberId, req.groupInstanceId)) return answer(ErrorCode.FENCED_INSTANCE_ID);
     const m = g.members.get(req.memberId);
     if (m === undefined) return answer(ErrorCode.UNKNOWN_MEMBER_ID);
     if (req.generationId !== g.generationId) return answer(ErrorCode.ILLEGAL_GENERATION);
@@ -437,23 +496,52 @@ export class GroupCoordinator {
     return answer(g.state === "PreparingRebalance" ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE);
   }
 
-  leave(req: LeaveGroupRequest): LeaveGroupResponse {
+  /**
+   * LeaveGroup: v0-2 name one member (memberId), v3+ a batch (members, by member id or group
+   * instance id), each answered on its own; the top-level error is the single member's (v0-2),
+   * none from v3 (Kafka's handleLeaveGroup).
+   */
+  leave(req: LeaveGroupRequest, version: number): LeaveGroupResponse {
     const g = this.group(req.groupId);
-    const pending = g?.pendingMembers.get(req.memberId);
-    if (g !== undefined && pending !== undefined) {
+    const leaving =
+      version >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
+    const members = leaving.map((who) => ({
+      memberId: who.memberId,
+      groupInstanceId: who.groupInstanceId,
+      errorCode: g === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : this.leaveOne(g, who),
+    }));
+    // v3+: an unknown group answers each member UNKNOWN_MEMBER_ID, the request NONE (Kafka's).
+    if (version >= 3) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, members };
+    return { throttleTimeMs: 0, errorCode: members[0].errorCode, members: [] };
+  }
+
+  private leaveOne(
+    g: Group,
+    who: { memberId: string; groupInstanceId: string | null; reason: string | null },
+  ): number {
+    let memberId = who.memberId;
+    if (who.groupInstanceId !== null) {
+      // A static member leaves by its instance id; a member id given with it must match.
+      const m = [...g.members.values()].find((x) => x.groupInstanceId === who.groupInstanceId);
+      if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (memberId !== "" && memberId !== m.memberId) return ErrorCode.FENCED_INSTANCE_ID;
+      memberId = m.memberId;
+    }
+    const pending = g.pendingMembers.get(memberId);
+    if (pending !== undefined) {
       // An id handed out with MEMBER_ID_REQUIRED that never joined: forget it, so a rebalance
       // does not wait for it.
       clearTimeout(pending);
-      g.pendingMembers.delete(req.memberId);
+      g.pendingMembers.delete(memberId);
       if (g.state === "PreparingRebalance") this.tryCompleteJoin(g);
-      return { throttleTimeMs: 0, errorCode: 0 };
+      return ErrorCode.NONE;
     }
-    const m = g?.members.get(req.memberId);
-    if (g === undefined || m === undefined)
-      return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
-    this.logLine(`group ${g.groupId}: member ${m.memberId} left`);
+    const m = g.members.get(memberId);
+    if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const reason = who.reason ? ` (${who.reason.slice(0, 200)})` : "";
+    this.logLine(`group ${g.groupId}: member ${m.memberId} left${reason}`);
     this.memberGone(g, m);
-    return { throttleTimeMs: 0, errorCode: 0 };
+    return ErrorCode.NONE;
   }
 
   /** A member left or its session expired: out, and the group rebalances. */
@@ -519,18 +607,21 @@ export class GroupCoordinator {
     });
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let g = this.group(req.groupId);
-    const simple = req.generationId < 0 && req.memberId === "";
+    const generationId = req.generationIdOrMemberEpoch;
+    const simple = generationId < 0 && req.memberId === "";
     // Kafka's order of checks (GroupCoordinator.handleCommitOffsets).
     if (g === undefined) {
       // Commits for a group without members (kcat's simple consumer, admin tools) are accepted.
-      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
       this.groups.set(req.groupId, (g = new Group(req.groupId, Date.now())));
     } else if (simple && g.state === "Empty") {
       // a memberless commit to a group without members
+    } else if (fenced(g, req.memberId, req.groupInstanceId)) {
+      return all(ErrorCode.FENCED_INSTANCE_ID);
     } else {
       const m = g.members.get(req.memberId);
       if (m === undefined) return all(ErrorCode.UNKNOWN_MEMBER_ID);
-      if (req.generationId !== g.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (generationId !== g.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
       // Kafka refuses commits only while assignments are being handed out; a member of the
       // current generation may commit while the group prepares a rebalance (kafkajs commits
       // what it consumed on REBALANCE_IN_PROGRESS, then rejoins).
@@ -554,7 +645,7 @@ export class GroupCoordinator {
         else {
           const value: CommittedOffset = {
             offset: p.committedOffset,
-            leaderEpoch: -1,
+            leaderEpoch: p.committedLeaderEpoch,
             metadata,
             commitTimestamp: now,
           };
@@ -582,19 +673,42 @@ export class GroupCoordinator {
     return { throttleTimeMs: 0, topics };
   }
 
-  fetchOffsets(req: OffsetFetchRequest): OffsetFetchResponse {
-    const g = this.group(req.groupId);
+  /** OffsetFetch: v0-7 ask for one group, v8+ for many (each answered in `groups`). */
+  fetchOffsets(req: OffsetFetchRequest, version: number): OffsetFetchResponse {
+    if (version >= 8) {
+      const groups = req.groups.map((q) => ({
+        groupId: q.groupId,
+        topics: this.committedOffsets(q.groupId, q.topics),
+        errorCode: 0,
+      }));
+      return { throttleTimeMs: 0, topics: [], errorCode: 0, groups };
+    }
+    return {
+      throttleTimeMs: 0,
+      topics: this.committedOffsets(req.groupId, req.topics),
+      errorCode: 0,
+      groups: [],
+    };
+  }
+
+  /** A group's committed offsets: of the partitions named, or (null) of every one it committed. */
+  private committedOffsets(
+    groupId: string,
+    wanted: readonly { name: string; partitionIndexes: number[] }[] | null,
+  ): OffsetFetchTopicResponse[] {
+    const g = this.group(groupId);
     const topics: OffsetFetchTopicResponse[] = [];
     const answer = (topic: string, partition: number) => {
       const o = g?.offsets.get(Group.offsetKey(topic, partition));
       return {
         partitionIndex: partition,
         committedOffset: o?.offset ?? -1,
+        committedLeaderEpoch: o?.leaderEpoch ?? -1,
         metadata: o?.metadata ?? "",
         errorCode: 0,
       };
     };
-    if (req.topics === null) {
+    if (wanted === null) {
       // Every committed offset of the group.
       const byTopic = new Map<string, number[]>();
       for (const key of g?.offsets.keys() ?? []) {
@@ -605,15 +719,16 @@ export class GroupCoordinator {
         topics.push({ name, partitions: ps.sort((a, b) => a - b).map((p) => answer(name, p)) });
     } else {
       // Every requested partition is answered; -1 where nothing is committed.
-      for (const t of req.topics)
+      for (const t of wanted)
         topics.push({ name: t.name, partitions: t.partitionIndexes.map((p) => answer(t.name, p)) });
     }
-    return { throttleTimeMs: 0, topics, errorCode: 0 };
+    return topics;
   }
 
   // ---- administration ----
 
-  describe(groupIds: readonly string[]): DescribeGroupsResponse {
+  describe(groupIds: readonly string[], includeAuthorizedOperations = false): DescribeGroupsResponse {
+    const ops = authorizedOperations("group", includeAuthorizedOperations);
     const groups: DescribedGroup[] = groupIds.map((id) => {
       const g = this.group(id);
       if (g === undefined)
@@ -624,6 +739,7 @@ export class GroupCoordinator {
           protocolType: "",
           protocolData: "",
           members: [],
+          authorizedOperations: ops,
         };
       const stable = g.state === "Stable";
       return {
@@ -632,8 +748,10 @@ export class GroupCoordinator {
         groupState: g.state,
         protocolType: g.protocolType ?? "",
         protocolData: stable ? (g.protocolName ?? "") : "",
+        authorizedOperations: ops,
         members: [...g.members.values()].map((m) => ({
           memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
           clientId: m.clientId,
           clientHost: m.clientHost,
           memberMetadata: stable ? m.metadataFor(g.protocolName!) : Buffer.alloc(0),
@@ -644,10 +762,20 @@ export class GroupCoordinator {
     return { throttleTimeMs: 0, groups };
   }
 
-  list(): ListGroupsResponse {
+  /** ListGroups; v4 may filter by state, v5 by type (every Milena group is "classic"). */
+  list(statesFilter: readonly string[] = [], typesFilter: readonly string[] = []): ListGroupsResponse {
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.toLowerCase()));
     const groups = [...this.groups.values()]
       .filter((g) => g.state !== "Dead")
-      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? "" }));
+      .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
+      .filter(() => types.size === 0 || types.has("classic"))
+      .map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType ?? "",
+        groupState: g.state,
+        groupType: "classic",
+      }));
     return { throttleTimeMs: 0, errorCode: 0, groups };
   }
 
@@ -689,14 +817,63 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * OffsetDelete (Kafka's handleDeleteOffsets): an unknown group is GROUP_ID_NOT_FOUND; a group
+   * with members keeps the offsets of topics a member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC
+   * per partition), and a non-consumer group with members refuses all (NON_EMPTY_GROUP); every
+   * other partition named loses its committed offset (a tombstone in __consumer_offsets).
+   */
+  async deleteGroupOffsets(req: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
+    const g = this.group(req.groupId);
+    const answer = (errorCode: number, perPartition: (topic: string) => number): OffsetDeleteResponse => ({
+      errorCode,
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: perPartition(t.name),
+        })),
+      })),
+    });
+    if (g === undefined) return answer(ErrorCode.GROUP_ID_NOT_FOUND, () => 0);
+    const subscribed = new Set<string>();
+    if (g.members.size > 0) {
+      if (g.protocolType !== "consumer" || g.protocolName === null)
+        return answer(ErrorCode.NON_EMPTY_GROUP, () => 0);
+      for (const m of g.members.values()) {
+        try {
+          for (const t of decodeSubscription(m.metadataFor(g.protocolName)).topics) subscribed.add(t);
+        } catch {
+          // A subscription the coordinator cannot read protects nothing (Kafka skips it too).
+        }
+      }
+    }
+    const keys: string[] = [];
+    for (const t of req.topics) {
+      if (subscribed.has(t.name)) continue;
+      for (const p of t.partitions) {
+        const k = Group.offsetKey(t.name, p.partitionIndex);
+        if (g.offsets.has(k)) keys.push(k);
+      }
+    }
+    if (keys.length > 0) {
+      const code = await this.deleteOffsets(g, keys);
+      if (code !== 0) return answer(storeGroupError(code), () => 0);
+    }
+    return answer(0, (topic) => (subscribed.has(topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : 0));
+  }
+
   /** Tombstones for some of a group's offsets ("topic\0partition" keys), then they are gone. */
-  private async deleteOffsets(g: Group, keys: readonly string[]): Promise<void> {
+  private async deleteOffsets(g: Group, keys: readonly string[]): Promise<number> {
     const records = keys.map((k) => {
       const [topic, p] = k.split("\0");
       return { key: encodeOffsetKey({ group: g.groupId, topic, partition: Number(p) }), value: null };
     });
     const partition = offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions);
-    if ((await this.log.append(partition, records)) === 0) for (const k of keys) g.offsets.delete(k);
+    const code = await this.log.append(partition, records);
+    if (code === 0) for (const k of keys) g.offsets.delete(k);
+    return code;
   }
 
   /**

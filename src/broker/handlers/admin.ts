@@ -12,39 +12,64 @@ import type {
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from "../../protocol/delete_topics.ts";
 import { clipMessage, ErrorCode } from "../../protocol/error_codes.ts";
 import type { FindCoordinatorRequest, FindCoordinatorResponse } from "../../protocol/find_coordinator.ts";
-import type {
-  ListOffsetsPartitionResponse,
-  ListOffsetsRequest,
-  ListOffsetsResponse,
+import {
+  type ListOffsetsPartitionResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+  ListOffsetsTimestamp,
 } from "../../protocol/list_offsets.ts";
 import type { MetadataRequest, MetadataResponse, MetadataTopic } from "../../protocol/metadata.ts";
 import { decodeBatch } from "../../protocol/records.ts";
 import { type AnyApiCodec, apiVersionsKeys } from "../../protocol/registry.ts";
 import type { RequestContext } from "../../transport/connection.ts";
+import { authorizedOperations } from "../authorized_operations.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import { PartitionLimitError, type TopicEntry } from "../log_manager.ts";
 import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
+import { topicConfigEntries } from "./configs.ts";
 
 export function handleApiVersions(served: readonly AnyApiCodec[]): ApiVersionsResponse {
   return { errorCode: 0, apiKeys: apiVersionsKeys(served), throttleTimeMs: 0 };
 }
 
-function topicMetadata(ctx: BrokerContext, t: TopicEntry): MetadataTopic {
+/** The leader epoch of every partition until clustering (issue 10) brings elections. */
+export const LEADER_EPOCH = 0;
+
+const NO_TOPIC_ID = new Uint8Array(16);
+
+function isZeroId(id: Uint8Array): boolean {
+  return id.every((b) => b === 0);
+}
+
+function topicMetadata(ctx: BrokerContext, t: TopicEntry, topicOps: number): MetadataTopic {
   const id = ctx.config.brokerId;
   return {
     errorCode: 0,
     name: t.name,
+    topicId: t.topicId,
     isInternal: t.name === OFFSETS_TOPIC,
     partitions: t.partitions.map((p) => ({
       errorCode: ctx.logs.isOffline(p) ? ErrorCode.KAFKA_STORAGE_ERROR : 0,
       partitionIndex: p.partition,
       leaderId: id,
+      leaderEpoch: LEADER_EPOCH,
       replicaNodes: [id],
       isrNodes: [id],
       offlineReplicas: ctx.logs.isOffline(p) ? [id] : [],
     })),
+    topicAuthorizedOperations: topicOps,
   };
+}
+
+/** A topic Metadata cannot describe: its error, and whichever of name and id the client gave. */
+function topicError(
+  errorCode: number,
+  name: string | null,
+  topicId: Uint8Array,
+  topicOps: number,
+): MetadataTopic {
+  return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: topicOps };
 }
 
 /** The listener the client came in on, as advertised: it reconnects over the same transport. */
@@ -55,8 +80,8 @@ export function advertisedFor(ctx: BrokerContext, rc: RequestContext): { host: s
 }
 
 /**
- * FindCoordinator: this broker coordinates every group. (The group APIs themselves come with
- * the consumer-group issue; transactions are not supported.)
+ * FindCoordinator: this broker coordinates every group. Transactions (key type 1) and share
+ * groups (2) have no coordinator yet. v0-3 ask for one key, v4+ for many (coordinators).
  */
 export function handleFindCoordinator(
   ctx: BrokerContext,
@@ -64,17 +89,29 @@ export function handleFindCoordinator(
   rc: RequestContext,
 ): FindCoordinatorResponse {
   const { host, port } = advertisedFor(ctx, rc);
-  if (req.keyType !== 0) {
+  const find = (key: string) =>
+    req.keyType === 0
+      ? { key, nodeId: ctx.config.brokerId, host, port, errorCode: 0, errorMessage: null }
+      : {
+          key,
+          nodeId: -1,
+          host: "",
+          port: -1,
+          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          errorMessage: `key type ${req.keyType} has no coordinator here: only consumer groups (0) do`,
+        };
+  if (rc.header.apiVersion >= 4)
     return {
       throttleTimeMs: 0,
-      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-      errorMessage: "transactions are not supported",
+      errorCode: 0,
+      errorMessage: null,
       nodeId: -1,
       host: "",
       port: -1,
+      coordinators: req.coordinatorKeys.map(find),
     };
-  }
-  return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, nodeId: ctx.config.brokerId, host, port };
+  const { key: _key, ...one } = find(req.key);
+  return { throttleTimeMs: 0, ...one, coordinators: [] };
 }
 
 export async function handleMetadata(
@@ -87,18 +124,36 @@ export async function handleMetadata(
   const { host, port } = advertisedFor(ctx, rc);
   const topics: MetadataTopic[] = [];
   const budget = autoCreateBudget(c);
-  if (req.topics === null) {
-    for (const t of ctx.logs.topics.values()) topics.push(topicMetadata(ctx, t));
+  const topicOps = authorizedOperations("topic", req.includeTopicAuthorizedOperations);
+  // v0 has no null: its empty list means every topic.
+  if (req.topics === null || (version === 0 && req.topics.length === 0)) {
+    for (const t of ctx.logs.topics.values()) topics.push(topicMetadata(ctx, t, topicOps));
   } else {
-    for (const name of req.topics) {
+    for (const asked of req.topics) {
+      const name = asked.name;
+      if (name === null) {
+        // v12: a topic asked for by its id alone.
+        const byId = isZeroId(asked.topicId) ? undefined : ctx.logs.topicById(asked.topicId);
+        if (byId !== undefined) topics.push(topicMetadata(ctx, byId, topicOps));
+        else
+          topics.push(
+            topicError(
+              isZeroId(asked.topicId) ? ErrorCode.INVALID_REQUEST : ErrorCode.UNKNOWN_TOPIC_ID,
+              null,
+              asked.topicId,
+              topicOps,
+            ),
+          );
+        continue;
+      }
       let t = ctx.logs.topics.get(name);
-      if (t === undefined && (version < 4 || req.allowAutoTopicCreation)) {
+      if (t === undefined && req.allowAutoTopicCreation) {
         // Any client requesting metadata for a topic creates it (auto.create.topics.enable).
         const created = ctx.autoCreate(name, budget);
         if (created !== null) {
           const code = await created;
           if (code !== 0) {
-            topics.push({ errorCode: code, name, isInternal: false, partitions: [] });
+            topics.push(topicError(code, name, NO_TOPIC_ID, topicOps));
             continue;
           }
           t = ctx.logs.topics.get(name);
@@ -108,8 +163,8 @@ export async function handleMetadata(
         const code = validTopicName(name)
           ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
           : ErrorCode.INVALID_TOPIC_EXCEPTION;
-        topics.push({ errorCode: code, name, isInternal: false, partitions: [] });
-      } else topics.push(topicMetadata(ctx, t));
+        topics.push(topicError(code, name, NO_TOPIC_ID, topicOps));
+      } else topics.push(topicMetadata(ctx, t, topicOps));
     }
   }
   return {
@@ -125,12 +180,20 @@ export async function handleMetadata(
     clusterId: ctx.logs.clusterId,
     controllerId: c.brokerId,
     topics,
+    clusterAuthorizedOperations: authorizedOperations("cluster", req.includeClusterAuthorizedOperations),
   };
+}
+
+/** Kafka's check of a request's current leader epoch (-1: the client does not say). */
+export function leaderEpochProblem(currentLeaderEpoch: number): number {
+  if (currentLeaderEpoch < 0 || currentLeaderEpoch === LEADER_EPOCH) return ErrorCode.NONE;
+  return currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
 }
 
 export async function handleListOffsets(
   ctx: BrokerContext,
   req: ListOffsetsRequest,
+  version: number,
 ): Promise<ListOffsetsResponse> {
   const topics = [];
   for (const t of req.topics) {
@@ -139,8 +202,10 @@ export async function handleListOffsets(
       const out: ListOffsetsPartitionResponse = {
         partitionIndex: p.partitionIndex,
         errorCode: 0,
+        oldStyleOffsets: [],
         timestamp: -1,
         offset: -1,
+        leaderEpoch: -1,
       };
       partitions.push(out);
       const e = ctx.logs.partitionOf(t.name, p.partitionIndex);
@@ -152,11 +217,31 @@ export async function handleListOffsets(
         out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         continue;
       }
-      if (p.timestamp === -2)
-        out.offset = ctx.logs.logStartOffset(e); // earliest
-      else if (p.timestamp === -1)
-        out.offset = e.reader.logEndOffset; // latest
-      else {
+      out.errorCode = leaderEpochProblem(p.currentLeaderEpoch);
+      if (out.errorCode !== 0) continue;
+      if (
+        p.timestamp === ListOffsetsTimestamp.EARLIEST ||
+        p.timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL
+      )
+        out.offset = ctx.logs.logStartOffset(e);
+      else if (p.timestamp === ListOffsetsTimestamp.LATEST) out.offset = e.reader.logEndOffset;
+      else if (p.timestamp === ListOffsetsTimestamp.LATEST_TIERED) {
+        // No tiered storage: nothing is tiered (Kafka's answer without remote storage).
+      } else if (p.timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
+        const found = await e.reader.findMaxTimestampBatch();
+        if (found !== null) {
+          // The first record holding the batch's (the log's) largest timestamp.
+          const records = decodeBatch(found.batch);
+          let best = records[0];
+          for (const r of records) if (r.timestamp > best.timestamp) best = r;
+          if (best !== undefined) {
+            out.offset = best.offset;
+            out.timestamp = best.timestamp;
+          }
+        }
+      } else if (p.timestamp < 0) {
+        out.errorCode = ErrorCode.INVALID_REQUEST;
+      } else {
         // The first record with timestamp >= the one asked; none: offset -1 (Kafka's answer).
         const found = await e.reader.findBatchByTimestamp(p.timestamp);
         if (found !== null) {
@@ -167,6 +252,9 @@ export async function handleListOffsets(
           }
         }
       }
+      if (out.offset >= 0) out.leaderEpoch = LEADER_EPOCH;
+      // v0 answers a list of offsets (max_num_offsets): the one found, as v1+ do.
+      if (version === 0 && out.offset >= 0) out.oldStyleOffsets = [out.offset];
     }
     topics.push({ name: t.name, partitions });
   }
@@ -194,8 +282,34 @@ export async function handleCreateTopics(
   /** Partitions this request may still create (max.partitions.per.request, Kafka's controller limit). */
   let perRequest = ctx.config.maxPartitionsPerRequest;
   for (const t of req.topics) {
+    // v5+ answer the partitions, replication and configs the topic has (or would have); -1 and
+    // none on an error, Kafka's defaults.
     const fail = (errorCode: number, errorMessage: string) =>
-      topics.push({ name: t.name, errorCode, errorMessage: clipMessage(errorMessage) });
+      topics.push({
+        name: t.name,
+        topicId: NO_TOPIC_ID,
+        errorCode,
+        errorMessage: clipMessage(errorMessage),
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: [],
+      });
+    const created = (topicId: Uint8Array, overrides: ReadonlyMap<string, string>) =>
+      topics.push({
+        name: t.name,
+        topicId,
+        errorCode: 0,
+        errorMessage: null,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        configs: topicConfigEntries(ctx.config, overrides, null, false).map((e) => ({
+          name: e.name,
+          value: e.value,
+          readOnly: e.readOnly,
+          configSource: e.configSource,
+          isSensitive: e.isSensitive,
+        })),
+      });
     if (seen.has(t.name)) {
       fail(ErrorCode.INVALID_REQUEST, `topic ${t.name} appears twice in the request`);
       continue;
@@ -275,13 +389,13 @@ export async function handleCreateTopics(
     }
     perRequest -= partitions;
     if (req.validateOnly) {
-      topics.push({ name: t.name, errorCode: 0, errorMessage: null });
+      created(NO_TOPIC_ID, overrides);
       continue;
     }
     try {
-      await ctx.logs.createTopic(t.name, partitions, overrides);
+      const entry = await ctx.logs.createTopic(t.name, partitions, overrides);
       ctx.logger.limited("created topic", `created topic ${t.name} with ${partitions} partition(s)`);
-      topics.push({ name: t.name, errorCode: 0, errorMessage: null });
+      created(entry.topicId, overrides);
     } catch (e) {
       if (e instanceof PartitionLimitError) fail(ErrorCode.POLICY_VIOLATION, e.message);
       else {
@@ -296,19 +410,38 @@ export async function handleCreateTopics(
 export async function handleDeleteTopics(
   ctx: BrokerContext,
   req: DeleteTopicsRequest,
+  version: number,
 ): Promise<DeleteTopicsResponse> {
-  const responses = [];
-  for (const name of req.topicNames) {
+  const responses: DeleteTopicsResponse["responses"] = [];
+  const answer = (
+    name: string | null,
+    topicId: Uint8Array,
+    errorCode: number,
+    errorMessage: string | null = null,
+  ) => responses.push({ name, topicId, errorCode, errorMessage });
+  // v0-5 name the topics; v6 names them or gives their ids (a name wins when both are given).
+  const asked = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: NO_TOPIC_ID }));
+  for (const a of asked) {
+    let name = a.name;
+    if (name === null) {
+      const t = isZeroId(a.topicId) ? undefined : ctx.logs.topicById(a.topicId);
+      if (t === undefined) {
+        answer(null, a.topicId, isZeroId(a.topicId) ? ErrorCode.INVALID_REQUEST : ErrorCode.UNKNOWN_TOPIC_ID);
+        continue;
+      }
+      name = t.name;
+    }
+    const t = ctx.logs.topics.get(name);
     if (!ctx.config.deleteTopicEnable)
-      responses.push({ name, errorCode: 73 }); // TOPIC_DELETION_DISABLED
-    else if (!ctx.logs.topics.has(name))
-      responses.push({ name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
-    else if (name === OFFSETS_TOPIC) responses.push({ name, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION });
+      answer(name, a.topicId, ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
+    else if (t === undefined) answer(name, a.topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    else if (name === OFFSETS_TOPIC) answer(name, t.topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
     else {
       // Its committed offsets go with it (tombstones in __consumer_offsets).
-      await ctx.logs.deleteTopic(name, () => ctx.topicDeleted(name));
-      ctx.logger.limited("deleted topic", `deleted topic ${name}`);
-      responses.push({ name, errorCode: 0 });
+      const topic = name;
+      await ctx.logs.deleteTopic(topic, () => ctx.topicDeleted(topic));
+      ctx.logger.limited("deleted topic", `deleted topic ${topic}`);
+      answer(topic, t.topicId, 0);
     }
   }
   return { throttleTimeMs: 0, responses };

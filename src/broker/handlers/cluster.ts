@@ -17,13 +17,11 @@ import type {
   OffsetForLeaderEpochResponse,
 } from "../../protocol/offset_for_leader_epoch.ts";
 import type { RequestContext } from "../../transport/connection.ts";
+import { authorizedOperations } from "../authorized_operations.ts";
 import type { BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import { PartitionLimitError } from "../log_manager.ts";
 import { advertisedFor, partitionLimitProblem } from "./admin.ts";
-
-/** Authorized operations when there is no authorizer: Kafka answers "not asked" (INT32_MIN). */
-const NO_AUTHORIZED_OPERATIONS = -2147483648;
 
 export function handleDescribeCluster(
   ctx: BrokerContext,
@@ -35,7 +33,7 @@ export function handleDescribeCluster(
     throttleTimeMs: 0,
     endpointType: req.endpointType,
     clusterId: ctx.logs.clusterId,
-    clusterAuthorizedOperations: NO_AUTHORIZED_OPERATIONS,
+    clusterAuthorizedOperations: authorizedOperations("cluster", req.includeClusterAuthorizedOperations),
   };
   if (req.endpointType !== 1) {
     // Controllers (2) are KRaft's; this broker has none to list.

@@ -20,7 +20,7 @@ import {
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
 } from "../../protocol/incremental_alter_configs.ts";
-import { KEYS } from "../config.ts";
+import { type BrokerConfig, KEYS } from "../config.ts";
 import type { BrokerContext } from "../context.ts";
 import { checkOverrides, TOPIC_CONFIGS, TopicConfigError } from "../topic_configs.ts";
 
@@ -31,6 +31,66 @@ const SOURCE_DYNAMIC_TOPIC = 1;
 const SOURCE_STATIC_BROKER = 4;
 const SOURCE_DEFAULT = 5;
 
+/** Kafka's DescribeConfigsResponse ConfigType of a broker key's kind (v3+ config_type). */
+function configType(kind: string | undefined): number {
+  switch (kind) {
+    case "bool":
+      return 1;
+    case "int":
+      return 3;
+    case "long":
+      return 5;
+    case "list":
+      return 7;
+    case undefined:
+      return 0;
+    default:
+      return 2;
+  }
+}
+
+/**
+ * A topic's configs as DescribeConfigs (and CreateTopics v5+) give them: each topic config, its
+ * value in force and where it comes from; synonyms, most specific first (Kafka's order): the
+ * topic override, the broker's static setting, the default.
+ */
+export function topicConfigEntries(
+  c: BrokerConfig,
+  overrides: ReadonlyMap<string, string>,
+  wanted: readonly string[] | null,
+  withSynonyms: boolean,
+  withDocumentation = false,
+): DescribeConfigsResourceResult[] {
+  const out: DescribeConfigsResourceResult[] = [];
+  for (const d of TOPIC_CONFIGS) {
+    if (wanted !== null && !wanted.includes(d.name)) continue;
+    const synonyms: DescribeConfigsResourceResult["synonyms"] = [];
+    const override = overrides.get(d.name);
+    if (override !== undefined)
+      synonyms.push({ name: d.name, value: override, source: SOURCE_DYNAMIC_TOPIC });
+    if (d.brokerKey !== null) {
+      const e = c.effective.get(d.brokerKey);
+      if (e?.source === "static")
+        synonyms.push({ name: d.brokerKey, value: d.value(c), source: SOURCE_STATIC_BROKER });
+      else synonyms.push({ name: d.brokerKey, value: d.value(c), source: SOURCE_DEFAULT });
+    }
+    const top = synonyms[0] ?? { name: d.name, value: d.value(c), source: SOURCE_DEFAULT };
+    const key = d.brokerKey !== null ? KEYS[d.brokerKey as keyof typeof KEYS] : undefined;
+    out.push({
+      name: d.name,
+      value: top.value,
+      readOnly: false,
+      isDefault: top.source === SOURCE_DEFAULT,
+      configSource: top.source,
+      isSensitive: false,
+      synonyms: withSynonyms ? synonyms : [],
+      configType: configType(key?.kind),
+      documentation: withDocumentation ? (key?.doc ?? null) : null,
+    });
+  }
+  return out;
+}
+
 export function handleDescribeConfigs(
   ctx: BrokerContext,
   req: DescribeConfigsRequest,
@@ -39,6 +99,7 @@ export function handleDescribeConfigs(
   const c = ctx.config;
   const results: DescribeConfigsResult[] = [];
   const withSynonyms = req.includeSynonyms && version >= 1;
+  const withDocumentation = req.includeDocumentation && version >= 3;
   for (const r of req.resources) {
     const result: DescribeConfigsResult = {
       errorCode: 0,
@@ -59,6 +120,7 @@ export function handleDescribeConfigs(
         if (!wanted(name)) continue;
         const e = c.effective.get(name)!;
         const source = e.source === "static" ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT;
+        const key = KEYS[name as keyof typeof KEYS];
         const entry: DescribeConfigsResourceResult = {
           name,
           value: e.value,
@@ -67,6 +129,8 @@ export function handleDescribeConfigs(
           configSource: source,
           isSensitive: false,
           synonyms: withSynonyms ? [{ name, value: e.value, source }] : [],
+          configType: configType(key.kind),
+          documentation: withDocumentation ? key.doc : null,
         };
         result.configs.push(entry);
       }
@@ -77,31 +141,9 @@ export function handleDescribeConfigs(
         result.errorMessage = clipMessage(`Topic ${r.resourceName} does not exist`);
         continue;
       }
-      for (const d of TOPIC_CONFIGS) {
-        if (!wanted(d.name)) continue;
-        // Synonyms, most specific first (Kafka's order): the topic override, the broker's
-        // static setting, the default.
-        const synonyms: DescribeConfigsResourceResult["synonyms"] = [];
-        const override = t.overrides.get(d.name);
-        if (override !== undefined)
-          synonyms.push({ name: d.name, value: override, source: SOURCE_DYNAMIC_TOPIC });
-        if (d.brokerKey !== null) {
-          const e = c.effective.get(d.brokerKey);
-          if (e?.source === "static")
-            synonyms.push({ name: d.brokerKey, value: d.value(c), source: SOURCE_STATIC_BROKER });
-          else synonyms.push({ name: d.brokerKey, value: d.value(c), source: SOURCE_DEFAULT });
-        }
-        const top = synonyms[0] ?? { name: d.name, value: d.value(c), source: SOURCE_DEFAULT };
-        result.configs.push({
-          name: d.name,
-          value: top.value,
-          readOnly: false,
-          isDefault: top.source === SOURCE_DEFAULT,
-          configSource: top.source,
-          isSensitive: false,
-          synonyms: withSynonyms ? synonyms : [],
-        });
-      }
+      result.configs.push(
+        ...topicConfigEntries(c, t.overrides, r.configurationKeys, withSynonyms, withDocumentation),
+      );
     } else {
       result.errorCode = ErrorCode.INVALID_REQUEST;
       result.errorMessage = `resource type ${r.resourceType} is not supported (2 topic, 4 broker)`;

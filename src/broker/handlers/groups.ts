@@ -6,8 +6,9 @@ import type { DescribeGroupsRequest, DescribeGroupsResponse } from "../../protoc
 import type { HeartbeatRequest, HeartbeatResponse } from "../../protocol/heartbeat.ts";
 import type { JoinGroupRequest, JoinGroupResponse } from "../../protocol/join_group.ts";
 import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/leave_group.ts";
-import type { ListGroupsResponse } from "../../protocol/list_groups.ts";
+import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/list_groups.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../../protocol/offset_commit.ts";
+import type { OffsetDeleteRequest, OffsetDeleteResponse } from "../../protocol/offset_delete.ts";
 import type { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/offset_fetch.ts";
 import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/sync_group.ts";
 import type { RequestContext } from "../../transport/connection.ts";
@@ -27,8 +28,12 @@ export const handleJoinGroup = async (
   g: GroupCoordinator,
   req: JoinGroupRequest,
   rc: RequestContext,
-): Promise<JoinGroupResponse> =>
-  g.join(req, rc.header.apiVersion, { clientId: rc.header.clientId ?? "", clientHost: clientHost(rc) });
+): Promise<JoinGroupResponse> => {
+  const version = rc.header.apiVersion;
+  const res = await g.join(req, version, { clientId: rc.header.clientId ?? "", clientHost: clientHost(rc) });
+  // Below v7 the protocol name is not nullable: Kafka writes its NoProtocol, "".
+  return version < 7 && res.protocolName === null ? { ...res, protocolName: "" } : res;
+};
 
 export const handleSyncGroup = async (
   g: GroupCoordinator,
@@ -38,23 +43,35 @@ export const handleSyncGroup = async (
 export const handleHeartbeat = (g: GroupCoordinator, req: HeartbeatRequest): HeartbeatResponse =>
   g.heartbeat(req);
 
-export const handleLeaveGroup = (g: GroupCoordinator, req: LeaveGroupRequest): LeaveGroupResponse =>
-  g.leave(req);
+export const handleLeaveGroup = (
+  g: GroupCoordinator,
+  req: LeaveGroupRequest,
+  rc: RequestContext,
+): LeaveGroupResponse => g.leave(req, rc.header.apiVersion);
 
 export const handleOffsetCommit = (
   g: GroupCoordinator,
   req: OffsetCommitRequest,
 ): Promise<OffsetCommitResponse> => g.commit(req);
 
-export const handleOffsetFetch = (g: GroupCoordinator, req: OffsetFetchRequest): OffsetFetchResponse =>
-  g.fetchOffsets(req);
+export const handleOffsetFetch = (
+  g: GroupCoordinator,
+  req: OffsetFetchRequest,
+  rc: RequestContext,
+): OffsetFetchResponse => g.fetchOffsets(req, rc.header.apiVersion);
 
 export const handleDescribeGroups = (
   g: GroupCoordinator,
   req: DescribeGroupsRequest,
-): DescribeGroupsResponse => g.describe(req.groups);
+): DescribeGroupsResponse => g.describe(req.groups, req.includeAuthorizedOperations);
 
-export const handleListGroups = (g: GroupCoordinator): ListGroupsResponse => g.list();
+export const handleListGroups = (g: GroupCoordinator, req: ListGroupsRequest): ListGroupsResponse =>
+  g.list(req.statesFilter, req.typesFilter);
+
+export const handleOffsetDelete = (
+  g: GroupCoordinator,
+  req: OffsetDeleteRequest,
+): Promise<OffsetDeleteResponse> => g.deleteGroupOffsets(req);
 
 export const handleDeleteGroups = (
   g: GroupCoordinator,
