@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import type { RequestHeader } from "../src/protocol/api.ts";
 import { ApiKey } from "../src/protocol/api_keys.ts";
 import { createTopicsCodec } from "../src/protocol/create_topics.ts";
-import { consumerFetch, fetchCodec, fetchRecordsBuffer } from "../src/protocol/fetch.ts";
+import { consumerFetch, fetchCodec, fetchRecordsBuffer, ZERO_TOPIC_ID } from "../src/protocol/fetch.ts";
 import { decodeResponseHeader, finishFrame, startRequestFrame } from "../src/protocol/header.ts";
 import { produceCodec } from "../src/protocol/produce.ts";
 import { Reader } from "../src/protocol/reader.ts";
@@ -514,10 +514,12 @@ export function fetchPartitions(
         topics: [
           {
             topic,
+            topicId: ZERO_TOPIC_ID,
             partitions: open.map(([p, o]) => ({
               partition: p,
               currentLeaderEpoch: -1,
               fetchOffset: o,
+              lastFetchedEpoch: -1,
               logStartOffset: -1,
               partitionMaxBytes,
             })),

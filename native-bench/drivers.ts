@@ -197,17 +197,26 @@ export class MilenaClientDriver implements Driver {
     "W5 fewer partitions",
     "W5 more partitions",
   ];
-  readonly latency = true;
+  readonly latency: boolean = true;
   private milena!: Milena;
   private admin!: ReturnType<Milena["admin"]>;
   private readonly pools = new Map<string, Message[]>();
 
+  /**
+   * idempotent false: the client's producer with idempotence off, for W1 acks=-1 only (the one
+   * phase where the default producer is idempotent), to measure what idempotence costs.
+   */
   constructor(
     readonly transport: TransportName,
     private readonly bootstrap: string,
     readonly serverPid: number,
+    private readonly idempotent = true,
   ) {
-    this.label = `milena client / ${transport}`;
+    this.label = `milena client / ${transport}${idempotent ? "" : ", idempotence off"}`;
+    if (!idempotent) {
+      this.phases = ["W1 produce acks=-1"];
+      this.latency = false;
+    }
   }
 
   async open(): Promise<void> {
@@ -241,7 +250,11 @@ export class MilenaClientDriver implements Driver {
     onStart: () => void,
   ) {
     await this.admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }] });
-    const producer = this.milena.producer({ acks, ...producerTuning(partitions) });
+    const producer = this.milena.producer({
+      acks,
+      ...producerTuning(partitions),
+      ...(this.idempotent ? {} : { idempotent: false }),
+    });
     await producer.connect();
     const msgs = this.messages(partitions, valueBytes);
     // Not timed: the producer's first metadata lookup for the topic.

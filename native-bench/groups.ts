@@ -104,7 +104,7 @@ class Member {
   }
 
   /** Kafka's RangeAssignor for one topic: members sorted by id, contiguous ranges. */
-  private assign(members: JoinGroupMember[]): { memberId: string; assignment: Buffer }[] {
+  private assign(members: JoinGroupMember[]): { memberId: string; assignment: Uint8Array }[] {
     const ids = members.map((m) => m.memberId).sort();
     const per = Math.floor(this.partitionCount / ids.length);
     const extra = this.partitionCount % ids.length;

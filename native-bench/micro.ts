@@ -15,6 +15,8 @@
 //                        lz4, in records/s; and the walk over lz4-napi's output, the baseline of
 //                        the decoder in record_validation.ts
 //   decode produce frame decodeRequestHeader + produceCodec.decodeRequest (records stay a view)
+//   derived vs hand      Produce v9 decode and Fetch v12 encode, by the hand-written codec and by
+//                        the general codec of Kafka's spec (schema_codec.ts)
 //   FrameDecoder.push    TCP framing: frames in their own chunks (views, no copy), and a stream
 //                        cut into 64 KiB socket reads (frames straddle chunks: concat copies)
 //   copy baselines       16 KiB into an ArrayBuffer / a SharedArrayBuffer (TypedArray.set), to
@@ -38,6 +40,8 @@ import { crc32c as crc32cJs } from "../src/client/crc32c.ts";
 import { nodePlatform } from "../src/client/node.ts";
 import { murmur2, partitionForKey } from "../src/client/partitioner.ts";
 import { BatchReader, splitRecordSet } from "../src/client/records.ts";
+import { fetchCodec } from "../src/protocol/fetch.ts";
+import { MESSAGES } from "../src/protocol/generated/messages.ts";
 import { decodeRequestHeader } from "../src/protocol/header.ts";
 import { registerLz4 } from "../src/protocol/lz4_node.ts";
 import { produceCodec } from "../src/protocol/produce.ts";
@@ -52,10 +56,12 @@ import {
 } from "../src/protocol/record_batch.ts";
 import { walkRecords } from "../src/protocol/record_validation.ts";
 import { decodeBatch, encodeBatch } from "../src/protocol/records.ts";
+import { decodeMessage, encodeMessage } from "../src/protocol/schema_codec.ts";
+import { Writer } from "../src/protocol/writer.ts";
 import { createRingBuffer, Kind } from "../src/ring/layout.ts";
 import { RingReader } from "../src/ring/ring_reader.ts";
 import { RingWriter } from "../src/ring/ring_writer.ts";
-import { FrameDecoder } from "../src/transport/tcp.ts";
+import { FrameDecoder } from "../src/transport/frame_decoder.ts";
 import { produceFrame } from "./client.ts";
 import { buildBatches } from "./e2e.ts";
 
@@ -382,6 +388,60 @@ export async function runMicro(quick: boolean, log: (line: string) => void): Pro
       produceCodec.decodeRequest(r, h.apiVersion);
     }
   });
+
+  // ---- derived codecs (from Kafka's specs) against the hand-written hot paths ----
+  // The same Produce v9 request body (flexible) decoded by produceCodec and by schema_codec's
+  // general decoder of the spec, and a Fetch v12 response of 10 partitions x 16 KiB encoded by
+  // both (the hand path splices the record sets; the derived one copies them).
+  {
+    const produceReq = {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topics: [{ name: "bench", partitions: [{ partitionIndex: 0, records: batch }] }],
+    };
+    const pw = new Writer(batch.length + 128);
+    produceCodec.encodeRequest(pw, 9, produceReq);
+    const produceBody = pw.view().slice();
+    add("decode Produce v9 body: hand-written", 256, produceBody.length, "the broker's path", () => {
+      for (let i = 0; i < 256; i++) produceCodec.decodeRequest(new Reader(produceBody), 9);
+    });
+    add("decode Produce v9 body: derived from the spec", 256, produceBody.length, "schema_codec", () => {
+      for (let i = 0; i < 256; i++) decodeMessage(MESSAGES.ProduceRequest, 9, new Reader(produceBody));
+    });
+    const partitions = Array.from({ length: 10 }, (_, i) => ({
+      partitionIndex: i,
+      errorCode: 0,
+      highWatermark: 1000,
+      lastStableOffset: 1000,
+      logStartOffset: 0,
+      abortedTransactions: null,
+      preferredReadReplica: -1,
+      records: [batch],
+    }));
+    const fetchRes = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0,
+      responses: [{ topic: "bench", partitions }],
+    };
+    const derivedRes = {
+      ...fetchRes,
+      responses: [{ topic: "bench", partitions: partitions.map((p) => ({ ...p, records: batch })) }],
+    };
+    add(
+      "encode Fetch v12 response, 10 x 16 KiB: hand-written",
+      64,
+      10 * batch.length,
+      "records spliced",
+      () => {
+        for (let i = 0; i < 64; i++) fetchCodec.encodeResponse(new Writer(256), 12, fetchRes);
+      },
+    );
+    add("encode Fetch v12 response, 10 x 16 KiB: derived", 64, 10 * batch.length, "records copied", () => {
+      for (let i = 0; i < 64; i++) encodeMessage(MESSAGES.FetchResponse, 12, new Writer(256), derivedRes);
+    });
+  }
 
   // ---- client: encode, decode, partitioner, browser CRC ----
   // The client's hot functions, each beside the implementation it replaced or the other one in

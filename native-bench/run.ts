@@ -502,6 +502,7 @@ async function main(): Promise<void> {
     const all: Driver[] = [
       new MilenaClientDriver("websocket", `ws://127.0.0.1:${broker.wsPort}`, broker.pid),
       new MilenaClientDriver("tcp", `127.0.0.1:${broker.kafkaPort}`, broker.pid),
+      new MilenaClientDriver("tcp", `127.0.0.1:${broker.kafkaPort}`, broker.pid, false),
       new MilenaLeanDriver("websocket", broker.wsPort, broker.pid, e2eConfig.window, e2eConfig.fetchMaxBytes),
       new MilenaLeanDriver("tcp", broker.kafkaPort, broker.pid, e2eConfig.window, e2eConfig.fetchMaxBytes),
     ];
