@@ -187,7 +187,8 @@ export function producerTuning(partitions: number): { batchSize: number; maxInFl
 
 export class MilenaClientDriver implements Driver {
   readonly system = "milena";
-  readonly client = "milena client";
+  /** "milena client" heads the summary table; the idempotence-off variant is listed apart. */
+  readonly client: string;
   readonly label: string;
   readonly phases: Phase[] = [
     "W1 produce acks=1",
@@ -212,6 +213,7 @@ export class MilenaClientDriver implements Driver {
     readonly serverPid: number,
     private readonly idempotent = true,
   ) {
+    this.client = idempotent ? "milena client" : "milena client, idempotence off";
     this.label = `milena client / ${transport}${idempotent ? "" : ", idempotence off"}`;
     if (!idempotent) {
       this.phases = ["W1 produce acks=-1"];
