@@ -192,6 +192,12 @@ export class LogManager {
   /** Topics gaining partitions (addPartitions), to run one grow of a topic at a time. */
   private readonly growing = new Map<string, Promise<void>>();
   readonly bySlot: (PartitionEntry | undefined)[] = [];
+  /**
+   * Partition directories found at start that could not be opened (name -> why): left where they
+   * are, offline, and never made again over their data (by the gap fill, a CreateTopics or an
+   * auto-creation of their topic) until moved away and the broker restarted.
+   */
+  readonly unopened = new Map<string, string>();
   private nextSlot = 0;
   private readonly freeSlots: number[] = [];
   clusterId = "";
@@ -390,6 +396,7 @@ export class LogManager {
               // A directory that cannot be read is left where it is, reported, and skipped:
               // the rest of the broker starts.
               report.notes.push(`skipped ${p.dir}: ${scan.error}`);
+              this.unopened.set(partitionDirName(p.tp.topic, p.tp.partition), scan.error);
               return;
             }
             const { metadata, ...rest } = scan;
@@ -447,17 +454,32 @@ export class LogManager {
           (e) => {
             this.reserved--;
             report.notes.push(`skipped ${where}: ${(e as Error).message}`);
+            this.unopened.set(partitionDirName(f.topic, f.partition), (e as Error).message);
             return null;
           },
         ),
       );
     }
     await Promise.all(opening);
+    // A partition that could not be opened still counts in its topic (offline, not shrunk away).
+    for (const name of this.unopened.keys()) {
+      const tp = parsePartitionDirName(name);
+      const t = tp === null ? undefined : this.topics.get(tp.topic);
+      if (tp !== null && t !== undefined && t.partitions.length <= tp.partition)
+        t.partitions.length = tp.partition + 1;
+    }
     // Fill gaps (a partition dir lost by hand): a topic's partitions are 0..n-1.
     const filling: Promise<unknown>[] = [];
     for (const t of this.topics.values()) {
       for (let p = 0; p < t.partitions.length; p++) {
-        if (t.partitions[p] === undefined && this.reserved < this.state.v.length) {
+        if (t.partitions[p] !== undefined) continue;
+        if (this.unopened.has(partitionDirName(t.name, p))) {
+          report.notes.push(
+            `${partitionDirName(t.name, p)} stays offline: it could not be opened, and is not made again over its data`,
+          );
+          continue;
+        }
+        if (this.reserved < this.state.v.length) {
           this.reserved++;
           filling.push(
             this.addNewPartition(t, p).catch((e) => {
@@ -598,6 +620,14 @@ export class LogManager {
    * partition.metadata (the topic's id).
    */
   private addNewPartition(t: TopicEntry, partition: number): Promise<PartitionEntry> {
+    const name = partitionDirName(t.name, partition);
+    const why = this.unopened.get(name);
+    if (why !== undefined)
+      return Promise.reject(
+        new Error(
+          `${name} is on disk but could not be opened at start (${why}): it is not made again over its data (move it away and restart)`,
+        ),
+      );
     return this.addPartition(t, partition, this.placement(), [], 0, 0, renderTopicConfig(t.overrides), true);
   }
 

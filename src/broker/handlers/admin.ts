@@ -49,15 +49,29 @@ function topicMetadata(ctx: BrokerContext, t: TopicEntry, topicOps: number): Met
     name: t.name,
     topicId: t.topicId,
     isInternal: t.name === OFFSETS_TOPIC,
-    partitions: t.partitions.map((p) => ({
-      errorCode: ctx.logs.isOffline(p) ? ErrorCode.KAFKA_STORAGE_ERROR : 0,
-      partitionIndex: p.partition,
-      leaderId: id,
-      leaderEpoch: LEADER_EPOCH,
-      replicaNodes: [id],
-      isrNodes: [id],
-      offlineReplicas: ctx.logs.isOffline(p) ? [id] : [],
-    })),
+    // A partition that did not open at start (LogManager.unopened) has no leader: Kafka's answer
+    // for a partition whose only replica is offline.
+    partitions: Array.from(t.partitions, (p, i) =>
+      p === undefined
+        ? {
+            errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+            partitionIndex: i,
+            leaderId: -1,
+            leaderEpoch: LEADER_EPOCH,
+            replicaNodes: [id],
+            isrNodes: [],
+            offlineReplicas: [id],
+          }
+        : {
+            errorCode: ctx.logs.isOffline(p) ? ErrorCode.KAFKA_STORAGE_ERROR : 0,
+            partitionIndex: p.partition,
+            leaderId: id,
+            leaderEpoch: LEADER_EPOCH,
+            replicaNodes: [id],
+            isrNodes: [id],
+            offlineReplicas: ctx.logs.isOffline(p) ? [id] : [],
+          },
+    ),
     topicAuthorizedOperations: topicOps,
   };
 }
