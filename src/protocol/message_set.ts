@@ -125,7 +125,8 @@ export interface MessageSetError {
   message: string;
 }
 
-export type MessageSetResult = { batch: Buffer } | MessageSetError;
+/** The one RecordBatch v2 (compressed as the set was), and the bytes its records took uncompressed. */
+export type MessageSetResult = { batch: Buffer; uncompressedBytes: number } | MessageSetError;
 
 interface Message {
   offset: number;
@@ -298,6 +299,8 @@ function convertUp(set: Buffer, now: number, options: MessageSetOptions): Messag
   let messages = outer.messages;
   // The attributes Kafka calls the batch's: the wrapper's, or each uncompressed message's own.
   let wrapperAttributes = -1;
+  /** Bytes the wrapper decompressed to (-1: not compressed). */
+  let compressedBytes = -1;
 
   const compressed = messages.findIndex((m) => (m.attributes & LEGACY_ATTR_COMPRESSION_MASK) !== 0);
   if (compressed >= 0) {
@@ -324,6 +327,7 @@ function convertUp(set: Buffer, now: number, options: MessageSetOptions): Messag
     }
     const inner = decompress(codec, magic, wrapper.value, options.maxUncompressedBytes);
     if (isError(inner)) return inner;
+    compressedBytes = inner.length;
     const read = readMessages(inner, 0, inner.length, magic, maxRecords, "compressed message set");
     if (isError(read)) return read;
     if (read.messages.length === 0) {
@@ -378,7 +382,12 @@ function convertUp(set: Buffer, now: number, options: MessageSetOptions): Messag
     records[i] = { key: m.key, value: m.value, timestamp: m.timestamp };
   }
 
-  const batch = encodeBatch(records, Compression.NONE, now);
+  // Stored compressed with the wrapper's codec, as Kafka's up-conversion does (a small gzip
+  // wrapper of a large zero value must not become that many bytes on disk).
+  const sourceCodec =
+    wrapperAttributes >= 0 ? wrapperAttributes & LEGACY_ATTR_COMPRESSION_MASK : Compression.NONE;
+  const codec = codecs.has(sourceCodec) ? sourceCodec : Compression.NONE;
+  const batch = encodeBatch(records, codec, now);
   if (options.logAppendTime) {
     // Kafka's MemoryRecordsBuilder on a LogAppendTime topic: records as they are, the batch's
     // timestamp type and maxTimestamp say when it was appended.
@@ -386,7 +395,7 @@ function convertUp(set: Buffer, now: number, options: MessageSetOptions): Messag
     writeInt64(batch, MAX_TIMESTAMP, now);
     batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
   }
-  return { batch };
+  return { batch, uncompressedBytes: compressedBytes >= 0 ? compressedBytes : set.length };
 }
 
 // ---- fetch: stored v2 batches down to a message set ----

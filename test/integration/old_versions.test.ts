@@ -7,8 +7,11 @@
 // message sets converted down from the stored batches (sarama with Version 0.10, kafka-go).
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { crc32 } from "node:zlib";
+import { crc32, gzipSync } from "node:zlib";
+import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { fetchCodec, fetchRecordsBuffer } from "../../src/protocol/fetch.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { Reader as ByteReader, type Reader } from "../../src/protocol/reader.ts";
@@ -348,5 +351,89 @@ describe("old versions", () => {
     const before = (await fetchOld(2, 1, 0)).highWatermark;
     assert.deepEqual(await produceOld(2, 1, bad), [2, -1]);
     assert.equal((await fetchOld(2, 1, 0)).highWatermark, before);
+  });
+
+  /** A magic-0 gzip wrapper (attributes codec 1) around one message of `zeros` zero bytes. */
+  function gzipBomb(zeros: number): Buffer {
+    // the inner message, with a value of `zeros` bytes (legacyMessage takes strings)
+    const value = Buffer.alloc(zeros);
+    const body = Buffer.alloc(1 + 1 + 4 + 4 + value.length);
+    body.writeInt8(0, 0);
+    body.writeInt8(0, 1);
+    body.writeInt32BE(-1, 2);
+    body.writeInt32BE(value.length, 6);
+    value.copy(body, 10);
+    const head = Buffer.alloc(16);
+    head.writeInt32BE(4 + body.length, 8);
+    head.writeUInt32BE(crc32(body), 12);
+    const set = Buffer.concat([head, body]);
+    const compressed = gzipSync(set);
+    const wbody = Buffer.alloc(2 + 4 + 4 + compressed.length);
+    wbody.writeInt8(0, 0);
+    wbody.writeInt8(1, 1); // gzip
+    wbody.writeInt32BE(-1, 2);
+    wbody.writeInt32BE(compressed.length, 6);
+    compressed.copy(wbody, 10);
+    const whead = Buffer.alloc(16);
+    whead.writeInt32BE(4 + wbody.length, 8);
+    whead.writeUInt32BE(crc32(wbody), 12);
+    return Buffer.concat([whead, wbody]);
+  }
+
+  it("Produce v2: a partition named twice is written once; the sets decompress within a per-request bound and stay compressed on disk", async () => {
+    assert.equal((await c.createTopic("old-bombs", 80)).errorCode, 0);
+    const bomb = gzipBomb(990_000);
+    // The same partition 50 times: the first is stored, the repeats answer INVALID_REQUEST.
+    const r = await c.requestRaw(0, 2, (w) => {
+      w.int16(-1).int32(5000).int32(1).string("old-bombs").int32(50);
+      for (let i = 0; i < 50; i++) w.int32(0).bytes(bomb);
+    });
+    r.int32();
+    r.string();
+    const codes = [];
+    for (let i = r.int32(); i > 0; i--) {
+      r.int32();
+      codes.push(r.int16());
+      r.int64();
+      r.int64();
+    }
+    assert.deepEqual(codes, [0, ...new Array(49).fill(ErrorCode.INVALID_REQUEST)]);
+    // 80 partitions of one bomb each: past 64 MiB decompressed in one request, MESSAGE_TOO_LARGE.
+    const r2 = await c.requestRaw(0, 2, (w) => {
+      w.int16(-1).int32(5000).int32(1).string("old-bombs").int32(80);
+      for (let p = 0; p < 80; p++) w.int32(p).bytes(bomb);
+    });
+    r2.int32();
+    r2.string();
+    const codes2 = [];
+    for (let i = r2.int32(); i > 0; i--) {
+      r2.int32();
+      codes2.push(r2.int16());
+      r2.int64();
+      r2.int64();
+    }
+    const stored = codes2.filter((x) => x === 0).length;
+    assert.ok(stored >= 60 && stored <= 68, `${stored} of 80 stored within the 64 MiB bound`);
+    assert.ok(
+      codes2.slice(stored).every((x) => x === ErrorCode.MESSAGE_TOO_LARGE),
+      JSON.stringify(codes2),
+    );
+    // On disk they stay gzip-compressed (as Kafka's up-conversion stores them): kilobytes, not ~1 MB each.
+    let bytes = 0;
+    for (const name of fs.readdirSync(broker.logDir).filter((n) => n.startsWith("old-bombs-")))
+      for (const f of fs.readdirSync(join(broker.logDir, name)))
+        if (f.endsWith(".log")) bytes += fs.statSync(join(broker.logDir, name, f)).size;
+    assert.ok(bytes < 2_000_000, `${bytes} bytes on disk for ${stored + 1} batches of 990,000 zeros`);
+  });
+
+  it("Produce v0-2 with an empty message set appends nothing and answers NONE (Kafka's answer)", async () => {
+    const r = await c.requestRaw(0, 2, (w) => {
+      w.int16(-1).int32(5000).int32(1).string("old-msgs").int32(1).int32(0).bytes(Buffer.alloc(0));
+    });
+    r.int32();
+    r.string();
+    r.int32();
+    r.int32();
+    assert.deepEqual([r.int16(), r.int64()], [0, -1]);
   });
 });

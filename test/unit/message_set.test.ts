@@ -236,7 +236,8 @@ test("gzip magic 1 wrapper: relative inner offsets, the wrapper carrying the las
   );
   const s = wrapper(1, Compression.GZIP, gzipSync(inner), { offset: 2, timestamp: NOW + 3 });
   const batch = okBatch(messageSetToBatch(s, 0, LIMITS));
-  assert.equal(batch.readInt16BE(ATTRIBUTES) & 0x07, Compression.NONE);
+  // Stored compressed with the wrapper's codec, as Kafka's up-conversion does.
+  assert.equal(batch.readInt16BE(ATTRIBUTES) & 0x07, Compression.GZIP);
   assert.deepEqual(
     records(batch).map((r) => [r.offset, r.timestamp, r.key, r.value]),
     [

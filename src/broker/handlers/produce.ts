@@ -8,9 +8,13 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { messageSetToBatch } from "../../protocol/message_set.ts";
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
+import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
+
+/** Bytes the message sets of one Produce v0-2 request may decompress to, together. */
+const LEGACY_REQUEST_BYTES = DEFAULT_MAX_UNCOMPRESSED_BYTES;
 
 export function handleProduce(
   ctx: BrokerContext,
@@ -36,10 +40,20 @@ export function handleProduce(
     return acks === 0 ? NO_REPLY : reply();
   }
   let waiting = 0;
+  let legacyBudget = LEGACY_REQUEST_BYTES;
+  // A partition named twice in one request is written once (the first; Kafka keys a request by
+  // partition): the repeats answer INVALID_REQUEST and append nothing.
+  const seen = new Set<string>();
   let resolve: ((r: HandlerResult) => void) | null = null;
   const creations: Promise<void>[] = [];
 
   const submit = (topic: string, records: Uint8Array | null, out: ProducePartitionResponse): void => {
+    const key = `${topic}\0${out.partitionIndex}`;
+    if (seen.has(key)) {
+      out.errorCode = ErrorCode.INVALID_REQUEST;
+      return;
+    }
+    seen.add(key);
     const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
     if (topic === OFFSETS_TOPIC) {
       // Internal: only the coordinator writes it.
@@ -51,7 +65,8 @@ export function handleProduce(
       return;
     }
     if (records === null || records.length === 0) {
-      out.errorCode = ErrorCode.INVALID_RECORD;
+      // v0-2: Kafka appends nothing and answers NONE (offset -1); v3+ need a batch.
+      out.errorCode = version < 3 && records !== null ? ErrorCode.NONE : ErrorCode.INVALID_RECORD;
       return;
     }
     const maxMessageBytes = ctx.logs.topics.get(topic)!.logConfig.maxMessageBytes;
@@ -60,16 +75,27 @@ export function handleProduce(
       return;
     }
     if (version < 3) {
-      // A message set: at most max.message.bytes once converted, as Kafka checks it.
+      // A message set: at most max.message.bytes once converted, as Kafka checks it, and the
+      // request's sets together decompress to at most LEGACY_REQUEST_BYTES (the conversion runs
+      // on the acceptor thread: a request of many small gzip bombs must not hold it).
+      if (legacyBudget <= 0) {
+        out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
+        ctx.logger.limited(
+          "message set refused",
+          `Produce v${version} to ${topic}: the request's message sets decompress to more than ${LEGACY_REQUEST_BYTES} bytes`,
+        );
+        return;
+      }
       const converted = messageSetToBatch(records, Date.now(), {
         maxRecords: Math.ceil(maxMessageBytes / 7),
-        maxUncompressedBytes: maxMessageBytes,
+        maxUncompressedBytes: Math.min(maxMessageBytes, legacyBudget),
       });
       if ("errorCode" in converted) {
         out.errorCode = converted.errorCode;
         ctx.logger.limited("message set refused", `Produce v${version} to ${topic}: ${converted.message}`);
         return;
       }
+      legacyBudget -= converted.uncompressedBytes;
       if (converted.batch.length > maxMessageBytes) {
         out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
         return;
