@@ -108,6 +108,24 @@ describe("newest versions", () => {
     assert.equal(notAsked.topics[0].topicAuthorizedOperations, -2147483648);
   });
 
+  it("Metadata v10-11 may not ask by id: INVALID_REQUEST for that topic, and the connection lives (the fuzzer found the answer could not be encoded)", async () => {
+    const id = (await c.request(metadataCodec, 12, metadataRequest(["ids-a"], false))).topics[0].topicId;
+    for (const v of [10, 11]) {
+      const md = await c.request(metadataCodec, v, {
+        topics: [{ topicId: id, name: null }, { name: "ids-a" }],
+        allowAutoTopicCreation: false,
+      });
+      assert.deepEqual(
+        md.topics.map((t) => [t.name, t.errorCode]),
+        [
+          ["", ErrorCode.INVALID_REQUEST],
+          ["ids-a", 0],
+        ],
+        `Metadata v${v}`,
+      );
+    }
+  });
+
   it("Fetch v13+ names the topic by id; an unknown id answers UNKNOWN_TOPIC_ID", async () => {
     const id = (await c.request(metadataCodec, 12, metadataRequest(["ids-a"], false))).topics[0].topicId;
     const p = await c.request(produceCodec, 9, {
@@ -204,6 +222,33 @@ describe("newest versions", () => {
     assert.equal(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 
+  it("DeleteTopics v6: a topic named by both name and id, or twice, is INVALID_REQUEST and stays", async () => {
+    assert.equal((await c.createTopic("ids-both", 1)).errorCode, 0);
+    assert.equal((await c.createTopic("ids-twice", 1)).errorCode, 0);
+    const id = (await c.request(metadataCodec, 12, metadataRequest(["ids-both"], false))).topics[0].topicId;
+    const res = await c.request(deleteTopicsCodec, 6, {
+      topics: [
+        { name: "ids-twice", topicId: new Uint8Array(16) },
+        { name: "ids-both", topicId: id },
+        { name: "ids-twice", topicId: new Uint8Array(16) },
+      ],
+      timeoutMs: 5000,
+    });
+    assert.deepEqual(
+      res.responses.map((r) => [r.name, r.errorCode]),
+      [
+        ["ids-twice", ErrorCode.INVALID_REQUEST],
+        ["ids-both", ErrorCode.INVALID_REQUEST],
+        ["ids-twice", ErrorCode.INVALID_REQUEST],
+      ],
+    );
+    const md = await c.request(metadataCodec, 12, metadataRequest(["ids-both", "ids-twice"], false));
+    assert.deepEqual(
+      md.topics.map((t) => t.errorCode),
+      [0, 0],
+    );
+  });
+
   it("Milena's producer is idempotent by default: one producer id, sequences without gaps per partition", async () => {
     const milena = new Milena({ bootstrap: broker.bootstrap });
     const admin = milena.admin();
@@ -239,6 +284,19 @@ describe("newest versions", () => {
     }
     assert.equal(ids.size, 1, `one producer id and epoch: ${[...ids]}`);
     assert.ok(![...ids][0].startsWith("-1/"), "a real producer id");
+    // Sends with their own acks 0 on the idempotent producer go without idempotence, and free
+    // their in-flight slot: the sixth and later ones, and an acks -1 send after them, complete
+    // (they used to hang once five acks-0 batches had been sent).
+    const mixed = milena.producer({ batchSize: 1024 });
+    await mixed.connect();
+    try {
+      for (let i = 0; i < 12; i++)
+        await mixed.send({ topic: "ids-idem", acks: 0, messages: [{ key: "k0", value: `zero-${i}` }] });
+      const [after] = await mixed.send({ topic: "ids-idem", messages: [{ key: "k0", value: "after" }] });
+      assert.ok(after.baseOffset >= 0);
+    } finally {
+      await mixed.disconnect();
+    }
     // acks 1 is not idempotent (Kafka's rule): its batches carry no producer id.
     const plain = milena.producer({ acks: 1 });
     await plain.connect();

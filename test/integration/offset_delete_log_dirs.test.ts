@@ -67,12 +67,30 @@ describe("OffsetDelete and DescribeLogDirs", () => {
     assert.deepEqual(await committed("od-g", "od-a"), [-1, 11], "the tombstone was replayed");
   });
 
-  it("an unknown group is GROUP_ID_NOT_FOUND", async () => {
+  it("an unknown group is GROUP_ID_NOT_FOUND, with no topics (Kafka's error answer)", async () => {
     const res = await c.request(offsetDeleteCodec, 0, {
       groupId: "od-nobody",
       topics: [{ name: "od-a", partitions: [{ partitionIndex: 0 }] }],
     });
-    assert.equal(res.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    assert.deepEqual([res.errorCode, res.topics], [ErrorCode.GROUP_ID_NOT_FOUND, []]);
+  });
+
+  it("an unknown topic or partition is UNKNOWN_TOPIC_OR_PARTITION and its offset is left alone", async () => {
+    await commit("od-unknown", "od-a", [1]);
+    const res = await c.request(offsetDeleteCodec, 0, {
+      groupId: "od-unknown",
+      topics: [
+        { name: "od-a", partitions: [{ partitionIndex: 1 }, { partitionIndex: 9 }] },
+        { name: "od-none", partitions: [{ partitionIndex: 0 }] },
+      ],
+    });
+    assert.deepEqual(
+      res.topics.map((t) => [t.name, t.partitions.map((p) => p.errorCode)]),
+      [
+        ["od-a", [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
+        ["od-none", [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
+      ],
+    );
   });
 
   it("a group with a member keeps the offsets of the topics it subscribes to (GROUP_SUBSCRIBED_TO_TOPIC)", async () => {

@@ -616,4 +616,32 @@ describe("GroupCoordinator and the newer versions of the group APIs", () => {
     assert.equal(sync.errorCode, ErrorCode.FENCED_INSTANCE_ID);
     c.stop();
   });
+
+  it("a static member replaced while its JoinGroup waits gets FENCED_INSTANCE_ID there, not UNKNOWN_MEMBER_ID", async () => {
+    const c = coordinator(new FakeOffsetsLog());
+    const first = await c.join(joinReq({ groupId: "st2", groupInstanceId: "inst-1" }), 5, CLIENT);
+    assert.equal(first.errorCode, 0);
+    await c.sync(
+      syncReq({
+        groupId: "st2",
+        generationId: first.generationId,
+        memberId: first.memberId,
+        groupInstanceId: "inst-1",
+      }),
+    );
+    // A dynamic member joins: a rebalance; the static one rejoins and waits for it.
+    const dyn = await c.join(joinReq({ groupId: "st2" }), 5, CLIENT);
+    const dynJoin = c.join(joinReq({ groupId: "st2", memberId: dyn.memberId }), 5, CLIENT);
+    const waiting = c.join(
+      joinReq({ groupId: "st2", memberId: first.memberId, groupInstanceId: "inst-1" }),
+      5,
+      CLIENT,
+    );
+    // A second process with the same instance id replaces it.
+    const replacement = c.join(joinReq({ groupId: "st2", groupInstanceId: "inst-1" }), 5, CLIENT);
+    assert.equal((await waiting).errorCode, ErrorCode.FENCED_INSTANCE_ID);
+    const [r, d] = await Promise.all([replacement, dynJoin]);
+    assert.deepEqual([r.errorCode, d.errorCode], [0, 0]);
+    c.stop();
+  });
 });

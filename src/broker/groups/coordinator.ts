@@ -232,7 +232,8 @@ export class GroupCoordinator {
         // no-rebalance shortcut: the group rebalances once).
         if (staticMember !== undefined) {
           this.logLine(`group ${g.groupId}: static member ${instance} rejoined as ${memberId}`);
-          this.memberGone(g, staticMember);
+          // Its old self's waiting JoinGroup/SyncGroup learn they are fenced (Kafka's replaceStaticMember).
+          this.memberGone(g, staticMember, ErrorCode.FENCED_INSTANCE_ID);
         }
         return this.addMemberAndRebalance(g, memberId, req, rebalanceTimeoutMs, protocols, client);
       }
@@ -545,23 +546,23 @@ export class GroupCoordinator {
   }
 
   /** A member left or its session expired: out, and the group rebalances. */
-  private memberGone(g: Group, m: Member): void {
+  private memberGone(g: Group, m: Member, code: number = ErrorCode.UNKNOWN_MEMBER_ID): void {
     const waiter = m.joinWaiter;
     m.joinWaiter = null;
-    this.removeMember(g, m);
-    waiter?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId));
+    this.removeMember(g, m, code);
+    waiter?.(joinError(code, m.memberId));
     if (g.state === "Stable" || g.state === "CompletingRebalance")
       this.prepareRebalance(g, `member ${m.memberId} is gone`);
     else if (g.state === "PreparingRebalance") this.tryCompleteJoin(g);
   }
 
-  private removeMember(g: Group, m: Member): void {
+  private removeMember(g: Group, m: Member, code: number = ErrorCode.UNKNOWN_MEMBER_ID): void {
     if (m.expiry) clearTimeout(m.expiry);
     m.expiry = null;
     g.members.delete(m.memberId);
     const w = m.syncWaiter;
     m.syncWaiter = null;
-    w?.(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    w?.(syncError(code));
     if (g.leaderId === m.memberId) g.leaderId = g.members.keys().next().value ?? null;
   }
 
@@ -825,22 +826,28 @@ export class GroupCoordinator {
    */
   async deleteGroupOffsets(req: OffsetDeleteRequest): Promise<OffsetDeleteResponse> {
     const g = this.group(req.groupId);
-    const answer = (errorCode: number, perPartition: (topic: string) => number): OffsetDeleteResponse => ({
-      errorCode,
+    const answer = (perPartition: (topic: string, partition: number) => number): OffsetDeleteResponse => ({
+      errorCode: 0,
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: perPartition(t.name),
+          errorCode: perPartition(t.name, p.partitionIndex),
         })),
       })),
     });
-    if (g === undefined) return answer(ErrorCode.GROUP_ID_NOT_FOUND, () => 0);
+    // A group-level error answers no topics (Kafka's OffsetDeleteRequest.getErrorResponse).
+    const groupError = (errorCode: number): OffsetDeleteResponse => ({
+      errorCode,
+      throttleTimeMs: 0,
+      topics: [],
+    });
+    if (g === undefined) return groupError(ErrorCode.GROUP_ID_NOT_FOUND);
     const subscribed = new Set<string>();
     if (g.members.size > 0) {
       if (g.protocolType !== "consumer" || g.protocolName === null)
-        return answer(ErrorCode.NON_EMPTY_GROUP, () => 0);
+        return groupError(ErrorCode.NON_EMPTY_GROUP);
       for (const m of g.members.values()) {
         try {
           for (const t of decodeSubscription(m.metadataFor(g.protocolName)).topics) subscribed.add(t);
@@ -849,19 +856,28 @@ export class GroupCoordinator {
         }
       }
     }
+    // A partition the broker does not have: UNKNOWN_TOPIC_OR_PARTITION, its offset left alone.
+    const known = (topic: string, partition: number) => this.log.partitionExists(topic, partition);
     const keys: string[] = [];
     for (const t of req.topics) {
       if (subscribed.has(t.name)) continue;
       for (const p of t.partitions) {
+        if (!known(t.name, p.partitionIndex)) continue;
         const k = Group.offsetKey(t.name, p.partitionIndex);
         if (g.offsets.has(k)) keys.push(k);
       }
     }
     if (keys.length > 0) {
       const code = await this.deleteOffsets(g, keys);
-      if (code !== 0) return answer(storeGroupError(code), () => 0);
+      if (code !== 0) return groupError(storeGroupError(code));
     }
-    return answer(0, (topic) => (subscribed.has(topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : 0));
+    return answer((topic, partition) =>
+      !known(topic, partition)
+        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        : subscribed.has(topic)
+          ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+          : 0,
+    );
   }
 
   /** Tombstones for some of a group's offsets ("topic\0partition" keys), then they are gone. */

@@ -145,6 +145,12 @@ export async function handleMetadata(
   } else {
     for (const asked of req.topics) {
       const name = asked.name;
+      // Below v12 a topic is named, never asked by id (Kafka answers INVALID_REQUEST; the answer
+      // cannot carry a null name before v12).
+      if (version < 12 && (name === null || !isZeroId(asked.topicId))) {
+        topics.push(topicError(ErrorCode.INVALID_REQUEST, name ?? "", asked.topicId, topicOps));
+        continue;
+      }
       if (name === null) {
         // v12: a topic asked for by its id alone.
         const byId = isZeroId(asked.topicId) ? undefined : ctx.logs.topicById(asked.topicId);
@@ -435,8 +441,31 @@ export async function handleDeleteTopics(
   ) => responses.push({ name, topicId, errorCode, errorMessage });
   // v0-5 name the topics; v6 names them or gives their ids (a name wins when both are given).
   const asked = version >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: NO_TOPIC_ID }));
+  // v6: a topic by name or by id, not both, and each once (Kafka's INVALID_REQUEST).
+  const names = new Map<string, number>();
+  const ids = new Map<string, number>();
+  for (const a of asked) {
+    if (a.name !== null) names.set(a.name, (names.get(a.name) ?? 0) + 1);
+    if (!isZeroId(a.topicId))
+      ids.set(
+        Buffer.from(a.topicId).toString("hex"),
+        (ids.get(Buffer.from(a.topicId).toString("hex")) ?? 0) + 1,
+      );
+  }
   for (const a of asked) {
     let name = a.name;
+    if (version >= 6) {
+      const id = Buffer.from(a.topicId).toString("hex");
+      let problem: string | null = null;
+      if (name !== null && !isZeroId(a.topicId))
+        problem = "You may not specify both topic name and topic id.";
+      else if (name !== null && (names.get(name) ?? 0) > 1) problem = "Duplicate topic name.";
+      else if (name === null && (ids.get(id) ?? 0) > 1) problem = "Duplicate topic id.";
+      if (problem !== null) {
+        answer(name, a.topicId, ErrorCode.INVALID_REQUEST, problem);
+        continue;
+      }
+    }
     if (name === null) {
       const t = isZeroId(a.topicId) ? undefined : ctx.logs.topicById(a.topicId);
       if (t === undefined) {
