@@ -53,6 +53,7 @@ import type { Connection } from "./connection.ts";
 import {
   ConnectionError,
   InvalidArgumentError,
+  KafkaProtocolError,
   kafkaErrorName,
   MessageTooLargeError,
   MilenaError,
@@ -274,6 +275,8 @@ class Batch {
   stampGeneration = -1;
   baseSequence = -1;
   sentGeneration = -1;
+  /** Its last send failed without an answer (a lost connection, a timeout): it may be stored. */
+  outcomeUnknown = false;
 
   constructor(
     platform: Platform,
@@ -930,6 +933,17 @@ export class Producer {
         await new Promise((r) => setTimeout(r, 5));
       await this.initProducerId();
       this.idGeneration++;
+      // A batch sent under the old id whose answer never came may be stored: sent again under
+      // the new id it would be stored twice, so it fails instead (Kafka's unresolved sequence).
+      const unknown = new MilenaError(
+        "a batch whose outcome is unknown (no answer came) is not sent again under a new producer id: it may be stored",
+        false,
+      );
+      for (const t of this.topics.values())
+        for (const ps of t.partitions) {
+          if (ps === undefined) continue;
+          for (const b of [...ps.queue]) if (b.attempts > 0 && b.outcomeUnknown) this.failBatch(b, unknown);
+        }
       for (const t of this.topics.values())
         for (const ps of t.partitions) {
           if (ps === undefined) continue;
@@ -985,6 +999,7 @@ export class Producer {
             b.attempts <= this.retry.retries
           ) {
             // Not stored, and not storable under this id: a new producer id, then again, restamped.
+            b.outcomeUnknown = false;
             this.resetProducerId(kafkaErrorName(p.errorCode));
             this.requeue(b);
           } else
@@ -1013,6 +1028,7 @@ export class Producer {
   private succeed(b: Batch, baseOffset: number, logAppendTime: number, logStartOffset: number): void {
     if (b.done) return;
     b.done = true;
+    this.landed(b); // (acks=0 batches land here without a response)
     const ps = b.ps;
     for (let i = 0; i < b.trackers.length; i++)
       b.trackers[i].done(ps, baseOffset >= 0 ? baseOffset + b.firsts[i] : -1, logAppendTime, logStartOffset);
@@ -1052,6 +1068,7 @@ export class Producer {
     if (b.done) return;
     this.landed(b);
     const err = e instanceof Error ? e : new Error(String(e));
+    b.outcomeUnknown = !(err instanceof KafkaProtocolError);
     if (this.state === "closed" || !isRetriableError(err) || b.attempts > this.retry.retries) {
       this.failBatch(b, err);
       return;
