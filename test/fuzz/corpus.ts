@@ -5,7 +5,10 @@
 // - every fixture decoded with Milena's codec and re-encoded at each other advertised version of
 //   its API (so a version without a capture still has a real client's request);
 // - hand-written sample requests per API, aimed at the fuzzer's own topics and group, encoded
-//   at every advertised version with the codecs of src/protocol (registry.ts CODECS).
+//   at every advertised version with the codecs of src/protocol (registry.ts CODECS);
+// - for every advertised version, a request built from Kafka's spec alone
+//   (test/helpers/spec_requests.ts), aimed at the same topic and group, so no API (a new one
+//   without fixtures or samples) goes without valid requests to mutate.
 // Frames are whole request frames without the 4-byte size prefix, correlation id 0 (the sender
 // stamps its own). Nothing here names the reference topic the checks read back, so a mutation
 // that keeps its names intact cannot delete or reconfigure it.
@@ -15,12 +18,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ApiVersionRange } from "../../src/protocol/api_versions.ts";
 import { encodeAssignment, encodeSubscription } from "../../src/protocol/consumer_protocol.ts";
+import { MESSAGES } from "../../src/protocol/generated/messages.ts";
 import { decodeRequestHeader, encodeRequestHeader } from "../../src/protocol/header.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { Reader } from "../../src/protocol/reader.ts";
 import { encodeBatch, type NewRecord } from "../../src/protocol/records.ts";
 import { type AnyApiCodec, CODECS, codecFor } from "../../src/protocol/registry.ts";
+import { encodeMessage } from "../../src/protocol/schema_codec.ts";
 import { Writer } from "../../src/protocol/writer.ts";
+import { specRequest } from "../helpers/spec_requests.ts";
 import type { Rng } from "./prng.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/protocol", import.meta.url));
@@ -433,6 +439,22 @@ export function buildCorpus(advertised: readonly ApiVersionRange[]): Corpus {
         const frame = encodeAt(codec, v, req);
         if (frame) add({ apiKey: a.apiKey, apiName: codec.name, version: v, source: "sample", frame });
       }
+    }
+  }
+
+  for (const a of advertised) {
+    const codec = codecFor(a.apiKey);
+    const spec = codec && MESSAGES[`${codec.name}Request`];
+    if (!codec || !spec) continue;
+    for (let v = a.minVersion; v <= a.maxVersion; v++) {
+      let frame: Buffer | null = null;
+      try {
+        const req = specRequest(spec, v, FUZZ_TOPICS[0], FUZZ_GROUP);
+        frame = frameOf(codec.key, v, (w) => encodeMessage(spec, v, w, req));
+      } catch {
+        frame = null;
+      }
+      if (frame) add({ apiKey: a.apiKey, apiName: codec.name, version: v, source: "spec", frame });
     }
   }
 

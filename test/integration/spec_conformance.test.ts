@@ -11,10 +11,11 @@ import { apiVersionsCodec } from "../../src/protocol/api_versions.ts";
 import { MESSAGES } from "../../src/protocol/generated/messages.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
-import type { FieldSpec, MessageSpec } from "../../src/protocol/schema.ts";
-import { decodeMessage, defaultValue, encodeMessage, type Struct } from "../../src/protocol/schema_codec.ts";
+import type { MessageSpec } from "../../src/protocol/schema.ts";
+import { decodeMessage, encodeMessage } from "../../src/protocol/schema_codec.ts";
 import { Writer } from "../../src/protocol/writer.ts";
 import { BrokerProcess } from "../helpers/broker_process.ts";
+import { specRequest } from "../helpers/spec_requests.ts";
 import { RawClient } from "./raw_client.ts";
 
 function specFor(apiKey: number, type: "request" | "response"): MessageSpec {
@@ -24,52 +25,8 @@ function specFor(apiKey: number, type: "request" | "response"): MessageSpec {
 }
 
 const TOPIC = "spec-topic";
-
-/**
- * A struct of defaults, where each topic list holds TOPIC and each partition list partition 0:
- * the answers then carry their per-topic and per-partition fields too.
- */
-function structOf(fields: readonly FieldSpec[], version: number): Struct {
-  const value: Struct = {};
-  for (const f of fields) {
-    value[f.name] = defaultValue(f, version);
-    const sub = f.fields;
-    if (!f.type.startsWith("[]") || sub === undefined) continue;
-    const named = sub.find((x) => x.type === "string" && (x.name === "name" || x.name === "topic"));
-    const indexed = sub.find(
-      (x) =>
-        x.type === "int32" && (x.name === "partition" || x.name === "partitionIndex" || x.name === "index"),
-    );
-    if (named === undefined && indexed === undefined) continue;
-    const one = structOf(sub, version);
-    if (named) one[named.name] = TOPIC;
-    if (indexed) one[indexed.name] = 0;
-    value[f.name] = [one];
-  }
-  return value;
-}
-
-/** What the spec gives when nothing is said, with the fields that would make no answer set. */
-function requestOf(spec: MessageSpec, version: number): Struct {
-  const value = structOf(spec.fields, version);
-  const set = (name: string, v: unknown) => {
-    if (name in value) value[name] = v;
-  };
-  set("acks", 1); // Produce: acks=0 gets no response
-  set("timeoutMs", 5000);
-  set("replicaId", -1); // Fetch, ListOffsets: a consumer, not a follower
-  set("maxWaitMs", 0);
-  set("maxBytes", 1024 * 1024);
-  set("sessionEpoch", -1);
-  set("clientSoftwareName", "milena-spec-test");
-  set("clientSoftwareVersion", "1");
-  set("groupId", "spec-conformance");
-  set("key", "spec-conformance"); // FindCoordinator
-  set("sessionTimeoutMs", 10_000);
-  set("rebalanceTimeoutMs", 1000);
-  set("protocolType", "consumer");
-  return value;
-}
+const requestOf = (spec: MessageSpec, version: number) =>
+  specRequest(spec, version, TOPIC, "spec-conformance");
 
 describe("every advertised API version answers as Kafka's spec describes", () => {
   let broker: BrokerProcess;
