@@ -51,7 +51,7 @@
 
 import type { ApiCodec } from "./api.ts";
 import { ApiKey } from "./api_keys.ts";
-import { ProtocolError, Reader } from "./reader.ts";
+import { ProtocolError, type Reader } from "./reader.ts";
 import type { Writer } from "./writer.ts";
 
 export interface FetchPartition {
@@ -150,12 +150,6 @@ const FIRST_FLEXIBLE = 12;
 const FIRST_TOPIC_ID = 13;
 const FIRST_REPLICA_STATE = 15;
 
-function readUuid(r: Reader): Uint8Array {
-  const at = r.offset;
-  r.skip(16);
-  return r.buf.subarray(at, at + 16);
-}
-
 function readName(r: Reader, flexible: boolean): string {
   return flexible ? r.compactString() : r.string();
 }
@@ -166,18 +160,15 @@ function writeName(w: Writer, s: string, flexible: boolean): void {
 }
 
 /**
- * A flexible struct's tagged fields: `onTag` reads the ones it knows from a Reader bounded to the
- * field; the rest are skipped (the broker sends none of the optional ones back).
+ * A flexible struct's tagged fields, `onTag` reading the ones it knows from a Reader bounded to
+ * the field (elsewhere Reader.skipTaggedFields skips them all: the broker sends none back).
  */
-function readTags(r: Reader, onTag?: (tag: number, field: Reader) => void): void {
+function readTags(r: Reader, onTag: (tag: number, field: Reader) => void): void {
   const count = r.uvarint();
   if (count > r.remaining) throw new ProtocolError(`${count} tagged fields exceed the frame`);
   for (let i = 0; i < count; i++) {
     const tag = r.uvarint();
-    const size = r.uvarint();
-    const at = r.offset;
-    r.skip(size);
-    if (onTag !== undefined) onTag(tag, new Reader(r.buf, at, at + size));
+    onTag(tag, r.sub(r.uvarint()));
   }
 }
 
@@ -188,35 +179,35 @@ function readPartition(r: Reader, version: number, flexible: boolean): FetchPart
   const lastFetchedEpoch = version >= 12 ? r.int32() : -1; // v12 added last_fetched_epoch
   const logStartOffset = version >= 5 ? r.int64() : -1; // v5 added log_start_offset
   const partitionMaxBytes = r.int32();
-  if (flexible) readTags(r); // v17's replica_directory_id: a follower's
+  if (flexible) r.skipTaggedFields(); // v17's replica_directory_id: a follower's
   return { partition, currentLeaderEpoch, fetchOffset, lastFetchedEpoch, logStartOffset, partitionMaxBytes };
 }
 
 function readTopic(r: Reader, version: number, flexible: boolean): FetchTopic {
   const byId = version >= FIRST_TOPIC_ID;
   const topic = byId ? "" : readName(r, flexible);
-  const topicId = byId ? readUuid(r) : ZERO_TOPIC_ID;
+  const topicId = byId ? r.uuid() : ZERO_TOPIC_ID;
   const n = r.count(flexible);
   const partitions: FetchPartition[] = new Array(n);
   for (let i = 0; i < n; i++) partitions[i] = readPartition(r, version, flexible);
-  if (flexible) readTags(r);
+  if (flexible) r.skipTaggedFields();
   return { topic, topicId, partitions };
 }
 
 function readForgottenTopic(r: Reader, version: number, flexible: boolean): FetchForgottenTopic {
   const byId = version >= FIRST_TOPIC_ID;
   const topic = byId ? "" : readName(r, flexible);
-  const topicId = byId ? readUuid(r) : ZERO_TOPIC_ID;
+  const topicId = byId ? r.uuid() : ZERO_TOPIC_ID;
   const n = r.count(flexible);
   const partitions: number[] = new Array(n);
   for (let i = 0; i < n; i++) partitions[i] = r.int32();
-  if (flexible) readTags(r);
+  if (flexible) r.skipTaggedFields();
   return { topic, topicId, partitions };
 }
 
 function readAbortedTransaction(r: Reader, flexible: boolean): FetchAbortedTransaction {
   const t = { producerId: r.int64(), firstOffset: r.int64() };
-  if (flexible) readTags(r);
+  if (flexible) r.skipTaggedFields();
   return t;
 }
 
@@ -246,7 +237,7 @@ function readPartitionResponse(r: Reader, version: number, flexible: boolean): F
   }
   const preferredReadReplica = version >= 11 ? r.int32() : -1; // v11 added preferred_read_replica
   const records = readRecords(r, flexible);
-  if (flexible) readTags(r);
+  if (flexible) r.skipTaggedFields();
   return {
     partitionIndex,
     errorCode,
@@ -358,7 +349,7 @@ export const fetchCodec: ApiCodec<FetchRequest, FetchResponse> = {
         if (tag === 1 && version >= FIRST_REPLICA_STATE) {
           replicaId = f.int32();
           f.int64();
-          readTags(f);
+          f.skipTaggedFields();
         }
       });
     return {
@@ -432,14 +423,14 @@ export const fetchCodec: ApiCodec<FetchRequest, FetchResponse> = {
     const responses: FetchTopicResponse[] = new Array(nTopics);
     for (let i = 0; i < nTopics; i++) {
       const topic = byId ? "" : readName(r, flexible);
-      const topicId = byId ? readUuid(r) : ZERO_TOPIC_ID;
+      const topicId = byId ? r.uuid() : ZERO_TOPIC_ID;
       const n = r.count(flexible);
       const partitions: FetchPartitionResponse[] = new Array(n);
       for (let j = 0; j < n; j++) partitions[j] = readPartitionResponse(r, version, flexible);
-      if (flexible) readTags(r);
+      if (flexible) r.skipTaggedFields();
       responses[i] = { topic, topicId, partitions };
     }
-    if (flexible) readTags(r); // v16's node_endpoints: leader hints, not used by this client
+    if (flexible) r.skipTaggedFields(); // v16's node_endpoints: leader hints, not used by this client
     return { throttleTimeMs, errorCode, sessionId, responses };
   },
 

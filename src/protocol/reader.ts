@@ -168,6 +168,7 @@ export class Reader {
   /** Skip a tagged-field section: uvarint count, then (tag uvarint, size uvarint, bytes). */
   skipTaggedFields(): void {
     const count = this.uvarint();
+    if (count > this.remaining) throw new ProtocolError(`${count} tagged fields exceed the frame`);
     for (let i = 0; i < count; i++) {
       this.uvarint();
       this.need(this.uvarint());

@@ -20,7 +20,7 @@
 // fetch.ts), checked byte for byte against this one, every version, by
 // test/unit/protocol_produce.test.ts and protocol_fetch.test.ts.
 
-import { ProtocolError, Reader } from "./reader.ts";
+import { ProtocolError, type Reader } from "./reader.ts";
 import { type FieldSpec, inRange, type MessageSpec } from "./schema.ts";
 import { Writer } from "./writer.ts";
 
@@ -167,14 +167,13 @@ function readStruct(r: Reader, fields: FieldSpec[], ctx: Ctx): Struct {
     for (let i = 0; i < count; i++) {
       const tag = r.uvarint();
       const size = r.uvarint();
-      const at = readFixed(r, size);
+      const sub = r.sub(size);
       const f = fields.find((x) => x.tag === tag && inRange(x.tagged, v));
       if (f === undefined) {
         unknown ??= [];
-        unknown.push({ tag, data: new Uint8Array(r.buf.subarray(at, at + size)) }); // a copy
+        unknown.push({ tag, data: new Uint8Array(sub.buf.subarray(sub.offset, sub.end)) }); // a copy
         continue;
       }
-      const sub = new Reader(r.buf, at, at + size);
       out[f.name] = readValue(sub, f, f.type, { version: v, flexible: true }, inRange(f.nullable, v));
       if (sub.remaining !== 0)
         throw new ProtocolError(`tagged field ${f.name} has ${sub.remaining} extra bytes`);
@@ -191,11 +190,6 @@ export function decodeMessage(spec: MessageSpec, version: number, r: Reader): St
 }
 
 // ---- encoding ----------------------------------------------------------------------------------
-
-function writeLength(w: Writer, n: number, flexible: boolean): void {
-  if (flexible) w.uvarint(n + 1);
-  else w.int32(n);
-}
 
 function writeScalar(w: Writer, type: string, v: Value): void {
   switch (type) {
@@ -237,7 +231,7 @@ function writeValue(w: Writer, f: FieldSpec, type: string, ctx: Ctx, nullable: b
   const flexible = fieldFlexible(f, ctx);
   if (v === null || v === undefined) {
     if (!nullable) throw new RangeError(`${f.name} is null in a version where it may not be`);
-    if (type.startsWith("[]") || type === "bytes" || type === "records") writeLength(w, -1, flexible);
+    if (type.startsWith("[]") || type === "bytes" || type === "records") w.count(-1, flexible);
     else if (type === "string") {
       if (flexible) w.compactString(null);
       else w.nullableString(null);
@@ -246,7 +240,7 @@ function writeValue(w: Writer, f: FieldSpec, type: string, ctx: Ctx, nullable: b
   }
   if (type.startsWith("[]")) {
     const items = v as Value[];
-    writeLength(w, items.length, flexible);
+    w.count(items.length, flexible);
     const elem = type.slice(2);
     for (const item of items) writeValue(w, f, elem, ctx, false, item);
     return;
@@ -262,7 +256,7 @@ function writeValue(w: Writer, f: FieldSpec, type: string, ctx: Ctx, nullable: b
   }
   if (type === "bytes" || type === "records") {
     const b = v as Uint8Array;
-    writeLength(w, b.length, flexible);
+    w.count(b.length, flexible);
     w.raw(b);
     return;
   }

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
+import type { PartitionEntry } from "../log_manager.ts";
 
 /** Bytes the message sets of one Produce v0-2 request may decompress to, together. */
 const LEGACY_REQUEST_BYTES = DEFAULT_MAX_UNCOMPRESSED_BYTES;
@@ -42,19 +43,22 @@ export function handleProduce(
   let waiting = 0;
   let legacyBudget = LEGACY_REQUEST_BYTES;
   // A partition named twice in one request is written once (the first; Kafka keys a request by
-  // partition): the repeats answer INVALID_REQUEST and append nothing.
-  const seen = new Set<string>();
+  // partition): the repeats answer INVALID_REQUEST and append nothing. (Only a request of several
+  // partitions can repeat one: the usual single-partition request keeps no set.)
+  const seen =
+    responses.length > 1 || (responses[0]?.partitions.length ?? 0) > 1 ? new Set<PartitionEntry>() : null;
   let resolve: ((r: HandlerResult) => void) | null = null;
   const creations: Promise<void>[] = [];
 
   const submit = (topic: string, records: Uint8Array | null, out: ProducePartitionResponse): void => {
-    const key = `${topic}\0${out.partitionIndex}`;
-    if (seen.has(key)) {
-      out.errorCode = ErrorCode.INVALID_REQUEST;
-      return;
-    }
-    seen.add(key);
     const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
+    if (seen !== null && entry !== undefined) {
+      if (seen.has(entry)) {
+        out.errorCode = ErrorCode.INVALID_REQUEST;
+        return;
+      }
+      seen.add(entry);
+    }
     if (topic === OFFSETS_TOPIC) {
       // Internal: only the coordinator writes it.
       out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
