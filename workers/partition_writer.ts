@@ -11,10 +11,17 @@ import { OpenFiles } from "../src/log/open_files.ts";
 import { PartitionState, type PartitionStateBuffers } from "../src/log/partition_state.ts";
 import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
 import {
+  type BecomeLeaderResult,
   COMPLETION_DUPLICATE,
   COMPLETION_FIELDS,
+  COMPLETION_NO_TAG,
   type DeleteRecordsResult,
   type DescribeProducersResult,
+  type EpochEndOffsetResult,
+  type EpochsResult,
+  FLAGS_ACKS_ALL,
+  FLAGS_REPLICA,
+  type TruncateResult,
   type WriterControl,
   type WriterReport,
 } from "../src/log/writer_protocol.ts";
@@ -182,6 +189,102 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
   }
 }
 
+/** The completion of a replica append: no batch to mirror (see writer_protocol.ts). */
+function replicaDone(baseOffset: number) {
+  return { baseOffset, position: -1, segmentBase: -1, maxTimestamp: -1 };
+}
+
+/**
+ * A replica append (FLAGS_REPLICA): a record per appended batch for the acceptor's index
+ * mirror (tag COMPLETION_NO_TAG), then the one completion of `tag`. Followers flush by the
+ * normal policy, so these go with the acks=1 completions.
+ */
+function appendReplica(tag: number, slot: number, records: Buffer, now: number): void {
+  const p = partitions.get(slot);
+  if (p === undefined) {
+    push("ready", tag, slot, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, replicaDone(-1), 0, -1);
+    return;
+  }
+  const r = p.appendReplica(records, now);
+  for (const a of r.appended) push("ready", COMPLETION_NO_TAG, slot, 0, a, a.size, a.logEndOffset);
+  if (r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) process.stderr.write(`[milena writer] ${r.message}\n`);
+  push("ready", tag, slot, r.errorCode, replicaDone(r.baseOffset), r.bytes, r.logEndOffset);
+}
+
+/** One APPEND or LARGE entry's payload, by its flags. */
+function appendEntry(tag: number, slot: number, flags: number, payload: Buffer): void {
+  if (flags === FLAGS_REPLICA) appendReplica(tag, slot, payload, Date.now());
+  else append(tag, slot, flags === FLAGS_ACKS_ALL, payload, Date.now());
+}
+
+/** A control on one partition: its answer, or `missing` when the slot is not open here. */
+function withPartition<T>(slot: number, missing: T, offline: T, f: (p: PartitionWriter) => T): T {
+  const p = partitions.get(slot);
+  if (p === undefined) return missing;
+  try {
+    return f(p);
+  } catch (e) {
+    if (!(e instanceof StorageError)) throw e;
+    process.stderr.write(`[milena writer] ${e.message}\n`);
+    return offline;
+  }
+}
+
+function truncateError(errorCode: number): TruncateResult {
+  return {
+    errorCode,
+    logEndOffset: -1,
+    logStartOffset: -1,
+    activeSegmentBase: -1,
+    activeSegmentBytes: -1,
+    full: false,
+  };
+}
+
+function truncate(slot: number, offset: number, fully: boolean): TruncateResult {
+  // Completions of appends before the cut go out first (acks=all ones fsynced): they were in the
+  // log when they were appended, and their records precede the truncation's answer.
+  report();
+  return withPartition(
+    slot,
+    truncateError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    truncateError(ErrorCode.KAFKA_STORAGE_ERROR),
+    (p) => (fully ? p.truncateFullyAndStartAt(offset) : p.truncateTo(offset)),
+  );
+}
+
+function becomeLeader(slot: number, leaderEpoch: number): BecomeLeaderResult {
+  return withPartition<BecomeLeaderResult>(
+    slot,
+    { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, logEndOffset: -1 },
+    { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, leaderEpoch: -1, logEndOffset: -1 },
+    (p) => p.becomeLeader(leaderEpoch),
+  );
+}
+
+function epochEndOffset(slot: number, leaderEpoch: number): EpochEndOffsetResult {
+  return withPartition<EpochEndOffsetResult>(
+    slot,
+    { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1, endOffset: -1 },
+    { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, leaderEpoch: -1, endOffset: -1 },
+    (p) => p.epochEndOffset(leaderEpoch),
+  );
+}
+
+function epochs(slot: number): EpochsResult {
+  return withPartition<EpochsResult>(
+    slot,
+    { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, entries: [], latestEpoch: -1, logEndOffset: -1 },
+    { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, entries: [], latestEpoch: -1, logEndOffset: -1 },
+    (p) => ({
+      errorCode: ErrorCode.NONE,
+      entries: p.epochs.entries(),
+      latestEpoch: p.epochs.latestEpoch,
+      logEndOffset: p.logEndOffset,
+    }),
+  );
+}
+
 /** deleteRecords: the partition's answer (a storage error answers, it does not fail the op). */
 function deleteRecords(slot: number, offset: number): DeleteRecordsResult {
   const p = partitions.get(slot);
@@ -240,6 +343,21 @@ function control(tag: number, msg: WriterControl): boolean {
       case "describeProducers":
         result = describeProducers(msg.slot);
         break;
+      case "becomeLeader":
+        result = becomeLeader(msg.slot, msg.leaderEpoch);
+        break;
+      case "truncate":
+        result = truncate(msg.slot, msg.offset, false);
+        break;
+      case "truncateFully":
+        result = truncate(msg.slot, msg.offset, true);
+        break;
+      case "epochEndOffset":
+        result = epochEndOffset(msg.slot, msg.leaderEpoch);
+        break;
+      case "epochs":
+        result = epochs(msg.slot);
+        break;
       case "flush":
         for (const p of partitions.values()) p.flush();
         break;
@@ -288,7 +406,7 @@ function run(): void {
       continue;
     }
     if (e.kind === Kind.APPEND) {
-      append(e.tag, e.slot, e.flags === 0xffff, e.payload, Date.now());
+      appendEntry(e.tag, e.slot, e.flags, e.payload);
       ring.release(e.size);
     } else if (e.kind === Kind.CONTROL) {
       const msg = JSON.parse(e.payload.toString("utf8")) as WriterControl;
@@ -303,15 +421,15 @@ function run(): void {
       if (kind === Kind.LARGE) {
         if (payload === null)
           push(
-            flags === 0xffff ? "durable" : "ready",
+            flags === FLAGS_ACKS_ALL ? "durable" : "ready",
             tag,
             slot,
             ErrorCode.UNKNOWN_SERVER_ERROR,
-            null,
+            flags === FLAGS_REPLICA ? replicaDone(-1) : null,
             0,
             -1,
           );
-        else append(tag, slot, flags === 0xffff, payload, Date.now());
+        else appendEntry(tag, slot, flags, payload);
       } else if (payload === null) {
         post({ type: "control", tag, error: "control message missing from the side port" });
       } else if (!control(tag, JSON.parse(payload.toString("utf8")) as WriterControl)) return;

@@ -10,10 +10,16 @@ import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import fastq from "fastq";
 import type { PartitionStateBuffers } from "../log/partition_state.ts";
 import {
+  type BecomeLeaderResult,
   COMPLETION_FIELDS,
   type DeleteRecordsResult,
   type DescribeProducersResult,
+  type EpochEndOffsetResult,
+  type EpochsResult,
   encodeControl,
+  FLAGS_ACKS_ALL,
+  FLAGS_REPLICA,
+  type TruncateResult,
   type WriterControl,
   type WriterReport,
 } from "../log/writer_protocol.ts";
@@ -48,6 +54,18 @@ interface Pending {
 }
 
 const NO_PAYLOAD = new Uint8Array(0);
+
+/** A partition op the writer refused (becomeLeader, truncate, truncateFully): its Kafka error code. */
+export class WriterOpError extends Error {
+  override name = "WriterOpError";
+  constructor(
+    readonly op: string,
+    readonly slot: number,
+    readonly errorCode: number,
+  ) {
+    super(`${op} of partition slot ${slot} failed with error code ${errorCode}`);
+  }
+}
 
 interface WriterHandle {
   worker: Worker;
@@ -153,8 +171,24 @@ export class WriterPool {
    * (Kind.LARGE). Every batch handed here is answered by a completion, whatever happens.
    */
   append(slot: number, tag: number, acks: number, batch: Uint8Array): void {
+    this.enter(slot, tag, acks === -1 ? FLAGS_ACKS_ALL : acks, batch);
+  }
+
+  /**
+   * A follower's append of its leader's record set for one partition: one or more whole
+   * RecordBatch v2 back to back (a fetch response's records, a trailing partial batch allowed),
+   * appended with the leader's offsets and epochs (PartitionWriter.appendReplica). Through the
+   * same ring as produced batches (flags FLAGS_REPLICA; a big one through the LARGE side path).
+   * Reported to onAppended as writer_protocol.ts draws it: a record per appended batch with tag
+   * COMPLETION_NO_TAG (for the reader's index mirror, like a produce completion), then the one
+   * completion of `tag` (error code, first appended base offset or -1, log end after).
+   */
+  appendReplica(slot: number, tag: number, records: Uint8Array): void {
+    this.enter(slot, tag, FLAGS_REPLICA, records);
+  }
+
+  private enter(slot: number, tag: number, flags: number, batch: Uint8Array): void {
     const h = this.writers[this.writerOf(slot)];
-    const flags = acks === -1 ? 0xffff : acks;
     if (h.exited) {
       this.lost(tag, slot);
       return;
@@ -273,6 +307,55 @@ export class WriterPool {
       op: "describeProducers",
       slot,
     }) as Promise<DescribeProducersResult>;
+  }
+
+  /**
+   * becomeLeader (Kafka's maybeAssignEpochStartOffset at the log end): the epoch cache gets
+   * (leaderEpoch, log end), saved before this resolves, and every batch produced to the
+   * partition from then on carries leaderEpoch. Rejects with WriterOpError on FENCED_LEADER_EPOCH
+   * (older than the cache's latest epoch), KAFKA_STORAGE_ERROR, UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  becomeLeader(slot: number, leaderEpoch: number): Promise<BecomeLeaderResult> {
+    return this.checked("becomeLeader", slot, { op: "becomeLeader", slot, leaderEpoch });
+  }
+
+  /**
+   * Kafka's truncateTo(offset): the log cut back (nothing when offset >= its end). Resolves with
+   * the new tail; the caller then gives it to the partition's PartitionReader.truncated() at
+   * once (before anything else from the writers is handled). Rejects with WriterOpError.
+   */
+  truncate(slot: number, offset: number): Promise<TruncateResult> {
+    return this.checked("truncate", slot, { op: "truncate", slot, offset });
+  }
+
+  /** Kafka's truncateFullyAndStartAt(offset): as truncate, the log emptied and restarted at offset. */
+  truncateFully(slot: number, offset: number): Promise<TruncateResult> {
+    return this.checked("truncateFully", slot, { op: "truncateFully", slot, offset });
+  }
+
+  /** OffsetForLeaderEpoch from the partition's epoch cache (its error code in the result). */
+  epochEndOffset(slot: number, leaderEpoch: number): Promise<EpochEndOffsetResult> {
+    return this.send(this.writerOf(slot), {
+      op: "epochEndOffset",
+      slot,
+      leaderEpoch,
+    }) as Promise<EpochEndOffsetResult>;
+  }
+
+  /** The partition's epoch cache entries, oldest first, and its log end (tests, tooling). */
+  epochs(slot: number): Promise<EpochsResult> {
+    return this.send(this.writerOf(slot), { op: "epochs", slot }) as Promise<EpochsResult>;
+  }
+
+  /** A control whose result has an error code: resolved when it is NONE, else WriterOpError. */
+  private async checked<T extends { errorCode: number }>(
+    op: string,
+    slot: number,
+    msg: WriterControl,
+  ): Promise<T> {
+    const r = (await this.send(this.writerOf(slot), msg)) as T;
+    if (r.errorCode !== ErrorCode.NONE) throw new WriterOpError(op, slot, r.errorCode);
+    return r;
   }
 
   /** A control through the writer's ring; resolves with its report's result. */

@@ -6,6 +6,10 @@
 //
 // KIP-74: the first batch is returned whole even when it is larger than maxBytes, so a consumer
 // is never stuck behind a batch bigger than its fetch size.
+//
+// Replication: a follower's replica appends are mirrored batch by batch like produced ones (the
+// writer reports each, writer_protocol.ts); a truncation (the writer's truncate/truncateFully
+// answer) is given to truncated(), which drops what this side holds past the cut.
 
 import * as fs from "node:fs";
 import {
@@ -18,6 +22,7 @@ import {
 import { type FileHolder, OpenFiles } from "./open_files.ts";
 import type { PartitionState } from "./partition_state.ts";
 import { F_LOG_START_OFFSET } from "./partition_state.ts";
+import { truncateSegmentIndex } from "./partition_writer.ts";
 import { readBuffers } from "./read_buffers.ts";
 import type { ScannedSegment } from "./recovery.ts";
 import { logFile, segmentBases } from "./segment_files.ts";
@@ -143,6 +148,8 @@ export class PartitionReader {
   private closed = false;
   /** A directory listing in progress (segments the writer rolled to that no completion named yet). */
   private discovering: Promise<void> | null = null;
+  /** Bumped by every truncation: a listing made before one is not applied after it. */
+  private generation = 0;
 
   constructor(
     readonly dir: string,
@@ -168,7 +175,11 @@ export class PartitionReader {
     return this.state.readTail(this.slot).logEndOffset;
   }
 
-  /** Mirror of the writer's index for an appended batch (from its completion). */
+  /**
+   * Mirror of the writer's index for an appended batch (from its completion). A completion
+   * that names no batch (segmentBase < 0: a replica append's own completion, whose batches came
+   * as records of their own) is ignored.
+   */
   onAppend(
     segmentBase: number,
     baseOffset: number,
@@ -176,8 +187,41 @@ export class PartitionReader {
     size: number,
     maxTimestamp: number,
   ): void {
+    if (segmentBase < 0 || position < 0) return;
     const seg = this.segment(segmentBase);
     if (seg !== null) seg.index.onBatch(baseOffset, position, size, maxTimestamp);
+  }
+
+  /**
+   * The writer truncated the log (its truncate / truncateFully answer, given here before any
+   * later completion of the partition is handled): views of segments it deleted are let go
+   * (all of them after a full truncation, which recreates files under old names), the cut
+   * segment's mirrored index is trimmed as the writer trimmed its own and it is the active one
+   * again, and the remembered read position is forgotten. A read in flight meanwhile may still
+   * return bytes of the old log: the acceptor stops serving a partition it makes a follower
+   * before its fetcher truncates it. A result with an error is ignored.
+   */
+  truncated(t: {
+    errorCode?: number;
+    logEndOffset: number;
+    activeSegmentBase: number;
+    activeSegmentBytes: number;
+    full: boolean;
+  }): void {
+    if (this.closed || (t.errorCode !== undefined && t.errorCode !== 0)) return;
+    this.generation++;
+    this.cache = { segmentBase: -1, offset: -1, position: 0 };
+    const kept: SegmentView[] = [];
+    for (const seg of this.segments) {
+      if (t.full || seg.baseOffset > t.activeSegmentBase) release(seg);
+      else kept.push(seg);
+    }
+    this.segments = kept;
+    const active = kept[kept.length - 1];
+    if (active !== undefined && active.baseOffset === t.activeSegmentBase) {
+      active.closedBytes = -1;
+      truncateSegmentIndex(active.index, t.logEndOffset, t.activeSegmentBytes);
+    }
   }
 
   /**
@@ -207,10 +251,13 @@ export class PartitionReader {
   /** Add every segment file up to `base` that is not known yet (asynchronous listing). */
   private discover(base: number): Promise<void> {
     if (this.discovering === null) {
+      const generation = this.generation;
       this.discovering = fs.promises
         .readdir(this.dir)
         .then(
           (names) => {
+            // A truncation meanwhile may have deleted what this listing saw.
+            if (generation !== this.generation) return;
             for (const b of segmentBases(names)) if (b <= base) this.segment(b);
           },
           () => {},

@@ -3,18 +3,37 @@
 // appends batches as they are, keeps the sparse indexes, rolls, flushes, and publishes the tail
 // in the partition state table for the acceptor.
 //
+// Replication (Kafka's UnifiedLog, as a follower and a leader see it):
+//   leader epochs   every appended batch carries the partition's leader epoch in its
+//                   partitionLeaderEpoch field (outside the CRC): the epoch becomeLeader gave, or,
+//                   for a partition never told, the latest epoch of its cache or 0 (a single
+//                   broker writes 0, as before). The cache (leader_epochs.ts) gets an entry
+//                   before the first batch of a new epoch is written.
+//   appendReplica   a follower's copy of its leader's batches: appended unchanged (offsets and
+//                   epochs as the leader stored them), contiguous from the log end.
+//   truncateTo      Kafka's truncateTo: cut the log back (a follower whose log diverged);
+//                   truncateFullyAndStartAt: empty it and restart it at an offset.
+//
 // Invariant, checked where it moves: logStartOffset <= flushedOffset <= logEndOffset.
 
 import * as fs from "node:fs";
+import { join } from "node:path";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import {
   BASE_OFFSET,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH,
   LAST_OFFSET_DELTA,
+  LOG_OVERHEAD,
+  MAGIC,
   MAX_TIMESTAMP,
   PARTITION_LEADER_EPOCH,
+  PRODUCER_ID,
   readInt64,
+  storedBatchIntact,
   writeInt64,
 } from "../protocol/record_batch.ts";
+import { LEADER_EPOCH_CHECKPOINT, LeaderEpochFileCache } from "./leader_epochs.ts";
 import { type FileHolder, OpenFiles } from "./open_files.ts";
 import {
   F_FLUSHED_OFFSET,
@@ -24,12 +43,17 @@ import {
   STATUS_OFFLINE,
   STATUS_ONLINE,
 } from "./partition_state.ts";
-import { ProducerStates } from "./producer_state.ts";
-import type { ScannedSegment } from "./recovery.ts";
+import { ProducerStates, SNAPSHOT_FILE } from "./producer_state.ts";
+import { loadIndexes, type ScannedSegment } from "./recovery.ts";
 import { type ClosedSegment, segmentsBelowStart, segmentsToDelete } from "./retention.ts";
 import { indexFile, logFile, timeIndexFile } from "./segment_files.ts";
-import { SegmentIndex } from "./segment_index.ts";
-import type { DeleteRecordsResult } from "./writer_protocol.ts";
+import { INDEX_ENTRY_BYTES, SegmentIndex } from "./segment_index.ts";
+import type {
+  BecomeLeaderResult,
+  DeleteRecordsResult,
+  EpochEndOffsetResult,
+  TruncateResult,
+} from "./writer_protocol.ts";
 
 export interface PartitionLogConfig {
   segmentBytes: number;
@@ -70,12 +94,292 @@ export interface AppendResult {
   maxTimestamp: number;
 }
 
+/** One batch a replica append wrote: where it went (for the reader's index mirror). */
+export interface ReplicaBatchAppended extends AppendResult {
+  /** Batch bytes. */
+  size: number;
+  /** The log end offset right after this batch. */
+  logEndOffset: number;
+}
+
+/** What appendReplica did with one record set. */
+export interface ReplicaAppendResult {
+  /** NONE, OFFSET_OUT_OF_RANGE (not contiguous from the log end), CORRUPT_MESSAGE, KAFKA_STORAGE_ERROR. */
+  errorCode: number;
+  /** Why, with an error. */
+  message: string;
+  /** The first appended batch's baseOffset; -1 when nothing was appended. */
+  baseOffset: number;
+  /** The log end offset afterwards. */
+  logEndOffset: number;
+  /** Every batch appended, in order (several segments when the append rolled). */
+  appended: ReplicaBatchAppended[];
+  /** Bytes appended. */
+  bytes: number;
+}
+
 export class StorageError extends Error {
   override name = "StorageError";
 }
 
 /** Index entries buffered before one write (they are derivable, so buffering risks nothing). */
 const INDEX_FLUSH_ENTRIES = 256;
+
+/** Bytes read at once when walking batch headers (a header walk never reads whole batches). */
+const HEADER_CHUNK = 16 * 1024;
+
+/** A batch header that is not where the index or the previous batch said (see rebuildLeaderEpochs). */
+class LogMismatch extends Error {}
+
+/**
+ * Batch headers of one segment file, through a small read buffer: probes and walks that read
+ * BATCH_HEADER_BYTES per batch, never the records.
+ */
+class HeaderReader {
+  private readonly buf = Buffer.allocUnsafe(HEADER_CHUNK);
+  private start = 0;
+  private len = 0;
+  private readonly fd: number;
+
+  constructor(path: string) {
+    this.fd = fs.openSync(path, "r");
+  }
+
+  /** The header of the batch at `pos` (a view, valid until the next call), null past the end. */
+  at(pos: number): Buffer | null {
+    if (pos < this.start || pos + BATCH_HEADER_BYTES > this.start + this.len) {
+      this.start = pos;
+      this.len = fs.readSync(this.fd, this.buf, 0, HEADER_CHUNK, pos);
+      if (this.len < BATCH_HEADER_BYTES) return null;
+    }
+    return this.buf.subarray(pos - this.start, pos - this.start + BATCH_HEADER_BYTES);
+  }
+
+  /**
+   * The header at `pos`, checked: magic 2, a length that ends inside `bytes`, and (when given)
+   * the base offset expected there. Throws LogMismatch otherwise.
+   */
+  checked(pos: number, bytes: number, expectedBase: number | null): Buffer {
+    const h = this.at(pos);
+    if (h === null || h[MAGIC] !== 2) throw new LogMismatch(`no batch header at byte ${pos}`);
+    const size = h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_BYTES || pos + size > bytes)
+      throw new LogMismatch(`batch at byte ${pos} of ${size} bytes runs past ${bytes}`);
+    if (expectedBase !== null && readInt64(h, BASE_OFFSET) !== expectedBase)
+      throw new LogMismatch(
+        `batch at byte ${pos} has offset ${readInt64(h, BASE_OFFSET)}, not ${expectedBase}`,
+      );
+    return h;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** A segment as the epoch rebuild sees it: its extent, and its index when held in memory. */
+export interface LogSegmentExtent {
+  baseOffset: number;
+  /** Valid bytes of its .log. */
+  bytes: number;
+  /** The in-memory index (the active segment's), or null: the .index file is read when needed. */
+  index: SegmentIndex | null;
+}
+
+/** A batch start known in advance: position 0 of a segment, or an offset index entry. */
+interface SamplePoint {
+  pos: number;
+  base: number;
+}
+
+/** Batch starts of a segment from its in-memory index or its .index file; null when unusable. */
+function samplePoints(dir: string, s: LogSegmentExtent): SamplePoint[] | null {
+  const pts: SamplePoint[] = [{ pos: 0, base: s.baseOffset }];
+  if (s.index !== null) {
+    for (let i = 0; i < s.index.count; i++) {
+      if (s.index.positions[i] >= s.bytes) break;
+      pts.push({ pos: s.index.positions[i], base: s.baseOffset + s.index.relOffsets[i] });
+    }
+    return pts;
+  }
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(indexFile(dir, s.baseOffset));
+  } catch {
+    return null;
+  }
+  if (buf.length % INDEX_ENTRY_BYTES !== 0) return null;
+  let prevRel = 0;
+  let prevPos = 0;
+  for (let at = 0; at < buf.length; at += INDEX_ENTRY_BYTES) {
+    const rel = buf.readUInt32BE(at);
+    const pos = buf.readUInt32BE(at + 4);
+    if (rel <= prevRel || pos <= prevPos || pos >= s.bytes) return null;
+    pts.push({ pos, base: s.baseOffset + rel });
+    prevRel = rel;
+    prevPos = pos;
+  }
+  return pts;
+}
+
+/**
+ * The leader epoch cache a log's batches give: an entry (partitionLeaderEpoch, baseOffset) for
+ * every batch whose epoch differs from the one before (epochs < 0, "none", are skipped), as
+ * Kafka's follower assigns them while appending.
+ *
+ * Cheap, reading batch headers only where the epoch changes: epochs never decrease along a log
+ * (Kafka's invariant, kept by truncation before a follower appends), so when two known batch
+ * starts (position 0 of each segment, then the offset index entries inside one) carry the same
+ * epoch, every batch between them does too. A bisection over the segments' first batches
+ * finds the segments where the epoch changes, one over their index entries the stretch (about
+ * index.interval.bytes) that is then walked batch by batch; the last segment is walked from its
+ * last index entry to its end. A log of one epoch costs two probes and that tail walk.
+ *
+ * An index that does not match the log (an entry not at a batch of its offset) falls back to
+ * walking every header of every segment; `sampled` false forces that walk (tests compare).
+ * A header walk stops at the first batch that does not follow on (recovery has cut the log
+ * there already).
+ */
+export function rebuildLeaderEpochs(
+  dir: string,
+  segments: readonly LogSegmentExtent[],
+  sampled = true,
+): LeaderEpochFileCache {
+  const cache = new LeaderEpochFileCache();
+  const segs = segments.filter((s) => s.bytes > 0);
+  if (segs.length === 0) return cache;
+  const files = new Map<number, HeaderReader>();
+  const reader = (s: LogSegmentExtent): HeaderReader => {
+    let r = files.get(s.baseOffset);
+    if (r === undefined) {
+      r = new HeaderReader(logFile(dir, s.baseOffset));
+      files.set(s.baseOffset, r);
+    }
+    return r;
+  };
+  const emit = (epoch: number, base: number): void => {
+    if (epoch >= 0) cache.assign(epoch, base);
+  };
+  /** Emit every batch of `s` in [from, to), from the batch at `from` of offset `base`. */
+  const walk = (s: LogSegmentExtent, from: number, base: number, to: number): void => {
+    const r = reader(s);
+    let pos = from;
+    let expected = base;
+    while (pos < to) {
+      const h = r.checked(pos, s.bytes, expected);
+      emit(h.readInt32BE(PARTITION_LEADER_EPOCH), expected);
+      expected += h.readInt32BE(LAST_OFFSET_DELTA) + 1;
+      pos += h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+    }
+    if (pos !== to) throw new LogMismatch(`batches end at byte ${pos}, not ${to}`);
+  };
+  const probe = (s: LogSegmentExtent, p: SamplePoint): number =>
+    reader(s).checked(p.pos, s.bytes, p.base).readInt32BE(PARTITION_LEADER_EPOCH);
+
+  /** Every epoch change inside `s`; `endEpoch`: the epoch of the batch after it (null: none). */
+  const within = (s: LogSegmentExtent, endEpoch: number | null): void => {
+    const pts = samplePoints(dir, s);
+    if (pts === null) {
+      walk(s, 0, s.baseOffset, s.bytes);
+      return;
+    }
+    const k = pts.length;
+    const epochs: number[] = [];
+    // Point k (when endEpoch is known) stands for the batch after the segment.
+    const epochAt = (j: number): number => {
+      if (j === k) return endEpoch as number;
+      if (epochs[j] === undefined) epochs[j] = probe(s, pts[j]);
+      return epochs[j];
+    };
+    const end = (j: number): number => (j + 1 < k ? pts[j + 1].pos : s.bytes);
+    const inner = (lo: number, hi: number): void => {
+      if (epochAt(lo) === epochAt(hi)) return;
+      if (hi === lo + 1) {
+        walk(s, pts[lo].pos, pts[lo].base, end(lo));
+        if (hi < k) emit(epochAt(hi), pts[hi].base);
+        return;
+      }
+      const mid = (lo + hi) >>> 1;
+      inner(lo, mid);
+      inner(mid, hi);
+    };
+    if (endEpoch === null) {
+      if (k > 1) inner(0, k - 1);
+      walk(s, pts[k - 1].pos, pts[k - 1].base, s.bytes);
+    } else inner(0, k);
+  };
+
+  try {
+    if (!sampled) throw new LogMismatch("full walk asked for");
+    const firsts: number[] = [];
+    const first = (i: number): number => {
+      if (firsts[i] === undefined) firsts[i] = probe(segs[i], { pos: 0, base: segs[i].baseOffset });
+      return firsts[i];
+    };
+    const across = (lo: number, hi: number): void => {
+      if (first(lo) === first(hi)) return;
+      if (hi === lo + 1) {
+        within(segs[lo], first(hi));
+        emit(first(hi), segs[hi].baseOffset);
+        return;
+      }
+      const mid = (lo + hi) >>> 1;
+      across(lo, mid);
+      across(mid, hi);
+    };
+    emit(first(0), segs[0].baseOffset);
+    if (segs.length > 1) across(0, segs.length - 1);
+    within(segs[segs.length - 1], null);
+  } catch (e) {
+    if (!(e instanceof LogMismatch)) throw e;
+    cache.clear();
+    try {
+      for (const s of segs) walk(s, 0, s.baseOffset, s.bytes);
+    } catch (e2) {
+      if (!(e2 instanceof LogMismatch)) throw e2;
+    }
+  } finally {
+    for (const r of files.values()) r.close();
+  }
+  return cache;
+}
+
+/**
+ * Cut a segment's index back to a log cut at byte `position`, where the batch of offset
+ * `offset` started: entries for that batch and later go, the time index's maximum and the
+ * bytes since the last entry are what a scan of the kept batches gives (SegmentIndex.onBatch).
+ * Both sides use it: the writer for its index, the reader (partition_reader.ts) for its mirror.
+ */
+export function truncateSegmentIndex(index: SegmentIndex, offset: number, position: number): void {
+  const rel = offset - index.baseOffset;
+  while (
+    index.count > 0 &&
+    (index.relOffsets[index.count - 1] >= rel || index.positions[index.count - 1] >= position)
+  )
+    index.count--;
+  while (index.timeCount > 0 && index.timeRelOffsets[index.timeCount - 1] >= rel) index.timeCount--;
+  index.maxTimestamp = index.timeCount > 0 ? index.timestamps[index.timeCount - 1] : -1;
+  index.bytesSinceEntry = position - (index.count > 0 ? index.positions[index.count - 1] : 0);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function removeSegmentFiles(dir: string, base: number): void {
+  for (const f of [logFile(dir, base), indexFile(dir, base), timeIndexFile(dir, base)])
+    fs.rmSync(f, { force: true });
+}
+
+function isNoSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
 
 /** One per writer thread unless given: every open partition's active segment files. */
 const UNBOUNDED = new OpenFiles<PartitionWriter>(Number.MAX_SAFE_INTEGER);
@@ -100,10 +404,14 @@ export class PartitionWriter implements FileHolder {
   private timeIndexWritten = 0;
   private unflushedMessages = 0;
   private firstUnflushedMs = 0;
-  private readonly closed: ClosedSegment[];
+  private closed: ClosedSegment[];
   private lastRetentionCheckMs = 0;
-  /** Idempotent producers' sequences (producer_state.ts). */
-  readonly producers: ProducerStates;
+  /** Idempotent producers' sequences (producer_state.ts); rebuilt when the log is truncated. */
+  producers: ProducerStates;
+  /** The leader epoch cache, loaded at its first use (see `epochs`). */
+  private epochCache: LeaderEpochFileCache | null = null;
+  /** The epoch becomeLeader gave; -1 while never told (see stampEpoch). */
+  private toldEpoch = -1;
 
   /**
    * `files` bounds the active segments this thread keeps open (log.max.open.files): a partition
@@ -196,13 +504,181 @@ export class PartitionWriter implements FileHolder {
   }
 
   /**
-   * Append one validated batch: assign offsets by rewriting baseOffset in place (outside the
-   * CRC), write the bytes as they are, index, publish. Throws StorageError on an I/O failure,
-   * after which the partition is offline.
+   * The leader epoch cache (leader_epochs.ts), loaded at its first use: a single broker's
+   * partition that is only opened and read never touches it. From leader-epoch-checkpoint when
+   * it is there, parses, and matches the log (entries past the log end or before its start
+   * cut, as Kafka's loader does; the last batch's epoch must be the one the cache gives its
+   * offset); otherwise rebuilt from the batch headers (rebuildLeaderEpochs) and saved when it
+   * wants a file. Never fails: a log that cannot be read gives an empty cache.
    */
-  append(batch: Buffer, nowMs: number): AppendResult {
-    if (this.offline) throw new StorageError(`partition in ${this.dir} is offline after a storage error`);
-    const size = batch.length;
+  get epochs(): LeaderEpochFileCache {
+    if (this.epochCache === null) this.epochCache = this.loadEpochs();
+    return this.epochCache;
+  }
+
+  private loadEpochs(): LeaderEpochFileCache {
+    let cache = LeaderEpochFileCache.load(this.dir);
+    let changed = false;
+    if (cache !== null) {
+      changed = cache.truncateFromEnd(this.logEndOffset);
+      changed = cache.truncateFromStart(this.logStartOffset) || changed;
+      if (!this.epochsMatchLog(cache)) cache = null;
+    }
+    if (cache === null) {
+      const fileExists = fs.existsSync(join(this.dir, LEADER_EPOCH_CHECKPOINT));
+      try {
+        cache = rebuildLeaderEpochs(this.dir, this.extents());
+      } catch (e) {
+        process.stderr.write(
+          `[milena writer] cannot rebuild the leader epochs of ${this.dir}: ${(e as Error).message}\n`,
+        );
+        cache = new LeaderEpochFileCache();
+      }
+      cache.truncateFromStart(this.logStartOffset);
+      cache.fileExists = fileExists;
+      changed = cache.wantsFile;
+    }
+    if (changed) {
+      try {
+        cache.save(this.dir, true);
+      } catch (e) {
+        // Derivable: the next load rebuilds it (a file left as it was has entries too many at
+        // most, which that load cuts).
+        process.stderr.write(
+          `[milena writer] cannot save the leader epochs of ${this.dir}: ${(e as Error).message}\n`,
+        );
+      }
+    }
+    return cache;
+  }
+
+  /**
+   * Whether the log's last batch has the epoch `cache` gives its offset: a cheap check (a walk
+   * from the last index entry) that a file left by something else is not trusted. A log that
+   * cannot be walked there is not a match either (the rebuild copes with what it finds).
+   */
+  private epochsMatchLog(cache: LeaderEpochFileCache): boolean {
+    try {
+      const last = this.lastBatchHeader();
+      return last === null || last.epoch < 0 || cache.epochForOffset(last.baseOffset) === last.epoch;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The log's last batch (walked from the last index entry of the last non-empty segment). */
+  private lastBatchHeader(): { baseOffset: number; epoch: number } | null {
+    const segs = this.extents().filter((s) => s.bytes > 0);
+    const s = segs[segs.length - 1];
+    if (s === undefined) return null;
+    const pts = samplePoints(this.dir, s) ?? [{ pos: 0, base: s.baseOffset }];
+    const r = new HeaderReader(logFile(this.dir, s.baseOffset));
+    try {
+      let { pos, base } = pts[pts.length - 1];
+      let last = { baseOffset: -1, epoch: -1 };
+      while (pos < s.bytes) {
+        const h = r.checked(pos, s.bytes, base);
+        last = { baseOffset: base, epoch: h.readInt32BE(PARTITION_LEADER_EPOCH) };
+        base += h.readInt32BE(LAST_OFFSET_DELTA) + 1;
+        pos += h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+      }
+      return last;
+    } finally {
+      r.close();
+    }
+  }
+
+  /** The log's segments, oldest first, for header walks. */
+  private extents(): LogSegmentExtent[] {
+    return [
+      ...this.closed.map((c) => ({ baseOffset: c.baseOffset, bytes: c.bytes, index: null })),
+      { baseOffset: this.segmentBase, bytes: this.segmentBytes, index: this.index },
+    ];
+  }
+
+  /**
+   * The epoch stamped into produced batches: becomeLeader's, or for a partition never told the
+   * latest epoch of its cache, or 0.
+   */
+  get leaderEpoch(): number {
+    if (this.toldEpoch >= 0) return this.toldEpoch;
+    return Math.max(this.epochs.latestEpoch, 0);
+  }
+
+  /**
+   * Kafka's maybeAssignEpochStartOffset: a cache entry for `epoch` from `startOffset`, saved
+   * (fsynced) before anything is written under it. A full disk refuses (StorageError, nothing
+   * changed, the partition stays online); any other failure takes the partition offline.
+   */
+  private assignEpoch(epoch: number, startOffset: number): void {
+    const cache = this.epochs;
+    const latest = cache.latestEntry();
+    if (latest !== undefined && latest.epoch === epoch && startOffset >= latest.startOffset) return;
+    const before = cache.snapshot();
+    if (!cache.assign(epoch, startOffset)) return;
+    try {
+      cache.save(this.dir, true);
+    } catch (e) {
+      cache.restore(before);
+      if (isNoSpace(e))
+        throw new StorageError(`no space left for the leader epoch checkpoint in ${this.dir}: refused`);
+      this.fail(e, -1);
+    }
+  }
+
+  /** Save the cache after a truncation changed it (durable); a failure takes the partition offline. */
+  private saveEpochs(changed: boolean): void {
+    if (!changed) return;
+    try {
+      this.epochs.save(this.dir, true);
+    } catch (e) {
+      this.fail(e, -1);
+    }
+  }
+
+  /** The log start moved (retention, DeleteRecords): Kafka's truncateFromStart, saved lazily. */
+  private epochsFromStart(): void {
+    // Not loaded yet: the load applies the log start itself.
+    if (this.epochCache === null || !this.epochCache.truncateFromStart(this.logStartOffset)) return;
+    try {
+      this.epochCache.save(this.dir, false);
+    } catch {
+      // a file left with entries before the start is cut again at the next load
+    }
+  }
+
+  /**
+   * becomeLeader (Kafka's Partition.makeLeader -> maybeAssignEpochStartOffset(leaderEpoch,
+   * logEndOffset)): the cache gets (leaderEpoch, log end), saved before this returns, and every
+   * produced batch from now on carries leaderEpoch. An epoch older than the cache's latest is
+   * refused with FENCED_LEADER_EPOCH (assigning it would drop the newer epochs' entries while
+   * their batches stay in the log). Throws StorageError when the save fails.
+   */
+  becomeLeader(leaderEpoch: number): BecomeLeaderResult {
+    if (this.offline)
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, leaderEpoch: -1, logEndOffset: this.logEndOffset };
+    if (!Number.isInteger(leaderEpoch) || leaderEpoch < 0 || leaderEpoch > 0x7fffffff)
+      return { errorCode: ErrorCode.INVALID_REQUEST, leaderEpoch: -1, logEndOffset: this.logEndOffset };
+    const latest = this.epochs.latestEpoch;
+    if (leaderEpoch < latest)
+      return {
+        errorCode: ErrorCode.FENCED_LEADER_EPOCH,
+        leaderEpoch: latest,
+        logEndOffset: this.logEndOffset,
+      };
+    this.assignEpoch(leaderEpoch, this.logEndOffset);
+    this.toldEpoch = leaderEpoch;
+    return { errorCode: ErrorCode.NONE, leaderEpoch, logEndOffset: this.logEndOffset };
+  }
+
+  /** OffsetForLeaderEpoch from this log: the cache's endOffsetFor at the current log end. */
+  epochEndOffset(leaderEpoch: number): EpochEndOffsetResult {
+    if (this.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, leaderEpoch: -1, endOffset: -1 };
+    return { errorCode: ErrorCode.NONE, ...this.epochs.endOffsetFor(leaderEpoch, this.logEndOffset) };
+  }
+
+  /** Roll first when the batch would not fit the active segment, or it is old enough. */
+  private maybeRoll(size: number, nowMs: number): void {
     if (
       this.segmentBytes > 0 &&
       (this.segmentBytes + size > this.config.segmentBytes ||
@@ -210,9 +686,109 @@ export class PartitionWriter implements FileHolder {
     ) {
       this.roll();
     }
+  }
+
+  /**
+   * Append one validated batch: assign offsets by rewriting baseOffset in place (outside the
+   * CRC), stamp the leader epoch (outside it too), write the bytes as they are, index, publish.
+   * Throws StorageError on an I/O failure, after which the partition is offline.
+   */
+  append(batch: Buffer, nowMs: number): AppendResult {
+    if (this.offline) throw new StorageError(`partition in ${this.dir} is offline after a storage error`);
+    const epoch = this.leaderEpoch;
+    this.maybeRoll(batch.length, nowMs);
     const baseOffset = this.logEndOffset;
+    if (epoch !== this.epochs.latestEpoch) this.assignEpoch(epoch, baseOffset);
     writeInt64(batch, BASE_OFFSET, baseOffset);
-    batch.writeInt32BE(0, PARTITION_LEADER_EPOCH);
+    batch.writeInt32BE(epoch, PARTITION_LEADER_EPOCH);
+    return this.writeBatch(batch, baseOffset, nowMs);
+  }
+
+  /**
+   * A follower's append of its leader's record set (Kafka's appendAsFollower): one or more whole
+   * RecordBatch v2 back to back, as a fetch response carries them, appended unchanged (their
+   * offsets and leader epochs are the leader's). All or nothing for what is checked first:
+   *   - a trailing partial batch (a fetch response may end with one) is ignored;
+   *   - every whole batch must be intact (magic 2, sizes, CRC-32C: storedBatchIntact), else
+   *     CORRUPT_MESSAGE; no size bound (Kafka's follower skips it: the leader accepted them);
+   *   - the first batch must start at the log end and each next one where the previous ended,
+   *     else OFFSET_OUT_OF_RANGE.
+   * Then each batch in turn: a cache entry when its epoch is new (Kafka's assign), saved before
+   * it is written; written, indexed, rolled as usual; its idempotent producer remembered
+   * without sequence checks (Kafka's follower). A storage error stops there
+   * (KAFKA_STORAGE_ERROR, what was written stays, listed in `appended`).
+   *
+   * A log that is empty (log end = log start) facing a first batch that starts before the log
+   * end and holds it (the leader's log start is inside a batch, after DeleteRecords) is refused
+   * like any other: Kafka's fetcher then restarts the log at the batch (truncateFullyAndStartAt
+   * the batch's base offset) and appends again.
+   */
+  appendReplica(records: Buffer, nowMs: number): ReplicaAppendResult {
+    const result: ReplicaAppendResult = {
+      errorCode: ErrorCode.NONE,
+      message: "",
+      baseOffset: -1,
+      logEndOffset: this.logEndOffset,
+      appended: [],
+      bytes: 0,
+    };
+    const refuse = (errorCode: number, message: string): ReplicaAppendResult => {
+      result.errorCode = errorCode;
+      result.message = message;
+      return result;
+    };
+    if (this.offline)
+      return refuse(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `partition in ${this.dir} is offline after a storage error`,
+      );
+    const batches: Buffer[] = [];
+    let at = 0;
+    let next = this.logEndOffset;
+    while (at + LOG_OVERHEAD <= records.length) {
+      const size = records.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_BYTES)
+        return refuse(ErrorCode.CORRUPT_MESSAGE, `batch at byte ${at} has a length of ${size} bytes`);
+      if (at + size > records.length) break; // the trailing partial batch
+      const batch = records.subarray(at, at + size);
+      if (!storedBatchIntact(batch))
+        return refuse(ErrorCode.CORRUPT_MESSAGE, `batch at byte ${at}: bad magic, length or CRC-32C`);
+      const base = readInt64(batch, BASE_OFFSET);
+      if (base !== next)
+        return refuse(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          batches.length === 0
+            ? `first batch starts at offset ${base}, the log ends at ${next}`
+            : `batch at byte ${at} starts at offset ${base}, the one before ended at ${next}`,
+        );
+      next = base + batch.readInt32BE(LAST_OFFSET_DELTA) + 1;
+      batches.push(batch);
+      at += size;
+    }
+    for (const batch of batches) {
+      try {
+        const epoch = batch.readInt32BE(PARTITION_LEADER_EPOCH);
+        const base = readInt64(batch, BASE_OFFSET);
+        this.maybeRoll(batch.length, nowMs);
+        if (epoch >= 0) this.assignEpoch(epoch, base);
+        const r = this.writeBatch(batch, base, nowMs);
+        if (readInt64(batch, PRODUCER_ID) >= 0) this.producers.record(batch, base);
+        result.appended.push({ ...r, size: batch.length, logEndOffset: this.logEndOffset });
+        if (result.baseOffset < 0) result.baseOffset = base;
+        result.bytes += batch.length;
+      } catch (e) {
+        if (!(e instanceof StorageError)) throw e;
+        result.logEndOffset = this.logEndOffset;
+        return refuse(ErrorCode.KAFKA_STORAGE_ERROR, e.message);
+      }
+    }
+    result.logEndOffset = this.logEndOffset;
+    return result;
+  }
+
+  /** Write one batch whose offsets are set at the log end: write, index, publish. */
+  private writeBatch(batch: Buffer, baseOffset: number, nowMs: number): AppendResult {
+    const size = batch.length;
     const position = this.segmentBytes;
     this.open();
     try {
@@ -336,16 +912,9 @@ export class PartitionWriter implements FileHolder {
     if (firstKept > this.logStartOffset) {
       this.logStartOffset = firstKept;
       this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+      this.epochsFromStart();
     }
-    for (const s of doomed) {
-      for (const f of [
-        logFile(this.dir, s.baseOffset),
-        indexFile(this.dir, s.baseOffset),
-        timeIndexFile(this.dir, s.baseOffset),
-      ]) {
-        fs.rmSync(f, { force: true });
-      }
-    }
+    for (const s of doomed) removeSegmentFiles(this.dir, s.baseOffset);
     return n;
   }
 
@@ -370,11 +939,226 @@ export class PartitionWriter implements FileHolder {
       if (to > this.flushedOffset) this.flush();
       this.logStartOffset = to;
       this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+      this.epochsFromStart();
       segmentsDeleted = this.deleteSegments(
         segmentsBelowStart(this.closed, this.segmentBase, this.logStartOffset),
       );
     }
     return { errorCode: ErrorCode.NONE, lowWatermark: this.logStartOffset, segmentsDeleted };
+  }
+
+  private truncateResult(full: boolean): TruncateResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      logEndOffset: this.logEndOffset,
+      logStartOffset: this.logStartOffset,
+      activeSegmentBase: this.segmentBase,
+      activeSegmentBytes: this.segmentBytes,
+      full,
+    };
+  }
+
+  private static truncateError(errorCode: number): TruncateResult {
+    return {
+      errorCode,
+      logEndOffset: -1,
+      logStartOffset: -1,
+      activeSegmentBase: -1,
+      activeSegmentBytes: -1,
+      full: false,
+    };
+  }
+
+  /**
+   * Kafka's UnifiedLog.truncateTo(offset): a follower drops what its log holds from `offset` on.
+   *   offset >= log end      the log stays; the epoch cache is still cut at the log end (an entry
+   *                          this broker assigned as leader and never wrote under goes)
+   *   offset < log start     truncateFullyAndStartAt(offset)
+   *   otherwise              LogSegment.truncateTo: the segment holding `offset` is cut at the
+   *                          first batch whose last offset is >= offset (a batch is never split:
+   *                          inside one, the log end becomes that batch's base offset), every
+   *                          later segment is deleted with its indexes, the cut segment's index
+   *                          and time index are trimmed to what is left and it becomes the
+   *                          active one; the cut is fsynced (flushedOffset = the new log end),
+   *                          then the epoch cache is cut from the end there (saved), the
+   *                          producer state is rebuilt for the new end (its snapshot deleted),
+   *                          and the new tail is published.
+   * Kafka keeps `offset` itself as its in-memory log end when it falls inside a batch (and
+   * reads the batch's base back after a restart); this log end is the base at once, so a reopen
+   * gives the same log. When that batch also holds the log start (DeleteRecords inside it), the
+   * log is emptied at the log start instead (truncateFullyAndStartAt(logStartOffset)).
+   * A negative offset is OFFSET_OUT_OF_RANGE. Throws StorageError on an I/O failure (offline).
+   */
+  truncateTo(offset: number): TruncateResult {
+    if (this.offline) return PartitionWriter.truncateError(ErrorCode.KAFKA_STORAGE_ERROR);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      return PartitionWriter.truncateError(ErrorCode.OFFSET_OUT_OF_RANGE);
+    if (offset >= this.logEndOffset) {
+      this.saveEpochs(this.epochs.truncateFromEnd(this.logEndOffset));
+      return this.truncateResult(false);
+    }
+    if (offset < this.logStartOffset) return this.truncateFullyAndStartAt(offset);
+    let cut: ReturnType<PartitionWriter["findCut"]>;
+    try {
+      cut = this.findCut(offset);
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      this.fail(e, -1);
+    }
+    if (cut.batchBase < this.logStartOffset) return this.truncateFullyAndStartAt(this.logStartOffset);
+    try {
+      this.closeFiles();
+      const doomed = this.closed.filter((c) => c.baseOffset > cut.segmentBase).map((c) => c.baseOffset);
+      if (this.segmentBase > cut.segmentBase) doomed.push(this.segmentBase);
+      this.closed = this.closed.filter((c) => c.baseOffset < cut.segmentBase);
+      for (const base of doomed) removeSegmentFiles(this.dir, base);
+      truncateSegmentIndex(cut.index, cut.batchBase, cut.position);
+      fs.writeFileSync(indexFile(this.dir, cut.segmentBase), cut.index.encodeIndex());
+      fs.writeFileSync(timeIndexFile(this.dir, cut.segmentBase), cut.index.encodeTimeIndex());
+      this.openSegment(cut.segmentBase, cut.position, cut.index);
+      fs.ftruncateSync(this.fd, cut.position);
+      fs.fdatasyncSync(this.fd);
+      if (doomed.length > 0) fsyncDir(this.dir);
+      fs.rmSync(join(this.dir, SNAPSHOT_FILE), { force: true });
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      this.fail(e, -1);
+    }
+    this.logEndOffset = cut.batchBase;
+    this.flushedOffset = cut.batchBase;
+    this.unflushedMessages = 0;
+    this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
+    // The cut is durable: the cache may lose its entries from the new end on.
+    this.saveEpochs(this.epochs.truncateFromEnd(this.logEndOffset));
+    this.rebuildProducers();
+    this.publish();
+    return this.truncateResult(false);
+  }
+
+  /**
+   * The producer state for a log just cut back (Kafka's rebuildProducerState): rebuilt from the
+   * batch headers, its snapshot (describing a longer log) deleted by the caller. A partition
+   * with no producer remembered has none to rebuild (the log's would have expired).
+   */
+  private rebuildProducers(): void {
+    const had = this.producers.size > 0;
+    try {
+      this.producers = had
+        ? ProducerStates.open(this.dir, this.logEndOffset, [
+            ...this.closed.map((c) => c.baseOffset),
+            this.segmentBase,
+          ])
+        : new ProducerStates();
+    } catch (e) {
+      this.fail(e, -1);
+    }
+    this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
+  }
+
+  /** The segment holding `offset` (< log end), and where in it the first batch reaching it starts. */
+  private findCut(offset: number): {
+    segmentBase: number;
+    position: number;
+    batchBase: number;
+    index: SegmentIndex;
+  } {
+    let segmentBase = this.segmentBase;
+    let bytes = this.segmentBytes;
+    for (let i = this.closed.length - 1; i >= 0 && segmentBase > offset; i--) {
+      segmentBase = this.closed[i].baseOffset;
+      bytes = this.closed[i].bytes;
+    }
+    const interval = this.config.indexIntervalBytes;
+    let index: SegmentIndex | null =
+      segmentBase === this.segmentBase ? this.index : loadIndexes(this.dir, segmentBase, bytes, interval);
+    const r = new HeaderReader(logFile(this.dir, segmentBase));
+    try {
+      /** The first batch from `pos` (offset `base`) whose last offset reaches `offset`. */
+      const find = (pos: number, base: number): { position: number; batchBase: number } | null => {
+        try {
+          while (pos < bytes) {
+            const h = r.checked(pos, bytes, base);
+            const next = base + h.readInt32BE(LAST_OFFSET_DELTA) + 1;
+            if (next > offset) return { position: pos, batchBase: base };
+            base = next;
+            pos += h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+          }
+        } catch (e) {
+          if (!(e instanceof LogMismatch)) throw e;
+        }
+        return null;
+      };
+      let found: { position: number; batchBase: number } | null = null;
+      if (index !== null) {
+        let j = -1;
+        for (let lo = 0, hi = index.count - 1; lo <= hi; ) {
+          const mid = (lo + hi) >>> 1;
+          if (segmentBase + index.relOffsets[mid] <= offset) {
+            j = mid;
+            lo = mid + 1;
+          } else hi = mid - 1;
+        }
+        found = j < 0 ? find(0, segmentBase) : find(index.positions[j], segmentBase + index.relOffsets[j]);
+        if (found === null) index = null; // the index misled: walk the segment from its start
+      }
+      if (found === null) found = find(0, segmentBase);
+      if (found === null)
+        throw new StorageError(`no batch of ${logFile(this.dir, segmentBase)} holds offset ${offset}`);
+      if (index === null) {
+        // Index files that do not match the log: rebuilt from the headers before the cut.
+        index = new SegmentIndex(segmentBase, interval);
+        let pos = 0;
+        let base = segmentBase;
+        while (pos < found.position) {
+          const h = r.checked(pos, bytes, base);
+          const size = h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+          index.onBatch(base, pos, size, readInt64(h, MAX_TIMESTAMP));
+          base += h.readInt32BE(LAST_OFFSET_DELTA) + 1;
+          pos += size;
+        }
+      }
+      return { segmentBase, ...found, index };
+    } finally {
+      r.close();
+    }
+  }
+
+  /**
+   * Kafka's truncateFullyAndStartAt(offset): every segment deleted, the log restarted empty at
+   * `offset` (log start = log end = flushed = offset, a new empty active segment), the epoch
+   * cache cleared (Kafka's clearAndFlush: the file, when there is one, is saved empty), the
+   * producer state emptied (its snapshot deleted). For a follower whose leader's log starts past
+   * its end, or whose offset to truncate to is below its log start. Throws StorageError on an
+   * I/O failure (offline).
+   */
+  truncateFullyAndStartAt(offset: number): TruncateResult {
+    if (this.offline) return PartitionWriter.truncateError(ErrorCode.KAFKA_STORAGE_ERROR);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      return PartitionWriter.truncateError(ErrorCode.OFFSET_OUT_OF_RANGE);
+    // Loaded (or rebuilt) before the files go, so `fileExists` says whether a file must be emptied.
+    const epochs = this.epochs;
+    try {
+      this.closeFiles();
+      const doomed = [...this.closed.map((c) => c.baseOffset), this.segmentBase];
+      this.closed = [];
+      for (const base of doomed) removeSegmentFiles(this.dir, base);
+      fs.rmSync(join(this.dir, SNAPSHOT_FILE), { force: true });
+      this.openSegment(offset, 0, new SegmentIndex(offset, this.config.indexIntervalBytes));
+      fsyncDir(this.dir);
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      this.fail(e, -1);
+    }
+    this.logStartOffset = offset;
+    this.logEndOffset = offset;
+    this.flushedOffset = offset;
+    this.unflushedMessages = 0;
+    this.producers = new ProducerStates();
+    this.saveEpochs(epochs.clear() || epochs.fileExists);
+    this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
+    this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
+    this.publish();
+    return this.truncateResult(true);
   }
 
   private writeIndexes(): void {
