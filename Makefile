@@ -5,7 +5,7 @@ NODE ?= node
 TSX = $(NODE) --import tsx
 CONFIG ?= config/server.properties
 
-.PHONY: run test typecheck lint format unit integration conformance bench install test-deps
+.PHONY: cluster run test typecheck lint format unit integration conformance bench install test-deps
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -18,6 +18,12 @@ install: node_modules/.package-lock.json
 # the type check.)
 run: install typecheck
 	$(TSX) src/cli/main.ts broker $(CONFIG)
+
+# A local cluster: ZooKeeper on 127.0.0.1:2181 (Debian's package, installed when missing) and
+# three brokers from config/cluster/ (Kafka protocol on 19092, 29092, 39092; WebSocket on 19094,
+# 29094, 39094; data under ./data/broker-N). Ctrl-C stops them all cleanly.
+cluster: install typecheck
+	@bash .ci/cluster.sh
 
 typecheck: install
 	npx tsc --noEmit

@@ -4,10 +4,11 @@
 // marker.
 
 import type * as net from "node:net";
+import { ClusterNode } from "../cluster/node.ts";
 import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
-import { COMPLETION_DUPLICATE, COMPLETION_FIELDS } from "../log/writer_protocol.ts";
+import { COMPLETION_DUPLICATE, COMPLETION_FIELDS, COMPLETION_NO_TAG } from "../log/writer_protocol.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
@@ -23,6 +24,7 @@ import { GroupCoordinator } from "./groups/coordinator.ts";
 import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
 import { OffsetsTopic } from "./groups/offsets_topic.ts";
 import {
+  clusterCreate,
   handleApiVersions,
   handleCreateTopics,
   handleDeleteTopics,
@@ -122,11 +124,13 @@ export class Broker {
       tracker,
       state,
       producerIds: new ProducerIdAllocator(config.logDirs[0]),
+      cluster: null,
       autoCreate: (topic, budget) => this.autoCreate(topic, budget),
       topicDeleted: (topic) => this.coordinator.topicDeleted(topic),
       log: this.logLine,
       logger: this.logger,
     };
+    if (config.zookeeperConnect !== null) this.ctx.cluster = createClusterNode(this.ctx);
     this.offsetsTopic = new OffsetsTopic(this.ctx);
     this.coordinator = new GroupCoordinator(
       {
@@ -185,6 +189,14 @@ export class Broker {
     on(ApiKey.DescribeLogDirs, (req) => handleDescribeLogDirs(c, req));
     on(ApiKey.DeleteRecords, (req) => handleDeleteRecords(c, req));
     on(ApiKey.DescribeProducers, (req) => handleDescribeProducers(c, req));
+    const cluster = c.cluster;
+    if (cluster !== null) {
+      // Between brokers: served (and advertised) only in a cluster.
+      on(ApiKey.LeaderAndIsr, (req) => cluster.handleLeaderAndIsr(req as never));
+      on(ApiKey.UpdateMetadata, (req) => cluster.handleUpdateMetadata(req as never));
+      on(ApiKey.StopReplica, (req) => cluster.handleStopReplica(req as never));
+      on(ApiKey.ControlledShutdown, (req) => cluster.handleControlledShutdown(req as never));
+    }
     const g = this.coordinator;
     // The coordinator's log exists before a group uses it (Kafka creates it on first lookup).
     const withOffsets =
@@ -228,6 +240,7 @@ export class Broker {
         const e = logs.bySlot[r[at + 1]];
         if (e !== undefined) {
           e.reader.onAppend(r[at + 8], r[at + 3], r[at + 5], r[at + 6], r[at + 7]);
+          this.ctx.cluster?.replicas.onLocalAppend(e);
           if (e.waiters.size > 0) {
             const waiters = [...e.waiters];
             e.waiters.clear();
@@ -235,6 +248,8 @@ export class Broker {
           }
         }
       }
+      // A replica append reports each batch it appended (mirrored above) with no tag.
+      if (r[at] === COMPLETION_NO_TAG) continue;
       tracker.complete(r[at], errorCode, r[at + 3]);
     }
   }
@@ -243,6 +258,8 @@ export class Broker {
     if (!this.config.autoCreateTopics) return null;
     if (!validTopicName(topic) || topic === OFFSETS_TOPIC)
       return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    const cluster = this.ctx.cluster;
+    if (cluster !== null) return this.clusterAutoCreate(cluster, topic, budget);
     if (this.ctx.logs.topics.has(topic)) return Promise.resolve(ErrorCode.NONE);
     // Still being deleted: the client retries (UNKNOWN_TOPIC_OR_PARTITION is retriable).
     if (this.ctx.logs.deleting.has(topic)) return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -286,8 +303,45 @@ export class Broker {
     return p;
   }
 
+  /** Auto-creation in a cluster: through ZooKeeper and the controller, once per name at a time. */
+  private clusterAutoCreate(cluster: ClusterNode, topic: string, budget: AutoCreateBudget): Promise<number> {
+    if (cluster.cache.topics.has(topic)) return Promise.resolve(ErrorCode.NONE);
+    let p = this.creating.get(topic);
+    if (p === undefined) {
+      const n = this.config.numPartitions;
+      if (budget.partitions < n) return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      budget.partitions -= n;
+      const t = { name: topic, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] };
+      p = clusterCreate(this.ctx, cluster, t, false, 30_000).then(
+        async (r) => {
+          if (!("errorCode" in r)) return ErrorCode.NONE;
+          if (r.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) {
+            // Created by another broker meanwhile: ready once its leaders are known here.
+            const ready = await cluster.cache.waitFor(() => cluster.cache.topics.has(topic), 5000);
+            return ready ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE;
+          }
+          this.logger.limited("auto-creation failed", `auto-creating topic ${topic} failed: ${r.message}`);
+          return r.errorCode === ErrorCode.REQUEST_TIMED_OUT ? ErrorCode.LEADER_NOT_AVAILABLE : r.errorCode;
+        },
+        (e) => {
+          this.logger.limited(
+            "auto-creation failed",
+            `auto-creating topic ${topic} failed: ${(e as Error).message}`,
+          );
+          return ErrorCode.UNKNOWN_SERVER_ERROR;
+        },
+      );
+      this.creating.set(topic, p);
+      void p.finally(() => this.creating.delete(topic));
+    }
+    return p;
+  }
+
   async start(): Promise<BoundPorts> {
     for (const w of this.config.warnings) this.logLine(`warning: ${w}`);
+    const cluster = this.ctx.cluster;
+    // In a cluster the cluster id comes from ZooKeeper, and a broker id in use stops the start.
+    if (cluster !== null) this.ctx.logs.clusterId = await cluster.connect();
     this.recovery = await this.ctx.logs.open();
     const r = this.recovery;
     this.logLine(
@@ -359,6 +413,7 @@ export class Broker {
       }));
     }
     this.startIdleSweep();
+    if (cluster !== null) await cluster.register();
     return this.ports;
   }
 
@@ -437,6 +492,8 @@ export class Broker {
   }
 
   private async doStop(): Promise<void> {
+    // A cluster member first hands its leaderships to other brokers (controlled shutdown).
+    await this.ctx.cluster?.controlledShutdown();
     if (this.idleSweep) clearInterval(this.idleSweep);
     this.ws?.close();
     const closed = this.tcp
@@ -449,6 +506,7 @@ export class Broker {
     this.connections.clear();
     await closed;
     this.coordinator.stop();
+    await this.ctx.cluster?.stop();
     await this.ctx.writers.shutdown();
     // Whatever the writers never answered (internal appends waiting) is answered now.
     this.ctx.tracker.failAll(ErrorCode.KAFKA_STORAGE_ERROR);
@@ -456,4 +514,50 @@ export class Broker {
     this.logger.flush();
     this.logLine("shut down cleanly");
   }
+}
+
+/** The cluster membership of a broker with zookeeper.connect, over its log and writers. */
+function createClusterNode(ctx: BrokerContext): ClusterNode {
+  const { config, logs, writers, tracker } = ctx;
+  return new ClusterNode({
+    config,
+    logs,
+    replicaLog: {
+      becomeLeader: async (e, leaderEpoch) => {
+        await writers.becomeLeader(e.slot, leaderEpoch);
+      },
+      // The reader learns of the cut before any later completion is handled (no await between).
+      truncate: async (e, offset) => {
+        const r = await writers.truncate(e.slot, offset);
+        e.reader.truncated(r);
+        await logs.afterTruncation(e, r.logEndOffset, false);
+        return r.logEndOffset;
+      },
+      truncateFully: async (e, offset) => {
+        const r = await writers.truncateFully(e.slot, offset);
+        e.reader.truncated(r);
+        await logs.afterTruncation(e, r.logEndOffset, true);
+        return r.logEndOffset;
+      },
+      epochEndOffset: (e, leaderEpoch) => writers.epochEndOffset(e.slot, leaderEpoch),
+      latestEpoch: async (e) => {
+        const r = await writers.epochs(e.slot);
+        return { epoch: r.errorCode === 0 ? r.latestEpoch : -1, logEndOffset: r.logEndOffset };
+      },
+    },
+    appendReplica: (e, records) =>
+      new Promise((resolve) => {
+        const tag = tracker.register((errorCode) =>
+          resolve({ errorCode, logEndOffset: e.reader.logEndOffset }),
+        );
+        writers.appendReplica(e.slot, tag, records);
+      }),
+    log: ctx.log,
+    limited: (kind, line) => ctx.logger.limited(kind, line),
+    minInsync: (topic) => {
+      const v = logs.topics.get(topic)?.overrides.get("min.insync.replicas");
+      return v === undefined ? config.minInsyncReplicas : Number(v);
+    },
+    deleteLocalTopic: (topic) => logs.deleteTopic(topic, () => ctx.topicDeleted(topic)),
+  });
 }

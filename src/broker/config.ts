@@ -51,8 +51,84 @@ export const KEYS: Record<string, KeyDef> = {
   "zookeeper.connect": {
     kind: "string",
     default: null,
-    doc: "hostname:port/chroot of ZooKeeper",
-    notYetUsed: "clustering through ZooKeeper is not built yet; this broker runs alone",
+    doc: "ZooKeeper of the cluster: host:port[,host:port...][/chroot]; unset: a single broker on its own",
+  },
+  "zookeeper.session.timeout.ms": {
+    kind: "int",
+    default: "18000",
+    doc: "ZooKeeper session timeout: a broker silent this long loses its registration and leaderships",
+    min: 1,
+  },
+  "zookeeper.connection.timeout.ms": {
+    kind: "int",
+    default: null,
+    doc: "How long to wait for the ZooKeeper connection at start (default: zookeeper.session.timeout.ms)",
+    min: 1,
+  },
+  "broker.rack": { kind: "string", default: null, doc: "Rack of this broker (listed in Metadata)" },
+  "num.replica.fetchers": {
+    kind: "int",
+    default: "1",
+    doc: "Fetchers per source broker that copy its partitions to this one",
+    min: 1,
+  },
+  "replica.fetch.wait.max.ms": {
+    kind: "int",
+    default: "500",
+    doc: "Longest wait of a follower's fetch at its leader",
+    min: 0,
+  },
+  "replica.fetch.min.bytes": {
+    kind: "int",
+    default: "1",
+    doc: "Bytes a follower's fetch waits for",
+    min: 1,
+  },
+  "replica.fetch.response.max.bytes": {
+    kind: "int",
+    default: "10485760",
+    doc: "Largest fetch response a follower asks for",
+    min: 0,
+  },
+  "replica.fetch.backoff.ms": {
+    kind: "int",
+    default: "1000",
+    doc: "Pause of a follower's fetcher after an error",
+    min: 0,
+  },
+  "replica.lag.time.max.ms": {
+    kind: "long",
+    default: "30000",
+    doc: "A follower that has not caught up for this long leaves the ISR",
+    min: 1,
+  },
+  "unclean.leader.election.enable": {
+    kind: "bool",
+    default: "false",
+    doc: "Let a replica outside the ISR lead when no in-sync one is alive (loses data)",
+  },
+  "min.insync.replicas": {
+    kind: "int",
+    default: "1",
+    doc: "In-sync replicas an acks=all produce needs (NOT_ENOUGH_REPLICAS below)",
+    min: 1,
+  },
+  "controlled.shutdown.enable": {
+    kind: "bool",
+    default: "true",
+    doc: "On SIGTERM, move this broker's leaderships to other brokers before stopping",
+  },
+  "controlled.shutdown.max.retries": {
+    kind: "int",
+    default: "3",
+    doc: "Attempts of a controlled shutdown",
+    min: 0,
+  },
+  "controlled.shutdown.retry.backoff.ms": {
+    kind: "long",
+    default: "5000",
+    doc: "Pause between controlled-shutdown attempts",
+    min: 0,
   },
   "log.dirs": {
     kind: "list",
@@ -161,7 +237,6 @@ export const KEYS: Record<string, KeyDef> = {
     kind: "int",
     default: "1048576",
     doc: "Bytes per partition a follower fetches (must be >= message.max.bytes)",
-    notYetUsed: "replication is not built yet",
   },
   "offsets.topic.num.partitions": {
     kind: "int",
@@ -340,6 +415,21 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
   zookeeperConnect: string | null;
+  zookeeperSessionTimeoutMs: number;
+  zookeeperConnectionTimeoutMs: number;
+  brokerRack: string | null;
+  numReplicaFetchers: number;
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMinBytes: number;
+  replicaFetchResponseMaxBytes: number;
+  replicaFetchBackoffMs: number;
+  replicaLagTimeMaxMs: number;
+  uncleanLeaderElectionEnable: boolean;
+  minInsyncReplicas: number;
+  defaultReplicationFactor: number;
+  controlledShutdownEnable: boolean;
+  controlledShutdownMaxRetries: number;
+  controlledShutdownRetryBackoffMs: number;
   /** Every key with its effective value and where it came from. */
   effective: Map<string, { value: string | null; source: "default" | "static" }>;
   warnings: string[];
@@ -512,6 +602,13 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       "websocket.allowed.origins=* lets any web page open in a browser on a host that reaches the WebSocket listener produce, consume and delete topics",
     );
   }
+  const zookeeperConnect = (values.get("zookeeper.connect") as string | undefined) ?? null;
+  if (zookeeperConnect !== null && !/^[^/,\s]+:\d+(,[^/,\s]+:\d+)*(\/[^\s]*)?$/.test(zookeeperConnect))
+    throw new ConfigError(
+      `zookeeper.connect: "${zookeeperConnect}" is not host:port[,host:port...][/chroot]`,
+    );
+  if (zookeeperConnect === null && num("default.replication.factor") > 1)
+    throw new ConfigError("default.replication.factor above 1 needs a cluster (zookeeper.connect)");
   return {
     brokerId: num("broker.id"),
     listeners,
@@ -553,7 +650,24 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     groupMinSessionTimeoutMs: num("group.min.session.timeout.ms"),
     groupMaxSessionTimeoutMs: num("group.max.session.timeout.ms"),
     groupInitialRebalanceDelayMs: num("group.initial.rebalance.delay.ms"),
-    zookeeperConnect: (values.get("zookeeper.connect") as string | undefined) ?? null,
+    zookeeperConnect,
+    zookeeperSessionTimeoutMs: num("zookeeper.session.timeout.ms"),
+    zookeeperConnectionTimeoutMs: has("zookeeper.connection.timeout.ms")
+      ? num("zookeeper.connection.timeout.ms")
+      : num("zookeeper.session.timeout.ms"),
+    brokerRack: (values.get("broker.rack") as string | undefined) ?? null,
+    numReplicaFetchers: num("num.replica.fetchers"),
+    replicaFetchWaitMaxMs: num("replica.fetch.wait.max.ms"),
+    replicaFetchMinBytes: num("replica.fetch.min.bytes"),
+    replicaFetchResponseMaxBytes: num("replica.fetch.response.max.bytes"),
+    replicaFetchBackoffMs: num("replica.fetch.backoff.ms"),
+    replicaLagTimeMaxMs: num("replica.lag.time.max.ms"),
+    uncleanLeaderElectionEnable: values.get("unclean.leader.election.enable") as boolean,
+    minInsyncReplicas: num("min.insync.replicas"),
+    defaultReplicationFactor: num("default.replication.factor"),
+    controlledShutdownEnable: values.get("controlled.shutdown.enable") as boolean,
+    controlledShutdownMaxRetries: num("controlled.shutdown.max.retries"),
+    controlledShutdownRetryBackoffMs: num("controlled.shutdown.retry.backoff.ms"),
     effective,
     warnings,
   };

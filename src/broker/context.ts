@@ -1,6 +1,7 @@
 // What the API handlers share: the config, the log manager, the writer pool and the produce
 // tracker, plus topic auto-creation (one creation per topic name at a time).
 
+import type { ClusterNode } from "../cluster/node.ts";
 import type { PartitionState } from "../log/partition_state.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -28,6 +29,8 @@ export interface BrokerContext {
   tracker: ProduceTracker;
   state: PartitionState;
   producerIds: ProducerIdAllocator;
+  /** This broker's part in a ZooKeeper cluster (src/cluster); null for a broker on its own. */
+  cluster: ClusterNode | null;
   /**
    * Create `topic` with num.partitions if auto.create.topics.enable allows and the name is
    * valid; resolves to a Kafka error code (0 = it exists now). null when auto-creation is off.

@@ -104,7 +104,7 @@ import type { WriterPool } from "./writers.ts";
  * An offset checkpoint (log_dir.ts's format) written durably without blocking the acceptor: a
  * temporary file written and fsynced, renamed over the old one, the directory fsynced.
  */
-async function writeOffsetCheckpoint(
+export async function writeOffsetCheckpoint(
   path: string,
   entries: { topic: string; partition: number; offset: number }[],
 ): Promise<void> {
@@ -191,6 +191,8 @@ export class LogManager {
   readonly deleting = new Map<string, Promise<void>>();
   /** Topics gaining partitions (addPartitions), to run one grow of a topic at a time. */
   private readonly growing = new Map<string, Promise<void>>();
+  /** Replicas being created for the cluster (ensureReplica), by "topic\0partition". */
+  private readonly replicaCreations = new Map<string, Promise<PartitionEntry>>();
   readonly bySlot: (PartitionEntry | undefined)[] = [];
   /**
    * Partition directories found at start that could not be opened (name -> why): left where they
@@ -304,10 +306,25 @@ export class LogManager {
 
   /** Claim every log dir and open every partition found in them. */
   async open(): Promise<RecoveryReport> {
-    let clusterId: string | null = null;
+    // In a ZooKeeper cluster the cluster's id (/cluster/id) is given: every log dir must be of it.
+    let clusterId: string | null = this.clusterId === "" ? null : this.clusterId;
     const created = new Set<string>();
     for (const dir of this.config.logDirs) {
-      const claim = claimLogDir(dir, this.config.brokerId, clusterId);
+      const given = clusterId;
+      let claim: { clusterId: string; created: boolean };
+      try {
+        claim = claimLogDir(dir, this.config.brokerId, clusterId);
+      } catch (e) {
+        if (
+          given !== null &&
+          this.config.zookeeperConnect !== null &&
+          /belongs to cluster/.test((e as Error).message)
+        )
+          throw new Error(
+            `log dir ${dir} belongs to another cluster than the one in ZooKeeper at ${this.config.zookeeperConnect} (cluster id ${given}); see its meta.properties`,
+          );
+        throw e;
+      }
       clusterId = claim.clusterId;
       if (claim.created) created.add(dir);
     }
@@ -759,6 +776,52 @@ export class LogManager {
   }
 
   /**
+   * A ZooKeeper cluster's replica: this broker holds `partition` of `topic` (the controller's
+   * LeaderAndIsr says so). The topic joins `topics` with its cluster-wide id and only the
+   * partitions this broker replicates (the others stay holes); a partition already here is
+   * returned as it is. A topic here under another id is an older topic of the same name,
+   * deleted while this broker was away: the caller removes it first (deleteTopic).
+   */
+  async ensureReplica(
+    name: string,
+    partition: number,
+    topicId: Buffer,
+    overrides: Map<string, string>,
+  ): Promise<PartitionEntry> {
+    const key = `${name}\u0000${partition}`;
+    for (;;) {
+      const pending = this.replicaCreations.get(key);
+      if (pending !== undefined) {
+        await pending.catch(() => {});
+        continue;
+      }
+      const deleting = this.deleting.get(name);
+      if (deleting !== undefined) {
+        await deleting;
+        continue;
+      }
+      let t = this.topics.get(name);
+      const have = t?.partitions[partition];
+      if (have !== undefined) return have;
+      if (t === undefined) {
+        t = this.newTopicEntry(name, overrides, topicId);
+        this.register(t);
+      }
+      this.reservePartitions(1);
+      const made = this.addNewPartition(t, partition).catch((e) => {
+        this.unreserve(1);
+        throw e;
+      });
+      this.replicaCreations.set(key, made);
+      try {
+        return await made;
+      } finally {
+        this.replicaCreations.delete(key);
+      }
+    }
+  }
+
+  /**
    * Grow a topic to `count` partitions (CreatePartitions; checked by the caller). The new ones
    * open one at a time in ascending order, so a crash halfway leaves the topic with a prefix of
    * them, a consistent smaller count. Grows of one topic run one after another.
@@ -892,6 +955,29 @@ export class LogManager {
    * `offset` for it, the checkpoint is written again (fsynced, renamed, the dir fsynced). False
    * when the partition is no longer open (deleted meanwhile); throws when the write fails.
    */
+  /**
+   * A replica's log was cut back to `logEndOffset` (a follower truncating its divergent tail):
+   * its recovery point in the dir's checkpoint must not stay above the cut, or a crash later
+   * would trust re-appended bytes without checking them; after a full truncation the log start
+   * (which may have moved back) is checkpointed again.
+   */
+  async afterTruncation(p: PartitionEntry, logEndOffset: number, full: boolean): Promise<void> {
+    const points = readCheckpoint(p.logDir, RECOVERY_POINT_CHECKPOINT);
+    const name = partitionDirName(p.topic, p.partition);
+    const held = points.get(name);
+    if (held !== undefined && held > logEndOffset) {
+      points.set(name, logEndOffset);
+      await writeOffsetCheckpoint(
+        join(p.logDir, RECOVERY_POINT_CHECKPOINT),
+        [...points].flatMap(([n, offset]) => {
+          const tp = parsePartitionDirName(n);
+          return tp === null ? [] : [{ topic: tp.topic, partition: tp.partition, offset }];
+        }),
+      );
+    }
+    if (full) await this.persistLogStarts(p.logDir);
+  }
+
   async makeLogStartDurable(p: PartitionEntry, offset: number): Promise<boolean> {
     const held = this.durableStarts.get(p);
     if (held === undefined) return false;

@@ -72,6 +72,12 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
     check: long(0),
   },
   {
+    name: "min.insync.replicas",
+    brokerKey: "min.insync.replicas",
+    value: (c) => String(c.minInsyncReplicas),
+    check: long(1),
+  },
+  {
     name: "flush.messages",
     brokerKey: "log.flush.interval.messages",
     value: (c) => (c.flushMessages > 0 ? String(c.flushMessages) : LONG_MAX),

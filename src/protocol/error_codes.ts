@@ -64,12 +64,14 @@ export const ErrorCode = {
   INVALID_RECORD: 87,
   UNKNOWN_TOPIC_ID: 100,
   UNSUPPORTED_ENDPOINT_TYPE: 119,
-  // Codes a Milena broker does not answer (yet), that a client may meet from a Kafka cluster.
-  BROKER_NOT_AVAILABLE: 8,
-  REPLICA_NOT_AVAILABLE: 9,
+  // A ZooKeeper cluster's (src/cluster).
   STALE_CONTROLLER_EPOCH: 11,
   NOT_ENOUGH_REPLICAS: 19,
   NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
+  STALE_BROKER_EPOCH: 77,
+  // Codes a Milena broker does not answer (yet), that a client may meet from a Kafka cluster.
+  BROKER_NOT_AVAILABLE: 8,
+  REPLICA_NOT_AVAILABLE: 9,
   SASL_AUTHENTICATION_FAILED: 58,
   REASSIGNMENT_IN_PROGRESS: 60,
   FETCH_SESSION_ID_NOT_FOUND: 70,

@@ -18,6 +18,12 @@ import { findCoordinatorCodec } from "./find_coordinator.ts";
 import { GROUP_CODECS } from "./group_registry.ts";
 import { incrementalAlterConfigsCodec } from "./incremental_alter_configs.ts";
 import { initProducerIdCodec } from "./init_producer_id.ts";
+import {
+  controlledShutdownCodec,
+  leaderAndIsrCodec,
+  stopReplicaCodec,
+  updateMetadataCodec,
+} from "./inter_broker.ts";
 import { listOffsetsCodec } from "./list_offsets.ts";
 import { metadataCodec } from "./metadata.ts";
 import { offsetForLeaderEpochCodec } from "./offset_for_leader_epoch.ts";
@@ -49,6 +55,11 @@ export const CODECS: readonly AnyApiCodec[] = [
   deleteRecordsCodec,
   describeProducersCodec,
   ...GROUP_CODECS,
+  // Between the brokers of a cluster (advertised only with zookeeper.connect).
+  leaderAndIsrCodec,
+  stopReplicaCodec,
+  updateMetadataCodec,
+  controlledShutdownCodec,
 ];
 
 const BY_KEY: (AnyApiCodec | undefined)[] = [];

@@ -170,6 +170,8 @@ describe("defaults", () => {
       "log.roll.ms": "60000",
       "log.segment.ms": "60000",
       "log.flush.interval.ms": "10",
+      "zookeeper.connection.timeout.ms": "5000",
+      "broker.rack": "r1",
     };
     for (const [key, def] of Object.entries(KEYS)) {
       if (def.default !== null) continue;
@@ -178,12 +180,22 @@ describe("defaults", () => {
     }
   });
 
-  test("keys marked not yet used warn when set", () => {
-    const c = resolve({ "zookeeper.connect": "zk:2181/x", "replica.fetch.max.bytes": "2000000" });
-    assert.equal(c.zookeeperConnect, "zk:2181/x");
-    assert.equal(c.warnings.length, 2);
-    assert.match(c.warnings.join("\n"), /zookeeper\.connect/);
-    assert.match(c.warnings.join("\n"), /replica\.fetch\.max\.bytes/);
+  test("cluster keys: zookeeper.connect with hosts and chroot, timeouts, replication", () => {
+    const c = resolve({ "zookeeper.connect": "zk1:2181,zk2:2181/x/y", "replica.fetch.max.bytes": "2000000" });
+    assert.equal(c.zookeeperConnect, "zk1:2181,zk2:2181/x/y");
+    assert.equal(c.warnings.length, 0);
+    assert.equal(c.zookeeperSessionTimeoutMs, 18000);
+    assert.equal(c.zookeeperConnectionTimeoutMs, 18000);
+    assert.equal(resolve({ "zookeeper.session.timeout.ms": "6000" }).zookeeperConnectionTimeoutMs, 6000);
+    assert.equal(c.minInsyncReplicas, 1);
+    assert.equal(c.uncleanLeaderElectionEnable, false);
+    assert.throws(() => resolve({ "zookeeper.connect": "zk1" }), /zookeeper.connect/);
+    assert.throws(() => resolve({ "zookeeper.connect": "zk1:2181/a b" }), /zookeeper.connect/);
+    assert.throws(() => resolve({ "default.replication.factor": "3" }), /default.replication.factor/);
+    assert.equal(
+      resolve({ "zookeeper.connect": "zk:1", "default.replication.factor": "3" }).defaultReplicationFactor,
+      3,
+    );
   });
 });
 

@@ -2,6 +2,10 @@
 // DeleteTopics. Single broker: this broker leads every partition, is the controller and the
 // coordinator. (Config APIs: configs.ts.)
 
+import type { CachedTopic } from "../../cluster/metadata_cache.ts";
+import type { ClusterNode } from "../../cluster/node.ts";
+import { ZK_NODE_EXISTS, ZkError } from "../../cluster/zookeeper.ts";
+import { randomTopicId } from "../../log/partition_metadata.ts";
 import { validTopicName } from "../../log/segment_files.ts";
 import type { ApiVersionsResponse } from "../../protocol/api_versions.ts";
 import type {
@@ -128,12 +132,121 @@ export function handleFindCoordinator(
   return { throttleTimeMs: 0, ...one, coordinators: [] };
 }
 
+/** A topic as a ZooKeeper cluster's controller last described it (the metadata cache). */
+function cachedTopicMetadata(t: CachedTopic, topicOps: number): MetadataTopic {
+  return {
+    errorCode: 0,
+    name: t.name,
+    topicId: t.topicId,
+    isInternal: t.name === OFFSETS_TOPIC,
+    partitions: t.partitions.flatMap((p, i) =>
+      p === undefined
+        ? []
+        : [
+            {
+              errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+              partitionIndex: i,
+              leaderId: p.leader,
+              leaderEpoch: p.leaderEpoch,
+              replicaNodes: p.replicas,
+              isrNodes: p.isr,
+              offlineReplicas: p.offlineReplicas,
+            },
+          ],
+    ),
+    topicAuthorizedOperations: topicOps,
+  };
+}
+
+/**
+ * Metadata in a cluster: every live broker with its endpoint on the listener the client came in
+ * on (a WebSocket client gets WebSocket endpoints), each partition's leader, replicas, ISR and
+ * offline replicas, the controller: all from the controller's last UpdateMetadata.
+ */
+async function clusterMetadata(
+  ctx: BrokerContext,
+  cluster: ClusterNode,
+  req: MetadataRequest,
+  version: number,
+  rc: RequestContext,
+): Promise<MetadataResponse> {
+  const cache = cluster.cache;
+  const listener = rc.connection.sink.listener;
+  const topicOps = authorizedOperations("topic", req.includeTopicAuthorizedOperations);
+  const budget = autoCreateBudget(ctx.config);
+  const topics: MetadataTopic[] = [];
+  if (req.topics === null || (version === 0 && req.topics.length === 0)) {
+    for (const t of cache.topics.values()) topics.push(cachedTopicMetadata(t, topicOps));
+  } else {
+    for (const asked of req.topics) {
+      const name = asked.name;
+      if (version < 12 && (name === null || !isZeroId(asked.topicId))) {
+        topics.push(topicError(ErrorCode.INVALID_REQUEST, name ?? "", asked.topicId, topicOps));
+        continue;
+      }
+      if (name === null) {
+        const byId = isZeroId(asked.topicId) ? undefined : cache.topicById(asked.topicId);
+        if (byId !== undefined) topics.push(cachedTopicMetadata(byId, topicOps));
+        else
+          topics.push(
+            topicError(
+              isZeroId(asked.topicId) ? ErrorCode.INVALID_REQUEST : ErrorCode.UNKNOWN_TOPIC_ID,
+              null,
+              asked.topicId,
+              topicOps,
+            ),
+          );
+        continue;
+      }
+      let t = cache.topics.get(name);
+      if (t === undefined && req.allowAutoTopicCreation) {
+        const created = ctx.autoCreate(name, budget);
+        if (created !== null) {
+          const code = await created;
+          if (code !== 0) {
+            topics.push(topicError(code, name, NO_TOPIC_ID, topicOps));
+            continue;
+          }
+          t = cache.topics.get(name);
+        }
+      }
+      if (t === undefined) {
+        const code = !validTopicName(name)
+          ? ErrorCode.INVALID_TOPIC_EXCEPTION
+          : (await cluster.topicExists(name))
+            ? ErrorCode.LEADER_NOT_AVAILABLE
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        topics.push(topicError(code, name, NO_TOPIC_ID, topicOps));
+      } else topics.push(cachedTopicMetadata(t, topicOps));
+    }
+  }
+  const brokers = [...cache.brokers.values()].flatMap((b) => {
+    const e = cache.endpoint(b.id, listener);
+    return e === undefined
+      ? []
+      : [{ nodeId: b.id, host: e.host === "0.0.0.0" ? "127.0.0.1" : e.host, port: e.port, rack: b.rack }];
+  });
+  if (brokers.length === 0) {
+    const { host, port } = advertisedFor(ctx, rc);
+    brokers.push({ nodeId: ctx.config.brokerId, host, port, rack: ctx.config.brokerRack });
+  }
+  return {
+    throttleTimeMs: 0,
+    brokers,
+    clusterId: cluster.clusterId,
+    controllerId: cache.controllerId,
+    topics,
+    clusterAuthorizedOperations: authorizedOperations("cluster", req.includeClusterAuthorizedOperations),
+  };
+}
+
 export async function handleMetadata(
   ctx: BrokerContext,
   req: MetadataRequest,
   version: number,
   rc: RequestContext,
 ): Promise<MetadataResponse> {
+  if (ctx.cluster !== null) return clusterMetadata(ctx, ctx.cluster, req, version, rc);
   const c = ctx.config;
   const { host, port } = advertisedFor(ctx, rc);
   const topics: MetadataTopic[] = [];
@@ -230,21 +343,30 @@ export async function handleListOffsets(
       partitions.push(out);
       const e = ctx.logs.partitionOf(t.name, p.partitionIndex);
       if (e === undefined) {
-        out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        out.errorCode =
+          ctx.cluster?.cache.partition(t.name, p.partitionIndex) !== undefined
+            ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         continue;
       }
       if (ctx.logs.isOffline(e)) {
         out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         continue;
       }
-      out.errorCode = leaderEpochProblem(p.currentLeaderEpoch);
+      const cluster = ctx.cluster;
+      out.errorCode =
+        cluster === null
+          ? leaderEpochProblem(p.currentLeaderEpoch)
+          : cluster.replicas.leaderProblem(e, p.currentLeaderEpoch);
       if (out.errorCode !== 0) continue;
       if (
         p.timestamp === ListOffsetsTimestamp.EARLIEST ||
         p.timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL
       )
         out.offset = ctx.logs.logStartOffset(e);
-      else if (p.timestamp === ListOffsetsTimestamp.LATEST) out.offset = e.reader.logEndOffset;
+      else if (p.timestamp === ListOffsetsTimestamp.LATEST)
+        // In a cluster consumers see up to the high watermark (read_uncommitted's latest).
+        out.offset = cluster === null ? e.reader.logEndOffset : cluster.replicas.highWatermark(e);
       else if (p.timestamp === ListOffsetsTimestamp.LATEST_TIERED) {
         // No tiered storage: nothing is tiered (Kafka's answer without remote storage).
       } else if (p.timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
@@ -272,7 +394,8 @@ export async function handleListOffsets(
           }
         }
       }
-      if (out.offset >= 0) out.leaderEpoch = LEADER_EPOCH;
+      if (out.offset >= 0)
+        out.leaderEpoch = cluster === null ? LEADER_EPOCH : cluster.replicas.leaderEpoch(e);
       // v0 answers a list of offsets (max_num_offsets): the one found, as v1+ do.
       if (version === 0 && out.offset >= 0) out.oldStyleOffsets = [out.offset];
     }
@@ -302,6 +425,7 @@ export async function handleCreateTopics(
   /** Partitions this request may still create (max.partitions.per.request, Kafka's controller limit). */
   let perRequest = ctx.config.maxPartitionsPerRequest;
   for (const t of req.topics) {
+    let replicationFactor = 1;
     // v5+ answer the partitions, replication and configs the topic has (or would have); -1 and
     // none on an error, Kafka's defaults.
     const fail = (errorCode: number, errorMessage: string) =>
@@ -321,7 +445,7 @@ export async function handleCreateTopics(
         errorCode: 0,
         errorMessage: null,
         numPartitions: partitions,
-        replicationFactor: 1,
+        replicationFactor,
         configs: topicConfigEntries(ctx.config, overrides, null, false).map((e) => ({
           name: e.name,
           value: e.value,
@@ -342,7 +466,11 @@ export async function handleCreateTopics(
       );
       continue;
     }
-    if (ctx.logs.topics.has(t.name) || ctx.logs.creating.has(t.name)) {
+    if (
+      ctx.cluster !== null
+        ? await ctx.cluster.topicExists(t.name)
+        : ctx.logs.topics.has(t.name) || ctx.logs.creating.has(t.name)
+    ) {
       fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
       continue;
     }
@@ -351,6 +479,17 @@ export async function handleCreateTopics(
       continue;
     }
     let partitions = t.numPartitions;
+    const cluster = ctx.cluster;
+    if (cluster !== null) {
+      const r = await clusterCreate(ctx, cluster, t, req.validateOnly, req.timeoutMs);
+      if ("errorCode" in r) fail(r.errorCode, r.message);
+      else {
+        partitions = r.partitions;
+        replicationFactor = r.replicationFactor;
+        created(r.topicId, r.overrides);
+      }
+      continue;
+    }
     if (t.assignments.length > 0) {
       if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
         fail(
@@ -427,6 +566,109 @@ export async function handleCreateTopics(
   return { throttleTimeMs: 0, topics };
 }
 
+/**
+ * CreateTopics in a ZooKeeper cluster: the replication factor up to the live brokers
+ * (default.replication.factor when -1), Kafka's round-robin assignment or the one given (every
+ * broker live, no broker twice in a partition, one replication factor), written to ZooKeeper;
+ * the controller elects the leaders. Answered once this broker's metadata has them, or when the
+ * request's timeout passes (REQUEST_TIMED_OUT, the topic still being created).
+ */
+export async function clusterCreate(
+  ctx: BrokerContext,
+  cluster: ClusterNode,
+  t: CreateTopicsRequest["topics"][number],
+  validateOnly: boolean,
+  timeoutMs: number,
+): Promise<
+  | { errorCode: number; message: string }
+  | { partitions: number; replicationFactor: number; topicId: Uint8Array; overrides: Map<string, string> }
+> {
+  let overrides: Map<string, string>;
+  try {
+    overrides = checkOverrides(t.configs.map((c) => [c.name, c.value]));
+  } catch (e) {
+    if (!(e instanceof TopicConfigError)) throw e;
+    return { errorCode: ErrorCode.INVALID_CONFIG, message: e.message };
+  }
+  const live = await cluster.liveBrokers();
+  let assignment: number[][];
+  if (t.assignments.length > 0) {
+    if (t.numPartitions !== -1 || t.replicationFactor !== -1)
+      return {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        message: "give either assignments or numPartitions/replicationFactor, not both",
+      };
+    const sorted = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    if (sorted.some((a, i) => a.partitionIndex !== i))
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: "partitions must be numbered 0 to n-1",
+      };
+    assignment = sorted.map((a) => a.brokerIds);
+    const rf = assignment[0].length;
+    for (const r of assignment) {
+      if (r.length === 0 || r.length !== rf)
+        return {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          message: "every partition needs the same, non-zero number of replicas",
+        };
+      if (new Set(r).size !== r.length)
+        return {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          message: `duplicate broker in ${r.join(",")}`,
+        };
+      const gone = r.find((b) => !live.includes(b));
+      if (gone !== undefined)
+        return { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `broker ${gone} is not alive` };
+    }
+  } else {
+    const partitions = t.numPartitions === -1 ? ctx.config.numPartitions : t.numPartitions;
+    if (partitions <= 0)
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        message: `Number of partitions must be larger than 0, got ${t.numPartitions}.`,
+      };
+    const rf = t.replicationFactor === -1 ? ctx.config.defaultReplicationFactor : t.replicationFactor;
+    if (rf <= 0)
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        message: `Replication factor must be larger than 0, got ${t.replicationFactor}.`,
+      };
+    if (rf > live.length)
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        message: `Replication factor: ${rf} larger than available brokers: ${live.length}.`,
+      };
+    assignment = cluster.assign(live, partitions, rf);
+  }
+  if (assignment.length > ctx.config.maxPartitionsPerRequest)
+    return {
+      errorCode: ErrorCode.POLICY_VIOLATION,
+      message: `Excessively large number of partitions per request: ${assignment.length} would pass max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}).`,
+    };
+  const topicId = randomTopicId();
+  const done = { partitions: assignment.length, replicationFactor: assignment[0].length, overrides };
+  if (validateOnly) return { ...done, topicId: NO_TOPIC_ID };
+  try {
+    const ready = await cluster.createTopic(t.name, assignment, overrides, topicId, Math.max(0, timeoutMs));
+    if (!ready && timeoutMs > 0)
+      return {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        message: `topic ${t.name} is being created; its leaders were not elected within ${timeoutMs} ms`,
+      };
+  } catch (e) {
+    if (e instanceof ZkError && e.code === ZK_NODE_EXISTS)
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${t.name}' already exists.` };
+    ctx.logger.limited("create failed", `creating topic ${t.name} failed: ${(e as Error).message}`);
+    return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message: (e as Error).message };
+  }
+  ctx.logger.limited(
+    "created topic",
+    `created topic ${t.name} with ${assignment.length} partition(s), replication factor ${assignment[0].length}`,
+  );
+  return { ...done, topicId };
+}
+
 export async function handleDeleteTopics(
   ctx: BrokerContext,
   req: DeleteTopicsRequest,
@@ -466,13 +708,35 @@ export async function handleDeleteTopics(
         continue;
       }
     }
+    const cluster = ctx.cluster;
     if (name === null) {
-      const t = isZeroId(a.topicId) ? undefined : ctx.logs.topicById(a.topicId);
+      const t = isZeroId(a.topicId)
+        ? undefined
+        : (cluster?.cache.topicById(a.topicId) ?? ctx.logs.topicById(a.topicId));
       if (t === undefined) {
         answer(null, a.topicId, isZeroId(a.topicId) ? ErrorCode.INVALID_REQUEST : ErrorCode.UNKNOWN_TOPIC_ID);
         continue;
       }
       name = t.name;
+    }
+    if (cluster !== null) {
+      // In a cluster: marked in ZooKeeper; the controller deletes it on every replica.
+      const t = cluster.cache.topics.get(name);
+      if (!ctx.config.deleteTopicEnable)
+        answer(name, a.topicId, ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
+      else if (t === undefined) answer(name, a.topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      else if (name === OFFSETS_TOPIC) answer(name, t.topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
+      else {
+        const topic = name;
+        await cluster.deleteTopic(topic);
+        const gone = await cluster.cache.waitFor(
+          () => !cluster.cache.topics.has(topic),
+          Math.max(0, req.timeoutMs),
+        );
+        if (gone) ctx.logger.limited("deleted topic", `deleted topic ${topic}`);
+        answer(topic, t.topicId, gone ? 0 : ErrorCode.REQUEST_TIMED_OUT);
+      }
+      continue;
     }
     const t = ctx.logs.topics.get(name);
     if (!ctx.config.deleteTopicEnable)

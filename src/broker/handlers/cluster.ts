@@ -54,10 +54,41 @@ export function handleDescribeCluster(
   };
 }
 
-export function handleOffsetForLeaderEpoch(
+export async function handleOffsetForLeaderEpoch(
   ctx: BrokerContext,
   req: OffsetForLeaderEpochRequest,
-): OffsetForLeaderEpochResponse {
+): Promise<OffsetForLeaderEpochResponse> {
+  const cluster = ctx.cluster;
+  if (cluster !== null) {
+    // In a cluster: the leader answers from its leader-epoch cache (KIP-101: where an epoch ends).
+    return {
+      throttleTimeMs: 0,
+      topics: await Promise.all(
+        req.topics.map(async (t) => ({
+          topic: t.topic,
+          partitions: await Promise.all(
+            t.partitions.map(async (p): Promise<EpochEndOffset> => {
+              const out = { errorCode: 0, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+              const e = ctx.logs.partitionOf(t.topic, p.partition);
+              if (e === undefined)
+                return {
+                  ...out,
+                  errorCode:
+                    cluster.cache.partition(t.topic, p.partition) !== undefined
+                      ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+                      : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                };
+              if (ctx.logs.isOffline(e)) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+              const problem = cluster.replicas.leaderProblem(e, p.currentLeaderEpoch);
+              if (problem !== ErrorCode.NONE) return { ...out, errorCode: problem };
+              const r = await ctx.writers.epochEndOffset(e.slot, p.leaderEpoch);
+              return { ...out, errorCode: r.errorCode, leaderEpoch: r.leaderEpoch, endOffset: r.endOffset };
+            }),
+          ),
+        })),
+      ),
+    };
+  }
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((t) => ({

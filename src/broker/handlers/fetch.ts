@@ -70,30 +70,54 @@ async function readAll(
       };
       partitions.push(out);
       const e = topic?.partitions[p.partition];
+      const cluster = ctx.cluster;
       if (e === undefined) {
+        const name =
+          topic?.name ??
+          (version >= 13 ? cluster?.cache.topicById(t.topicId ?? ZERO_TOPIC_ID)?.name : t.topic);
         out.errorCode =
-          version >= 13 && topic === undefined
-            ? ErrorCode.UNKNOWN_TOPIC_ID
-            : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          cluster !== null && name !== undefined && cluster.cache.partition(name, p.partition) !== undefined
+            ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+            : version >= 13 && topic === undefined
+              ? ErrorCode.UNKNOWN_TOPIC_ID
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         continue;
       }
       if (ctx.logs.isOffline(e)) {
         out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
         continue;
       }
+      if (cluster !== null) {
+        // Only the leader serves, consumers and followers alike; a follower's fetch is how the
+        // leader learns its log end offset (the ISR and the high watermark follow).
+        const problem = cluster.replicas.leaderProblem(e, p.currentLeaderEpoch);
+        if (problem !== ErrorCode.NONE) {
+          out.errorCode = problem;
+          continue;
+        }
+        if (req.replicaId >= 0) {
+          const refused = cluster.replicas.followerFetched(e, req.replicaId, p.fetchOffset);
+          if (refused !== ErrorCode.NONE) {
+            out.errorCode = refused;
+            continue;
+          }
+        }
+      }
       entries.push(e);
       const start = ctx.logs.logStartOffset(e);
       const end = e.reader.logEndOffset;
-      seen.push(end);
-      out.highWatermark = end;
-      out.lastStableOffset = end;
+      // Consumers read up to the high watermark; followers to the log end.
+      const bound = readableEnd(ctx, e, req.replicaId);
+      seen.push(bound);
+      out.highWatermark = cluster === null ? end : cluster.replicas.highWatermark(e);
+      out.lastStableOffset = out.highWatermark;
       out.logStartOffset = start;
       out.abortedTransactions = req.isolationLevel === 1 ? [] : null;
       if (p.fetchOffset < start || p.fetchOffset > end) {
         out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
         continue;
       }
-      if (p.fetchOffset === end) continue;
+      if (p.fetchOffset >= bound) continue;
       // The first data in the response may exceed the limits (one whole batch, KIP-74).
       if (bytes > 0 && budget <= 0) continue;
       // partitionMaxBytes is the client's: zero or negative asks for nothing past the first data.
@@ -104,6 +128,13 @@ async function readAll(
       if (limit <= 0) continue;
       let data: Uint8Array | null = await e.reader.read(p.fetchOffset, limit);
       if (data === null) continue;
+      if (bound < end) {
+        data = batchesBelow(data, bound);
+        if (data.length === 0) {
+          readBuffers.release(data);
+          continue;
+        }
+      }
       if (bytes > 0 && data.length > limit) {
         readBuffers.release(data);
         continue;
@@ -128,6 +159,24 @@ async function readAll(
     responses.push({ topic: topic?.name ?? t.topic, topicId: t.topicId, partitions });
   }
   return { res: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses }, bytes, entries, seen };
+}
+
+/** Where a fetch may read to: the log end for a follower or a single broker, else the high watermark. */
+function readableEnd(ctx: BrokerContext, e: PartitionEntry, replicaId: number): number {
+  const end = e.reader.logEndOffset;
+  if (ctx.cluster === null || replicaId >= 0) return end;
+  return Math.min(end, ctx.cluster.replicas.highWatermark(e));
+}
+
+/** The whole batches of `data` that start below `bound` (a consumer's high watermark). */
+function batchesBelow(data: Uint8Array, bound: number): Uint8Array {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 0;
+  while (at + 12 <= data.length) {
+    if (Number(v.getBigInt64(at)) >= bound) break;
+    at += 12 + v.getInt32(at + 8);
+  }
+  return data.subarray(0, Math.min(at, data.length));
 }
 
 export async function handleFetch(
@@ -179,7 +228,7 @@ export async function handleFetch(
       return res;
     }
     release();
-    if (entries.some((e, i) => e.reader.logEndOffset !== seen[i])) continue;
+    if (entries.some((e, i) => readableEnd(ctx, e, req.replicaId) !== seen[i])) continue;
     await new Promise<void>((resolve) => {
       let done = false;
       const wake = () => {

@@ -8,11 +8,17 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { messageSetToBatch } from "../../protocol/message_set.ts";
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
+import { LAST_OFFSET_DELTA } from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import type { PartitionEntry } from "../log_manager.ts";
+
+/** A RecordBatch's lastOffsetDelta (bytes 23-26, record_batch_layout.ts). */
+function lastOffsetDelta(batch: Uint8Array): number {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(LAST_OFFSET_DELTA);
+}
 
 /** Bytes the message sets of one Produce v0-2 request may decompress to, together. */
 const LEGACY_REQUEST_BYTES = DEFAULT_MAX_UNCOMPRESSED_BYTES;
@@ -64,9 +70,22 @@ export function handleProduce(
       out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
       return;
     }
+    const cluster = ctx.cluster;
     if (entry === undefined) {
-      out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      // In a cluster a partition led elsewhere is not here: the client should ask the leader.
+      out.errorCode =
+        cluster?.cache.partition(topic, out.partitionIndex) !== undefined
+          ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       return;
+    }
+    if (cluster !== null) {
+      // Only the leader appends; acks=all needs min.insync.replicas in the ISR first.
+      const problem = cluster.replicas.appendProblem(entry, acks);
+      if (problem !== ErrorCode.NONE) {
+        out.errorCode = problem;
+        return;
+      }
     }
     if (records === null || records.length === 0) {
       // v0-2: Kafka appends nothing and answers NONE (offset -1); v3+ need a batch.
@@ -107,13 +126,28 @@ export function handleProduce(
       records = converted.batch;
     }
     waiting++;
+    const done = () => {
+      if (--waiting === 0 && resolve !== null) resolve(acks === 0 ? NO_REPLY : reply());
+    };
+    const delta = cluster !== null && acks === -1 ? lastOffsetDelta(records) : 0;
     const tag = ctx.tracker.register((errorCode, baseOffset) => {
       out.errorCode = errorCode;
       if (errorCode === 0) {
         out.baseOffset = baseOffset;
         out.logStartOffset = ctx.logs.logStartOffset(entry);
       }
-      if (--waiting === 0 && resolve !== null) resolve(acks === 0 ? NO_REPLY : reply());
+      if (errorCode === 0 && acks === -1 && cluster !== null) {
+        // acks=all in a cluster: answered once every in-sync replica has the batch (the high
+        // watermark passed its last offset), or with the reason it cannot be.
+        const end = baseOffset + delta + 1;
+        void cluster.replicas.awaitReplication(entry, end, req.timeoutMs).then((code) => {
+          out.errorCode = code;
+          if (code !== 0) out.baseOffset = -1;
+          done();
+        });
+        return;
+      }
+      done();
     });
     ctx.writers.append(entry.slot, tag, acks, records);
   };

@@ -1,0 +1,85 @@
+// A connection from this broker to another one, for the controller's requests (LeaderAndIsr,
+// UpdateMetadata, StopReplica) and a follower's (Fetch, OffsetForLeaderEpoch): Milena's client
+// Connection over the shared protocol codecs, opened on first use and again after a failure.
+// Requests to one broker go out in the order sent (Kafka's controller sends one at a time per
+// broker, so a broker applies state changes in the controller's order).
+
+import { Connection } from "../client/connection.ts";
+import { nodePlatform } from "../client/node.ts";
+import type { ApiCodec } from "../protocol/api.ts";
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+const platform = nodePlatform();
+
+export class BrokerChannel {
+  private conn: Promise<Connection> | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  closed = false;
+
+  constructor(
+    readonly brokerId: number,
+    public endpoint: Endpoint,
+    private readonly clientId: string,
+    private readonly requestTimeoutMs = 30_000,
+  ) {}
+
+  private connection(): Promise<Connection> {
+    if (this.conn === null) {
+      const { host, port } = this.endpoint;
+      const opened = Connection.open(
+        platform,
+        { kind: "tcp", host, port, url: "", label: `broker ${this.brokerId} (${host}:${port})` },
+        {
+          clientId: this.clientId,
+          connectionTimeoutMs: 5000,
+          requestTimeoutMs: this.requestTimeoutMs,
+          maxInFlight: 1,
+        },
+      );
+      this.conn = opened;
+      opened.then(
+        (c) =>
+          c.onClose(() => {
+            if (this.conn === opened) this.conn = null;
+          }),
+        () => {
+          if (this.conn === opened) this.conn = null;
+        },
+      );
+    }
+    return this.conn;
+  }
+
+  /** Send one request at `version` after every earlier one on this channel settled. */
+  request<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    version: number,
+    req: ReqIn,
+    extraTimeoutMs = 0,
+  ): Promise<Res> {
+    const run = async (): Promise<Res> => {
+      if (this.closed) throw new Error(`channel to broker ${this.brokerId} closed`);
+      const c = await this.connection();
+      return c.requestVersion(codec, version, req, { extraTimeoutMs });
+    };
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  /** Drop the connection (the broker moved or failed); the next request opens a new one. */
+  reset(): void {
+    const c = this.conn;
+    this.conn = null;
+    c?.then((x) => x.close()).catch(() => {});
+  }
+
+  close(): void {
+    this.closed = true;
+    this.reset();
+  }
+}

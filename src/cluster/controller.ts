@@ -1,0 +1,614 @@
+// The controller: one broker of the cluster, elected through the ephemeral /controller znode,
+// decides every partition's leader and in-sync replicas and tells the brokers (Kafka's
+// ZK-mode KafkaController, its essentials). Its events (brokers joining and leaving, topics
+// created and deleted, ISR changes reported by leaders) run one at a time, in order. Every
+// partition-state write is fenced by the controller epoch: a ZooKeeper multi that checks the
+// /controller_epoch znode's version and sets the state znode at its known version, so a deposed
+// controller can change nothing. Leader elections follow Kafka:
+//   - a partition whose leader died: the first replica (assignment order) that is alive and in
+//     the ISR; none alive in the ISR: offline (leader -1, ISR kept) unless
+//     unclean.leader.election.enable, then the first live replica;
+//   - a dead follower leaves the ISR;
+//   - a new partition: the first live replica leads, the live replicas are the ISR;
+//   - controlled shutdown: the broker's partitions move to another live ISR member first.
+// Each change bumps the leader epoch and is sent to the replicas (LeaderAndIsr) and to every
+// broker (UpdateMetadata).
+
+import type { LeaderAndIsrRequest, UpdateMetadataRequest } from "../protocol/inter_broker.ts";
+import {
+  LEADER_AND_ISR_VERSION,
+  leaderAndIsrCodec,
+  STOP_REPLICA_VERSION,
+  stopReplicaCodec,
+  UPDATE_METADATA_VERSION,
+  updateMetadataCodec,
+} from "../protocol/inter_broker.ts";
+import { BrokerChannel } from "./broker_channel.ts";
+import {
+  type BrokerRegistration,
+  decodeBroker,
+  decodeIsrChange,
+  decodePartitionState,
+  decodeTopic,
+  encodePartitionState,
+  type PartitionStateZ,
+  type TopicAssignment,
+  Z,
+} from "./znodes.ts";
+import { ZK_BAD_VERSION, ZK_NO_NODE, ZK_NODE_EXISTS, ZkError, type ZkSession } from "./zookeeper.ts";
+
+export interface ControllerOptions {
+  brokerId: number;
+  uncleanLeaderElection: boolean;
+  log(line: string): void;
+}
+
+interface State {
+  s: PartitionStateZ;
+  zkVersion: number;
+}
+
+const key = (t: string, p: number) => `${t}\u0000${p}`;
+
+/** Kafka's leader id of a partition whose topic is being deleted (UpdateMetadata). */
+const LEADER_DURING_DELETE = -2;
+
+export class Controller {
+  epoch = 0;
+  private epochZkVersion = -1;
+  readonly live = new Map<number, BrokerRegistration>();
+  readonly topics = new Map<string, TopicAssignment>();
+  readonly states = new Map<string, State>();
+  private readonly channels = new Map<number, BrokerChannel>();
+  private events: Promise<void> = Promise.resolve();
+  private active = true;
+  /** Brokers shutting down in a controlled way: no leadership goes to them. */
+  private readonly shuttingDown = new Set<number>();
+
+  constructor(
+    private readonly zk: ZkSession,
+    private readonly opts: ControllerOptions,
+  ) {}
+
+  /** Become controller: bump the epoch, load the cluster, elect what needs a leader, tell everyone. */
+  async start(): Promise<void> {
+    await this.bumpEpoch();
+    this.opts.log(`controller: elected (epoch ${this.epoch})`);
+    this.enqueue("startup", async () => {
+      await this.loadBrokers();
+      await this.loadTopics();
+      const all = [...this.states.keys()];
+      await this.electOffline(all);
+      await this.initNewPartitions();
+      await this.sendUpdateMetadata([...this.live.keys()], [...this.states.keys()]);
+      for (const b of this.live.keys()) await this.sendLeaderAndIsr(b, this.replicasOn(b), false);
+      await this.onIsrChanges();
+      await this.onTopicDeletions();
+    });
+  }
+
+  /** Stop acting (the session ended or the broker stops): no more events, no more requests. */
+  resign(): void {
+    this.active = false;
+    for (const c of this.channels.values()) c.close();
+    this.channels.clear();
+  }
+
+  /** Wait for the events queued so far (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.events;
+  }
+
+  private enqueue(what: string, f: () => Promise<void>): void {
+    this.events = this.events.then(async () => {
+      if (!this.active) return;
+      try {
+        await f();
+      } catch (e) {
+        if (!this.active) return;
+        this.opts.log(`controller: ${what} failed: ${(e as Error).stack ?? e}`);
+        // A fenced write means another controller exists: stop.
+        if (e instanceof ZkError && e.code === ZK_BAD_VERSION && what !== "isr")
+          this.opts.log("controller: fenced");
+      }
+    });
+  }
+
+  private async bumpEpoch(): Promise<void> {
+    for (;;) {
+      const cur = await this.zk.get(Z.controllerEpoch);
+      if (cur === null) {
+        try {
+          await this.zk.create(Z.controllerEpoch, Buffer.from("1"));
+          this.epoch = 1;
+          this.epochZkVersion = 0;
+          return;
+        } catch (e) {
+          if (e instanceof ZkError && e.code === ZK_NODE_EXISTS) continue;
+          throw e;
+        }
+      }
+      const next = (Number(cur.data.toString()) || 0) + 1;
+      try {
+        this.epochZkVersion = await this.zk.set(
+          Z.controllerEpoch,
+          Buffer.from(String(next)),
+          cur.stat.version,
+        );
+        this.epoch = next;
+        return;
+      } catch (e) {
+        if (e instanceof ZkError && e.code === ZK_BAD_VERSION) continue;
+        throw e;
+      }
+    }
+  }
+
+  // --- loading, with watches that queue the matching event ---
+
+  private async loadBrokers(): Promise<{ added: number[]; removed: number[] }> {
+    const ids = (
+      await this.zk.children(Z.brokerIds, () => this.enqueue("broker change", () => this.onBrokerChange()))
+    )
+      .map(Number)
+      .filter((n) => Number.isInteger(n));
+    const added: number[] = [];
+    const removed: number[] = [];
+    for (const id of [...this.live.keys()]) {
+      if (!ids.includes(id)) {
+        this.live.delete(id);
+        removed.push(id);
+      }
+    }
+    for (const id of ids) {
+      const got = await this.zk.get(Z.broker(id));
+      if (got === null) continue;
+      const reg = decodeBroker(id, got.data, got.stat.czxid);
+      const was = this.live.get(id);
+      // Same id, new registration (it restarted within the watch): a failure and a startup.
+      if (was !== undefined && was.epoch !== reg.epoch) removed.push(id);
+      if (was === undefined || was.epoch !== reg.epoch) added.push(id);
+      this.live.set(id, reg);
+    }
+    return { added, removed };
+  }
+
+  private async loadTopics(): Promise<string[]> {
+    const names = await this.zk.children(Z.topics, () =>
+      this.enqueue("topic change", () => this.onTopicChange()),
+    );
+    const added: string[] = [];
+    for (const name of names) {
+      if (this.topics.has(name)) continue;
+      const got = await this.zk.get(Z.topic(name));
+      if (got === null) continue;
+      let a: TopicAssignment;
+      try {
+        a = decodeTopic(name, got.data);
+      } catch (e) {
+        this.opts.log(`controller: ignoring topic ${name}: ${(e as Error).message}`);
+        continue;
+      }
+      this.topics.set(name, a);
+      added.push(name);
+      for (let p = 0; p < a.partitions.length; p++) {
+        const st = await this.zk.get(Z.partitionState(name, p));
+        if (st !== null)
+          this.states.set(key(name, p), {
+            s: decodePartitionState(Z.partitionState(name, p), st.data),
+            zkVersion: st.stat.version,
+          });
+      }
+    }
+    return added;
+  }
+
+  // --- events ---
+
+  private async onBrokerChange(): Promise<void> {
+    const { added, removed } = await this.loadBrokers();
+    for (const b of removed) {
+      this.shuttingDown.delete(b);
+      this.channels.get(b)?.close();
+      this.channels.delete(b);
+    }
+    if (removed.length > 0) {
+      this.opts.log(`controller: broker(s) ${removed.join(", ")} gone`);
+      await this.onBrokersFailed(removed);
+    }
+    if (added.length > 0) {
+      this.opts.log(`controller: broker(s) ${added.join(", ")} registered`);
+      await this.onBrokersStarted(added);
+    }
+  }
+
+  private async onBrokersFailed(dead: number[]): Promise<void> {
+    const changed: string[] = [];
+    for (const [k, st] of this.states) {
+      const s = st.s;
+      if (dead.includes(s.leader)) {
+        if (await this.elect(k)) changed.push(k);
+      } else if (s.isr.some((r) => dead.includes(r)) && s.leader >= 0) {
+        const isr = s.isr.filter((r) => !dead.includes(r));
+        if (isr.length > 0 && (await this.writeState(k, { ...s, isr, leaderEpoch: s.leaderEpoch + 1 })))
+          changed.push(k);
+      }
+    }
+    await this.announce(changed);
+  }
+
+  private async onBrokersStarted(started: number[]): Promise<void> {
+    // Everyone learns the new broker list and the full state; the new brokers their replicas.
+    await this.initNewPartitions();
+    const offline = [...this.states.entries()].filter(([, st]) => st.s.leader < 0).map(([k]) => k);
+    const elected = await this.electOffline(offline);
+    await this.sendUpdateMetadata([...this.live.keys()], [...this.states.keys()]);
+    for (const b of started) await this.sendLeaderAndIsr(b, this.replicasOn(b), false);
+    if (elected.length > 0) await this.announce(elected, started);
+  }
+
+  private async onTopicChange(): Promise<void> {
+    const added = await this.loadTopics();
+    if (added.length === 0) return;
+    this.opts.log(`controller: new topic(s) ${added.join(", ")}`);
+    await this.initNewPartitions();
+  }
+
+  /** /isr_change_notification: leaders changed ISRs; refresh them and tell every broker. */
+  async onIsrChanges(): Promise<void> {
+    const names = await this.zk.children(Z.isrChanges, () => this.enqueue("isr", () => this.onIsrChanges()));
+    if (names.length === 0) return;
+    const keys = new Set<string>();
+    for (const n of names) {
+      const got = await this.zk.get(`${Z.isrChanges}/${n}`);
+      if (got !== null) for (const p of decodeIsrChange(got.data)) keys.add(key(p.topic, p.partition));
+    }
+    for (const k of keys) await this.refresh(k);
+    await this.sendUpdateMetadata(
+      [...this.live.keys()],
+      [...keys].filter((k) => this.states.has(k)),
+    );
+    for (const n of names) await this.zk.delete(`${Z.isrChanges}/${n}`).catch(() => {});
+  }
+
+  private async onTopicDeletions(): Promise<void> {
+    const names = await this.zk.children(Z.deleteTopics, () =>
+      this.enqueue("topic deletion", () => this.onTopicDeletions()),
+    );
+    for (const name of names) {
+      const a = this.topics.get(name);
+      if (a !== undefined) {
+        this.opts.log(`controller: deleting topic ${name}`);
+        const replicas = new Set(a.partitions.flat());
+        for (const b of replicas) {
+          if (!this.live.has(b)) continue;
+          const partitionStates = a.partitions
+            .map((r, p) => ({ partitionIndex: p, leaderEpoch: -2, deletePartition: true, r }))
+            .filter((x) => x.r.includes(b))
+            .map(({ r: _r, ...x }) => x);
+          await this.channel(b)
+            ?.request(stopReplicaCodec, STOP_REPLICA_VERSION, {
+              controllerId: this.opts.brokerId,
+              isKRaftController: false,
+              controllerEpoch: this.epoch,
+              brokerEpoch: Number(this.live.get(b)!.epoch),
+              deletePartitions: true,
+              ungroupedPartitions: [],
+              topics: [],
+              topicStates: [{ topicName: name, partitionStates }],
+            })
+            .catch((e) => this.opts.log(`controller: StopReplica to ${b} failed: ${(e as Error).message}`));
+        }
+        const keys = a.partitions.map((_r, p) => key(name, p));
+        await this.sendUpdateMetadata([...this.live.keys()], keys, true);
+        for (const k of keys) this.states.delete(k);
+        this.topics.delete(name);
+        await this.zk.deleteRecursive(Z.topic(name));
+        await this.zk.deleteRecursive(Z.topicConfig(name));
+      }
+      await this.zk.deleteRecursive(Z.deleteTopic(name));
+    }
+  }
+
+  /** A broker asks to shut down (ControlledShutdown): move its leaderships, drop it from ISRs. */
+  controlledShutdown(brokerId: number): Promise<{ topic: string; partition: number }[]> {
+    return new Promise((resolve) => {
+      this.enqueue("controlled shutdown", async () => {
+        this.shuttingDown.add(brokerId);
+        const changed: string[] = [];
+        const remaining: { topic: string; partition: number }[] = [];
+        for (const [k, st] of this.states) {
+          const s = st.s;
+          if (!s.isr.includes(brokerId) && s.leader !== brokerId) continue;
+          const [topic, p] = k.split("\u0000");
+          const replicas = this.topics.get(topic)?.partitions[Number(p)] ?? [];
+          if (replicas.length <= 1) continue;
+          if (s.leader === brokerId) {
+            const others = s.isr.filter(
+              (r) => r !== brokerId && this.live.has(r) && !this.shuttingDown.has(r),
+            );
+            const next = replicas.find((r) => others.includes(r));
+            if (next === undefined) {
+              remaining.push({ topic, partition: Number(p) });
+              continue;
+            }
+            if (await this.writeState(k, { ...s, leader: next, isr: others, leaderEpoch: s.leaderEpoch + 1 }))
+              changed.push(k);
+          } else {
+            const isr = s.isr.filter((r) => r !== brokerId);
+            if (await this.writeState(k, { ...s, isr, leaderEpoch: s.leaderEpoch + 1 })) changed.push(k);
+          }
+        }
+        await this.announce(changed);
+        resolve(remaining);
+      });
+      // A controller that stops meanwhile answers nothing: the broker retries or times out.
+    });
+  }
+
+  // --- elections and state writes ---
+
+  /** Partitions of new topics without a state znode: first live replica leads, live ones in ISR. */
+  private async initNewPartitions(): Promise<void> {
+    const made: string[] = [];
+    for (const [name, a] of this.topics) {
+      for (let p = 0; p < a.partitions.length; p++) {
+        const k = key(name, p);
+        if (this.states.has(k)) continue;
+        const live = a.partitions[p].filter((r) => this.live.has(r));
+        if (live.length === 0) continue; // stays new until a replica comes
+        const s: PartitionStateZ = {
+          leader: live[0],
+          leaderEpoch: 0,
+          isr: live,
+          controllerEpoch: this.epoch,
+        };
+        try {
+          await this.zk.mkdirp(Z.partition(name, p));
+          await this.zk.multi([
+            { op: "check", path: Z.controllerEpoch, version: this.epochZkVersion },
+            { op: "create", path: Z.partitionState(name, p), data: encodePartitionState(s) },
+          ]);
+          this.states.set(k, { s, zkVersion: 0 });
+        } catch (e) {
+          if (!(e instanceof ZkError && e.code === ZK_NODE_EXISTS)) throw e;
+          await this.refresh(k);
+        }
+        made.push(k);
+      }
+    }
+    if (made.length > 0) await this.announce(made, [], true);
+  }
+
+  private async electOffline(keys: string[]): Promise<string[]> {
+    const changed: string[] = [];
+    for (const k of keys) {
+      const st = this.states.get(k);
+      if (st === undefined) continue;
+      if (st.s.leader >= 0 && this.live.has(st.s.leader) && !this.shuttingDown.has(st.s.leader)) continue;
+      if (await this.elect(k)) changed.push(k);
+    }
+    return changed;
+  }
+
+  /** Elect a leader for a partition whose leader is gone. True when the state changed. */
+  private async elect(k: string): Promise<boolean> {
+    const st = this.states.get(k)!;
+    const s = st.s;
+    const [topic, p] = k.split("\u0000");
+    const replicas = this.topics.get(topic)?.partitions[Number(p)] ?? [];
+    const ok = (r: number) => this.live.has(r) && !this.shuttingDown.has(r);
+    const liveIsr = s.isr.filter(ok);
+    let leader = replicas.find((r) => liveIsr.includes(r)) ?? liveIsr[0] ?? -1;
+    let isr = liveIsr;
+    if (leader < 0 && this.opts.uncleanLeaderElection) {
+      leader = replicas.find(ok) ?? -1;
+      if (leader >= 0) {
+        isr = [leader];
+        this.opts.log(
+          `controller: unclean leader election of ${topic}-${p}: broker ${leader} (data may be lost)`,
+        );
+      }
+    }
+    if (leader < 0) {
+      if (s.leader === -1) return false;
+      // No live in-sync replica: offline, the ISR kept so its members can lead again.
+      this.opts.log(`controller: ${topic}-${p} has no live in-sync replica: offline`);
+      return this.writeState(k, { ...s, leader: -1, leaderEpoch: s.leaderEpoch + 1 });
+    }
+    if (leader === s.leader && isr.length === s.isr.length) return false;
+    return this.writeState(k, { ...s, leader, isr, leaderEpoch: s.leaderEpoch + 1 });
+  }
+
+  /** Fenced write of a partition's state; on a concurrent change (a leader's ISR update) re-read. */
+  private async writeState(k: string, next: PartitionStateZ): Promise<boolean> {
+    const [topic, p] = k.split("\u0000");
+    const path = Z.partitionState(topic, Number(p));
+    const st = this.states.get(k)!;
+    const s = { ...next, controllerEpoch: this.epoch };
+    try {
+      await this.zk.multi([
+        { op: "check", path: Z.controllerEpoch, version: this.epochZkVersion },
+        { op: "set", path, data: encodePartitionState(s), version: st.zkVersion },
+      ]);
+    } catch (e) {
+      if (!(e instanceof ZkError && (e.code === ZK_BAD_VERSION || e.code === ZK_NO_NODE))) throw e;
+      const epoch = await this.zk.get(Z.controllerEpoch);
+      if (epoch === null || epoch.stat.version !== this.epochZkVersion) {
+        this.resign();
+        throw new Error("another controller took over (controller epoch moved)");
+      }
+      await this.refresh(k);
+      return false;
+    }
+    this.states.set(k, { s, zkVersion: st.zkVersion + 1 });
+    return true;
+  }
+
+  private async refresh(k: string): Promise<void> {
+    const [topic, p] = k.split("\u0000");
+    const got = await this.zk.get(Z.partitionState(topic, Number(p)));
+    if (got === null) this.states.delete(k);
+    else
+      this.states.set(k, {
+        s: decodePartitionState(Z.partitionState(topic, Number(p)), got.data),
+        zkVersion: got.stat.version,
+      });
+  }
+
+  // --- telling the brokers ---
+
+  private replicasOn(b: number): string[] {
+    const out: string[] = [];
+    for (const [name, a] of this.topics)
+      a.partitions.forEach((r, p) => {
+        if (r.includes(b) && this.states.has(key(name, p))) out.push(key(name, p));
+      });
+    return out;
+  }
+
+  /** Changed partitions: LeaderAndIsr to their live replicas, UpdateMetadata to every broker. */
+  private async announce(keys: string[], skip: number[] = [], isNew = false): Promise<void> {
+    if (keys.length === 0) return;
+    const per = new Map<number, string[]>();
+    for (const k of keys) {
+      const [topic, p] = k.split("\u0000");
+      for (const r of this.topics.get(topic)?.partitions[Number(p)] ?? []) {
+        if (!this.live.has(r) || skip.includes(r)) continue;
+        let l = per.get(r);
+        if (l === undefined) per.set(r, (l = []));
+        l.push(k);
+      }
+    }
+    for (const [b, ks] of per) await this.sendLeaderAndIsr(b, ks, isNew);
+    await this.sendUpdateMetadata([...this.live.keys()], keys);
+  }
+
+  private channel(b: number): BrokerChannel | undefined {
+    const reg = this.live.get(b);
+    if (reg === undefined) return undefined;
+    const ep = reg.endpoints.find((e) => e.name === "PLAINTEXT");
+    if (ep === undefined) return undefined;
+    let c = this.channels.get(b);
+    if (c === undefined || c.endpoint.host !== ep.host || c.endpoint.port !== ep.port) {
+      c?.close();
+      c = new BrokerChannel(b, { host: ep.host, port: ep.port }, `milena-controller-${this.opts.brokerId}`);
+      this.channels.set(b, c);
+    }
+    return c;
+  }
+
+  private async sendLeaderAndIsr(b: number, keys: string[], isNew: boolean): Promise<void> {
+    const reg = this.live.get(b);
+    if (reg === undefined || keys.length === 0) return;
+    const byTopic = new Map<string, LeaderAndIsrRequest["topicStates"][number]>();
+    const leaders = new Set<number>();
+    for (const k of keys) {
+      const [topic, ps] = k.split("\u0000");
+      const p = Number(ps);
+      const a = this.topics.get(topic);
+      const st = this.states.get(k);
+      if (a === undefined || st === undefined) continue;
+      let t = byTopic.get(topic);
+      if (t === undefined)
+        byTopic.set(topic, (t = { topicName: topic, topicId: a.topicId, partitionStates: [] }));
+      t.partitionStates.push({
+        topicName: topic,
+        partitionIndex: p,
+        controllerEpoch: st.s.controllerEpoch,
+        leader: st.s.leader,
+        leaderEpoch: st.s.leaderEpoch,
+        isr: st.s.isr,
+        partitionEpoch: st.zkVersion,
+        replicas: a.partitions[p],
+        addingReplicas: [],
+        removingReplicas: [],
+        isNew,
+        leaderRecoveryState: 0,
+      });
+      if (st.s.leader >= 0) leaders.add(st.s.leader);
+    }
+    const liveLeaders = [...leaders]
+      .map((l) => ({ l, ep: this.live.get(l)?.endpoints.find((e) => e.name === "PLAINTEXT") }))
+      .filter((x) => x.ep !== undefined)
+      .map(({ l, ep }) => ({ brokerId: l, hostName: ep!.host, port: ep!.port }));
+    const req: LeaderAndIsrRequest = {
+      controllerId: this.opts.brokerId,
+      isKRaftController: false,
+      controllerEpoch: this.epoch,
+      brokerEpoch: Number(reg.epoch),
+      type: 0,
+      ungroupedPartitionStates: [],
+      topicStates: [...byTopic.values()],
+      liveLeaders,
+    };
+    try {
+      const res = await this.channel(b)!.request(leaderAndIsrCodec, LEADER_AND_ISR_VERSION, req);
+      if (res.errorCode !== 0)
+        this.opts.log(`controller: LeaderAndIsr to broker ${b}: error ${res.errorCode}`);
+    } catch (e) {
+      // The broker is unreachable: when it comes back it registers again and gets the full state.
+      this.opts.log(`controller: LeaderAndIsr to broker ${b} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async sendUpdateMetadata(brokers: number[], keys: string[], deleting = false): Promise<void> {
+    const byTopic = new Map<string, UpdateMetadataRequest["topicStates"][number]>();
+    for (const k of keys) {
+      const [topic, ps] = k.split("\u0000");
+      const p = Number(ps);
+      const a = this.topics.get(topic);
+      const st = this.states.get(k);
+      if (a === undefined || st === undefined) continue;
+      let t = byTopic.get(topic);
+      if (t === undefined)
+        byTopic.set(topic, (t = { topicName: topic, topicId: a.topicId, partitionStates: [] }));
+      t.partitionStates.push({
+        topicName: topic,
+        partitionIndex: p,
+        controllerEpoch: st.s.controllerEpoch,
+        leader: deleting ? LEADER_DURING_DELETE : st.s.leader,
+        leaderEpoch: st.s.leaderEpoch,
+        isr: st.s.isr,
+        zkVersion: st.zkVersion,
+        replicas: a.partitions[p],
+        offlineReplicas: a.partitions[p].filter((r) => !this.live.has(r)),
+      });
+    }
+    const liveBrokers = [...this.live.values()].map((r) => {
+      const plain = r.endpoints.find((e) => e.name === "PLAINTEXT");
+      return {
+        id: r.id,
+        v0Host: plain?.host ?? "",
+        v0Port: plain?.port ?? -1,
+        endpoints: r.endpoints.map((e) => ({
+          port: e.port,
+          host: e.host,
+          listener: e.name,
+          securityProtocol: 0,
+        })),
+        rack: r.rack,
+      };
+    });
+    await Promise.all(
+      brokers.map(async (b) => {
+        const reg = this.live.get(b);
+        if (reg === undefined) return;
+        const req: UpdateMetadataRequest = {
+          controllerId: this.opts.brokerId,
+          isKRaftController: false,
+          controllerEpoch: this.epoch,
+          brokerEpoch: Number(reg.epoch),
+          ungroupedPartitionStates: [],
+          topicStates: [...byTopic.values()],
+          liveBrokers,
+        };
+        try {
+          await this.channel(b)!.request(updateMetadataCodec, UPDATE_METADATA_VERSION, req);
+        } catch (e) {
+          this.opts.log(`controller: UpdateMetadata to broker ${b} failed: ${(e as Error).message}`);
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,451 @@
+// This broker as a member of a ZooKeeper cluster (zookeeper.connect set): its session and
+// registration (/brokers/ids/<id>, ephemeral, with every advertised listener), the controller
+// election (/controller, ephemeral: whoever creates it runs the Controller until its session
+// ends), the inter-broker requests it serves (LeaderAndIsr, UpdateMetadata, StopReplica from the
+// controller; ControlledShutdown when it is the controller), and the admin paths that go
+// through ZooKeeper (topic creation writes /brokers/topics/<t>, deletion /admin/delete_topics/<t>;
+// the controller does the rest). When the session expires the broker stops leading and stops
+// being controller, then builds a new session and registers again.
+
+import { randomBytes } from "node:crypto";
+import type { BrokerConfig } from "../broker/config.ts";
+import type { LogManager, PartitionEntry } from "../broker/log_manager.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import type {
+  ControlledShutdownRequest,
+  ControlledShutdownResponse,
+  LeaderAndIsrRequest,
+  LeaderAndIsrResponse,
+  StopReplicaRequest,
+  StopReplicaResponse,
+  UpdateMetadataRequest,
+  UpdateMetadataResponse,
+} from "../protocol/inter_broker.ts";
+import { CONTROLLED_SHUTDOWN_VERSION, controlledShutdownCodec } from "../protocol/inter_broker.ts";
+import { assignReplicas } from "./assignment.ts";
+import { BrokerChannel, type Endpoint } from "./broker_channel.ts";
+import { Controller } from "./controller.ts";
+import { MetadataCache } from "./metadata_cache.ts";
+import { FetcherManager } from "./replica_fetcher.ts";
+import { type ReplicaLog, ReplicaManager } from "./replicas.ts";
+import {
+  decodeClusterId,
+  decodeController,
+  decodeTopicConfig,
+  encodeBroker,
+  encodeClusterId,
+  encodeController,
+  encodeTopic,
+  encodeTopicConfig,
+  PERSISTENT_PATHS,
+  Z,
+} from "./znodes.ts";
+import { ZK_NODE_EXISTS, ZkError, ZkSession } from "./zookeeper.ts";
+
+export class ClusterStartError extends Error {
+  override name = "ClusterStartError";
+}
+
+export interface ClusterDeps {
+  config: BrokerConfig;
+  logs: LogManager;
+  replicaLog: ReplicaLog;
+  appendReplica(
+    entry: PartitionEntry,
+    records: Uint8Array,
+  ): Promise<{ errorCode: number; logEndOffset: number }>;
+  log(line: string): void;
+  limited(kind: string, line: string): void;
+  /** min.insync.replicas for a topic. */
+  minInsync(topic: string): number;
+  /** Delete a local topic (StopReplica with delete, or a topic gone from the cluster). */
+  deleteLocalTopic(topic: string): Promise<void>;
+}
+
+export class ClusterNode {
+  zk: ZkSession | null = null;
+  clusterId = "";
+  readonly cache = new MetadataCache();
+  readonly replicas: ReplicaManager;
+  readonly fetchers: FetcherManager;
+  controller: Controller | null = null;
+  /** Czxid of our registration znode: Kafka's broker epoch. */
+  brokerEpoch = -1n;
+  private stopping = false;
+  private readonly leaderEndpoints = new Map<number, Endpoint>();
+  private readonly brokerId: number;
+
+  constructor(private readonly deps: ClusterDeps) {
+    const c = deps.config;
+    this.brokerId = c.brokerId;
+    this.fetchers = new FetcherManager(
+      {
+        brokerId: c.brokerId,
+        numReplicaFetchers: c.numReplicaFetchers,
+        replicaFetchMaxBytes: c.replicaFetchMaxBytes,
+        replicaFetchResponseMaxBytes: c.replicaFetchResponseMaxBytes,
+        replicaFetchWaitMaxMs: c.replicaFetchWaitMaxMs,
+        replicaFetchMinBytes: c.replicaFetchMinBytes,
+        replicaFetchBackoffMs: c.replicaFetchBackoffMs,
+        log: deps.limited,
+      },
+      {
+        endpointOf: (b) => this.endpointOf(b),
+        appendReplica: deps.appendReplica,
+        log: deps.replicaLog,
+      },
+    );
+    this.replicas = new ReplicaManager(
+      {
+        brokerId: c.brokerId,
+        replicaLagTimeMaxMs: c.replicaLagTimeMaxMs,
+        log: deps.log,
+        minInsync: deps.minInsync,
+      },
+      deps.replicaLog,
+      () => this.zk,
+      this.fetchers,
+    );
+    this.fetchers.replicas = this.replicas;
+  }
+
+  private endpointOf(b: number): Endpoint | undefined {
+    const l = this.leaderEndpoints.get(b);
+    if (l !== undefined) return l;
+    const e = this.cache.endpoint(b, "PLAINTEXT");
+    return e === undefined ? undefined : { host: e.host, port: e.port };
+  }
+
+  private async session(): Promise<ZkSession> {
+    const c = this.deps.config;
+    return ZkSession.connect(c.zookeeperConnect!, {
+      sessionTimeoutMs: c.zookeeperSessionTimeoutMs,
+      connectionTimeoutMs: c.zookeeperConnectionTimeoutMs,
+    });
+  }
+
+  /**
+   * Before the logs open: connect, create Kafka's persistent paths, read (or make) the cluster
+   * id, and refuse to start when this broker id is registered by a live broker.
+   */
+  async connect(): Promise<string> {
+    const c = this.deps.config;
+    try {
+      this.zk = await this.session();
+    } catch (e) {
+      throw new ClusterStartError(`zookeeper.connect=${c.zookeeperConnect}: ${(e as Error).message}`);
+    }
+    for (const p of PERSISTENT_PATHS) await this.zk.mkdirp(p);
+    this.clusterId = await this.readClusterId(this.zk);
+    const held = await this.zk.get(Z.broker(this.brokerId));
+    if (held !== null)
+      throw new ClusterStartError(
+        `broker.id ${this.brokerId} is already registered in ZooKeeper (${Z.broker(this.brokerId)}, session 0x${held.stat.ephemeralOwner.toString(16)}): another broker with this id is running; give each broker its own broker.id`,
+      );
+    return this.clusterId;
+  }
+
+  private async readClusterId(zk: ZkSession): Promise<string> {
+    const got = await zk.get(Z.clusterId);
+    if (got !== null) return decodeClusterId(got.data);
+    const id = this.deps.logs.clusterId || randomBytes(16).toString("base64url").slice(0, 22);
+    try {
+      await zk.mkdirp("/cluster");
+      await zk.create(Z.clusterId, encodeClusterId(id));
+      return id;
+    } catch (e) {
+      if (e instanceof ZkError && e.code === ZK_NODE_EXISTS) {
+        const again = await zk.get(Z.clusterId);
+        if (again !== null) return decodeClusterId(again.data);
+      }
+      throw e;
+    }
+  }
+
+  /** After the listeners are bound: register, watch the session, take part in the election. */
+  async register(): Promise<void> {
+    this.replicas.start(this.deps.config.logDirs);
+    await this.registerWith(this.zk!);
+  }
+
+  private async registerWith(zk: ZkSession): Promise<void> {
+    const c = this.deps.config;
+    zk.onExpired(() => void this.onExpired());
+    try {
+      await zk.create(Z.broker(this.brokerId), encodeBroker(c.advertised, c.brokerRack), true);
+    } catch (e) {
+      if (e instanceof ZkError && e.code === ZK_NODE_EXISTS) {
+        // Our old session's znode, not yet expired (a quick restart) or another broker.
+        throw new ClusterStartError(
+          `broker.id ${this.brokerId} is already registered in ZooKeeper (${Z.broker(this.brokerId)}): another broker with this id is running`,
+        );
+      }
+      throw e;
+    }
+    const me = await zk.get(Z.broker(this.brokerId));
+    this.brokerEpoch = me?.stat.czxid ?? -1n;
+    this.replicas.registered = true;
+    this.deps.log(
+      `registered in ZooKeeper as broker ${this.brokerId} (cluster ${this.clusterId}, broker epoch ${this.brokerEpoch})`,
+    );
+    await this.elect(zk);
+  }
+
+  /** Try to become controller; watch /controller to try again when it goes. */
+  private async elect(zk: ZkSession): Promise<void> {
+    if (this.stopping || zk !== this.zk) return;
+    const watch = () =>
+      void this.elect(zk).catch((e) => this.deps.log(`controller election failed: ${(e as Error).message}`));
+    const cur = await zk.get(Z.controller, watch);
+    if (cur !== null) {
+      const id = decodeController(cur.data);
+      if (id !== this.brokerId && this.controller !== null) this.resignController();
+      return;
+    }
+    try {
+      await zk.create(Z.controller, encodeController(this.brokerId), true);
+    } catch (e) {
+      if (e instanceof ZkError && e.code === ZK_NODE_EXISTS) return; // someone else won; the watch fires
+      throw e;
+    }
+    const ctl = new Controller(zk, {
+      brokerId: this.brokerId,
+      uncleanLeaderElection: this.deps.config.uncleanLeaderElectionEnable,
+      log: this.deps.log,
+    });
+    this.controller = ctl;
+    await ctl.start();
+    // The watch set by get() above fires when /controller is deleted (ours or not).
+    await zk.get(Z.controller, watch);
+  }
+
+  private resignController(): void {
+    this.controller?.resign();
+    this.controller = null;
+  }
+
+  /** The session ended: fence, then a new session and a new registration (retried). */
+  private async onExpired(): Promise<void> {
+    if (this.stopping) return;
+    this.deps.log("ZooKeeper session expired: no longer leading or controlling until registered again");
+    this.resignController();
+    this.replicas.fence();
+    this.zk = null;
+    for (let attempt = 0; !this.stopping; attempt++) {
+      try {
+        const zk = await this.session();
+        if (this.stopping) {
+          zk.close();
+          return;
+        }
+        this.zk = zk;
+        await this.registerWith(zk);
+        return;
+      } catch (e) {
+        this.deps.log(`re-registering in ZooKeeper failed: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /**
+   * Controlled shutdown (SIGTERM): ask the controller to move this broker's leaderships away,
+   * retried until nothing remains or the attempts run out (controlled.shutdown.max.retries).
+   */
+  async controlledShutdown(): Promise<void> {
+    const c = this.deps.config;
+    if (!c.controlledShutdownEnable || this.zk === null) return;
+    for (let attempt = 0; attempt <= c.controlledShutdownMaxRetries; attempt++) {
+      try {
+        const remaining = await this.askControlledShutdown();
+        if (remaining === 0) {
+          this.deps.log("controlled shutdown: leadership moved away");
+          return;
+        }
+        this.deps.log(
+          `controlled shutdown: ${remaining} partition(s) still led here (no other in-sync replica)`,
+        );
+      } catch (e) {
+        this.deps.log(`controlled shutdown attempt failed: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, c.controlledShutdownRetryBackoffMs));
+    }
+  }
+
+  private async askControlledShutdown(): Promise<number> {
+    if (this.controller !== null) return (await this.controller.controlledShutdown(this.brokerId)).length;
+    const id = this.cache.controllerId;
+    const ep = id >= 0 ? this.cache.endpoint(id, "PLAINTEXT") : undefined;
+    if (ep === undefined) throw new Error("no controller known");
+    const ch = new BrokerChannel(id, { host: ep.host, port: ep.port }, `milena-broker-${this.brokerId}`);
+    try {
+      const res = await ch.request(controlledShutdownCodec, CONTROLLED_SHUTDOWN_VERSION, {
+        brokerId: this.brokerId,
+        brokerEpoch: Number(this.brokerEpoch),
+      });
+      if (res.errorCode !== 0) throw new Error(`controller answered error ${res.errorCode}`);
+      return res.remainingPartitions.length;
+    } finally {
+      ch.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.fetchers.stop();
+    this.resignController();
+    await this.replicas.stop();
+    this.zk?.close();
+    this.zk = null;
+  }
+
+  // --- requests from the controller ---
+
+  private staleEpoch(controllerEpoch: number, brokerEpoch: number): number {
+    if (controllerEpoch < this.replicas.controllerEpoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
+    if (brokerEpoch >= 0 && BigInt(brokerEpoch) !== this.brokerEpoch) return ErrorCode.STALE_BROKER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  async handleLeaderAndIsr(req: LeaderAndIsrRequest): Promise<LeaderAndIsrResponse> {
+    const stale = this.staleEpoch(req.controllerEpoch, req.brokerEpoch);
+    if (stale !== 0) return { errorCode: stale, partitionErrors: [], topics: [] };
+    this.replicas.controllerEpoch = req.controllerEpoch;
+    for (const l of req.liveLeaders) this.leaderEndpoints.set(l.brokerId, { host: l.hostName, port: l.port });
+    const topics: LeaderAndIsrResponse["topics"] = [];
+    for (const t of req.topicStates) {
+      const partitionErrors: LeaderAndIsrResponse["topics"][number]["partitionErrors"] = [];
+      const local = this.deps.logs.topics.get(t.topicName);
+      if (local !== undefined && Buffer.compare(Buffer.from(local.topicId), Buffer.from(t.topicId)) !== 0) {
+        // A topic of the same name that was deleted while we were away.
+        this.deps.log(`topic ${t.topicName} here has another id than the cluster's: deleting the old one`);
+        for (const p of local.partitions) if (p !== undefined) this.replicas.forget(p);
+        await this.deps.deleteLocalTopic(t.topicName);
+      }
+      const overrides = await this.topicOverrides(t.topicName);
+      for (const s of t.partitionStates) {
+        let code: number = ErrorCode.NONE;
+        try {
+          const entry = await this.deps.logs.ensureReplica(
+            t.topicName,
+            s.partitionIndex,
+            Buffer.from(t.topicId),
+            overrides,
+          );
+          code = await this.replicas.applyState(entry, s);
+        } catch (e) {
+          this.deps.log(
+            `LeaderAndIsr for ${t.topicName}-${s.partitionIndex} failed: ${(e as Error).message}`,
+          );
+          code = ErrorCode.KAFKA_STORAGE_ERROR;
+        }
+        partitionErrors.push({ topicName: t.topicName, partitionIndex: s.partitionIndex, errorCode: code });
+      }
+      topics.push({ topicId: t.topicId, partitionErrors });
+    }
+    return { errorCode: 0, partitionErrors: [], topics };
+  }
+
+  private async topicOverrides(topic: string): Promise<Map<string, string>> {
+    const got = await this.zk?.get(Z.topicConfig(topic)).catch(() => null);
+    return got ? decodeTopicConfig(topic, got.data) : new Map();
+  }
+
+  handleUpdateMetadata(req: UpdateMetadataRequest): UpdateMetadataResponse {
+    const stale = this.staleEpoch(req.controllerEpoch, req.brokerEpoch);
+    if (stale !== 0) return { errorCode: stale };
+    this.replicas.controllerEpoch = Math.max(this.replicas.controllerEpoch, req.controllerEpoch);
+    this.cache.apply(req);
+    return { errorCode: 0 };
+  }
+
+  async handleStopReplica(req: StopReplicaRequest): Promise<StopReplicaResponse> {
+    const stale = this.staleEpoch(req.controllerEpoch, req.brokerEpoch);
+    if (stale !== 0) return { errorCode: stale, partitionErrors: [] };
+    const partitionErrors: StopReplicaResponse["partitionErrors"] = [];
+    for (const t of req.topicStates) {
+      let deleteTopic = false;
+      for (const p of t.partitionStates) {
+        const entry = this.deps.logs.partitionOf(t.topicName, p.partitionIndex);
+        if (entry !== undefined) this.replicas.forget(entry);
+        if (p.deletePartition) deleteTopic = true;
+        partitionErrors.push({ topicName: t.topicName, partitionIndex: p.partitionIndex, errorCode: 0 });
+      }
+      if (deleteTopic) await this.deps.deleteLocalTopic(t.topicName);
+    }
+    return { errorCode: 0, partitionErrors };
+  }
+
+  async handleControlledShutdown(req: ControlledShutdownRequest): Promise<ControlledShutdownResponse> {
+    if (this.controller === null) return { errorCode: ErrorCode.NOT_CONTROLLER, remainingPartitions: [] };
+    const remaining = await this.controller.controlledShutdown(req.brokerId);
+    return {
+      errorCode: 0,
+      remainingPartitions: remaining.map((r) => ({ topicName: r.topic, partitionIndex: r.partition })),
+    };
+  }
+
+  // --- admin through ZooKeeper ---
+
+  /** Live broker ids, as this broker knows them (the controller's last UpdateMetadata, or ZooKeeper). */
+  async liveBrokers(): Promise<number[]> {
+    if (this.cache.brokers.size > 0) return [...this.cache.brokers.keys()];
+    const ids = (await this.zk?.children(Z.brokerIds)) ?? [];
+    return ids.map(Number).filter((n) => Number.isInteger(n));
+  }
+
+  /**
+   * Create a topic in the cluster: the assignment (given, or Kafka's round robin over the live
+   * brokers) and the config overrides written to ZooKeeper; the controller elects the leaders
+   * and creates the replicas. Resolves once this broker's metadata shows every partition with a
+   * leader, or after `timeoutMs` (false).
+   */
+  async createTopic(
+    name: string,
+    assignment: number[][],
+    overrides: ReadonlyMap<string, string>,
+    topicId: Buffer,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const zk = this.zk;
+    if (zk === null) throw new Error("not connected to ZooKeeper");
+    if (overrides.size > 0) {
+      await zk.mkdirp(Z.topicConfigs);
+      await zk.set(Z.topicConfig(name), encodeTopicConfig(overrides), -1).catch(async (e) => {
+        if (e instanceof ZkError && e.code === -101)
+          await zk.create(Z.topicConfig(name), encodeTopicConfig(overrides));
+        else throw e;
+      });
+    }
+    await zk.create(Z.topic(name), encodeTopic({ partitions: assignment, topicId }));
+    return this.cache.waitFor(() => {
+      const t = this.cache.topics.get(name);
+      return (
+        t !== undefined &&
+        t.partitions.length === assignment.length &&
+        t.partitions.every((p) => p !== undefined && p.leader >= 0)
+      );
+    }, timeoutMs);
+  }
+
+  assign(brokers: number[], partitions: number, replicationFactor: number): number[][] {
+    return assignReplicas(brokers, partitions, replicationFactor);
+  }
+
+  /** Whether the topic exists in the cluster (ZooKeeper, not only this broker's cache). */
+  async topicExists(name: string): Promise<boolean> {
+    if (this.cache.topics.has(name)) return true;
+    return ((await this.zk?.get(Z.topic(name))) ?? null) !== null;
+  }
+
+  /** Mark a topic for deletion; the controller deletes it on every replica. */
+  async deleteTopic(name: string): Promise<void> {
+    const zk = this.zk;
+    if (zk === null) throw new Error("not connected to ZooKeeper");
+    try {
+      await zk.create(Z.deleteTopic(name), Buffer.alloc(0));
+    } catch (e) {
+      if (!(e instanceof ZkError && e.code === ZK_NODE_EXISTS)) throw e;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+// A real cluster for the tests: one ZooKeeper (test/helpers/zookeeper.ts) and N broker
+// processes (ids 1..N, each on ephemeral ports with its own temp log dir), all under a chroot
+// of their own. Short timeouts so failures are noticed in seconds: a 6 s ZooKeeper session,
+// replica.lag.time.max.ms 4 s.
+
+import { BrokerProcess } from "./broker_process.ts";
+import { ZooKeeperServer } from "./zookeeper.ts";
+
+export interface ClusterOptions {
+  brokers?: number;
+  overrides?: Record<string, string | number | boolean>;
+  chroot?: string;
+}
+
+export class TestCluster {
+  private constructor(
+    readonly zk: ZooKeeperServer,
+    readonly brokers: BrokerProcess[],
+    readonly connect: string,
+    private readonly overrides: Record<string, string | number | boolean>,
+  ) {}
+
+  static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
+    const zk = await ZooKeeperServer.start();
+    const connect = zk.connect(opts.chroot ?? "/milena");
+    const overrides = {
+      "zookeeper.connect": connect,
+      "zookeeper.session.timeout.ms": 6000,
+      "replica.lag.time.max.ms": 4000,
+      "replica.fetch.backoff.ms": 200,
+      "controlled.shutdown.retry.backoff.ms": 200,
+      ...opts.overrides,
+    };
+    const brokers: BrokerProcess[] = [];
+    try {
+      for (let id = 1; id <= (opts.brokers ?? 3); id++)
+        brokers.push(await BrokerProcess.start({ overrides: { ...overrides, "broker.id": id } }));
+    } catch (e) {
+      for (const b of brokers) await b.destroy();
+      await zk.destroy();
+      throw e;
+    }
+    return new TestCluster(zk, brokers, connect, overrides);
+  }
+
+  broker(id: number): BrokerProcess {
+    return this.brokers[id - 1];
+  }
+
+  /** Every live broker's bootstrap address. */
+  bootstrap(): string[] {
+    return this.brokers.filter((b) => b.exitCode === null).map((b) => b.bootstrap);
+  }
+
+  /** Restart a broker that was stopped or killed, on the same log dir (new ports). */
+  async restart(id: number): Promise<void> {
+    const b = this.broker(id);
+    if (b.exitCode === null) await b.stop();
+    await b.launch();
+  }
+
+  async destroy(): Promise<void> {
+    for (const b of this.brokers) await b.destroy();
+    await this.zk.destroy();
+  }
+}
+
+/** Poll `f` until it returns a value that is not undefined/false, or fail after `ms`. */
+export async function eventually<T>(
+  f: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 30_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
