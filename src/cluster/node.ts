@@ -387,10 +387,14 @@ export class ClusterNode {
 
   // --- admin through ZooKeeper ---
 
-  /** Live broker ids, as this broker knows them (the controller's last UpdateMetadata, or ZooKeeper). */
+  /**
+   * Live broker ids, from ZooKeeper's registrations (what Kafka's admin path reads: a broker that
+   * just registered counts before the controller has told everyone); the metadata cache when
+   * ZooKeeper cannot be read.
+   */
   async liveBrokers(): Promise<number[]> {
-    if (this.cache.brokers.size > 0) return [...this.cache.brokers.keys()];
-    const ids = (await this.zk?.children(Z.brokerIds)) ?? [];
+    const ids = await this.zk?.children(Z.brokerIds).catch(() => null);
+    if (ids === undefined || ids === null) return [...this.cache.brokers.keys()];
     return ids.map(Number).filter((n) => Number.isInteger(n));
   }
 
