@@ -5,6 +5,7 @@
 
 import type * as net from "node:net";
 import { ClusterNode } from "../cluster/node.ts";
+import { zkBlocks } from "../cluster/producer_id_blocks.ts";
 import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
@@ -60,9 +61,9 @@ import { handleDeleteRecords, handleDescribeProducers } from "./handlers/partiti
 import { handleProduce } from "./handlers/produce.ts";
 import { handleInitProducerId } from "./handlers/producers.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { LogManager, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
+import { LogManager, type PartitionEntry, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
-import { ProducerIdAllocator } from "./producer_ids.ts";
+import { fileBlocks, ProducerIdAllocator } from "./producer_ids.ts";
 import { WriterPool } from "./writers.ts";
 
 export interface BoundPorts {
@@ -123,14 +124,21 @@ export class Broker {
       writers,
       tracker,
       state,
-      producerIds: new ProducerIdAllocator(config.logDirs[0]),
+      producerIds: new ProducerIdAllocator(fileBlocks(config.logDirs[0])),
       cluster: null,
       autoCreate: (topic, budget) => this.autoCreate(topic, budget),
       topicDeleted: (topic) => this.coordinator.topicDeleted(topic),
       log: this.logLine,
       logger: this.logger,
     };
-    if (config.zookeeperConnect !== null) this.ctx.cluster = createClusterNode(this.ctx);
+    if (config.zookeeperConnect !== null) {
+      const cluster = createClusterNode(this.ctx, {
+        onRoleChange: (e, role) => this.offsetsRoleChange(e, role),
+      });
+      this.ctx.cluster = cluster;
+      // Producer ids unique across the cluster: blocks from /latest_producer_id_block.
+      this.ctx.producerIds = new ProducerIdAllocator(zkBlocks(config.brokerId, () => cluster.zk));
+    }
     this.offsetsTopic = new OffsetsTopic(this.ctx);
     this.coordinator = new GroupCoordinator(
       {
@@ -181,7 +189,16 @@ export class Broker {
     on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
     on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
     on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
-    on(ApiKey.FindCoordinator, (req, rc) => handleFindCoordinator(c, req, rc));
+    // In a cluster the coordinator is the leader of an offsets partition: the topic exists first.
+    on(ApiKey.FindCoordinator, async (req, rc) => {
+      if (c.cluster !== null)
+        await this.offsetsTopic
+          .ensure()
+          .catch((e) =>
+            this.logger.limited("offsets topic", `creating ${OFFSETS_TOPIC} failed: ${(e as Error).message}`),
+          );
+      return handleFindCoordinator(c, req, rc);
+    });
     on(ApiKey.InitProducerId, (req) => handleInitProducerId(c, req));
     on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
     on(ApiKey.CreatePartitions, (req) => handleCreatePartitions(c, req));
@@ -224,6 +241,28 @@ export class Broker {
       ApiKey.OffsetDelete,
       withOffsets((req) => handleOffsetDelete(g, req)),
     );
+  }
+
+  /**
+   * Cluster: this broker became the leader of a __consumer_offsets partition (load its groups:
+   * COORDINATOR_LOAD_IN_PROGRESS meanwhile) or stopped being (drop them: NOT_COORDINATOR).
+   */
+  private offsetsRoleChange(e: PartitionEntry, role: "leader" | "follower" | "none"): void {
+    if (e.topic !== OFFSETS_TOPIC) return;
+    const p = e.partition;
+    this.coordinator.unload(p);
+    if (role !== "leader") return;
+    this.offsetsTopic.loading.add(p);
+    void this.offsetsTopic
+      .replayPartition(p)
+      .then(
+        (records) => {
+          this.coordinator.replay(records);
+          if (records.length > 0) this.logLine(`loaded ${records.length} record(s) of ${OFFSETS_TOPIC}-${p}`);
+        },
+        (err) => this.logLine(`loading ${OFFSETS_TOPIC}-${p} failed: ${(err as Error).message}`),
+      )
+      .finally(() => this.offsetsTopic.loading.delete(p));
   }
 
   /** Completions from the writers: mirror the index, wake long-polls, answer produces. */
@@ -348,7 +387,8 @@ export class Broker {
       `opened ${r.partitions} partition(s) from ${this.config.logDirs.join(", ")} ` +
         `(${r.clean ? "clean" : "unclean"} start, recovery pool of ${r.poolThreads} thread(s), ${r.threadsUsed} used)`,
     );
-    const replayed = await this.offsetsTopic.replay();
+    // In a cluster an offsets partition is loaded when this broker becomes its leader.
+    const replayed = cluster === null ? await this.offsetsTopic.replay() : [];
     let records = 0;
     for (const part of replayed) {
       this.coordinator.replay(part);
@@ -517,7 +557,10 @@ export class Broker {
 }
 
 /** The cluster membership of a broker with zookeeper.connect, over its log and writers. */
-function createClusterNode(ctx: BrokerContext): ClusterNode {
+function createClusterNode(
+  ctx: BrokerContext,
+  groups: { onRoleChange(e: PartitionEntry, role: "leader" | "follower" | "none"): void },
+): ClusterNode {
   const { config, logs, writers, tracker } = ctx;
   return new ClusterNode({
     config,
@@ -559,5 +602,6 @@ function createClusterNode(ctx: BrokerContext): ClusterNode {
       return v === undefined ? config.minInsyncReplicas : Number(v);
     },
     deleteLocalTopic: (topic) => logs.deleteTopic(topic, () => ctx.topicDeleted(topic)),
+    onRoleChange: (e, role) => groups.onRoleChange(e, role),
   });
 }

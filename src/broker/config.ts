@@ -244,6 +244,18 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "Partitions of __consumer_offsets (fixed once it exists)",
     min: 1,
   },
+  "offsets.topic.replication.factor": {
+    kind: "int",
+    default: "3",
+    doc: "Replicas of __consumer_offsets in a cluster (capped to the live brokers when it is created)",
+    min: 1,
+  },
+  "offsets.commit.timeout.ms": {
+    kind: "int",
+    default: "5000",
+    doc: "How long a commit waits for the offsets partition's in-sync replicas (cluster)",
+    min: 1,
+  },
   "offsets.topic.segment.bytes": {
     kind: "int",
     default: "104857600",
@@ -407,6 +419,8 @@ export interface BrokerConfig {
   websocketAllowedOrigins: string[];
   offsetsTopicPartitions: number;
   offsetsTopicSegmentBytes: number;
+  offsetsTopicReplicationFactor: number;
+  offsetsCommitTimeoutMs: number;
   offsetsRetentionMs: number;
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
@@ -643,6 +657,8 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     websocketAllowedOrigins,
     offsetsTopicPartitions: num("offsets.topic.num.partitions"),
     offsetsTopicSegmentBytes: num("offsets.topic.segment.bytes"),
+    offsetsTopicReplicationFactor: num("offsets.topic.replication.factor"),
+    offsetsCommitTimeoutMs: num("offsets.commit.timeout.ms"),
     offsetsRetentionMs: num("offsets.retention.minutes") * 60_000,
     offsetsRetentionCheckIntervalMs: num("offsets.retention.check.interval.ms"),
     offsetMetadataMaxBytes: num("offset.metadata.max.bytes"),

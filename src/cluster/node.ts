@@ -58,6 +58,8 @@ export interface ClusterDeps {
   limited(kind: string, line: string): void;
   /** min.insync.replicas for a topic. */
   minInsync(topic: string): number;
+  /** A local partition became leader here, or stopped being. */
+  onRoleChange(entry: PartitionEntry, role: "leader" | "follower" | "none"): void;
   /** Delete a local topic (StopReplica with delete, or a topic gone from the cluster). */
   deleteLocalTopic(topic: string): Promise<void>;
 }
@@ -101,6 +103,7 @@ export class ClusterNode {
         replicaLagTimeMaxMs: c.replicaLagTimeMaxMs,
         log: deps.log,
         minInsync: deps.minInsync,
+        onRoleChange: deps.onRoleChange,
       },
       deps.replicaLog,
       () => this.zk,

@@ -46,6 +46,8 @@ export interface ReplicaOptions {
   log(line: string): void;
   /** min.insync.replicas of a topic (its override or the broker's). */
   minInsync(topic: string): number;
+  /** A partition's role here changed (the group coordinator loads or drops its offsets partitions). */
+  onRoleChange?(entry: PartitionEntry, role: Role): void;
 }
 
 interface FollowerState {
@@ -138,6 +140,7 @@ export class ReplicaManager {
     this.fetchers.unfollow(r);
     this.failWaiters(r, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     this.replicas.delete(entry);
+    if (r.role === "leader") this.opts.onRoleChange?.(entry, "none");
   }
 
   /** The session ended: lead nothing (the controller elects others) until registered again. */
@@ -147,6 +150,7 @@ export class ReplicaManager {
       if (r.role === "leader") {
         r.role = "none";
         this.failWaiters(r, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        this.opts.onRoleChange?.(r.entry, "none");
       }
     }
   }
@@ -168,6 +172,7 @@ export class ReplicaManager {
     if (same) return ErrorCode.NONE;
     r.zkVersion = s.partitionEpoch;
     const me = this.opts.brokerId;
+    const was = r.role;
     if (s.leader === me) {
       if (r.role !== "leader" || r.leaderEpoch !== s.leaderEpoch) {
         this.fetchers.unfollow(r);
@@ -192,8 +197,10 @@ export class ReplicaManager {
         `became leader of ${entry.topic}-${entry.partition} (epoch ${s.leaderEpoch}, isr ${s.isr.join(",")})`,
       );
       this.maybeAdvanceHw(r);
+      if (was !== "leader") this.opts.onRoleChange?.(entry, "leader");
     } else {
       this.failWaiters(r, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      if (was === "leader") this.opts.onRoleChange?.(entry, "follower");
       const changed = r.role !== "follower" || r.leader !== s.leader || r.leaderEpoch !== s.leaderEpoch;
       r.role = "follower";
       r.leader = s.leader;

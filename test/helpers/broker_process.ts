@@ -39,6 +39,11 @@ export class BrokerProcess {
     return b;
   }
 
+  /** Whether the process runs (launched, and neither exited nor killed by a signal). */
+  get alive(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** The broker process's pid (undefined before launch). */
   get pid(): number | undefined {
     return this.child?.pid;

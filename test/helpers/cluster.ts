@@ -49,13 +49,13 @@ export class TestCluster {
 
   /** Every live broker's bootstrap address. */
   bootstrap(): string[] {
-    return this.brokers.filter((b) => b.exitCode === null).map((b) => b.bootstrap);
+    return this.brokers.filter((b) => b.alive).map((b) => b.bootstrap);
   }
 
   /** Restart a broker that was stopped or killed, on the same log dir (new ports). */
   async restart(id: number): Promise<void> {
     const b = this.broker(id);
-    if (b.exitCode === null) await b.stop();
+    if (b.alive) await b.stop();
     await b.launch();
   }
 

@@ -27,6 +27,10 @@ const CLIENT: ClientInfo = { clientId: "unit", clientHost: "/127.0.0.1" };
 
 /** __consumer_offsets in memory: every append kept, in order. */
 class FakeOffsetsLog implements OffsetsLog {
+  coordinates(): number {
+    return 0;
+  }
+
   readonly appended: { partition: number; key: Buffer; value: Buffer | null }[] = [];
   readonly topics = new Map<string, number>([[TOPIC, 3]]);
 

@@ -55,6 +55,12 @@ export interface OffsetsLog {
   /** Append records (acks=-1) to a partition of __consumer_offsets; resolves to a Kafka error code. */
   append(partition: number, records: { key: Buffer; value: Buffer | null }[]): Promise<number>;
   partitionExists(topic: string, partition: number): boolean;
+  /**
+   * Whether this broker coordinates the groups of an offsets partition: NONE, NOT_COORDINATOR
+   * (another broker leads it) or COORDINATOR_LOAD_IN_PROGRESS (being loaded). A broker on its own
+   * coordinates every group.
+   */
+  coordinates(partition: number): number;
 }
 
 export interface ClientInfo {
@@ -187,6 +193,24 @@ export class GroupCoordinator {
     }
   }
 
+  /** Kafka's coordinator check: a group's requests go to the leader of its offsets partition. */
+  private notHere(groupId: string): number {
+    return this.log.coordinates(offsetsPartitionFor(groupId, this.config.offsetsTopicPartitions));
+  }
+
+  /**
+   * Drop the groups of an offsets partition this broker no longer leads (Kafka's
+   * onResignation): their members learn NOT_COORDINATOR and find the new coordinator.
+   */
+  unload(partition: number): void {
+    for (const g of [...this.groups.values()]) {
+      if (offsetsPartitionFor(g.groupId, this.config.offsetsTopicPartitions) !== partition) continue;
+      for (const m of [...g.members.values()]) this.memberGone(g, m, ErrorCode.NOT_COORDINATOR);
+      this.clearTimers(g);
+      this.groups.delete(g.groupId);
+    }
+  }
+
   // ---- membership ----
 
   private group(groupId: string): Group | undefined {
@@ -201,6 +225,8 @@ export class GroupCoordinator {
   ): Promise<JoinGroupResponse> | JoinGroupResponse {
     const c = this.config;
     if (req.groupId === "") return joinError(ErrorCode.INVALID_GROUP_ID, req.memberId);
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return joinError(away, req.memberId);
     if (
       req.sessionTimeoutMs < c.groupMinSessionTimeoutMs ||
       req.sessionTimeoutMs > c.groupMaxSessionTimeoutMs
@@ -415,6 +441,8 @@ export class GroupCoordinator {
   }
 
   sync(req: SyncGroupRequest): Promise<SyncGroupResponse> | SyncGroupResponse {
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return syncError(away);
     const g = this.group(req.groupId);
     if (g === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
     if (fenced(g, req.memberId, req.groupInstanceId)) return syncError(ErrorCode.FENCED_INSTANCE_ID);
@@ -487,6 +515,8 @@ export class GroupCoordinator {
 
   heartbeat(req: HeartbeatRequest): HeartbeatResponse {
     const answer = (errorCode: number): HeartbeatResponse => ({ throttleTimeMs: 0, errorCode });
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return answer(away);
     const g = this.group(req.groupId);
     if (g === undefined || g.state === "Empty") return answer(ErrorCode.UNKNOWN_MEMBER_ID);
     if (fenced(g, req.memberId, req.groupInstanceId)) return answer(ErrorCode.FENCED_INSTANCE_ID);
@@ -503,6 +533,8 @@ export class GroupCoordinator {
    * none from v3 (Kafka's handleLeaveGroup).
    */
   leave(req: LeaveGroupRequest, version: number): LeaveGroupResponse {
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: away, members: [] };
     const g = this.group(req.groupId);
     const leaving =
       version >= 3 ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
@@ -607,6 +639,8 @@ export class GroupCoordinator {
       })),
     });
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return all(away);
     let g = this.group(req.groupId);
     const generationId = req.generationIdOrMemberEpoch;
     const simple = generationId < 0 && req.memberId === "";
@@ -677,13 +711,16 @@ export class GroupCoordinator {
   /** OffsetFetch: v0-7 ask for one group, v8+ for many (each answered in `groups`). */
   fetchOffsets(req: OffsetFetchRequest, version: number): OffsetFetchResponse {
     if (version >= 8) {
-      const groups = req.groups.map((q) => ({
-        groupId: q.groupId,
-        topics: this.committedOffsets(q.groupId, q.topics),
-        errorCode: 0,
-      }));
+      const groups = req.groups.map((q) => {
+        const away = this.notHere(q.groupId);
+        return away !== ErrorCode.NONE
+          ? { groupId: q.groupId, topics: [], errorCode: away }
+          : { groupId: q.groupId, topics: this.committedOffsets(q.groupId, q.topics), errorCode: 0 };
+      });
       return { throttleTimeMs: 0, topics: [], errorCode: 0, groups };
     }
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return { throttleTimeMs: 0, topics: [], errorCode: away, groups: [] };
     return {
       throttleTimeMs: 0,
       topics: this.committedOffsets(req.groupId, req.topics),
@@ -731,6 +768,17 @@ export class GroupCoordinator {
   describe(groupIds: readonly string[], includeAuthorizedOperations = false): DescribeGroupsResponse {
     const ops = authorizedOperations("group", includeAuthorizedOperations);
     const groups: DescribedGroup[] = groupIds.map((id) => {
+      const away = this.notHere(id);
+      if (away !== ErrorCode.NONE)
+        return {
+          errorCode: away,
+          groupId: id,
+          groupState: "",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+          authorizedOperations: ops,
+        };
       const g = this.group(id);
       if (g === undefined)
         return {
@@ -784,7 +832,9 @@ export class GroupCoordinator {
     const results = [];
     for (const id of ids) {
       const g = this.group(id);
-      if (g === undefined) results.push({ groupId: id, errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
+      const away = this.notHere(id);
+      if (away !== ErrorCode.NONE) results.push({ groupId: id, errorCode: away });
+      else if (g === undefined) results.push({ groupId: id, errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
       else if (g.state !== "Empty") results.push({ groupId: id, errorCode: ErrorCode.NON_EMPTY_GROUP });
       else results.push({ groupId: id, errorCode: await this.removeGroup(g) });
     }
@@ -843,6 +893,8 @@ export class GroupCoordinator {
       throttleTimeMs: 0,
       topics: [],
     });
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return groupError(away);
     if (g === undefined) return groupError(ErrorCode.GROUP_ID_NOT_FOUND);
     const subscribed = new Set<string>();
     if (g.members.size > 0) {

@@ -28,6 +28,7 @@ import { type AnyApiCodec, apiVersionsKeys } from "../../protocol/registry.ts";
 import type { RequestContext } from "../../transport/connection.ts";
 import { authorizedOperations } from "../authorized_operations.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
+import { offsetsPartitionFor } from "../groups/offsets_records.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import { PartitionLimitError, type TopicEntry } from "../log_manager.ts";
 import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
@@ -107,9 +108,35 @@ export function handleFindCoordinator(
   rc: RequestContext,
 ): FindCoordinatorResponse {
   const { host, port } = advertisedFor(ctx, rc);
+  const cluster = ctx.cluster;
+  const here = (key: string) => {
+    if (cluster === null)
+      return { key, nodeId: ctx.config.brokerId, host, port, errorCode: 0, errorMessage: null };
+    // In a cluster: the leader of the group's __consumer_offsets partition, on the client's listener.
+    const p = offsetsPartitionFor(key, ctx.config.offsetsTopicPartitions);
+    const leader = cluster.cache.partition(OFFSETS_TOPIC, p)?.leader ?? -1;
+    const e = leader >= 0 ? cluster.cache.endpoint(leader, rc.connection.sink.listener) : undefined;
+    if (e === undefined)
+      return {
+        key,
+        nodeId: -1,
+        host: "",
+        port: -1,
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: `${OFFSETS_TOPIC} partition ${p} has no leader yet`,
+      };
+    return {
+      key,
+      nodeId: leader,
+      host: e.host === "0.0.0.0" ? "127.0.0.1" : e.host,
+      port: e.port,
+      errorCode: 0,
+      errorMessage: null,
+    };
+  };
   const find = (key: string) =>
     req.keyType === 0
-      ? { key, nodeId: ctx.config.brokerId, host, port, errorCode: 0, errorMessage: null }
+      ? here(key)
       : {
           key,
           nodeId: -1,
