@@ -359,6 +359,9 @@ export class ClusterNode {
     if (stale !== 0) return { errorCode: stale };
     this.replicas.controllerEpoch = Math.max(this.replicas.controllerEpoch, req.controllerEpoch);
     this.cache.apply(req);
+    // The newest word on a broker's endpoint wins: from now on the cache's (a restarted broker
+    // has new ports; LeaderAndIsr's live leaders may be older).
+    for (const b of req.liveBrokers) this.leaderEndpoints.delete(b.id);
     return { errorCode: 0 };
   }
 

@@ -3,6 +3,8 @@
 // of their own. Short timeouts so failures are noticed in seconds: a 6 s ZooKeeper session,
 // replica.lag.time.max.ms 4 s.
 
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
+import { RawClient } from "../integration/raw_client.ts";
 import { BrokerProcess } from "./broker_process.ts";
 import { ZooKeeperServer } from "./zookeeper.ts";
 
@@ -40,7 +42,28 @@ export class TestCluster {
       await zk.destroy();
       throw e;
     }
-    return new TestCluster(zk, brokers, connect, overrides);
+    const c = new TestCluster(zk, brokers, connect, overrides);
+    await c.settled();
+    return c;
+  }
+
+  /** Until every live broker's Metadata lists every live broker (the controller told them all). */
+  async settled(): Promise<void> {
+    const live = this.brokers.filter((b) => b.alive);
+    for (const b of live)
+      await eventually(
+        async () => {
+          const client = await RawClient.tcp(b.bootstrap);
+          try {
+            const md = await client.request(metadataCodec, 9, metadataRequest([], false));
+            return md.brokers.length === live.length && md.controllerId > 0;
+          } finally {
+            client.close();
+          }
+        },
+        30_000,
+        `broker ${this.brokers.indexOf(b) + 1} to see the whole cluster`,
+      );
   }
 
   broker(id: number): BrokerProcess {

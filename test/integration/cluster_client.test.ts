@@ -1,0 +1,128 @@
+// Milena's own client against a three-broker cluster, over TCP and over WebSocket: Metadata
+// lists every broker with its endpoint on the listener the client came in on (WebSocket clients
+// get ws:// endpoints), and an idempotent acks=all producer and a consumer carry on across the
+// SIGKILL of the partition's leader: every send resolves, and the consumer reads every record
+// once, in order, from the new leader.
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type ConsumedRecord, type Consumer, Milena, type RecordMetadata } from "../../src/index.ts";
+import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
+import { eventually, TestCluster } from "../helpers/cluster.ts";
+import { RawClient } from "./raw_client.ts";
+
+async function take(c: Consumer<Buffer>, n: number): Promise<ConsumedRecord<Buffer>[]> {
+  const out: ConsumedRecord<Buffer>[] = [];
+  const it = c.records();
+  const deadline = Date.now() + 60_000;
+  while (out.length < n) {
+    assert.ok(Date.now() < deadline, `read ${out.length} of ${n}`);
+    const r = await it.next();
+    assert.equal(r.done, false);
+    out.push(r.value!);
+  }
+  return out;
+}
+
+describe("Milena's client in a cluster", () => {
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await TestCluster.start({ brokers: 3 });
+  });
+
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it("gets each broker's endpoint on the listener it connected to", async () => {
+    for (const transport of ["tcp", "ws"] as const) {
+      const b = cluster.broker(2);
+      const c = transport === "tcp" ? await RawClient.tcp(b.bootstrap) : await RawClient.ws(b.wsUrl);
+      try {
+        const md = await c.request(metadataCodec, 12, metadataRequest(null, false));
+        const ports = md.brokers.map((x) => [x.nodeId, x.port]).sort((x, y) => x[0] - y[0]);
+        const want = cluster.brokers.map((x, i) => [i + 1, transport === "tcp" ? x.kafkaPort : x.wsPort]);
+        assert.deepEqual(ports, want);
+        assert.ok(md.controllerId >= 1 && md.controllerId <= 3);
+      } finally {
+        c.close();
+      }
+    }
+  });
+
+  for (const transport of ["tcp", "ws"] as const) {
+    it(`an idempotent acks=all producer and a consumer go on across the leader's death (${transport})`, async () => {
+      const topic = `milena-failover-${transport}`;
+      const live = cluster.brokers.filter((b) => b.alive);
+      const milena = new Milena({
+        bootstrap: live.map((b) => (transport === "tcp" ? b.bootstrap : b.wsUrl)),
+        retry: { retries: 60, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      const admin = milena.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+      const leaderOf = async () =>
+        (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions[0].leader;
+      const leader = await eventually(
+        async () => {
+          const l = await leaderOf();
+          return l > 0 ? l : undefined;
+        },
+        20_000,
+        "a leader",
+      );
+      const producer = milena.producer({ acks: -1 });
+      await producer.connect();
+      const consumer = milena.consumer({ autoOffsetReset: "earliest", maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      await consumer.assign([{ topic }]);
+      try {
+        const msgs = (from: number, n: number) =>
+          Array.from({ length: n }, (_, i) => ({ key: String(from + i), value: `v${from + i}` }));
+        await producer.send({ topic, messages: msgs(0, 50) });
+        assert.equal((await take(consumer, 50)).length, 50);
+        const sends: Promise<RecordMetadata[]>[] = [];
+        let next = 50;
+        for (let i = 0; i < 5; i++) {
+          sends.push(producer.send({ topic, messages: msgs(next, 10) }));
+          next += 10;
+        }
+        await cluster.broker(leader).kill();
+        for (let i = 0; i < 10; i++) {
+          sends.push(producer.send({ topic, messages: msgs(next, 10) }));
+          next += 10;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const results = await Promise.all(sends);
+        assert.ok(results.every((r) => r[0].errorCode === 0 && r[0].baseOffset >= 0));
+        const rest = await take(consumer, next - 50);
+        // Idempotent: each key exactly once, in order.
+        assert.deepEqual(
+          rest.map((r) => Number(r.key!.toString())),
+          Array.from({ length: next - 50 }, (_, i) => 50 + i),
+        );
+        const now = await leaderOf();
+        assert.notEqual(now, leader);
+      } finally {
+        await consumer.disconnect();
+        await producer.disconnect();
+        await admin.disconnect();
+        await cluster.restart(leader);
+        await eventually(
+          async () => {
+            const c = await RawClient.tcp(cluster.broker(leader === 1 ? 2 : 1).bootstrap);
+            try {
+              const md = await c.request(metadataCodec, 9, metadataRequest([topic], false));
+              return md.topics[0].partitions[0].isrNodes.length === 3;
+            } finally {
+              c.close();
+            }
+          },
+          40_000,
+          "the restarted broker back in the ISR",
+        );
+      }
+    });
+  }
+});
