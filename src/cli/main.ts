@@ -22,6 +22,7 @@ const USAGE = `usage: milena <command> ...
   consume   print a topic's records
   perf      produce|consume load tests
   groups    list|describe|delete|reset-offsets consumer groups
+  cluster   status: brokers, controller, under-replicated and offline partitions
 run 'milena <command> --help' for its options`;
 
 type ClientCommand = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -47,6 +48,10 @@ async function clientCommand(name: string): Promise<ClientCommand | null> {
     case "groups": {
       const m = await import("./groups.ts");
       return { run: m.groups, usage: m.GROUPS_USAGE };
+    }
+    case "cluster": {
+      const m = await import("./cluster.ts");
+      return { run: m.cluster, usage: m.CLUSTER_USAGE };
     }
     default:
       return null;

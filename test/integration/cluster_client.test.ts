@@ -6,8 +6,10 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { type ConsumedRecord, type Consumer, Milena, type RecordMetadata } from "../../src/index.ts";
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
+import { run } from "../helpers/broker_process.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
 import { RawClient } from "./raw_client.ts";
 
@@ -48,6 +50,36 @@ describe("Milena's client in a cluster", () => {
       } finally {
         c.close();
       }
+    }
+  });
+
+  it("milena cluster status and topics describe show brokers, controller, leaders, replicas and ISRs", async () => {
+    const bin = fileURLToPath(new URL("../../src/cli/milena.js", import.meta.url));
+    const cli = (...args: string[]) =>
+      run(process.execPath, [bin, ...args, "--bootstrap", cluster.broker(1).bootstrap]);
+    const made = await cli("topics", "create", "described", "--partitions", "3", "--replication-factor", "3");
+    assert.equal(made.code, 0, made.stderr);
+    const status = await eventually(
+      async () => {
+        const r = await cli("cluster", "status");
+        return r.code === 0 ? r : undefined;
+      },
+      20_000,
+      "a fully replicated cluster",
+    );
+    assert.match(status.stdout, /Controller: [123]\tBrokers: 3/);
+    for (const id of [1, 2, 3]) assert.match(status.stdout, new RegExp(`Broker: ${id}\t127\\.0\\.0\\.1:`));
+    assert.match(status.stdout, /Under-replicated: 0\tOffline: 0/);
+    const described = await cli("topics", "describe", "described");
+    assert.equal(described.code, 0, described.stderr);
+    const rows = described.stdout.split("\n").filter((l) => l.includes("Partition:"));
+    assert.equal(rows.length, 3);
+    for (const row of rows) {
+      const m = /Leader: (\d)\tReplicas: ([\d,]+)\tIsr: ([\d,]+)/.exec(row);
+      assert.ok(m, row);
+      assert.deepEqual(m[2].split(",").sort(), ["1", "2", "3"]);
+      assert.deepEqual(m[3].split(",").sort(), ["1", "2", "3"]);
+      assert.equal(m[1], m[2].split(",")[0], "the preferred replica leads");
     }
   });
 
