@@ -170,6 +170,12 @@ async function until(got: () => number, want: number, timeoutMs: number, what: s
 // ---------------------------------------------------------------------------------------------
 // Milena, its own client
 
+/** How the own-client driver creates its topics (absent: the broker's defaults). */
+export interface TopicSettings {
+  replicationFactor?: number;
+  configEntries?: { name: string; value: string }[];
+}
+
 /**
  * The own client's producer settings for throughput, as a user would pick them: batches of up to
  * 512 KiB (the default 16 KiB caps a request at 150 records of 100 B, and the per-request cost
@@ -206,12 +212,15 @@ export class MilenaClientDriver implements Driver {
   /**
    * idempotent false: the client's producer with idempotence off, for W1 acks=-1 only (the one
    * phase where the default producer is idempotent), to measure what idempotence costs.
+   * topic: how its topics are created (the cluster part: replication factor 3 and
+   * min.insync.replicas 2; default: the broker's defaults).
    */
   constructor(
     readonly transport: TransportName,
     private readonly bootstrap: string,
     readonly serverPid: number,
     private readonly idempotent = true,
+    private readonly topic: TopicSettings = {},
   ) {
     this.client = idempotent ? "milena client" : "milena client, idempotence off";
     this.label = `milena client / ${transport}${idempotent ? "" : ", idempotence off"}`;
@@ -251,7 +260,7 @@ export class MilenaClientDriver implements Driver {
     acks: 1 | -1,
     onStart: () => void,
   ) {
-    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }] });
+    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, ...this.topic }] });
     const producer = this.milena.producer({
       acks,
       ...producerTuning(partitions),
@@ -299,11 +308,18 @@ export class MilenaClientDriver implements Driver {
     await this.admin.deleteTopics({ topics: [name] });
   }
 
-  async latencyRun(name: string, rate: number, seconds: number, valueBytes: number): Promise<number[]> {
-    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: 1 }] });
+  /** acks: 1 in W4; the cluster part also runs it with -1. */
+  async latencyRun(
+    name: string,
+    rate: number,
+    seconds: number,
+    valueBytes: number,
+    acks: 1 | -1 = 1,
+  ): Promise<number[]> {
+    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: 1, ...this.topic }] });
     // Latency: lingerMs 0 (the default: a batch goes as soon as a request slot is free), fetches
     // answered as soon as one byte is there (minBytes 1), a short long-poll.
-    const producer = this.milena.producer({ acks: 1, lingerMs: 0 });
+    const producer = this.milena.producer({ acks, lingerMs: 0 });
     await producer.connect();
     await producer.send({ topic: name, messages: [] }).catch(() => {});
     const consumer = this.milena.consumer({

@@ -603,5 +603,6 @@ function createClusterNode(
     },
     deleteLocalTopic: (topic) => logs.deleteTopic(topic, () => ctx.topicDeleted(topic)),
     onRoleChange: (e, role) => groups.onRoleChange(e, role),
+    applyTopicConfig: (topic, overrides) => logs.setTopicConfig(topic, overrides),
   });
 }

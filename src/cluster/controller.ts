@@ -180,7 +180,10 @@ export class Controller {
     const added: string[] = [];
     for (const name of names) {
       if (this.topics.has(name)) continue;
-      const got = await this.zk.get(Z.topic(name));
+      // Its data changes when partitions are added (CreatePartitions writes the new assignment).
+      const got = await this.zk.get(Z.topic(name), () =>
+        this.enqueue("partition change", () => this.onTopicData(name)),
+      );
       if (got === null) continue;
       let a: TopicAssignment;
       try {
@@ -251,6 +254,21 @@ export class Controller {
     const added = await this.loadTopics();
     if (added.length === 0) return;
     this.opts.log(`controller: new topic(s) ${added.join(", ")}`);
+    await this.initNewPartitions();
+  }
+
+  /** A topic's assignment changed: partitions were added (Kafka's PartitionModifications). */
+  private async onTopicData(name: string): Promise<void> {
+    const got = await this.zk.get(Z.topic(name), () =>
+      this.enqueue("partition change", () => this.onTopicData(name)),
+    );
+    const known = this.topics.get(name);
+    if (got === null || known === undefined) return;
+    const a = decodeTopic(name, got.data);
+    if (a.partitions.length <= known.partitions.length) return;
+    this.opts.log(`controller: topic ${name} grows to ${a.partitions.length} partitions`);
+    // Existing partitions keep their replicas (reassignment is not built); the new ones join.
+    this.topics.set(name, { ...known, partitions: [...known.partitions, ...a.partitions.slice(known.partitions.length)] });
     await this.initNewPartitions();
   }
 

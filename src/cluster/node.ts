@@ -30,7 +30,10 @@ import { FetcherManager } from "./replica_fetcher.ts";
 import { type ReplicaLog, ReplicaManager } from "./replicas.ts";
 import {
   decodeClusterId,
+  decodeConfigChange,
   decodeController,
+  decodeTopic,
+  encodeConfigChange,
   decodeTopicConfig,
   encodeBroker,
   encodeClusterId,
@@ -40,7 +43,7 @@ import {
   PERSISTENT_PATHS,
   Z,
 } from "./znodes.ts";
-import { ZK_NODE_EXISTS, ZkError, ZkSession } from "./zookeeper.ts";
+import { ZK_BAD_VERSION, ZK_NODE_EXISTS, ZkError, ZkSession } from "./zookeeper.ts";
 
 export class ClusterStartError extends Error {
   override name = "ClusterStartError";
@@ -62,6 +65,8 @@ export interface ClusterDeps {
   onRoleChange(entry: PartitionEntry, role: "leader" | "follower" | "none"): void;
   /** Delete a local topic (StopReplica with delete, or a topic gone from the cluster). */
   deleteLocalTopic(topic: string): Promise<void>;
+  /** A topic's config overrides changed in the cluster: apply them to its local partitions. */
+  applyTopicConfig(topic: string, overrides: Map<string, string>): Promise<void>;
 }
 
 export class ClusterNode {
@@ -185,6 +190,7 @@ export class ClusterNode {
       }
       throw e;
     }
+    await this.watchConfigChanges(zk, true);
     const me = await zk.get(Z.broker(this.brokerId));
     this.brokerEpoch = me?.stat.czxid ?? -1n;
     this.replicas.registered = true;
@@ -192,6 +198,63 @@ export class ClusterNode {
       `registered in ZooKeeper as broker ${this.brokerId} (cluster ${this.clusterId}, broker epoch ${this.brokerEpoch})`,
     );
     await this.elect(zk);
+  }
+
+  /** The highest config change notification handled (its sequence number). */
+  private configChangeSeen = -1;
+
+  /**
+   * /config/changes: a topic's overrides changed somewhere in the cluster (Kafka's config change
+   * notifications): re-read /config/topics/<t> and apply it here. At registration only the
+   * newest sequence is noted (the topics this broker opens read their config then).
+   */
+  private async watchConfigChanges(zk: ZkSession, first = false): Promise<void> {
+    if (this.stopping || zk !== this.zk) return;
+    const names = await zk.children(Z.configChanges, () =>
+      void this.watchConfigChanges(zk).catch((e) =>
+        this.deps.limited("config change", `reading config changes failed: ${(e as Error).message}`),
+      ),
+    );
+    const seqs = names
+      .map((n) => ({ n, seq: Number(n.slice(n.lastIndexOf("_") + 1)) }))
+      .filter((x) => Number.isInteger(x.seq))
+      .sort((a, b) => a.seq - b.seq);
+    if (first) {
+      this.configChangeSeen = Math.max(this.configChangeSeen, seqs.at(-1)?.seq ?? -1);
+      return;
+    }
+    for (const { n, seq } of seqs) {
+      if (seq <= this.configChangeSeen) continue;
+      this.configChangeSeen = seq;
+      const got = await zk.get(`${Z.configChanges}/${n}`);
+      const entity = got === null ? null : decodeConfigChange(got.data);
+      if (entity === null || !entity.startsWith("topics/")) continue;
+      const topic = entity.slice("topics/".length);
+      if (!this.deps.logs.topics.has(topic)) continue;
+      await this.deps.applyTopicConfig(topic, await this.topicOverrides(topic));
+    }
+  }
+
+  /** A topic's config overrides, as the cluster keeps them (/config/topics/<t>). */
+  async topicConfig(name: string): Promise<Map<string, string> | null> {
+    if (!(await this.topicExists(name))) return null;
+    return this.topicOverrides(name);
+  }
+
+  /** Store a topic's overrides in the cluster and tell every broker (a config change notification). */
+  async setTopicConfig(name: string, overrides: ReadonlyMap<string, string>): Promise<void> {
+    const zk = this.zk;
+    if (zk === null) throw new Error("not connected to ZooKeeper");
+    const data = encodeTopicConfig(overrides);
+    try {
+      await zk.set(Z.topicConfig(name), data, -1);
+    } catch (e) {
+      if (!(e instanceof ZkError && e.code === -101)) throw e;
+      await zk.mkdirp(Z.topicConfigs);
+      await zk.create(Z.topicConfig(name), data);
+    }
+    await zk.mkdirp(Z.configChanges);
+    await zk.createSequential(Z.configChange, encodeConfigChange(`topics/${name}`));
   }
 
   /** Try to become controller; watch /controller to try again when it goes. */
@@ -446,6 +509,83 @@ export class ClusterNode {
   async topicExists(name: string): Promise<boolean> {
     if (this.cache.topics.has(name)) return true;
     return ((await this.zk?.get(Z.topic(name))) ?? null) !== null;
+  }
+
+  /**
+   * CreatePartitions in the cluster: the topic's assignment grows in ZooKeeper (the given
+   * replicas, or Kafka's round robin continued from the topic's first partition), written at the
+   * version read, and the controller elects the new partitions' leaders. Resolves to a Kafka error
+   * code and message; NONE once this broker's metadata shows them led (or REQUEST_TIMED_OUT).
+   */
+  async addPartitions(
+    name: string,
+    count: number,
+    given: number[][] | null,
+    validateOnly: boolean,
+    timeoutMs: number,
+  ): Promise<{ errorCode: number; message: string | null }> {
+    const zk = this.zk;
+    if (zk === null) return { errorCode: ErrorCode.NOT_CONTROLLER, message: "not connected to ZooKeeper" };
+    const got = await zk.get(Z.topic(name));
+    if (got === null) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `Topic '${name}' does not exist.` };
+    const a = decodeTopic(name, got.data);
+    const current = a.partitions.length;
+    if (count <= current)
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        message:
+          count === current
+            ? `Topic already has ${current} partitions.`
+            : `Topic currently has ${current} partitions, which is higher than the requested ${count}.`,
+      };
+    const rf = a.partitions[0]?.length ?? 1;
+    const live = await this.liveBrokers();
+    let added: number[][];
+    if (given !== null) {
+      if (given.length !== count - current)
+        return {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          message: `Increasing the number of partitions by ${count - current} but ${given.length} assignments provided.`,
+        };
+      for (const r of given) {
+        if (r.length !== rf || new Set(r).size !== r.length)
+          return {
+            errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            message: `each new partition needs ${rf} distinct replicas, got ${r.join(",")}`,
+          };
+        const gone = r.find((b) => !live.includes(b));
+        if (gone !== undefined)
+          return { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `broker ${gone} is not alive` };
+      }
+      added = given;
+    } else {
+      if (rf > live.length)
+        return {
+          errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+          message: `Replication factor: ${rf} larger than available brokers: ${live.length}.`,
+        };
+      const sorted = [...live].sort((x, y) => x - y);
+      const first = sorted.indexOf(a.partitions[0]?.[0] ?? -1);
+      added = assignReplicas(live, count - current, rf, {
+        start: first >= 0 ? first : undefined,
+        firstPartition: current,
+      });
+    }
+    if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
+    try {
+      await zk.set(Z.topic(name), encodeTopic({ partitions: [...a.partitions, ...added], topicId: a.topicId }), got.stat.version);
+    } catch (e) {
+      if (e instanceof ZkError && e.code === ZK_BAD_VERSION)
+        return { errorCode: ErrorCode.REASSIGNMENT_IN_PROGRESS, message: `topic ${name} changed meanwhile: try again` };
+      throw e;
+    }
+    const ready = await this.cache.waitFor(() => {
+      const t = this.cache.topics.get(name);
+      return t !== undefined && t.partitions.length >= count && t.partitions.every((p) => p !== undefined && p.leader >= 0);
+    }, timeoutMs);
+    return ready || timeoutMs <= 0
+      ? { errorCode: ErrorCode.NONE, message: null }
+      : { errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `the new partitions of ${name} have no leaders yet` };
   }
 
   /** Mark a topic for deletion; the controller deletes it on every replica. */

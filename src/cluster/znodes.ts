@@ -16,6 +16,7 @@
 //                                                  "leader_epoch":0,"isr":[1,2,3]}
 //   /config/topics/<topic>                        {"version":1,"config":{"retention.ms":"1000"}}
 //   /admin/delete_topics/<topic>                  (empty: the controller deletes the topic)
+//   /config/changes/config_change_<seq>           {"version":2,"entity_path":"topics/<topic>"}
 //   /isr_change_notification/isr_change_<seq>     {"version":1,"partitions":[{"topic":"t","partition":0}]}
 //   /latest_producer_id_block                     {"version":1,"broker":1,"block_start":"0","block_end":"999"}
 //
@@ -42,6 +43,8 @@ export const Z = {
   isrChanges: "/isr_change_notification",
   isrChange: "/isr_change_notification/isr_change_",
   producerIdBlock: "/latest_producer_id_block",
+  configChanges: "/config/changes",
+  configChange: "/config/changes/config_change_",
 };
 
 /** The persistent paths a broker makes sure exist at startup (Kafka's ZkData.PersistentZkPaths). */
@@ -275,4 +278,15 @@ export function decodeProducerIdBlock(data: Buffer): ProducerIdBlock | null {
   if (data.length === 0) return null;
   const v = parse(data, Z.producerIdBlock);
   return { broker: Number(v.broker), start: Number(v.block_start), end: Number(v.block_end) };
+}
+
+// /config/changes/config_change_<seq>
+
+export function encodeConfigChange(entityPath: string): Buffer {
+  return json({ version: 2, entity_path: entityPath });
+}
+
+export function decodeConfigChange(data: Buffer): string | null {
+  const v = parse(data, Z.configChanges);
+  return typeof v.entity_path === "string" ? v.entity_path : null;
 }

@@ -5,13 +5,22 @@
 // once, in order, from the new leader.
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import kafkajs, { Kafka, logLevel } from "kafkajs";
 import { type ConsumedRecord, type Consumer, Milena, type RecordMetadata } from "../../src/index.ts";
+import { describeConfigsCodec } from "../../src/protocol/describe_configs.ts";
+import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
+import { produceCodec } from "../../src/protocol/produce.ts";
+import { encodeBatch } from "../../src/protocol/records.ts";
 import { run } from "../helpers/broker_process.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
 import { RawClient } from "./raw_client.ts";
+
+const { ConfigResourceTypes } = kafkajs;
 
 async function take(c: Consumer<Buffer>, n: number): Promise<ConsumedRecord<Buffer>[]> {
   const out: ConsumedRecord<Buffer>[] = [];
@@ -80,6 +89,88 @@ describe("Milena's client in a cluster", () => {
       assert.deepEqual(m[2].split(",").sort(), ["1", "2", "3"]);
       assert.deepEqual(m[3].split(",").sort(), ["1", "2", "3"]);
       assert.equal(m[1], m[2].split(",")[0], "the preferred replica leads");
+    }
+  });
+
+  it("grows a topic and changes its config across the cluster (CreatePartitions, AlterConfigs)", async () => {
+    const topic = "grown-and-configured";
+    const k = new Kafka({
+      clientId: "cluster-admin",
+      brokers: [cluster.broker(1).bootstrap],
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = k.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: 1, replicationFactor: 3 }],
+        waitForLeaders: true,
+      });
+      await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] });
+      const md = await eventually(
+        async () => {
+          const m = await admin.fetchTopicMetadata({ topics: [topic] });
+          const ps = m.topics[0].partitions;
+          return ps.length === 4 && ps.every((p) => p.leader > 0 && p.isr.length === 3) ? ps : undefined;
+        },
+        20_000,
+        "four led, fully replicated partitions",
+      );
+      assert.ok(md.every((p) => p.replicas.length === 3));
+      // A new partition is on every replica's disk.
+      for (const b of cluster.brokers)
+        await eventually(() => fs.existsSync(join(b.logDir, `${topic}-3`)), 10_000, `${topic}-3 on disk`);
+
+      // Set through broker 1, seen through broker 2, applied by every partition's leader: with
+      // min.insync.replicas above the replication factor acks=all is refused.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: [{ name: "min.insync.replicas", value: "4" }],
+          },
+        ],
+      });
+      const c2 = await RawClient.tcp(cluster.broker(2).bootstrap);
+      try {
+        const cfg = await c2.request(describeConfigsCodec, 1, {
+          resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ["min.insync.replicas"] }],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        });
+        assert.equal(cfg.results[0].errorCode, 0);
+        assert.equal(cfg.results[0].configs.find((e) => e.name === "min.insync.replicas")?.value, "4");
+      } finally {
+        c2.close();
+      }
+      const leader = md.find((p) => p.partitionId === 0)!.leader;
+      await eventually(
+        async () => {
+          const c = await RawClient.tcp(cluster.broker(leader).bootstrap);
+          try {
+            const res = await c.request(produceCodec, 7, {
+              transactionalId: null,
+              acks: -1,
+              timeoutMs: 2000,
+              topics: [
+                {
+                  name: topic,
+                  partitions: [{ partitionIndex: 0, records: encodeBatch([{ key: null, value: "x" }]) }],
+                },
+              ],
+            });
+            return res.responses[0].partitions[0].errorCode === ErrorCode.NOT_ENOUGH_REPLICAS;
+          } finally {
+            c.close();
+          }
+        },
+        10_000,
+        "the leader to apply min.insync.replicas=4",
+      );
+    } finally {
+      await admin.disconnect();
     }
   });
 

@@ -123,6 +123,22 @@ export async function handleCreatePartitions(
       continue;
     }
     seen.add(t.name);
+    if (ctx.cluster !== null && t.name !== OFFSETS_TOPIC) {
+      if (t.count - (ctx.cluster.cache.topics.get(t.name)?.partitions.length ?? 0) > perRequest) {
+        fail(ErrorCode.POLICY_VIOLATION, `more than max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}) partitions`);
+        continue;
+      }
+      const r = await ctx.cluster.addPartitions(
+        t.name,
+        t.count,
+        t.assignments?.map((a) => a.brokerIds) ?? null,
+        req.validateOnly,
+        Math.max(0, req.timeoutMs),
+      );
+      if (r.errorCode !== 0) fail(r.errorCode, r.message ?? "");
+      else results.push({ name: t.name, errorCode: 0, errorMessage: null });
+      continue;
+    }
     const topic = ctx.logs.topics.get(t.name);
     if (topic === undefined || !validTopicName(t.name)) {
       fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${t.name}' does not exist.`);

@@ -91,11 +91,11 @@ export function topicConfigEntries(
   return out;
 }
 
-export function handleDescribeConfigs(
+export async function handleDescribeConfigs(
   ctx: BrokerContext,
   req: DescribeConfigsRequest,
   version: number,
-): DescribeConfigsResponse {
+): Promise<DescribeConfigsResponse> {
   const c = ctx.config;
   const results: DescribeConfigsResult[] = [];
   const withSynonyms = req.includeSynonyms && version >= 1;
@@ -135,7 +135,11 @@ export function handleDescribeConfigs(
         result.configs.push(entry);
       }
     } else if (r.resourceType === RESOURCE_TOPIC) {
-      const t = ctx.logs.topics.get(r.resourceName);
+      // In a cluster a topic's overrides live in ZooKeeper (this broker may hold none of it).
+      const t =
+        ctx.cluster === null
+          ? ctx.logs.topics.get(r.resourceName)
+          : await ctx.cluster.topicConfig(r.resourceName).then((o) => (o === null ? undefined : { overrides: o }));
       if (t === undefined) {
         result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         result.errorMessage = clipMessage(`Topic ${r.resourceName} does not exist`);
@@ -176,7 +180,11 @@ async function alterResource(
   }
   if (resourceType !== RESOURCE_TOPIC)
     return answer(ErrorCode.INVALID_REQUEST, `resource type ${resourceType} is not supported`);
-  const t = ctx.logs.topics.get(resourceName);
+  const cluster = ctx.cluster;
+  const t =
+    cluster === null
+      ? ctx.logs.topics.get(resourceName)
+      : await cluster.topicConfig(resourceName).then((o) => (o === null ? undefined : { overrides: o }));
   if (t === undefined)
     return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resourceName} does not exist`);
   let next: Map<string, string>;
@@ -187,7 +195,9 @@ async function alterResource(
     return answer(ErrorCode.INVALID_CONFIG, e.message);
   }
   if (!validateOnly) {
-    await ctx.logs.setTopicConfig(resourceName, next);
+    // A cluster's brokers each apply it on the change notification (this one too).
+    if (cluster !== null) await cluster.setTopicConfig(resourceName, next);
+    else await ctx.logs.setTopicConfig(resourceName, next);
     ctx.logger.limited(
       "topic config",
       `topic ${resourceName} config overrides now: ${[...next].map(([k, v]) => `${k}=${v}`).join(", ") || "(none)"}`,
