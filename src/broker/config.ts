@@ -113,6 +113,23 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "In-sync replicas an acks=all produce needs (NOT_ENOUGH_REPLICAS below)",
     min: 1,
   },
+  "auto.leader.rebalance.enable": {
+    kind: "bool",
+    default: "true",
+    doc: "The controller moves leadership back to each partition's preferred replica (the first assigned) when it is in sync",
+  },
+  "leader.imbalance.check.interval.seconds": {
+    kind: "long",
+    default: "300",
+    doc: "How often the controller checks for leaders away from their preferred replica",
+    min: 1,
+  },
+  "leader.imbalance.per.broker.percentage": {
+    kind: "int",
+    default: "10",
+    doc: "Share of a broker's preferred partitions led elsewhere above which the controller moves them back",
+    min: 0,
+  },
   "controlled.shutdown.enable": {
     kind: "bool",
     default: "true",
@@ -442,6 +459,9 @@ export interface BrokerConfig {
   minInsyncReplicas: number;
   defaultReplicationFactor: number;
   controlledShutdownEnable: boolean;
+  autoLeaderRebalanceEnable: boolean;
+  leaderImbalanceCheckIntervalMs: number;
+  leaderImbalancePerBrokerPercentage: number;
   controlledShutdownMaxRetries: number;
   controlledShutdownRetryBackoffMs: number;
   /** Every key with its effective value and where it came from. */
@@ -682,6 +702,9 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     minInsyncReplicas: num("min.insync.replicas"),
     defaultReplicationFactor: num("default.replication.factor"),
     controlledShutdownEnable: values.get("controlled.shutdown.enable") as boolean,
+    autoLeaderRebalanceEnable: values.get("auto.leader.rebalance.enable") as boolean,
+    leaderImbalanceCheckIntervalMs: num("leader.imbalance.check.interval.seconds") * 1000,
+    leaderImbalancePerBrokerPercentage: num("leader.imbalance.per.broker.percentage"),
     controlledShutdownMaxRetries: num("controlled.shutdown.max.retries"),
     controlledShutdownRetryBackoffMs: num("controlled.shutdown.retry.backoff.ms"),
     effective,

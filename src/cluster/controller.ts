@@ -40,6 +40,10 @@ import { ZK_BAD_VERSION, ZK_NO_NODE, ZK_NODE_EXISTS, ZkError, type ZkSession } f
 export interface ControllerOptions {
   brokerId: number;
   uncleanLeaderElection: boolean;
+  /** auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds (ms), leader.imbalance.per.broker.percentage. */
+  autoLeaderRebalance: boolean;
+  imbalanceCheckIntervalMs: number;
+  imbalancePercentage: number;
   log(line: string): void;
 }
 
@@ -64,6 +68,7 @@ export class Controller {
   private active = true;
   /** Brokers shutting down in a controlled way: no leadership goes to them. */
   private readonly shuttingDown = new Set<number>();
+  private rebalanceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly zk: ZkSession,
@@ -85,11 +90,54 @@ export class Controller {
       await this.onIsrChanges();
       await this.onTopicDeletions();
     });
+    if (this.opts.autoLeaderRebalance) {
+      this.rebalanceTimer = setInterval(
+        () => this.enqueue("preferred leader election", () => this.rebalanceLeaders()),
+        this.opts.imbalanceCheckIntervalMs,
+      );
+      this.rebalanceTimer.unref();
+    }
+  }
+
+  /**
+   * Kafka's checkAndTriggerAutoLeaderRebalance: for each broker, the partitions whose preferred
+   * replica (first assigned) it is but that another broker leads; above
+   * leader.imbalance.per.broker.percentage of its preferred partitions, each of them whose
+   * preferred replica is alive and in the ISR gets it back as leader (a new leader epoch).
+   */
+  private async rebalanceLeaders(): Promise<void> {
+    const byPreferred = new Map<number, { total: number; away: string[] }>();
+    for (const [name, a] of this.topics) {
+      a.partitions.forEach((replicas, p) => {
+        const st = this.states.get(key(name, p));
+        if (st === undefined || replicas.length === 0) return;
+        const preferred = replicas[0];
+        let e = byPreferred.get(preferred);
+        if (e === undefined) byPreferred.set(preferred, (e = { total: 0, away: [] }));
+        e.total++;
+        if (st.s.leader !== preferred) e.away.push(key(name, p));
+      });
+    }
+    const changed: string[] = [];
+    for (const [b, e] of byPreferred) {
+      if (!this.live.has(b) || this.shuttingDown.has(b) || e.away.length === 0) continue;
+      if ((e.away.length * 100) / e.total <= this.opts.imbalancePercentage) continue;
+      for (const k of e.away) {
+        const st = this.states.get(k);
+        if (st === undefined || !st.s.isr.includes(b)) continue;
+        if (await this.writeState(k, { ...st.s, leader: b, leaderEpoch: st.s.leaderEpoch + 1 })) changed.push(k);
+      }
+    }
+    if (changed.length > 0) {
+      this.opts.log(`controller: moved ${changed.length} partition(s) back to their preferred leaders`);
+      await this.announce(changed);
+    }
   }
 
   /** Stop acting (the session ended or the broker stops): no more events, no more requests. */
   resign(): void {
     this.active = false;
+    if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
   }

@@ -277,6 +277,9 @@ export class ClusterNode {
     const ctl = new Controller(zk, {
       brokerId: this.brokerId,
       uncleanLeaderElection: this.deps.config.uncleanLeaderElectionEnable,
+      autoLeaderRebalance: this.deps.config.autoLeaderRebalanceEnable,
+      imbalanceCheckIntervalMs: this.deps.config.leaderImbalanceCheckIntervalMs,
+      imbalancePercentage: this.deps.config.leaderImbalancePerBrokerPercentage,
       log: this.deps.log,
     });
     this.controller = ctl;

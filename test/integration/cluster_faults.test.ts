@@ -9,7 +9,8 @@
 //   - a zombie leader (SIGSTOP past the ZooKeeper session): while paused a new leader is
 //     elected; when it resumes it acknowledges no acks=all write, and nothing acknowledged is lost;
 //   - ZooKeeper restarted under load: the brokers reconnect (or register again), the writes go
-//     on, and every acknowledged one is in the log.
+//     on, and every acknowledged one is in the log;
+//   - the preferred replica, back and in sync, gets its leadership back.
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -325,5 +326,29 @@ describe("faults in a three-broker cluster", () => {
       [],
       "acknowledged writes missing from the leader's log",
     );
+  });
+
+  it("moves leadership back to the preferred replica once it is in sync again (auto.leader.rebalance.enable)", async () => {
+    cluster = await TestCluster.start({ overrides: { "leader.imbalance.check.interval.seconds": 1 } });
+    const c = cluster;
+    await createTopic(c);
+    assert.equal((await state(c, 2)).leader, 1);
+    await c.broker(1).kill();
+    await eventually(async () => (await state(c, 2)).leader > 1, 40_000, "a leader other than broker 1");
+    assert.equal(
+      (await produce(c.broker((await state(c, 2)).leader).bootstrap, -1, ["while-away"])).errorCode,
+      0,
+    );
+    await c.restart(1);
+    await eventually(
+      async () => {
+        const s = await state(c, 2);
+        return s.leader === 1 && s.isr.length === 3;
+      },
+      40_000,
+      "broker 1 leading again",
+    );
+    assert.equal((await produce(c.broker(1).bootstrap, -1, ["back"])).errorCode, 0);
+    assert.deepEqual(valuesOnDisk(c.broker(1).logDir), ["while-away", "back"]);
   });
 });
