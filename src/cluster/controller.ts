@@ -125,7 +125,8 @@ export class Controller {
       for (const k of e.away) {
         const st = this.states.get(k);
         if (st === undefined || !st.s.isr.includes(b)) continue;
-        if (await this.writeState(k, { ...st.s, leader: b, leaderEpoch: st.s.leaderEpoch + 1 })) changed.push(k);
+        if (await this.writeState(k, { ...st.s, leader: b, leaderEpoch: st.s.leaderEpoch + 1 }))
+          changed.push(k);
       }
     }
     if (changed.length > 0) {
@@ -316,7 +317,10 @@ export class Controller {
     if (a.partitions.length <= known.partitions.length) return;
     this.opts.log(`controller: topic ${name} grows to ${a.partitions.length} partitions`);
     // Existing partitions keep their replicas (reassignment is not built); the new ones join.
-    this.topics.set(name, { ...known, partitions: [...known.partitions, ...a.partitions.slice(known.partitions.length)] });
+    this.topics.set(name, {
+      ...known,
+      partitions: [...known.partitions, ...a.partitions.slice(known.partitions.length)],
+    });
     await this.initNewPartitions();
   }
 

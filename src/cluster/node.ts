@@ -33,10 +33,10 @@ import {
   decodeConfigChange,
   decodeController,
   decodeTopic,
-  encodeConfigChange,
   decodeTopicConfig,
   encodeBroker,
   encodeClusterId,
+  encodeConfigChange,
   encodeController,
   encodeTopic,
   encodeTopicConfig,
@@ -210,10 +210,12 @@ export class ClusterNode {
    */
   private async watchConfigChanges(zk: ZkSession, first = false): Promise<void> {
     if (this.stopping || zk !== this.zk) return;
-    const names = await zk.children(Z.configChanges, () =>
-      void this.watchConfigChanges(zk).catch((e) =>
-        this.deps.limited("config change", `reading config changes failed: ${(e as Error).message}`),
-      ),
+    const names = await zk.children(
+      Z.configChanges,
+      () =>
+        void this.watchConfigChanges(zk).catch((e) =>
+          this.deps.limited("config change", `reading config changes failed: ${(e as Error).message}`),
+        ),
     );
     const seqs = names
       .map((n) => ({ n, seq: Number(n.slice(n.lastIndexOf("_") + 1)) }))
@@ -530,7 +532,8 @@ export class ClusterNode {
     const zk = this.zk;
     if (zk === null) return { errorCode: ErrorCode.NOT_CONTROLLER, message: "not connected to ZooKeeper" };
     const got = await zk.get(Z.topic(name));
-    if (got === null) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `Topic '${name}' does not exist.` };
+    if (got === null)
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `Topic '${name}' does not exist.` };
     const a = decodeTopic(name, got.data);
     const current = a.partitions.length;
     if (count <= current)
@@ -576,19 +579,33 @@ export class ClusterNode {
     }
     if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
     try {
-      await zk.set(Z.topic(name), encodeTopic({ partitions: [...a.partitions, ...added], topicId: a.topicId }), got.stat.version);
+      await zk.set(
+        Z.topic(name),
+        encodeTopic({ partitions: [...a.partitions, ...added], topicId: a.topicId }),
+        got.stat.version,
+      );
     } catch (e) {
       if (e instanceof ZkError && e.code === ZK_BAD_VERSION)
-        return { errorCode: ErrorCode.REASSIGNMENT_IN_PROGRESS, message: `topic ${name} changed meanwhile: try again` };
+        return {
+          errorCode: ErrorCode.REASSIGNMENT_IN_PROGRESS,
+          message: `topic ${name} changed meanwhile: try again`,
+        };
       throw e;
     }
     const ready = await this.cache.waitFor(() => {
       const t = this.cache.topics.get(name);
-      return t !== undefined && t.partitions.length >= count && t.partitions.every((p) => p !== undefined && p.leader >= 0);
+      return (
+        t !== undefined &&
+        t.partitions.length >= count &&
+        t.partitions.every((p) => p !== undefined && p.leader >= 0)
+      );
     }, timeoutMs);
     return ready || timeoutMs <= 0
       ? { errorCode: ErrorCode.NONE, message: null }
-      : { errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `the new partitions of ${name} have no leaders yet` };
+      : {
+          errorCode: ErrorCode.REQUEST_TIMED_OUT,
+          message: `the new partitions of ${name} have no leaders yet`,
+        };
   }
 
   /** Mark a topic for deletion; the controller deletes it on every replica. */

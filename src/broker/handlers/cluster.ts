@@ -125,7 +125,10 @@ export async function handleCreatePartitions(
     seen.add(t.name);
     if (ctx.cluster !== null && t.name !== OFFSETS_TOPIC) {
       if (t.count - (ctx.cluster.cache.topics.get(t.name)?.partitions.length ?? 0) > perRequest) {
-        fail(ErrorCode.POLICY_VIOLATION, `more than max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}) partitions`);
+        fail(
+          ErrorCode.POLICY_VIOLATION,
+          `more than max.partitions.per.request (${ctx.config.maxPartitionsPerRequest}) partitions`,
+        );
         continue;
       }
       const r = await ctx.cluster.addPartitions(

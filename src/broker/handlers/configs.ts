@@ -139,7 +139,9 @@ export async function handleDescribeConfigs(
       const t =
         ctx.cluster === null
           ? ctx.logs.topics.get(r.resourceName)
-          : await ctx.cluster.topicConfig(r.resourceName).then((o) => (o === null ? undefined : { overrides: o }));
+          : await ctx.cluster
+              .topicConfig(r.resourceName)
+              .then((o) => (o === null ? undefined : { overrides: o }));
       if (t === undefined) {
         result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         result.errorMessage = clipMessage(`Topic ${r.resourceName} does not exist`);
