@@ -213,6 +213,10 @@ export class Broker {
       on(ApiKey.UpdateMetadata, (req) => cluster.handleUpdateMetadata(req as never));
       on(ApiKey.StopReplica, (req) => cluster.handleStopReplica(req as never));
       on(ApiKey.ControlledShutdown, (req) => cluster.handleControlledShutdown(req as never));
+      on(ApiKey.AlterPartitionReassignments, (req) =>
+        cluster.handleAlterPartitionReassignments(req as never),
+      );
+      on(ApiKey.ListPartitionReassignments, (req) => cluster.handleListPartitionReassignments(req as never));
     }
     const g = this.coordinator;
     // The coordinator's log exists before a group uses it (Kafka creates it on first lookup).

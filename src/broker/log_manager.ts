@@ -822,6 +822,23 @@ export class LogManager {
   }
 
   /**
+   * A cluster replica moved away (a reassignment removed this broker): close the partition and
+   * remove its directory (renamed away at once, deleted in the background). The topic stays while
+   * it has other partitions here.
+   */
+  async deleteReplica(name: string, partition: number): Promise<void> {
+    const t = this.topics.get(name);
+    const p = t?.partitions[partition];
+    if (t === undefined || p === undefined) return;
+    delete t.partitions[partition];
+    await this.closePartition(p, true);
+    await this.persistLogStarts(p.logDir).catch((e) =>
+      this.report(`rewriting ${join(p.logDir, LOG_START_CHECKPOINT)} failed: ${(e as Error).message}`),
+    );
+    if (t.partitions.every((x) => x === undefined)) this.unregister(t);
+  }
+
+  /**
    * Grow a topic to `count` partitions (CreatePartitions; checked by the caller). The new ones
    * open one at a time in ascending order, so a crash halfway leaves the topic with a prefix of
    * them, a consistent smaller count. Grows of one topic run one after another.

@@ -1,5 +1,5 @@
-// `milena topics create|list|describe|delete|alter-config`, as kafka-topics.sh and
-// kafka-configs.sh do it.
+// `milena topics create|list|describe|delete|alter-config|reassign|reassignments`, as
+// kafka-topics.sh, kafka-configs.sh and kafka-reassign-partitions.sh do it.
 
 import { ConfigResourceTypes } from "../client/node.ts";
 import { all, integer, keyValue, num, parseArgs, UsageError } from "./args.ts";
@@ -11,6 +11,8 @@ export const TOPICS_USAGE = `usage:
   milena topics describe [TOPIC ...]
   milena topics delete TOPIC [TOPIC ...]
   milena topics alter-config TOPIC [--set key=value ...] [--delete key ...]
+  milena topics reassign TOPIC --partition P (--replicas B1,B2,... | --cancel)   (a cluster)
+  milena topics reassignments                                                   (moves in progress)
 options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
 
 const SPEC = {
@@ -20,6 +22,9 @@ const SPEC = {
   config: { type: "string" as const, repeat: true },
   set: { type: "string" as const, repeat: true },
   delete: { type: "string" as const, repeat: true },
+  partition: { type: "number" as const },
+  replicas: { type: "string" as const },
+  cancel: { type: "boolean" as const },
 };
 
 export async function topics(argv: string[]): Promise<number> {
@@ -123,6 +128,50 @@ export async function topics(argv: string[]): Promise<number> {
           resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configEntries: entries })),
         });
         for (const n of names) out(`Altered config of topic ${n}.`);
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case "reassign": {
+      need("a topic name");
+      if (names.length > 1) throw new UsageError("topics reassign takes one topic");
+      const partition = integer("partition", num(p, "partition"), 0);
+      if (partition === undefined) throw new UsageError("topics reassign needs --partition P");
+      const cancel = p.options.has("cancel");
+      const list = p.options.get("replicas")?.[0] as string | undefined;
+      if (cancel === (list !== undefined))
+        throw new UsageError("topics reassign needs --replicas B1,B2,... or --cancel");
+      const replicas =
+        list === undefined ? null : list.split(",").map((b) => integer("replicas", Number(b), 0) ?? -1);
+      if (replicas?.some((b) => !Number.isInteger(b) || b < 0))
+        throw new UsageError(`--replicas: "${list}" is not a list of broker ids`);
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        await admin.alterPartitionReassignments({
+          topics: [{ topic: names[0], partitionAssignment: [{ partition, replicas }] }],
+        });
+        out(
+          replicas === null
+            ? `Cancelled the reassignment of ${names[0]}-${partition}.`
+            : `Reassigning ${names[0]}-${partition} to ${replicas.join(",")}.`,
+        );
+      } finally {
+        await admin.disconnect();
+      }
+      return 0;
+    }
+    case "reassignments": {
+      const admin = client(p).admin();
+      await admin.connect();
+      try {
+        const res = await admin.listPartitionReassignments();
+        for (const t of res.topics)
+          for (const part of t.partitions)
+            out(
+              `Topic: ${t.topic}\tPartition: ${part.partition}\tReplicas: ${part.replicas.join(",")}\tAdding: ${part.addingReplicas.join(",")}\tRemoving: ${part.removingReplicas.join(",")}`,
+            );
       } finally {
         await admin.disconnect();
       }

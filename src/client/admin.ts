@@ -10,6 +10,10 @@ import { describeConfigsCodec } from "../protocol/describe_configs.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { incrementalAlterConfigsCodec } from "../protocol/incremental_alter_configs.ts";
 import { listOffsetsCodec } from "../protocol/list_offsets.ts";
+import {
+  alterPartitionReassignmentsCodec,
+  listPartitionReassignmentsCodec,
+} from "../protocol/reassignments.ts";
 import type { Cluster, PartitionInfo } from "./cluster.ts";
 import type { Connection } from "./connection.ts";
 import { MilenaAggregateError, type MilenaError, NotConnectedError, protocolError } from "./errors.ts";
@@ -186,6 +190,87 @@ export class Admin {
         .map((r) => protocolError(r.errorCode, null, { topic: r.name ?? undefined })),
       "deleteTopics",
     );
+  }
+
+  /**
+   * Move partitions' replicas (a ZooKeeper cluster's controller; kafkajs's shape): each
+   * partition's new replicas, or null replicas to cancel its move. Errors are thrown.
+   */
+  async alterPartitionReassignments(opts: {
+    topics: { topic: string; partitionAssignment: { partition: number; replicas: number[] | null }[] }[];
+    timeout?: number;
+  }): Promise<void> {
+    this.check();
+    const res = await this.cluster.withRetry(async () => {
+      const conn = await this.controller();
+      const r = await conn.request(alterPartitionReassignmentsCodec, {
+        timeoutMs: opts.timeout ?? 5000,
+        topics: opts.topics.map((t) => ({
+          name: t.topic,
+          partitions: t.partitionAssignment.map((p) => ({
+            partitionIndex: p.partition,
+            replicas: p.replicas,
+          })),
+        })),
+      });
+      if (r.errorCode === ErrorCode.NOT_CONTROLLER) {
+        await this.cluster.metadata([]);
+        throw protocolError(ErrorCode.NOT_CONTROLLER);
+      }
+      return r;
+    });
+    if (res.errorCode !== 0) throw protocolError(res.errorCode, res.errorMessage);
+    throwAll(
+      res.responses.flatMap((t) =>
+        t.partitions
+          .filter((p) => p.errorCode !== 0)
+          .map((p) =>
+            protocolError(p.errorCode, p.errorMessage, { topic: t.name, partition: p.partitionIndex }),
+          ),
+      ),
+      "alterPartitionReassignments",
+    );
+  }
+
+  /** The reassignments in progress (all, or of the partitions given). */
+  async listPartitionReassignments(
+    opts: { topics?: { topic: string; partitions: number[] }[]; timeout?: number } = {},
+  ): Promise<{
+    topics: {
+      topic: string;
+      partitions: {
+        partition: number;
+        replicas: number[];
+        addingReplicas: number[];
+        removingReplicas: number[];
+      }[];
+    }[];
+  }> {
+    this.check();
+    const res = await this.cluster.withRetry(async () => {
+      const conn = await this.controller();
+      const r = await conn.request(listPartitionReassignmentsCodec, {
+        timeoutMs: opts.timeout ?? 5000,
+        topics: opts.topics?.map((t) => ({ name: t.topic, partitionIndexes: t.partitions })) ?? null,
+      });
+      if (r.errorCode === ErrorCode.NOT_CONTROLLER) {
+        await this.cluster.metadata([]);
+        throw protocolError(ErrorCode.NOT_CONTROLLER);
+      }
+      return r;
+    });
+    if (res.errorCode !== 0) throw protocolError(res.errorCode, res.errorMessage);
+    return {
+      topics: res.topics.map((t) => ({
+        topic: t.name,
+        partitions: t.partitions.map((p) => ({
+          partition: p.partitionIndex,
+          replicas: p.replicas,
+          addingReplicas: p.addingReplicas,
+          removingReplicas: p.removingReplicas,
+        })),
+      })),
+    };
   }
 
   /** Names of every topic. */

@@ -29,6 +29,10 @@ import { offsetCommitCodec } from "../protocol/offset_commit.ts";
 import { offsetFetchCodec } from "../protocol/offset_fetch.ts";
 import { produceCodec } from "../protocol/produce.ts";
 import { Reader } from "../protocol/reader.ts";
+import {
+  alterPartitionReassignmentsCodec,
+  listPartitionReassignmentsCodec,
+} from "../protocol/reassignments.ts";
 import { syncGroupCodec } from "../protocol/sync_group.ts";
 import { Writer } from "../protocol/writer.ts";
 import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
@@ -62,6 +66,9 @@ const CLIENT_VERSIONS = new Map<number, [number, number]>(
     [describeGroupsCodec, 0, LATEST],
     [listGroupsCodec, 0, LATEST],
     [deleteGroupsCodec, 0, LATEST],
+    // a cluster's controller (KIP-455)
+    [alterPartitionReassignmentsCodec, 0, LATEST],
+    [listPartitionReassignmentsCodec, 0, LATEST],
   ].map(([c, lo, hi]) => {
     const codec = c as ApiCodec<unknown, unknown>;
     return [codec.key, [Math.max(lo as number, codec.minVersion), Math.min(hi as number, codec.maxVersion)]];

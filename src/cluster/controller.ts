@@ -14,6 +14,7 @@
 // Each change bumps the leader epoch and is sent to the replicas (LeaderAndIsr) and to every
 // broker (UpdateMetadata).
 
+import { ErrorCode } from "../protocol/error_codes.ts";
 import type { LeaderAndIsrRequest, UpdateMetadataRequest } from "../protocol/inter_broker.ts";
 import {
   LEADER_AND_ISR_VERSION,
@@ -31,6 +32,7 @@ import {
   decodePartitionState,
   decodeTopic,
   encodePartitionState,
+  encodeTopic,
   type PartitionStateZ,
   type TopicAssignment,
   Z,
@@ -69,6 +71,8 @@ export class Controller {
   /** Brokers shutting down in a controlled way: no leadership goes to them. */
   private readonly shuttingDown = new Set<number>();
   private rebalanceTimer: NodeJS.Timeout | null = null;
+  /** Reassignments in progress (KIP-455): each partition's target replicas. */
+  readonly moving = new Map<string, number[]>();
 
   constructor(
     private readonly zk: ZkSession,
@@ -243,6 +247,15 @@ export class Controller {
       }
       this.topics.set(name, a);
       added.push(name);
+      // A reassignment the previous controller started: its target is the replicas not being removed.
+      for (const p of new Set([...(a.adding?.keys() ?? []), ...(a.removing?.keys() ?? [])])) {
+        const removing = a.removing?.get(p) ?? [];
+        if (a.partitions[p] !== undefined)
+          this.moving.set(
+            key(name, p),
+            a.partitions[p].filter((r) => !removing.includes(r)),
+          );
+      }
       for (let p = 0; p < a.partitions.length; p++) {
         const st = await this.zk.get(Z.partitionState(name, p));
         if (st !== null)
@@ -339,6 +352,8 @@ export class Controller {
       [...keys].filter((k) => this.states.has(k)),
     );
     for (const n of names) await this.zk.delete(`${Z.isrChanges}/${n}`).catch(() => {});
+    // A reassignment finishes once its new replicas are in sync.
+    for (const k of keys) if (this.moving.has(k)) await this.maybeFinishMove(k);
   }
 
   private async onTopicDeletions(): Promise<void> {
@@ -378,6 +393,160 @@ export class Controller {
       }
       await this.zk.deleteRecursive(Z.deleteTopic(name));
     }
+  }
+
+  /**
+   * AlterPartitionReassignments for one partition (KIP-455, Kafka's ZK-mode flow): the replicas
+   * become target ∪ current (target first) with adding/removing recorded in the topic's znode,
+   * the leader epoch moves so every replica hears of it, the new replicas create the partition
+   * and follow; once every target replica is in the ISR the move finishes (maybeFinishMove).
+   * `target` null cancels a move in progress (back to the replicas it started from).
+   */
+  reassign(
+    topic: string,
+    partition: number,
+    target: number[] | null,
+  ): Promise<{ errorCode: number; message: string | null }> {
+    return new Promise((resolve) => {
+      this.enqueue("reassignment", async () => {
+        resolve(await this.startMove(topic, partition, target));
+      });
+    });
+  }
+
+  private async startMove(
+    topic: string,
+    partition: number,
+    asked: number[] | null,
+  ): Promise<{ errorCode: number; message: string | null }> {
+    const a = this.topics.get(topic);
+    const k = key(topic, partition);
+    const st = this.states.get(k);
+    if (a === undefined || a.partitions[partition] === undefined || st === undefined)
+      return {
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        message: `${topic}-${partition} does not exist`,
+      };
+    const current = a.partitions[partition];
+    const adding = a.adding?.get(partition) ?? [];
+    const original = this.moving.has(k) ? current.filter((r) => !adding.includes(r)) : current;
+    if (asked === null) {
+      if (!this.moving.has(k))
+        return {
+          errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS,
+          message: `no reassignment of ${topic}-${partition} in progress`,
+        };
+    } else {
+      if (asked.length === 0 || new Set(asked).size !== asked.length)
+        return {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          message: "the target replicas must be distinct and not empty",
+        };
+      const gone = asked.find((b) => !this.live.has(b));
+      if (gone !== undefined)
+        return { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: `broker ${gone} is not alive` };
+    }
+    const target = asked ?? original;
+    const union = [...new Set([...target, ...original])];
+    const addingNow = target.filter((r) => !original.includes(r));
+    const removingNow = original.filter((r) => !target.includes(r));
+    const next = {
+      ...a,
+      partitions: [...a.partitions],
+      adding: new Map(a.adding),
+      removing: new Map(a.removing),
+    };
+    next.partitions[partition] = union;
+    if (addingNow.length > 0) next.adding.set(partition, addingNow);
+    else next.adding.delete(partition);
+    if (removingNow.length > 0) next.removing.set(partition, removingNow);
+    else next.removing.delete(partition);
+    await this.zk.set(Z.topic(topic), encodeTopic(next), -1);
+    this.topics.set(topic, next);
+    this.moving.set(k, target);
+    this.opts.log(
+      `controller: reassigning ${topic}-${partition} from ${original.join(",")} to ${target.join(",")}`,
+    );
+    if (await this.writeState(k, { ...st.s, leaderEpoch: st.s.leaderEpoch + 1 })) await this.announce([k]);
+    await this.maybeFinishMove(k);
+    return { errorCode: ErrorCode.NONE, message: null };
+  }
+
+  /** Every target replica in sync: lead from the target, drop the others from ISR and disk. */
+  private async maybeFinishMove(k: string): Promise<void> {
+    const target = this.moving.get(k);
+    const st = this.states.get(k);
+    if (target === undefined || st === undefined) return;
+    if (!target.every((r) => st.s.isr.includes(r))) return;
+    const [topic, ps] = k.split("\u0000");
+    const p = Number(ps);
+    const a = this.topics.get(topic);
+    if (a === undefined) return;
+    const removed = a.partitions[p].filter((r) => !target.includes(r));
+    const isr = st.s.isr.filter((r) => target.includes(r));
+    const leader = target.includes(st.s.leader) ? st.s.leader : (target.find((r) => isr.includes(r)) ?? -1);
+    const next = {
+      ...a,
+      partitions: [...a.partitions],
+      adding: new Map(a.adding),
+      removing: new Map(a.removing),
+    };
+    next.partitions[p] = target;
+    next.adding.delete(p);
+    next.removing.delete(p);
+    await this.zk.set(Z.topic(topic), encodeTopic(next), -1);
+    this.topics.set(topic, next);
+    this.moving.delete(k);
+    await this.writeState(k, { ...st.s, leader, isr, leaderEpoch: st.s.leaderEpoch + 1 });
+    this.opts.log(`controller: reassignment of ${topic}-${p} done: replicas ${target.join(",")}`);
+    await this.announce([k]);
+    const epoch = this.states.get(k)?.s.leaderEpoch ?? 0;
+    for (const b of removed) {
+      const reg = this.live.get(b);
+      if (reg === undefined) continue;
+      await this.channel(b)
+        ?.request(stopReplicaCodec, STOP_REPLICA_VERSION, {
+          controllerId: this.opts.brokerId,
+          isKRaftController: false,
+          controllerEpoch: this.epoch,
+          brokerEpoch: Number(reg.epoch),
+          deletePartitions: true,
+          ungroupedPartitions: [],
+          topics: [],
+          topicStates: [
+            {
+              topicName: topic,
+              partitionStates: [{ partitionIndex: p, leaderEpoch: epoch, deletePartition: true }],
+            },
+          ],
+        })
+        .catch((e) => this.opts.log(`controller: StopReplica to ${b} failed: ${(e as Error).message}`));
+    }
+  }
+
+  /** The reassignments in progress (ListPartitionReassignments). */
+  reassignments(): {
+    topic: string;
+    partition: number;
+    replicas: number[];
+    adding: number[];
+    removing: number[];
+  }[] {
+    const out = [];
+    for (const k of this.moving.keys()) {
+      const [topic, ps] = k.split("\u0000");
+      const p = Number(ps);
+      const a = this.topics.get(topic);
+      if (a === undefined || a.partitions[p] === undefined) continue;
+      out.push({
+        topic,
+        partition: p,
+        replicas: a.partitions[p],
+        adding: a.adding?.get(p) ?? [],
+        removing: a.removing?.get(p) ?? [],
+      });
+    }
+    return out;
   }
 
   /** A broker asks to shut down (ControlledShutdown): move its leaderships, drop it from ISRs. */

@@ -22,6 +22,12 @@ import type {
   UpdateMetadataResponse,
 } from "../protocol/inter_broker.ts";
 import { CONTROLLED_SHUTDOWN_VERSION, controlledShutdownCodec } from "../protocol/inter_broker.ts";
+import type {
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
+} from "../protocol/reassignments.ts";
 import { assignReplicas } from "./assignment.ts";
 import { BrokerChannel, type Endpoint } from "./broker_channel.ts";
 import { Controller } from "./controller.ts";
@@ -442,7 +448,10 @@ export class ClusterNode {
       for (const p of t.partitionStates) {
         const entry = this.deps.logs.partitionOf(t.topicName, p.partitionIndex);
         if (entry !== undefined) this.replicas.forget(entry);
-        if (p.deletePartition) deleteTopic = true;
+        // Kafka's leader epoch -2 (EpochDuringDelete): the topic is being deleted; otherwise a
+        // reassignment moved this replica away.
+        if (p.deletePartition && p.leaderEpoch === -2) deleteTopic = true;
+        else if (p.deletePartition) await this.deps.logs.deleteReplica(t.topicName, p.partitionIndex);
         partitionErrors.push({ topicName: t.topicName, partitionIndex: p.partitionIndex, errorCode: 0 });
       }
       if (deleteTopic) await this.deps.deleteLocalTopic(t.topicName);
@@ -457,6 +466,55 @@ export class ClusterNode {
       errorCode: 0,
       remainingPartitions: remaining.map((r) => ({ topicName: r.topic, partitionIndex: r.partition })),
     };
+  }
+
+  /** AlterPartitionReassignments: the controller starts (or cancels) each partition's move. */
+  async handleAlterPartitionReassignments(
+    req: AlterPartitionReassignmentsRequest,
+  ): Promise<AlterPartitionReassignmentsResponse> {
+    const ctl = this.controller;
+    if (ctl === null)
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, responses: [] };
+    const responses: AlterPartitionReassignmentsResponse["responses"] = [];
+    for (const t of req.topics) {
+      const partitions = [];
+      for (const p of t.partitions) {
+        const r = await ctl.reassign(t.name, p.partitionIndex, p.replicas);
+        partitions.push({
+          partitionIndex: p.partitionIndex,
+          errorCode: r.errorCode,
+          errorMessage: r.message,
+        });
+      }
+      responses.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, responses };
+  }
+
+  /** ListPartitionReassignments: the controller's moves in progress (all, or the partitions asked). */
+  handleListPartitionReassignments(
+    req: ListPartitionReassignmentsRequest,
+  ): ListPartitionReassignmentsResponse {
+    const ctl = this.controller;
+    if (ctl === null)
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_CONTROLLER, errorMessage: null, topics: [] };
+    const byTopic = new Map<string, ListPartitionReassignmentsResponse["topics"][number]>();
+    for (const m of ctl.reassignments()) {
+      if (
+        req.topics !== null &&
+        !req.topics.some((t) => t.name === m.topic && t.partitionIndexes.includes(m.partition))
+      )
+        continue;
+      let t = byTopic.get(m.topic);
+      if (t === undefined) byTopic.set(m.topic, (t = { name: m.topic, partitions: [] }));
+      t.partitions.push({
+        partitionIndex: m.partition,
+        replicas: m.replicas,
+        addingReplicas: m.adding,
+        removingReplicas: m.removing,
+      });
+    }
+    return { throttleTimeMs: 0, errorCode: 0, errorMessage: null, topics: [...byTopic.values()] };
   }
 
   // --- admin through ZooKeeper ---

@@ -160,6 +160,9 @@ export interface TopicAssignment {
   partitions: number[][];
   /** 16 bytes (Kafka's Uuid, base64url without padding in the znode). */
   topicId: Buffer;
+  /** Reassignments in progress (KIP-455): replicas being added and removed, by partition. */
+  adding?: Map<number, number[]>;
+  removing?: Map<number, number[]>;
 }
 
 export function encodeTopicId(id: Buffer): string {
@@ -171,11 +174,13 @@ export function encodeTopic(a: TopicAssignment): Buffer {
   a.partitions.forEach((r, i) => {
     partitions[String(i)] = r;
   });
+  const obj = (m: Map<number, number[]> | undefined) =>
+    Object.fromEntries([...(m ?? [])].map(([p, r]) => [String(p), r]));
   return json({
     partitions,
     topic_id: encodeTopicId(a.topicId),
-    adding_replicas: {},
-    removing_replicas: {},
+    adding_replicas: obj(a.adding),
+    removing_replicas: obj(a.removing),
     version: 3,
   });
 }
@@ -195,7 +200,19 @@ export function decodeTopic(topic: string, data: Buffer): TopicAssignment {
     if (partitions[i] === undefined) throw new Error(`${what}: partition ${i} missing`);
   const topicId = typeof v.topic_id === "string" ? Buffer.from(v.topic_id, "base64url") : Buffer.alloc(16);
   if (topicId.length !== 16) throw new Error(`${what}: topic_id is not 16 bytes`);
-  return { partitions, topicId };
+  const map = (v: unknown, field: string): Map<number, number[]> => {
+    const out = new Map<number, number[]>();
+    if (v !== null && typeof v === "object")
+      for (const [k, r] of Object.entries(v as Record<string, unknown>))
+        out.set(Number(k), intList(r, `${what} ${field} ${k}`));
+    return out;
+  };
+  return {
+    partitions,
+    topicId,
+    adding: map(v.adding_replicas, "adding_replicas"),
+    removing: map(v.removing_replicas, "removing_replicas"),
+  };
 }
 
 // /brokers/topics/<topic>/partitions/<p>/state

@@ -28,6 +28,7 @@ import { listOffsetsCodec } from "./list_offsets.ts";
 import { metadataCodec } from "./metadata.ts";
 import { offsetForLeaderEpochCodec } from "./offset_for_leader_epoch.ts";
 import { produceCodec } from "./produce.ts";
+import { alterPartitionReassignmentsCodec, listPartitionReassignmentsCodec } from "./reassignments.ts";
 
 /**
  * A codec of any API: requests decode to `unknown`. The broker dispatches on the api key to the
@@ -60,6 +61,8 @@ export const CODECS: readonly AnyApiCodec[] = [
   stopReplicaCodec,
   updateMetadataCodec,
   controlledShutdownCodec,
+  alterPartitionReassignmentsCodec,
+  listPartitionReassignmentsCodec,
 ];
 
 const BY_KEY: (AnyApiCodec | undefined)[] = [];

@@ -15,7 +15,7 @@ import { describeConfigsCodec } from "../../src/protocol/describe_configs.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
-import { encodeBatch } from "../../src/protocol/records.ts";
+import { decodeBatch, encodeBatch, splitBatches } from "../../src/protocol/records.ts";
 import { run } from "../helpers/broker_process.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
 import { RawClient } from "./raw_client.ts";
@@ -170,6 +170,105 @@ describe("Milena's client in a cluster", () => {
         "the leader to apply min.insync.replicas=4",
       );
     } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it("moves a partition to another broker while a producer keeps writing (AlterPartitionReassignments)", async () => {
+    const topic = "moved";
+    const k = new Kafka({
+      clientId: "cluster-reassign",
+      brokers: cluster.bootstrap(),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const admin = k.admin();
+    await admin.connect();
+    const producer = k.producer();
+    await producer.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [1, 2] }] }],
+        waitForLeaders: true,
+      });
+      const acked: string[] = [];
+      let stop = false;
+      const writing = (async () => {
+        for (let i = 0; !stop; i++) {
+          await producer.send({ topic, acks: -1, messages: [{ value: `m${i}`.padEnd(2000, ".") }] });
+          acked.push(`m${i}`);
+        }
+      })();
+      while (acked.length < 200) await new Promise((r) => setTimeout(r, 20));
+      await admin.alterPartitionReassignments({
+        topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }],
+      });
+      const moved = await eventually(
+        async () => {
+          const m = await admin.fetchTopicMetadata({ topics: [topic] });
+          const p = m.topics[0].partitions[0];
+          const listed = await admin.listPartitionReassignments({});
+          return [...p.replicas].sort().join() === "2,3" && p.isr.length === 2 && listed.topics.length === 0
+            ? p
+            : undefined;
+        },
+        40_000,
+        "replicas 2,3 and no move in progress",
+      );
+      assert.ok([2, 3].includes(moved.leader));
+      while (acked.length < 400) await new Promise((r) => setTimeout(r, 20));
+      stop = true;
+      await writing;
+      // Broker 1 no longer holds it; 3 has everything acknowledged, byte for byte as 2.
+      await eventually(
+        () => !fs.existsSync(join(cluster.broker(1).logDir, `${topic}-0`)),
+        20_000,
+        "the old replica deleted",
+      );
+      const sums = (id: number) =>
+        fs
+          .readdirSync(join(cluster.broker(id).logDir, `${topic}-0`))
+          .filter((f) => f.endsWith(".log"))
+          .sort()
+          .map((f) => fs.readFileSync(join(cluster.broker(id).logDir, `${topic}-0`, f)).toString("base64"))
+          .join();
+      await eventually(() => sums(2) === sums(3), 20_000, "identical logs on 2 and 3");
+      const values = new Set(
+        fs
+          .readdirSync(join(cluster.broker(3).logDir, `${topic}-0`))
+          .filter((f) => f.endsWith(".log"))
+          .flatMap((f) =>
+            splitBatches(fs.readFileSync(join(cluster.broker(3).logDir, `${topic}-0`, f))).flatMap((b) =>
+              decodeBatch(b).map((r) => r.value!.toString().replace(/\.+$/, "")),
+            ),
+          ),
+      );
+      assert.deepEqual(
+        acked.filter((v) => !values.has(v)),
+        [],
+      );
+      // And back with the command line (kafka-reassign-partitions.sh's part).
+      const bin = fileURLToPath(new URL("../../src/cli/milena.js", import.meta.url));
+      const cli = (...args: string[]) =>
+        run(process.execPath, [bin, ...args, "--bootstrap", cluster.broker(2).bootstrap]);
+      const r = await cli("topics", "reassign", topic, "--partition", "0", "--replicas", "3,1");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Reassigning moved-0 to 3,1/);
+      await eventually(
+        async () => {
+          const m = await admin.fetchTopicMetadata({ topics: [topic] });
+          const p = m.topics[0].partitions[0];
+          return [...p.replicas].join() === "3,1" && p.isr.length === 2;
+        },
+        40_000,
+        "replicas 3,1",
+      );
+      const listed = await cli("topics", "reassignments");
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(listed.stdout, "");
+      assert.equal((await cli("topics", "reassign", topic, "--partition", "0")).code, 2);
+    } finally {
+      await producer.disconnect();
       await admin.disconnect();
     }
   });

@@ -64,7 +64,18 @@ test("znodes round-trip in Kafka's JSON", () => {
       [2, 1],
     ],
     topicId: id,
+    adding: new Map(),
+    removing: new Map(),
   });
+  // A reassignment in progress (KIP-455's fields).
+  const moving = encodeTopic({
+    partitions: [[1, 2, 3]],
+    topicId: id,
+    adding: new Map([[0, [3]]]),
+    removing: new Map([[0, [1]]]),
+  });
+  assert.deepEqual(JSON.parse(moving.toString()).adding_replicas, { "0": [3] });
+  assert.deepEqual(decodeTopic("t", moving).removing, new Map([[0, [1]]]));
   const s = { leader: 2, leaderEpoch: 5, isr: [2, 1], controllerEpoch: 3 };
   assert.deepEqual(JSON.parse(encodePartitionState(s).toString()), {
     controller_epoch: 3,
