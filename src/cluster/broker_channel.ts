@@ -71,6 +71,37 @@ export class BrokerChannel {
     return p;
   }
 
+  /**
+   * As request(), retried (reconnecting, with a growing pause up to 2 s) until it is answered or
+   * `keepTrying` says stop (Kafka's controller resends to a broker until it leaves the cluster).
+   * Resolves to the answer, or null when given up. Later requests on this channel wait for it,
+   * so a broker applies the controller's requests in order.
+   */
+  requestRetrying<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    version: number,
+    req: ReqIn,
+    keepTrying: () => boolean,
+    onError: (e: Error) => void,
+  ): Promise<Res | null> {
+    const run = async (): Promise<Res | null> => {
+      for (let attempt = 0; ; attempt++) {
+        if (this.closed || !keepTrying()) return null;
+        try {
+          const c = await this.connection();
+          return await c.requestVersion(codec, version, req);
+        } catch (e) {
+          if (attempt === 0) onError(e as Error);
+          this.reset();
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        }
+      }
+    };
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
   /** Drop the connection (the broker moved or failed); the next request opens a new one. */
   reset(): void {
     const c = this.conn;

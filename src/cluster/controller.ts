@@ -723,6 +723,12 @@ export class Controller {
     await this.sendUpdateMetadata([...this.live.keys()], keys);
   }
 
+  /** Whether requests to `b` are still worth sending: this controller acts, and `b` has the same registration. */
+  private stillThere(b: number): () => boolean {
+    const epoch = this.live.get(b)?.epoch;
+    return () => this.active && epoch !== undefined && this.live.get(b)?.epoch === epoch;
+  }
+
   private channel(b: number): BrokerChannel | undefined {
     const reg = this.live.get(b);
     if (reg === undefined) return undefined;
@@ -781,14 +787,16 @@ export class Controller {
       topicStates: [...byTopic.values()],
       liveLeaders,
     };
-    try {
-      const res = await this.channel(b)!.request(leaderAndIsrCodec, LEADER_AND_ISR_VERSION, req);
-      if (res.errorCode !== 0)
-        this.opts.log(`controller: LeaderAndIsr to broker ${b}: error ${res.errorCode}`);
-    } catch (e) {
-      // The broker is unreachable: when it comes back it registers again and gets the full state.
-      this.opts.log(`controller: LeaderAndIsr to broker ${b} failed: ${(e as Error).message}`);
-    }
+    // Not awaited: resent until answered while the broker stays registered (a broker that
+    // registers again gets the full state anyway); the channel keeps this broker's order.
+    void this.channel(b)!
+      .requestRetrying(leaderAndIsrCodec, LEADER_AND_ISR_VERSION, req, this.stillThere(b), (e) =>
+        this.opts.log(`controller: LeaderAndIsr to broker ${b} failed (retrying): ${e.message}`),
+      )
+      .then((res) => {
+        if (res !== null && res.errorCode !== 0)
+          this.opts.log(`controller: LeaderAndIsr to broker ${b}: error ${res.errorCode}`);
+      });
   }
 
   private async sendUpdateMetadata(brokers: number[], keys: string[], deleting = false): Promise<void> {
@@ -842,11 +850,13 @@ export class Controller {
           topicStates: [...byTopic.values()],
           liveBrokers,
         };
-        try {
-          await this.channel(b)!.request(updateMetadataCodec, UPDATE_METADATA_VERSION, req);
-        } catch (e) {
-          this.opts.log(`controller: UpdateMetadata to broker ${b} failed: ${(e as Error).message}`);
-        }
+        void this.channel(b)!.requestRetrying(
+          updateMetadataCodec,
+          UPDATE_METADATA_VERSION,
+          req,
+          this.stillThere(b),
+          (e) => this.opts.log(`controller: UpdateMetadata to broker ${b} failed (retrying): ${e.message}`),
+        );
       }),
     );
   }
