@@ -6,8 +6,8 @@
 // (replica.lag.time.max.ms 30000, replica.fetch.backoff.ms 1000, ...) and the broker's default
 // writer count; only the ZooKeeper session timeout is given (it bounds failure detection).
 
-import { availableParallelism, tmpdir } from "node:os";
 import * as fs from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrokerProcess } from "../test/helpers/broker_process.ts";
 import { ZooKeeperServer, zooKeeperInstalled } from "../test/helpers/zookeeper.ts";
