@@ -127,10 +127,10 @@ export class Controller {
       if (!this.live.has(b) || this.shuttingDown.has(b) || e.away.length === 0) continue;
       if ((e.away.length * 100) / e.total <= this.opts.imbalancePercentage) continue;
       for (const k of e.away) {
-        const st = this.states.get(k);
-        if (st === undefined || !st.s.isr.includes(b)) continue;
-        if (await this.writeState(k, { ...st.s, leader: b, leaderEpoch: st.s.leaderEpoch + 1 }))
-          changed.push(k);
+        const moved = await this.writeState(k, (s) =>
+          s.isr.includes(b) && s.leader !== b ? { ...s, leader: b, leaderEpoch: s.leaderEpoch + 1 } : null,
+        );
+        if (moved) changed.push(k);
       }
     }
     if (changed.length > 0) {
@@ -152,17 +152,23 @@ export class Controller {
     return this.events;
   }
 
-  private enqueue(what: string, f: () => Promise<void>): void {
+  /**
+   * Run an event after the ones queued before it. A failed one (a ZooKeeper call lost to a
+   * disconnection, whose watch was then never set) runs again after a pause, so the controller
+   * never stops hearing of a change.
+   */
+  private enqueue(what: string, f: () => Promise<void>, attempt = 0): void {
     this.events = this.events.then(async () => {
       if (!this.active) return;
       try {
         await f();
       } catch (e) {
         if (!this.active) return;
-        this.opts.log(`controller: ${what} failed: ${(e as Error).stack ?? e}`);
-        // A fenced write means another controller exists: stop.
-        if (e instanceof ZkError && e.code === ZK_BAD_VERSION && what !== "isr")
-          this.opts.log("controller: fenced");
+        this.opts.log(
+          `controller: ${what} failed (attempt ${attempt + 1}, retrying): ${(e as Error).message}`,
+        );
+        const t = setTimeout(() => this.enqueue(what, f, attempt + 1), Math.min(5000, 200 * 2 ** attempt));
+        t.unref();
       }
     });
   }
@@ -279,7 +285,21 @@ export class Controller {
     }
     if (removed.length > 0) {
       this.opts.log(`controller: broker(s) ${removed.join(", ")} gone`);
-      await this.onBrokersFailed(removed);
+      // A broker that registered again already (it restarted between two reads) is handled as a
+      // failure first, without it, then as a startup (Kafka's bounced brokers): its old epochs end.
+      const bounced = new Map<number, BrokerRegistration>();
+      for (const b of removed) {
+        const reg = this.live.get(b);
+        if (reg !== undefined) bounced.set(b, reg);
+        this.live.delete(b);
+      }
+      try {
+        await this.onBrokersFailed(removed);
+      } finally {
+        for (const [b, reg] of bounced) this.live.set(b, reg);
+      }
+      // Everyone learns the broker list without it, even when no partition changed.
+      if (added.length === 0) await this.sendUpdateMetadata([...this.live.keys()], [...this.states.keys()]);
     }
     if (added.length > 0) {
       this.opts.log(`controller: broker(s) ${added.join(", ")} registered`);
@@ -289,15 +309,17 @@ export class Controller {
 
   private async onBrokersFailed(dead: number[]): Promise<void> {
     const changed: string[] = [];
-    for (const [k, st] of this.states) {
-      const s = st.s;
-      if (dead.includes(s.leader)) {
-        if (await this.elect(k)) changed.push(k);
-      } else if (s.isr.some((r) => dead.includes(r)) && s.leader >= 0) {
+    for (const [k, st] of [...this.states]) {
+      if (!dead.includes(st.s.leader) && !st.s.isr.some((r) => dead.includes(r))) continue;
+      // Decided on the state as it is when written (a leader may have changed the ISR meanwhile).
+      const done = await this.writeState(k, (s) => {
+        if (dead.includes(s.leader)) return this.decideElection(k, s);
         const isr = s.isr.filter((r) => !dead.includes(r));
-        if (isr.length > 0 && (await this.writeState(k, { ...s, isr, leaderEpoch: s.leaderEpoch + 1 })))
-          changed.push(k);
-      }
+        return s.leader >= 0 && isr.length > 0 && isr.length < s.isr.length
+          ? { ...s, isr, leaderEpoch: s.leaderEpoch + 1 }
+          : null;
+      });
+      if (done) changed.push(k);
     }
     await this.announce(changed);
   }
@@ -467,7 +489,7 @@ export class Controller {
     this.opts.log(
       `controller: reassigning ${topic}-${partition} from ${original.join(",")} to ${target.join(",")}`,
     );
-    if (await this.writeState(k, { ...st.s, leaderEpoch: st.s.leaderEpoch + 1 })) await this.announce([k]);
+    if (await this.writeState(k, (s) => ({ ...s, leaderEpoch: s.leaderEpoch + 1 }))) await this.announce([k]);
     await this.maybeFinishMove(k);
     return { errorCode: ErrorCode.NONE, message: null };
   }
@@ -483,8 +505,6 @@ export class Controller {
     const a = this.topics.get(topic);
     if (a === undefined) return;
     const removed = a.partitions[p].filter((r) => !target.includes(r));
-    const isr = st.s.isr.filter((r) => target.includes(r));
-    const leader = target.includes(st.s.leader) ? st.s.leader : (target.find((r) => isr.includes(r)) ?? -1);
     const next = {
       ...a,
       partitions: [...a.partitions],
@@ -497,7 +517,11 @@ export class Controller {
     await this.zk.set(Z.topic(topic), encodeTopic(next), -1);
     this.topics.set(topic, next);
     this.moving.delete(k);
-    await this.writeState(k, { ...st.s, leader, isr, leaderEpoch: st.s.leaderEpoch + 1 });
+    await this.writeState(k, (s) => {
+      const isr = s.isr.filter((r) => target.includes(r));
+      const leader = target.includes(s.leader) ? s.leader : (target.find((r) => isr.includes(r)) ?? -1);
+      return { ...s, leader, isr, leaderEpoch: s.leaderEpoch + 1 };
+    });
     this.opts.log(`controller: reassignment of ${topic}-${p} done: replicas ${target.join(",")}`);
     await this.announce([k]);
     const epoch = this.states.get(k)?.s.leaderEpoch ?? 0;
@@ -549,10 +573,22 @@ export class Controller {
     return out;
   }
 
-  /** A broker asks to shut down (ControlledShutdown): move its leaderships, drop it from ISRs. */
-  controlledShutdown(brokerId: number): Promise<{ topic: string; partition: number }[]> {
+  /**
+   * A broker asks to shut down (ControlledShutdown): move its leaderships, drop it from ISRs.
+   * null when `brokerEpoch` is not its current registration's (STALE_BROKER_EPOCH).
+   */
+  controlledShutdown(
+    brokerId: number,
+    brokerEpoch: bigint,
+  ): Promise<{ topic: string; partition: number }[] | null> {
+    // (A controller that resigns before the event runs never answers: the broker's 30 s bound.)
+    if (!this.active) return Promise.resolve(null);
     return new Promise((resolve) => {
       this.enqueue("controlled shutdown", async () => {
+        if (this.live.get(brokerId)?.epoch !== brokerEpoch) {
+          resolve(null);
+          return;
+        }
         this.shuttingDown.add(brokerId);
         const changed: string[] = [];
         const remaining: { topic: string; partition: number }[] = [];
@@ -571,14 +607,67 @@ export class Controller {
               remaining.push({ topic, partition: Number(p) });
               continue;
             }
-            if (await this.writeState(k, { ...s, leader: next, isr: others, leaderEpoch: s.leaderEpoch + 1 }))
-              changed.push(k);
+            const moved = await this.writeState(k, (cur) => {
+              const isr = cur.isr.filter(
+                (r) => r !== brokerId && this.live.has(r) && !this.shuttingDown.has(r),
+              );
+              const leader = replicas.find((r) => isr.includes(r));
+              return cur.leader === brokerId && leader !== undefined
+                ? { ...cur, leader, isr, leaderEpoch: cur.leaderEpoch + 1 }
+                : null;
+            });
+            if (moved) changed.push(k);
+            void next;
           } else {
-            const isr = s.isr.filter((r) => r !== brokerId);
-            if (await this.writeState(k, { ...s, isr, leaderEpoch: s.leaderEpoch + 1 })) changed.push(k);
+            const moved = await this.writeState(k, (cur) => {
+              const isr = cur.isr.filter((r) => r !== brokerId);
+              return cur.leader !== brokerId && isr.length < cur.isr.length && isr.length > 0
+                ? { ...cur, isr, leaderEpoch: cur.leaderEpoch + 1 }
+                : null;
+            });
+            if (moved) changed.push(k);
           }
         }
         await this.announce(changed);
+        // It stops following too (Kafka's StopReplica without delete), or its fetches would put
+        // it back into the ISRs it just left.
+        const followed = new Map<string, number[]>();
+        for (const [k, st] of this.states) {
+          const [topic, p] = k.split("\u0000");
+          if (
+            st.s.leader === brokerId ||
+            !(this.topics.get(topic)?.partitions[Number(p)] ?? []).includes(brokerId)
+          )
+            continue;
+          let l = followed.get(topic);
+          if (l === undefined) followed.set(topic, (l = []));
+          l.push(Number(p));
+        }
+        const reg = this.live.get(brokerId);
+        if (reg !== undefined && followed.size > 0)
+          void this.channel(brokerId)?.requestRetrying(
+            stopReplicaCodec,
+            STOP_REPLICA_VERSION,
+            {
+              controllerId: this.opts.brokerId,
+              isKRaftController: false,
+              controllerEpoch: this.epoch,
+              brokerEpoch: Number(reg.epoch),
+              deletePartitions: false,
+              ungroupedPartitions: [],
+              topics: [],
+              topicStates: [...followed].map(([topicName, ps]) => ({
+                topicName,
+                partitionStates: ps.map((partitionIndex) => ({
+                  partitionIndex,
+                  leaderEpoch: this.states.get(key(topicName, partitionIndex))?.s.leaderEpoch ?? -1,
+                  deletePartition: false,
+                })),
+              })),
+            },
+            this.stillThere(brokerId),
+            (e) => this.opts.log(`controller: StopReplica to ${brokerId} failed (retrying): ${e.message}`),
+          );
         resolve(remaining);
       });
       // A controller that stops meanwhile answers nothing: the broker retries or times out.
@@ -631,9 +720,12 @@ export class Controller {
   }
 
   /** Elect a leader for a partition whose leader is gone. True when the state changed. */
-  private async elect(k: string): Promise<boolean> {
-    const st = this.states.get(k)!;
-    const s = st.s;
+  private elect(k: string): Promise<boolean> {
+    return this.writeState(k, (s) => this.decideElection(k, s));
+  }
+
+  /** Kafka's offline-partition election on the current state: the next state, or null for none. */
+  private decideElection(k: string, s: PartitionStateZ): PartitionStateZ | null {
     const [topic, p] = k.split("\u0000");
     const replicas = this.topics.get(topic)?.partitions[Number(p)] ?? [];
     const ok = (r: number) => this.live.has(r) && !this.shuttingDown.has(r);
@@ -650,38 +742,52 @@ export class Controller {
       }
     }
     if (leader < 0) {
-      if (s.leader === -1) return false;
+      if (s.leader === -1) return null;
       // No live in-sync replica: offline, the ISR kept so its members can lead again.
       this.opts.log(`controller: ${topic}-${p} has no live in-sync replica: offline`);
-      return this.writeState(k, { ...s, leader: -1, leaderEpoch: s.leaderEpoch + 1 });
+      return { ...s, leader: -1, leaderEpoch: s.leaderEpoch + 1 };
     }
-    if (leader === s.leader && isr.length === s.isr.length) return false;
-    return this.writeState(k, { ...s, leader, isr, leaderEpoch: s.leaderEpoch + 1 });
+    if (leader === s.leader && isr.length === s.isr.length) return null;
+    return { ...s, leader, isr, leaderEpoch: s.leaderEpoch + 1 };
   }
 
-  /** Fenced write of a partition's state; on a concurrent change (a leader's ISR update) re-read. */
-  private async writeState(k: string, next: PartitionStateZ): Promise<boolean> {
+  /**
+   * Fenced write of a partition's state, decided on its current state. When the znode moved
+   * meanwhile (a leader's ISR change) it is read again and the decision made again on it
+   * (Kafka's election loop), so no decision is lost to a version race. False when there was
+   * nothing to change.
+   */
+  private async writeState(
+    k: string,
+    decide: (s: PartitionStateZ) => PartitionStateZ | null,
+  ): Promise<boolean> {
     const [topic, p] = k.split("\u0000");
     const path = Z.partitionState(topic, Number(p));
-    const st = this.states.get(k)!;
-    const s = { ...next, controllerEpoch: this.epoch };
-    try {
-      await this.zk.multi([
-        { op: "check", path: Z.controllerEpoch, version: this.epochZkVersion },
-        { op: "set", path, data: encodePartitionState(s), version: st.zkVersion },
-      ]);
-    } catch (e) {
-      if (!(e instanceof ZkError && (e.code === ZK_BAD_VERSION || e.code === ZK_NO_NODE))) throw e;
-      const epoch = await this.zk.get(Z.controllerEpoch);
-      if (epoch === null || epoch.stat.version !== this.epochZkVersion) {
-        this.resign();
-        throw new Error("another controller took over (controller epoch moved)");
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const st = this.states.get(k);
+      if (st === undefined) return false;
+      const next = decide(st.s);
+      if (next === null) return false;
+      const s = { ...next, controllerEpoch: this.epoch };
+      try {
+        await this.zk.multi([
+          { op: "check", path: Z.controllerEpoch, version: this.epochZkVersion },
+          { op: "set", path, data: encodePartitionState(s), version: st.zkVersion },
+        ]);
+      } catch (e) {
+        if (!(e instanceof ZkError && (e.code === ZK_BAD_VERSION || e.code === ZK_NO_NODE))) throw e;
+        const epoch = await this.zk.get(Z.controllerEpoch);
+        if (epoch === null || epoch.stat.version !== this.epochZkVersion) {
+          this.resign();
+          throw new Error("another controller took over (controller epoch moved)");
+        }
+        await this.refresh(k);
+        continue;
       }
-      await this.refresh(k);
-      return false;
+      this.states.set(k, { s, zkVersion: st.zkVersion + 1 });
+      return true;
     }
-    this.states.set(k, { s, zkVersion: st.zkVersion + 1 });
-    return true;
+    throw new Error(`the state of ${topic}-${p} kept changing under the controller`);
   }
 
   private async refresh(k: string): Promise<void> {

@@ -320,6 +320,10 @@ export class ClusterNode {
         return;
       } catch (e) {
         this.deps.log(`re-registering in ZooKeeper failed: ${(e as Error).message}`);
+        // A session that failed halfway holds nothing useful: closed, so its znodes go.
+        this.zk?.close();
+        this.zk = null;
+        this.replicas.registered = false;
         await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
       }
     }
@@ -331,10 +335,19 @@ export class ClusterNode {
    */
   async controlledShutdown(): Promise<void> {
     const c = this.deps.config;
-    if (!c.controlledShutdownEnable || this.zk === null) return;
+    // Only a registered broker hands over (one refused at start never led anything, and must not
+    // ask for the shutdown of the broker that holds its id).
+    if (!c.controlledShutdownEnable || this.zk === null || this.brokerEpoch < 0n || !this.replicas.registered)
+      return;
     for (let attempt = 0; attempt <= c.controlledShutdownMaxRetries; attempt++) {
       try {
-        const remaining = await this.askControlledShutdown();
+        let timer: NodeJS.Timeout | undefined;
+        const remaining = await Promise.race([
+          this.askControlledShutdown(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error("no answer from the controller in 30 s")), 30_000);
+          }),
+        ]).finally(() => clearTimeout(timer));
         if (remaining === 0) {
           this.deps.log("controlled shutdown: leadership moved away");
           return;
@@ -350,7 +363,11 @@ export class ClusterNode {
   }
 
   private async askControlledShutdown(): Promise<number> {
-    if (this.controller !== null) return (await this.controller.controlledShutdown(this.brokerId)).length;
+    if (this.controller !== null) {
+      const r = await this.controller.controlledShutdown(this.brokerId, this.brokerEpoch);
+      if (r === null) throw new Error("the controller does not know this registration");
+      return r.length;
+    }
     const id = this.cache.controllerId;
     const ep = id >= 0 ? this.cache.endpoint(id, "PLAINTEXT") : undefined;
     if (ep === undefined) throw new Error("no controller known");
@@ -380,7 +397,8 @@ export class ClusterNode {
 
   private staleEpoch(controllerEpoch: number, brokerEpoch: number): number {
     if (controllerEpoch < this.replicas.controllerEpoch) return ErrorCode.STALE_CONTROLLER_EPOCH;
-    if (brokerEpoch >= 0 && BigInt(brokerEpoch) !== this.brokerEpoch) return ErrorCode.STALE_BROKER_EPOCH;
+    // Kafka's check: a request for an older registration of this broker id is stale.
+    if (brokerEpoch >= 0 && BigInt(brokerEpoch) < this.brokerEpoch) return ErrorCode.STALE_BROKER_EPOCH;
     return ErrorCode.NONE;
   }
 
@@ -461,7 +479,9 @@ export class ClusterNode {
 
   async handleControlledShutdown(req: ControlledShutdownRequest): Promise<ControlledShutdownResponse> {
     if (this.controller === null) return { errorCode: ErrorCode.NOT_CONTROLLER, remainingPartitions: [] };
-    const remaining = await this.controller.controlledShutdown(req.brokerId);
+    const remaining = await this.controller.controlledShutdown(req.brokerId, BigInt(req.brokerEpoch));
+    // Kafka's check: the request must come from the broker's current registration.
+    if (remaining === null) return { errorCode: ErrorCode.STALE_BROKER_EPOCH, remainingPartitions: [] };
     return {
       errorCode: 0,
       remainingPartitions: remaining.map((r) => ({ topicName: r.topic, partitionIndex: r.partition })),

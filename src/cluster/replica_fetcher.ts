@@ -155,11 +155,13 @@ class ReplicaFetcher {
         })),
       })),
     });
+    let refused = 0;
     for (const t of res.topics) {
       for (const p of t.partitions) {
         const r = byTopic.get(t.topic)?.find((x) => x.entry.partition === p.partition);
         if (r === undefined || !this.following(r)) continue;
         if (p.errorCode !== ErrorCode.NONE) {
+          refused++;
           this.opts.log(
             "epoch lookup refused",
             `OffsetForLeaderEpoch of ${t.topic}-${p.partition} at broker ${this.leader}: error ${p.errorCode}`,
@@ -167,19 +169,22 @@ class ReplicaFetcher {
           continue; // retried on the next round (a LeaderAndIsr may be on its way)
         }
         const m = mine.get(r)!;
-        let to: number;
-        if (p.leaderEpoch < 0 || p.endOffset < 0) to = r.highWatermark;
-        else if (p.leaderEpoch === m.epoch) to = Math.min(p.endOffset, m.end);
-        else {
-          // The leader never had our last epoch: cut to where its epoch ends, and no further
-          // than where that epoch ends here.
+        if (p.leaderEpoch < 0 || p.endOffset < 0) {
+          await this.cutTo(r, r.highWatermark);
+          r.needsTruncation = false;
+        } else if (p.leaderEpoch === m.epoch) {
+          await this.cutTo(r, Math.min(p.endOffset, m.end));
+          r.needsTruncation = false;
+        } else {
+          // The leader never had our last epoch (Kafka's getOffsetTruncationState): cut to where
+          // its answer's epoch ends here and ask again with the epoch that is last then, until
+          // both logs agree on an epoch.
           const local = await this.deps.log.epochEndOffset(r.entry, p.leaderEpoch);
-          to = Math.min(p.endOffset, local.endOffset >= 0 ? local.endOffset : p.endOffset);
+          await this.cutTo(r, Math.min(p.endOffset, local.endOffset >= 0 ? local.endOffset : p.endOffset));
         }
-        await this.cutTo(r, to);
-        r.needsTruncation = false;
       }
     }
+    if (refused > 0) await this.sleep(this.opts.replicaFetchBackoffMs);
   }
 
   private async cutTo(r: PartitionReplica, offset: number): Promise<void> {

@@ -438,6 +438,13 @@ export class ReplicaManager {
     }
     for (const [dir, entries] of perDir) {
       const before = this.checkpointed.get(dir);
+      // Partitions this broker has not been told about since it started keep their last value.
+      const mine = new Set(entries.map((x) => `${x.topic} ${x.partition}`));
+      for (const [k, offset] of before ?? []) {
+        if (mine.has(k)) continue;
+        const at = k.lastIndexOf(" ");
+        entries.push({ topic: k.slice(0, at), partition: Number(k.slice(at + 1)), offset });
+      }
       if (
         before !== undefined &&
         entries.every((x) => before.get(`${x.topic} ${x.partition}`) === x.offset) &&

@@ -244,6 +244,14 @@ export class ZkSession {
   /** All or nothing (ZooKeeper's multi): a failed check or version fails every op. */
   async multi(ops: readonly ZkOp[]): Promise<void> {
     const t = this.client.transaction();
+    // node-zookeeper-client's transaction turns version 0 into -1 ("any version": `version ||
+    // -1`), which would make the first fenced write of every znode unconditional: each op's
+    // version is set again after it is added.
+    const added = (t as unknown as { ops: { version?: number }[] }).ops;
+    const exact = (version: number) => {
+      const op = added[added.length - 1];
+      if (op !== undefined) op.version = version;
+    };
     for (const o of ops) {
       if (o.op === "create")
         t.create(
@@ -251,9 +259,16 @@ export class ZkSession {
           o.data,
           o.ephemeral ? zookeeper.CreateMode.EPHEMERAL : zookeeper.CreateMode.PERSISTENT,
         );
-      else if (o.op === "set") t.setData(o.path, o.data, o.version);
-      else if (o.op === "check") t.check(o.path, o.version);
-      else t.remove(o.path, o.version ?? -1);
+      else if (o.op === "set") {
+        t.setData(o.path, o.data, o.version);
+        exact(o.version);
+      } else if (o.op === "check") {
+        t.check(o.path, o.version);
+        exact(o.version);
+      } else {
+        t.remove(o.path, o.version ?? -1);
+        exact(o.version ?? -1);
+      }
     }
     await this.call<unknown>("multi", (cb) => t.commit(cb));
   }

@@ -106,3 +106,29 @@ export function segmentSums(logDir: string): string {
     )
     .join(",");
 }
+
+/** Errors a client retries after a leader change (the new leader may not have heard yet). */
+const NOT_YET = new Set([3, 5, 6, 74]);
+
+/**
+ * Produce to whichever broker leads the partition (asked through broker `via`), retried as a
+ * client would while a new leader is taking over (never after an answer that may have appended).
+ */
+export async function produceToLeader(
+  c: TestCluster,
+  acks: number,
+  values: string[],
+  via = 2,
+): Promise<{ errorCode: number; baseOffset: number; leader: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const leader = await state(c, via)
+      .then((s) => s.leader)
+      .catch(() => -1);
+    if (leader > 0) {
+      const r = await produce(c.broker(leader).bootstrap, acks, values).catch(() => null);
+      if (r !== null && (!NOT_YET.has(r.errorCode) || attempt >= 50)) return { ...r, leader };
+    }
+    if (attempt >= 50) return { errorCode: -1, baseOffset: -1, leader };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

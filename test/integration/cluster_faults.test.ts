@@ -13,7 +13,14 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
-import { createTopic, produce, segmentSums, state, valuesOnDisk } from "../helpers/faulty_partition.ts";
+import {
+  createTopic,
+  produce,
+  produceToLeader,
+  segmentSums,
+  state,
+  valuesOnDisk,
+} from "../helpers/faulty_partition.ts";
 
 let cluster: TestCluster | null = null;
 
@@ -28,7 +35,7 @@ describe("faults in a three-broker cluster", () => {
     const c = cluster;
     await createTopic(c);
     assert.equal((await state(c, 1)).leader, 1);
-    assert.equal((await produce(c.broker(1).bootstrap, -1, ["before"])).errorCode, 0);
+    assert.equal((await produceToLeader(c, -1, ["before"])).errorCode, 0);
     await c.broker(2).kill();
     await c.broker(3).kill();
     // Their sessions expire; the controller (broker 1, or broker 1 once it takes over) drops them from the ISR.
@@ -49,7 +56,7 @@ describe("faults in a three-broker cluster", () => {
     const before = await state(c, 2);
     assert.equal(before.controller, 1, "the first broker to start is the controller");
     assert.equal(before.leader, 1);
-    assert.equal((await produce(c.broker(1).bootstrap, -1, ["a"])).errorCode, 0);
+    assert.equal((await produceToLeader(c, -1, ["a"])).errorCode, 0);
     await c.broker(1).kill();
     const after = await eventually(
       async () => {
@@ -60,7 +67,7 @@ describe("faults in a three-broker cluster", () => {
       "a new controller and leader",
     );
     assert.deepEqual(after.isr, [2, 3]);
-    assert.equal((await produce(c.broker(after.leader).bootstrap, -1, ["b"])).errorCode, 0);
+    assert.equal((await produceToLeader(c, -1, ["b"])).errorCode, 0);
     assert.deepEqual(valuesOnDisk(c.broker(after.leader).logDir), ["a", "b"]);
   });
 
@@ -68,7 +75,7 @@ describe("faults in a three-broker cluster", () => {
     cluster = await TestCluster.start();
     const c = cluster;
     await createTopic(c);
-    assert.equal((await produce(c.broker(1).bootstrap, -1, ["common-1", "common-2"])).errorCode, 0);
+    assert.equal((await produceToLeader(c, -1, ["common-1", "common-2"])).errorCode, 0);
     // The followers stop fetching; broker 1 takes writes that only it has, then dies.
     process.kill(c.broker(2).pid!, "SIGSTOP");
     process.kill(c.broker(3).pid!, "SIGSTOP");
@@ -89,10 +96,7 @@ describe("faults in a three-broker cluster", () => {
       40_000,
       "a new leader among 2 and 3",
     );
-    assert.equal(
-      (await produce(c.broker(next.leader).bootstrap, -1, ["after-1", "after-2", "after-3"])).errorCode,
-      0,
-    );
+    assert.equal((await produceToLeader(c, -1, ["after-1", "after-2", "after-3"])).errorCode, 0);
     await c.restart(1);
     await eventually(async () => (await state(c, 2)).isr.length === 3, 40_000, "broker 1 back in the ISR");
     await eventually(

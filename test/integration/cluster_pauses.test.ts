@@ -11,7 +11,15 @@ import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
-import { createTopic, produce, state, TOPIC, valuesOnDisk, withClient } from "../helpers/faulty_partition.ts";
+import {
+  createTopic,
+  produce,
+  produceToLeader,
+  state,
+  TOPIC,
+  valuesOnDisk,
+  withClient,
+} from "../helpers/faulty_partition.ts";
 import { RawClient } from "./raw_client.ts";
 
 let cluster: TestCluster | null = null;
@@ -26,7 +34,7 @@ describe("pauses and restarts in a three-broker cluster", () => {
     cluster = await TestCluster.start();
     const c = cluster;
     await createTopic(c);
-    assert.equal((await produce(c.broker(1).bootstrap, -1, ["acked-1"])).errorCode, 0);
+    assert.equal((await produceToLeader(c, -1, ["acked-1"])).errorCode, 0);
     const zombie = await RawClient.tcp(c.broker(1).bootstrap);
     process.kill(c.broker(1).pid!, "SIGSTOP");
     let resumed = false;
@@ -39,7 +47,7 @@ describe("pauses and restarts in a three-broker cluster", () => {
         40_000,
         "a new leader while broker 1 is paused",
       );
-      assert.equal((await produce(c.broker(next.leader).bootstrap, -1, ["acked-2"])).errorCode, 0);
+      assert.equal((await produceToLeader(c, -1, ["acked-2"], 3)).errorCode, 0);
       // A write sent to the paused leader: it reads it when it resumes.
       const pending = zombie.request(produceCodec, 7, {
         transactionalId: null,
@@ -60,7 +68,7 @@ describe("pauses and restarts in a three-broker cluster", () => {
         0,
         "the zombie leader acknowledged an acks=all write",
       );
-      assert.equal((await produce(c.broker(next.leader).bootstrap, -1, ["acked-3"])).errorCode, 0);
+      assert.equal((await produceToLeader(c, -1, ["acked-3"], 3)).errorCode, 0);
       await eventually(
         async () => (await state(c, next.leader)).isr.length === 3,
         40_000,
@@ -138,10 +146,7 @@ describe("pauses and restarts in a three-broker cluster", () => {
     assert.equal((await state(c, 2)).leader, 1);
     await c.broker(1).kill();
     await eventually(async () => (await state(c, 2)).leader > 1, 40_000, "a leader other than broker 1");
-    assert.equal(
-      (await produce(c.broker((await state(c, 2)).leader).bootstrap, -1, ["while-away"])).errorCode,
-      0,
-    );
+    assert.equal((await produceToLeader(c, -1, ["while-away"])).errorCode, 0);
     await c.restart(1);
     await eventually(
       async () => {
@@ -151,7 +156,7 @@ describe("pauses and restarts in a three-broker cluster", () => {
       40_000,
       "broker 1 leading again",
     );
-    assert.equal((await produce(c.broker(1).bootstrap, -1, ["back"])).errorCode, 0);
+    assert.equal((await produceToLeader(c, -1, ["back"])).errorCode, 0);
     assert.deepEqual(valuesOnDisk(c.broker(1).logDir), ["while-away", "back"]);
   });
 });

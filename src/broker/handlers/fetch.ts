@@ -95,7 +95,10 @@ async function readAll(
           out.errorCode = problem;
           continue;
         }
-        if (req.replicaId >= 0) {
+        // A follower's offset counts only once it is inside the log (KAFKA-8400: one ahead of
+        // the leader's end must not enter the ISR or move the high watermark).
+        const inside = p.fetchOffset >= ctx.logs.logStartOffset(e) && p.fetchOffset <= e.reader.logEndOffset;
+        if (req.replicaId >= 0 && inside) {
           const refused = cluster.replicas.followerFetched(e, req.replicaId, p.fetchOffset);
           if (refused !== ErrorCode.NONE) {
             out.errorCode = refused;
