@@ -628,9 +628,10 @@ export class Controller {
             if (moved) changed.push(k);
           }
         }
-        await this.announce(changed);
-        // It stops following too (Kafka's StopReplica without delete), or its fetches would put
-        // it back into the ISRs it just left.
+        // The others hear of the new leaders; the broker stopping does not follow them (its
+        // fetches would put it back into the ISRs it just left): it gets StopReplica without
+        // delete for every replica it holds but still leads (Kafka's), and follows nothing more.
+        await this.announce(changed, [brokerId]);
         const followed = new Map<string, number[]>();
         for (const [k, st] of this.states) {
           const [topic, p] = k.split("\u0000");

@@ -17,6 +17,8 @@ export interface BrokerOptions {
   logDir?: string;
   /** Wait for the "started" line (false when a test expects startup to fail). */
   expectStart?: boolean;
+  /** Run the broker under this command (e.g. ["ip", "netns", "exec", "ns1"]: its own network). */
+  wrapper?: string[];
 }
 
 export class BrokerProcess {
@@ -30,11 +32,12 @@ export class BrokerProcess {
   constructor(
     readonly logDir: string,
     readonly overrides: Record<string, string | number | boolean>,
+    readonly wrapper: string[] = [],
   ) {}
 
   static async start(opts: BrokerOptions = {}): Promise<BrokerProcess> {
     const logDir = opts.logDir ?? fs.mkdtempSync(join(tmpdir(), "milena-test-"));
-    const b = new BrokerProcess(logDir, opts.overrides ?? {});
+    const b = new BrokerProcess(logDir, opts.overrides ?? {}, opts.wrapper ?? []);
     await b.launch(opts.expectStart ?? true);
     return b;
   }
@@ -62,12 +65,18 @@ export class BrokerProcess {
     return fs.readdirSync(`/proc/${this.pid}/fd`).length;
   }
 
+  /** The host its listeners are on (127.0.0.1 unless the listeners override names another). */
+  get host(): string {
+    const l = String(this.overrides.listeners ?? "");
+    return /PLAINTEXT:\/\/([^:]+):/.exec(l)?.[1] ?? "127.0.0.1";
+  }
+
   get bootstrap(): string {
-    return `127.0.0.1:${this.kafkaPort}`;
+    return `${this.host}:${this.kafkaPort}`;
   }
 
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.wsPort}`;
+    return `ws://${this.host}:${this.wsPort}`;
   }
 
   async launch(expectStart = true): Promise<void> {
@@ -79,7 +88,8 @@ export class BrokerProcess {
     };
     const args = ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
     for (const [k, v] of Object.entries(overrides)) args.push("--override", `${k}=${v}`);
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const [cmd, ...pre] = [...this.wrapper, process.execPath];
+    const child = spawn(cmd, [...pre, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.exitCode = null;
     this.exited = new Promise((resolve) =>

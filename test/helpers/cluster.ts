@@ -6,12 +6,15 @@
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { RawClient } from "../integration/raw_client.ts";
 import { BrokerProcess } from "./broker_process.ts";
+import type { TestNetwork } from "./netns.ts";
 import { ZooKeeperServer } from "./zookeeper.ts";
 
 export interface ClusterOptions {
   brokers?: number;
   overrides?: Record<string, string | number | boolean>;
   chroot?: string;
+  /** Each broker in its own network namespace on this bridge (partition tests). */
+  network?: TestNetwork;
 }
 
 export class TestCluster {
@@ -23,7 +26,8 @@ export class TestCluster {
   ) {}
 
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
-    const zk = await ZooKeeperServer.start();
+    const net = opts.network;
+    const zk = await ZooKeeperServer.start(undefined, net?.hostIp);
     const connect = zk.connect(opts.chroot ?? "/milena");
     const overrides = {
       "zookeeper.connect": connect,
@@ -35,8 +39,18 @@ export class TestCluster {
     };
     const brokers: BrokerProcess[] = [];
     try {
-      for (let id = 1; id <= (opts.brokers ?? 3); id++)
-        brokers.push(await BrokerProcess.start({ overrides: { ...overrides, "broker.id": id } }));
+      for (let id = 1; id <= (opts.brokers ?? 3); id++) {
+        const own: Record<string, string> =
+          net === undefined
+            ? {}
+            : { listeners: `PLAINTEXT://${net.ipOf(id)}:0,WEBSOCKET://${net.ipOf(id)}:0` };
+        brokers.push(
+          await BrokerProcess.start({
+            overrides: { ...overrides, ...own, "broker.id": id },
+            wrapper: net?.wrapper(id),
+          }),
+        );
+      }
     } catch (e) {
       for (const b of brokers) await b.destroy();
       await zk.destroy();

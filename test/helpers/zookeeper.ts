@@ -28,9 +28,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function fourLetter(port: number, word: string): Promise<string> {
+function fourLetter(host: string, port: number, word: string): Promise<string> {
   return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
+    const s = net.connect(port, host);
     let out = "";
     const done = () => {
       s.destroy();
@@ -54,19 +54,20 @@ export class ZooKeeperServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    readonly host: string,
   ) {}
 
-  /** A new server on a free port (or `port`), data under a new temp dir. */
-  static async start(port?: number): Promise<ZooKeeperServer> {
+  /** A new server on a free port (or `port`) of `host`, data under a new temp dir. */
+  static async start(port?: number, host = "127.0.0.1"): Promise<ZooKeeperServer> {
     const dir = fs.mkdtempSync(join(tmpdir(), "milena-zk-"));
-    const zk = new ZooKeeperServer(port ?? (await freePort()), dir);
+    const zk = new ZooKeeperServer(port ?? (await freePort()), dir, host);
     await zk.start();
     return zk;
   }
 
   /** host:port, with `/chroot` appended when given. */
   connect(chroot = ""): string {
-    return `127.0.0.1:${this.port}${chroot}`;
+    return `${this.host}:${this.port}${chroot}`;
   }
 
   async start(): Promise<void> {
@@ -82,7 +83,7 @@ export class ZooKeeperServer {
         "tickTime=500",
         `dataDir=${join(this.dir, "data")}`,
         `clientPort=${this.port}`,
-        "clientPortAddress=127.0.0.1",
+        `clientPortAddress=${this.host}`,
         "maxSessionTimeout=20000",
         "admin.enableServer=false",
         "4lw.commands.whitelist=ruok,srvr,stat",
@@ -111,7 +112,7 @@ export class ZooKeeperServer {
     });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if ((await fourLetter(this.port, "ruok")) === "imok") return;
+      if ((await fourLetter(this.host, this.port, "ruok")) === "imok") return;
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill("SIGKILL");
         throw new Error(`ZooKeeper did not start on port ${this.port}:\n${this.output}`);
