@@ -5,7 +5,7 @@ NODE ?= node
 TSX = $(NODE) --import tsx
 CONFIG ?= config/server.properties
 
-.PHONY: cluster run test typecheck lint format unit integration conformance bench install test-deps
+.PHONY: chaos cluster run test typecheck lint format unit integration conformance bench install test-deps
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -24,6 +24,13 @@ run: install typecheck
 # 29094, 39094; data under ./data/broker-N). Ctrl-C stops them all cleanly.
 cluster: install typecheck
 	@bash .ci/cluster.sh
+
+# Random faults against a three-broker cluster for CHAOS_SECONDS (not part of `make test`):
+# kills, pauses past the ZooKeeper session, ZooKeeper restarts, network partitions (as root);
+# reports acknowledged vs lost vs duplicated writes (test/chaos/run.ts). CHAOS_SEED replays.
+CHAOS_SECONDS ?= 300
+chaos: install
+	CHAOS_SECONDS=$(CHAOS_SECONDS) $(TSX) test/chaos/run.ts
 
 typecheck: install
 	npx tsc --noEmit
