@@ -441,9 +441,24 @@ export class ClusterNode {
     return { errorCode: 0, partitionErrors: [], topics };
   }
 
+  /**
+   * A topic's overrides from /config/topics/<t> (none when the znode does not exist). Retried a
+   * few times when ZooKeeper cannot be read, then an error: a replica made with the defaults
+   * instead would drop min.insync.replicas, or __consumer_offsets' retention.ms=-1.
+   */
   private async topicOverrides(topic: string): Promise<Map<string, string>> {
-    const got = await this.zk?.get(Z.topicConfig(topic)).catch(() => null);
-    return got ? decodeTopicConfig(topic, got.data) : new Map();
+    for (let attempt = 0; ; attempt++) {
+      const zk = this.zk;
+      try {
+        if (zk === null) throw new Error("not connected to ZooKeeper");
+        const got = await zk.get(Z.topicConfig(topic));
+        return got === null ? new Map() : decodeTopicConfig(topic, got.data);
+      } catch (e) {
+        if (attempt >= 5)
+          throw new Error(`cannot read the config of topic ${topic}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
   }
 
   handleUpdateMetadata(req: UpdateMetadataRequest): UpdateMetadataResponse {
