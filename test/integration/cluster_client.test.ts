@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import kafkajs, { Kafka, logLevel } from "kafkajs";
 import { type ConsumedRecord, type Consumer, Milena, type RecordMetadata } from "../../src/index.ts";
+import { describeClusterCodec } from "../../src/protocol/describe_cluster.ts";
 import { describeConfigsCodec } from "../../src/protocol/describe_configs.ts";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
@@ -56,6 +57,15 @@ describe("Milena's client in a cluster", () => {
         const want = cluster.brokers.map((x, i) => [i + 1, transport === "tcp" ? x.kafkaPort : x.wsPort]);
         assert.deepEqual(ports, want);
         assert.ok(md.controllerId >= 1 && md.controllerId <= 3);
+        const dc = await c.request(describeClusterCodec, 1, {
+          includeClusterAuthorizedOperations: false,
+          endpointType: 1,
+        });
+        assert.equal(dc.controllerId, md.controllerId);
+        assert.deepEqual(
+          dc.brokers.map((x) => [x.brokerId, x.port]).sort((x, y) => x[0] - y[0]),
+          want,
+        );
       } finally {
         c.close();
       }

@@ -45,12 +45,24 @@ export function handleDescribeCluster(
       brokers: [],
     };
   }
+  const cluster = ctx.cluster;
+  if (cluster !== null && cluster.cache.brokers.size > 0) {
+    // In a cluster: every live broker on the listener the client came in on, and the controller.
+    const listener = rc.connection.sink.listener;
+    const brokers = [...cluster.cache.brokers.values()].flatMap((b) => {
+      const e = cluster.cache.endpoint(b.id, listener);
+      return e === undefined
+        ? []
+        : [{ brokerId: b.id, host: e.host === "0.0.0.0" ? "127.0.0.1" : e.host, port: e.port, rack: b.rack }];
+    });
+    return { ...base, errorCode: 0, errorMessage: null, controllerId: cluster.cache.controllerId, brokers };
+  }
   return {
     ...base,
     errorCode: 0,
     errorMessage: null,
     controllerId: ctx.config.brokerId,
-    brokers: [{ brokerId: ctx.config.brokerId, host, port, rack: null }],
+    brokers: [{ brokerId: ctx.config.brokerId, host, port, rack: ctx.config.brokerRack }],
   };
 }
 
