@@ -649,3 +649,66 @@ describe("GroupCoordinator and the newer versions of the group APIs", () => {
     c.stop();
   });
 });
+
+describe("GroupCoordinator: a store of an earlier generation in flight", () => {
+  /** Holds the first append until released (a slow offsets log). */
+  class SlowFirstAppend extends FakeOffsetsLog {
+    private release: (() => void) | null = null;
+    private held = false;
+    readonly gate = new Promise<void>((r) => {
+      this.release = r;
+    });
+    override async append(
+      partition: number,
+      records: { key: Buffer; value: Buffer | null }[],
+    ): Promise<number> {
+      if (!this.held) {
+        this.held = true;
+        await this.gate;
+      }
+      return super.append(partition, records);
+    }
+    open(): void {
+      this.release?.();
+    }
+  }
+
+  it("the next generation's SyncGroup is answered (it hung: the leader's assignment was ignored)", async () => {
+    const log = new SlowFirstAppend();
+    const c = coordinator(log);
+    const groupId = "slow-store";
+    const a0 = await c.join(joinReq({ groupId }), 5, CLIENT);
+    const a1 = await c.join(joinReq({ groupId, memberId: a0.memberId }), 5, CLIENT);
+    // Generation 1: its leader's assignment goes to the (held) log.
+    const firstSync = c.sync(syncReq({ groupId, generationId: a1.generationId, memberId: a1.memberId }));
+    // A second member joins: generation 2 while generation 1's store is still in flight.
+    const b0 = await c.join(joinReq({ groupId }), 5, CLIENT);
+    const bJoin = c.join(joinReq({ groupId, memberId: b0.memberId }), 5, CLIENT);
+    const aJoin = c.join(joinReq({ groupId, memberId: a1.memberId }), 5, CLIENT);
+    const [a2, b2] = await Promise.all([aJoin, bJoin]);
+    assert.equal(a2.generationId, b2.generationId);
+    const leader = a2.memberId === a2.leader ? a2 : b2;
+    const syncs = [a2, b2].map((j) =>
+      c.sync(
+        syncReq({
+          groupId,
+          generationId: j.generationId,
+          memberId: j.memberId,
+          assignments:
+            j === leader
+              ? leader.members.map((m) => ({ memberId: m.memberId, assignment: Buffer.from("x") }))
+              : [],
+        }),
+      ),
+    );
+    log.open();
+    await firstSync;
+    const answered = await Promise.race([
+      Promise.all(syncs).then((r) => r.map((x) => x.errorCode)),
+      new Promise<string>((r) => setTimeout(() => r("hung"), 2000).unref()),
+    ]);
+    assert.deepEqual(answered, [0, 0]);
+    assert.equal(c.describe([groupId]).groups[0].groupState, "Stable");
+    c.stop();
+  });
+});

@@ -469,7 +469,9 @@ export class GroupCoordinator {
           m.syncWaiter = resolve;
         });
         previous?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
-        if (m.memberId === g.leaderId && !g.storingAssignment) {
+        // The leader's assignment for this generation, unless one is being stored for it already
+        // (a store of an earlier generation still in flight does not hold this one up).
+        if (m.memberId === g.leaderId && g.storingAssignment !== g.generationId) {
           const given = new Map(req.assignments.map((a) => [a.memberId, Buffer.from(a.assignment)]));
           const assignments = new Map(
             [...g.members.keys()].map((id) => [id, given.get(id) ?? Buffer.alloc(0)] as const),
@@ -477,10 +479,10 @@ export class GroupCoordinator {
           // Kafka's storeGroup: the assignment is written to the offsets log first; members get
           // it once it is durable, or all get the error and the group rebalances.
           const generation = g.generationId;
-          g.storingAssignment = true;
+          g.storingAssignment = generation;
           this.storeGroup(g, assignments).then(
             (code) => {
-              g.storingAssignment = false;
+              if (g.storingAssignment === generation) g.storingAssignment = -1;
               if (g.state !== "CompletingRebalance" || g.generationId !== generation) return;
               if (code !== ErrorCode.NONE) {
                 const error = storeGroupError(code);

@@ -75,8 +75,8 @@ export class Group {
   readonly pendingMembers = new Map<string, NodeJS.Timeout>();
   /** Completes the join phase when the rebalance timeout (or initial delay) runs out. */
   joinTimer: NodeJS.Timeout | null = null;
-  /** The leader's assignment is being written to the offsets log (SyncGroup waits for it). */
-  storingAssignment = false;
+  /** The generation whose assignment is being written to the offsets log (-1: none; SyncGroup waits for it). */
+  storingAssignment = -1;
   /** A group metadata record of this group is in the offsets log (a tombstone must follow it). */
   stored = false;
   /** While the first rebalance of an empty group waits for more members (initial delay). */
