@@ -7,18 +7,27 @@
 //                   (stock client and lean one), interleaved, repeated, medians quoted
 //   3. recovery     clean start of 1,000 partitions, unclean scan of 2 GiB (recovery.ts)
 //   4. groups       rebalance after a leave / a death, group-of-4 consume (groups.ts)
-//   5. micro        tinybench of the hot functions (micro.ts)
+//   5. hardening    the cost of record validation, a slow consumer's memory (hardening.ts)
+//   6. cluster      ZooKeeper + 3 brokers: RF1 vs RF3 produce (acks=1, -1) and latency, failover
+//                   after a leader's SIGKILL, a follower's catch-up (cluster.ts, zk_cluster.ts)
+//   7. micro        tinybench of the hot functions (micro.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
 //
-//   QUICK=1            small sizes, one repetition (< 1 minute)
-//   (default)          full sizes (W1 1,000,000 records), three repetitions (~10 minutes)
-//   --only=a,b         only these parts (limits, e2e, recovery, groups, micro); RESULTS.md is
-//                      then left alone. --e2e and --micro are --only=e2e / --only=micro.
+//   QUICK=1            small sizes, one repetition (~1.5 minutes; the cluster ~45 s of it)
+//   (default)          full sizes (W1 1,000,000 records), three repetitions (~14 minutes; the
+//                      cluster ~4 of them)
+//   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
+//                      micro); RESULTS.md is then left alone. --e2e and --micro are --only=e2e /
+//                      --only=micro.
+//   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
+//                      as from a separate run (e.g. `--only=cluster --update`)
 //   --profile          the Milena workloads only, broker under --cpu-prof; writes PROFILE.md
 //   BENCH_RECORDS, BENCH_REPS, BENCH_WINDOW, BENCH_FETCH_BYTES, BENCH_LATENCY_SECONDS,
-//   BENCH_DRIVERS (substrings of driver labels, comma-separated): override (RESULTS.md says so)
+//   BENCH_DRIVERS (substrings of driver labels, comma-separated), BENCH_CLUSTER_PARTS
+//   (produce,failover,catchup), BENCH_CLUSTER_OVERRIDES (key=value,... on every cluster broker):
+//   override (RESULTS.md says so)
 
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -26,6 +35,15 @@ import { availableParallelism, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BenchBroker } from "./broker.ts";
+import {
+  type ClusterResult,
+  clusterConfig,
+  clusterIntro,
+  clusterLogNotes,
+  clusterTables,
+  measureCluster,
+  type SingleBroker,
+} from "./cluster.ts";
 import {
   type Driver,
   IN_FLIGHT,
@@ -60,7 +78,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 const quick = process.env.QUICK !== undefined && process.env.QUICK !== "" && process.env.QUICK !== "0";
 const argv = process.argv.slice(2);
 const profile = argv.includes("--profile");
-const ALL_PARTS = ["limits", "e2e", "recovery", "groups", "hardening", "micro"] as const;
+const ALL_PARTS = ["limits", "e2e", "recovery", "groups", "hardening", "cluster", "micro"] as const;
 type Part = (typeof ALL_PARTS)[number];
 const onlyArg = argv.find((a) => a.startsWith("--only="))?.slice(7);
 const parts = new Set<Part>(
@@ -75,6 +93,8 @@ const parts = new Set<Part>(
           : ALL_PARTS,
 );
 const complete = ALL_PARTS.every((p) => parts.has(p)) && !profile;
+/** --update with --only: this run's sections replace theirs in RESULTS.md (updateResults). */
+const update = argv.includes("--update") && !complete && !profile;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -446,6 +466,34 @@ function profileReport(dir: string, results: PhaseResult[], drivers: Driver[]): 
   return `${out.join("\n")}\n`;
 }
 
+/**
+ * `--only=... --update`: put this run's sections into the existing RESULTS.md in place of those of
+ * the same title (a new one goes before the microbenchmarks), each saying which run it comes
+ * from; the header and the other sections stay as the complete run wrote them.
+ */
+function updateResults(
+  sections: { title: string; intro: string; body: string }[],
+  info: Record<string, string>,
+  notes: string[],
+  seconds: number,
+): void {
+  const path = join(HERE, "RESULTS.md");
+  const blocks = fs.readFileSync(path, "utf8").split(/\n(?=## )/);
+  const from =
+    `_This section comes from a separate run (\`run.ts ${argv.join(" ")}\`, ${info.mode}): ${info.date}, ` +
+    `commit ${info.commit}, ${seconds.toFixed(0)} s${notes.length > 0 ? `; ${notes.join("; ")}` : ""}. The ` +
+    "header above is the run of the other sections._";
+  for (const s of sections) {
+    const block = [`## ${s.title}`, "", from, "", s.intro, "", s.body, ""].join("\n");
+    const at = blocks.findIndex((b) => b.startsWith(`## ${s.title}\n`));
+    const micro = blocks.findIndex((b) => b.startsWith("## Microbenchmarks"));
+    if (at >= 0) blocks[at] = block;
+    else if (micro >= 0) blocks.splice(micro, 0, block);
+    else blocks.push(block);
+  }
+  fs.writeFileSync(path, blocks.join("\n"));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -561,6 +609,20 @@ async function main(): Promise<void> {
     partDone("hardening");
   }
 
+  let cluster: ClusterResult | null = null;
+  if (parts.has("cluster")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    const r = await measureCluster(clusterConfig(quick, e2eConfig), log);
+    if (typeof r === "string") {
+      notes.push(r);
+      log(r);
+    } else {
+      cluster = r;
+      notes.push(...r.notes);
+    }
+    partDone("cluster");
+  }
+
   let micro: MicroResult[] = [];
   let microOthers = 0;
   if (parts.has("micro")) {
@@ -660,6 +722,29 @@ async function main(): Promise<void> {
       body: hardeningTables(hardening, mdTable),
     });
   }
+  if (cluster) {
+    const single: SingleBroker = {
+      produce: (transport, acks) =>
+        rows.find(
+          (r) =>
+            r.driver.client === "milena client" &&
+            r.driver.transport === transport &&
+            r.phase === (acks === 1 ? "W1 produce acks=1" : "W1 produce acks=-1"),
+        )?.msgs,
+      latency: (transport) =>
+        lat.find((l) => l.driver.client === "milena client" && l.driver.transport === transport),
+    };
+    const logNotes = clusterLogNotes(cluster);
+    sections.push({
+      title: "A cluster: replication, failover, catch-up",
+      intro: clusterIntro(cluster),
+      body:
+        clusterTables(cluster, mdTable, single) +
+        (logNotes.length > 0
+          ? `\n\nThe brokers at the end, and their log lines that look like trouble (numbers as #), whole run:\n\n${logNotes.map((l) => `- ${l}`).join("\n")}`
+          : ""),
+    });
+  }
   if (micro.length > 0) {
     sections.push({
       title: "Microbenchmarks (tinybench)",
@@ -689,7 +774,10 @@ async function main(): Promise<void> {
   ];
   for (const s of sections) md.push(`## ${s.title}`, "", s.intro, "", s.body, "");
   if (complete) fs.writeFileSync(join(HERE, "RESULTS.md"), md.join("\n"));
-  else log("(partial run: RESULTS.md not rewritten)");
+  else if (update) {
+    updateResults(sections, info, notes, (performance.now() - t0) / 1000);
+    log(`(partial run: its section(s) replaced in RESULTS.md: ${sections.map((s) => s.title).join("; ")})`);
+  } else log("(partial run: RESULTS.md not rewritten)");
   log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
