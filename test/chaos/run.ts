@@ -9,6 +9,7 @@
 // but present counts; exits 1 when anything acknowledged was lost or the replicas differ.
 // CHAOS_SEED replays a schedule.
 
+import * as fs from "node:fs";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
 import { createTopic, produceToLeader, state, valuesOnDisk } from "../helpers/faulty_partition.ts";
 import { netnsAvailable, TestNetwork } from "../helpers/netns.ts";
@@ -114,7 +115,15 @@ async function main(): Promise<number> {
       `attempted ${attempted.size}, acknowledged ${acked.size}, lost ${lost} (acknowledged, missing on a replica), ` +
         `duplicated ${duplicated}, present unacknowledged ${unackedPresent}, replicas ${differ ? "DIFFER" : "identical"}`,
     );
-    return lost > 0 || differ ? 1 : 0;
+    if (lost > 0 || differ) {
+      // The brokers' own lines, for finding out why (the cluster is removed afterwards).
+      const dir = `/tmp/milena-chaos-${firstSeed}`;
+      fs.mkdirSync(dir, { recursive: true });
+      cluster.brokers.forEach((b, i) => fs.writeFileSync(`${dir}/broker-${i + 1}.log`, b.output));
+      log(`broker logs in ${dir}`);
+      return 1;
+    }
+    return 0;
   } finally {
     await cluster.destroy();
     network?.destroy();
