@@ -119,7 +119,8 @@ async function main(): Promise<number> {
       // The brokers' own lines, for finding out why (the cluster is removed afterwards).
       const dir = `/tmp/milena-chaos-${firstSeed}`;
       fs.mkdirSync(dir, { recursive: true });
-      cluster.brokers.forEach((b, i) => fs.writeFileSync(`${dir}/broker-${i + 1}.log`, b.output));
+      for (const [i, b] of cluster.brokers.entries())
+        fs.writeFileSync(`${dir}/broker-${i + 1}.log`, b.output);
       log(`broker logs in ${dir}`);
       return 1;
     }
