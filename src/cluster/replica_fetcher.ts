@@ -105,10 +105,18 @@ class ReplicaFetcher {
         await this.sleep(1000);
         continue;
       }
+      // A partition that failed waits replica.fetch.backoff.ms on its own (Kafka's delayed
+      // partitions); the others go on.
+      const now = Date.now();
+      const eligible = live.filter((r) => r.fetchDelayedUntil <= now);
+      if (eligible.length === 0) {
+        await this.sleep(Math.max(10, Math.min(...live.map((r) => r.fetchDelayedUntil)) - now));
+        continue;
+      }
       try {
-        const truncating = live.filter((r) => r.needsTruncation);
+        const truncating = eligible.filter((r) => r.needsTruncation);
         if (truncating.length > 0) await this.truncate(truncating);
-        const ready = live.filter((r) => !r.needsTruncation && this.following(r));
+        const ready = eligible.filter((r) => !r.needsTruncation && this.following(r));
         if (ready.length > 0) await this.fetchOnce(ready);
       } catch (e) {
         if (this.stopped) return;
@@ -155,13 +163,12 @@ class ReplicaFetcher {
         })),
       })),
     });
-    let refused = 0;
     for (const t of res.topics) {
       for (const p of t.partitions) {
         const r = byTopic.get(t.topic)?.find((x) => x.entry.partition === p.partition);
         if (r === undefined || !this.following(r)) continue;
         if (p.errorCode !== ErrorCode.NONE) {
-          refused++;
+          this.delay(r);
           this.opts.log(
             "epoch lookup refused",
             `OffsetForLeaderEpoch of ${t.topic}-${p.partition} at broker ${this.leader}: error ${p.errorCode}`,
@@ -184,7 +191,6 @@ class ReplicaFetcher {
         }
       }
     }
-    if (refused > 0) await this.sleep(this.opts.replicaFetchBackoffMs);
   }
 
   private async cutTo(r: PartitionReplica, offset: number): Promise<void> {
@@ -233,18 +239,16 @@ class ReplicaFetcher {
       this.opts.replicaFetchWaitMaxMs,
     );
     if (res.errorCode !== ErrorCode.NONE) throw new Error(`Fetch answered error ${res.errorCode}`);
-    let errors = 0;
     for (const t of res.responses) {
       for (const p of t.partitions) {
         const r = byTopic.get(t.topic)?.find((x) => x.entry.partition === p.partitionIndex);
         if (r === undefined || !this.following(r)) continue;
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-          errors++;
           await this.outOfRange(r, p.logStartOffset, p.highWatermark);
           continue;
         }
         if (p.errorCode !== ErrorCode.NONE) {
-          errors++;
+          this.delay(r);
           this.opts.log(
             "replica fetch error",
             `fetch of ${t.topic}-${p.partitionIndex} from broker ${this.leader}: error ${p.errorCode}`,
@@ -257,7 +261,7 @@ class ReplicaFetcher {
           const out = await this.deps.appendReplica(r.entry, new Uint8Array(data));
           if (out.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) r.needsTruncation = true;
           else if (out.errorCode !== ErrorCode.NONE) {
-            errors++;
+            this.delay(r);
             this.opts.log(
               "replica append failed",
               `appending ${t.topic}-${p.partitionIndex} from broker ${this.leader}: error ${out.errorCode}`,
@@ -267,7 +271,11 @@ class ReplicaFetcher {
         this.replicas.followerHighWatermark(r, p.highWatermark);
       }
     }
-    if (errors > 0) await this.sleep(this.opts.replicaFetchBackoffMs);
+  }
+
+  /** This partition waits replica.fetch.backoff.ms before its next fetch or epoch lookup. */
+  private delay(r: PartitionReplica): void {
+    r.fetchDelayedUntil = Date.now() + this.opts.replicaFetchBackoffMs;
   }
 
   /** Our offset is outside the leader's log: past its end (cut back), or below its start (restart there). */

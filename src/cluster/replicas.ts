@@ -82,6 +82,8 @@ export class PartitionReplica {
   isrUpdating = false;
   /** Follower: set when it must find its divergence point before fetching (after becoming follower). */
   needsTruncation = false;
+  /** Follower: no fetch before this time (ms) after an error (replica.fetch.backoff.ms). */
+  fetchDelayedUntil = 0;
 
   constructor(readonly entry: PartitionEntry) {}
 }
