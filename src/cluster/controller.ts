@@ -850,36 +850,44 @@ export class Controller {
     return c;
   }
 
-  private async sendLeaderAndIsr(b: number, keys: string[], isNew: boolean): Promise<void> {
-    const reg = this.live.get(b);
-    if (reg === undefined || keys.length === 0) return;
-    const byTopic = new Map<string, LeaderAndIsrRequest["topicStates"][number]>();
-    const leaders = new Set<number>();
+  /** The partitions `keys` grouped by topic (with its id), each made into a request's partition state. */
+  private topicStates<P>(
+    keys: readonly string[],
+    state: (topic: string, partition: number, a: TopicAssignment, st: State) => P,
+  ): { topicName: string; topicId: Uint8Array; partitionStates: P[] }[] {
+    const byTopic = new Map<string, { topicName: string; topicId: Uint8Array; partitionStates: P[] }>();
     for (const k of keys) {
       const [topic, ps] = k.split("\u0000");
-      const p = Number(ps);
       const a = this.topics.get(topic);
       const st = this.states.get(k);
       if (a === undefined || st === undefined) continue;
       let t = byTopic.get(topic);
       if (t === undefined)
         byTopic.set(topic, (t = { topicName: topic, topicId: a.topicId, partitionStates: [] }));
-      t.partitionStates.push({
-        topicName: topic,
-        partitionIndex: p,
-        controllerEpoch: st.s.controllerEpoch,
-        leader: st.s.leader,
-        leaderEpoch: st.s.leaderEpoch,
-        isr: st.s.isr,
-        partitionEpoch: st.zkVersion,
-        replicas: a.partitions[p],
-        addingReplicas: [],
-        removingReplicas: [],
-        isNew,
-        leaderRecoveryState: 0,
-      });
-      if (st.s.leader >= 0) leaders.add(st.s.leader);
+      t.partitionStates.push(state(topic, Number(ps), a, st));
     }
+    return [...byTopic.values()];
+  }
+
+  private async sendLeaderAndIsr(b: number, keys: string[], isNew: boolean): Promise<void> {
+    const reg = this.live.get(b);
+    if (reg === undefined || keys.length === 0) return;
+    const topicStates = this.topicStates(keys, (topic, p, a, st) => ({
+      topicName: topic,
+      partitionIndex: p,
+      controllerEpoch: st.s.controllerEpoch,
+      leader: st.s.leader,
+      leaderEpoch: st.s.leaderEpoch,
+      isr: st.s.isr,
+      partitionEpoch: st.zkVersion,
+      replicas: a.partitions[p],
+      addingReplicas: [],
+      removingReplicas: [],
+      isNew,
+      leaderRecoveryState: 0,
+    }));
+    const leaders = new Set<number>();
+    for (const t of topicStates) for (const x of t.partitionStates) if (x.leader >= 0) leaders.add(x.leader);
     const liveLeaders = [...leaders]
       .map((l) => ({ l, ep: this.live.get(l)?.endpoints.find((e) => e.name === "PLAINTEXT") }))
       .filter((x) => x.ep !== undefined)
@@ -891,7 +899,7 @@ export class Controller {
       brokerEpoch: Number(reg.epoch),
       type: 0,
       ungroupedPartitionStates: [],
-      topicStates: [...byTopic.values()],
+      topicStates,
       liveLeaders,
     };
     // Not awaited: resent until answered while the broker stays registered (a broker that
@@ -907,28 +915,17 @@ export class Controller {
   }
 
   private async sendUpdateMetadata(brokers: number[], keys: string[], deleting = false): Promise<void> {
-    const byTopic = new Map<string, UpdateMetadataRequest["topicStates"][number]>();
-    for (const k of keys) {
-      const [topic, ps] = k.split("\u0000");
-      const p = Number(ps);
-      const a = this.topics.get(topic);
-      const st = this.states.get(k);
-      if (a === undefined || st === undefined) continue;
-      let t = byTopic.get(topic);
-      if (t === undefined)
-        byTopic.set(topic, (t = { topicName: topic, topicId: a.topicId, partitionStates: [] }));
-      t.partitionStates.push({
-        topicName: topic,
-        partitionIndex: p,
-        controllerEpoch: st.s.controllerEpoch,
-        leader: deleting ? LEADER_DURING_DELETE : st.s.leader,
-        leaderEpoch: st.s.leaderEpoch,
-        isr: st.s.isr,
-        zkVersion: st.zkVersion,
-        replicas: a.partitions[p],
-        offlineReplicas: a.partitions[p].filter((r) => !this.live.has(r)),
-      });
-    }
+    const topicStates = this.topicStates(keys, (topic, p, a, st) => ({
+      topicName: topic,
+      partitionIndex: p,
+      controllerEpoch: st.s.controllerEpoch,
+      leader: deleting ? LEADER_DURING_DELETE : st.s.leader,
+      leaderEpoch: st.s.leaderEpoch,
+      isr: st.s.isr,
+      zkVersion: st.zkVersion,
+      replicas: a.partitions[p],
+      offlineReplicas: a.partitions[p].filter((r) => !this.live.has(r)),
+    }));
     const liveBrokers = [...this.live.values()].map((r) => {
       const plain = r.endpoints.find((e) => e.name === "PLAINTEXT");
       return {
@@ -954,7 +951,7 @@ export class Controller {
           controllerEpoch: this.epoch,
           brokerEpoch: Number(reg.epoch),
           ungroupedPartitionStates: [],
-          topicStates: [...byTopic.values()],
+          topicStates,
           liveBrokers,
         };
         void this.channel(b)!.requestRetrying(
