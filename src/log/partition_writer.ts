@@ -10,7 +10,8 @@
 //                   broker writes 0, as before). The cache (leader_epochs.ts) gets an entry
 //                   before the first batch of a new epoch is written.
 //   appendReplica   a follower's copy of its leader's batches: appended unchanged (offsets and
-//                   epochs as the leader stored them), contiguous from the log end.
+//                   epochs as the leader stored them), from the log end on (offsets grow; a
+//                   compacted leader's log has gaps, kept as they are).
 //   truncateTo      Kafka's truncateTo: cut the log back (a follower whose log diverged);
 //                   truncateFullyAndStartAt: empty it and restart it at an offset.
 //
@@ -104,7 +105,7 @@ export interface ReplicaBatchAppended extends AppendResult {
 
 /** What appendReplica did with one record set. */
 export interface ReplicaAppendResult {
-  /** NONE, OFFSET_OUT_OF_RANGE (not contiguous from the log end), CORRUPT_MESSAGE, KAFKA_STORAGE_ERROR. */
+  /** NONE, OFFSET_OUT_OF_RANGE (an offset before the log end or the batch before), CORRUPT_MESSAGE, KAFKA_STORAGE_ERROR. */
   errorCode: number;
   /** Why, with an error. */
   message: string;
@@ -157,18 +158,17 @@ class HeaderReader {
 
   /**
    * The header at `pos`, checked: magic 2, a length that ends inside `bytes`, and (when given)
-   * the base offset expected there. Throws LogMismatch otherwise.
+   * a base offset at least `minBase` (the offset after the previous batch: a compacted log has
+   * gaps, so a batch may start past it, never before). Throws LogMismatch otherwise.
    */
-  checked(pos: number, bytes: number, expectedBase: number | null): Buffer {
+  checked(pos: number, bytes: number, minBase: number | null): Buffer {
     const h = this.at(pos);
     if (h === null || h[MAGIC] !== 2) throw new LogMismatch(`no batch header at byte ${pos}`);
     const size = h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
     if (size < BATCH_HEADER_BYTES || pos + size > bytes)
       throw new LogMismatch(`batch at byte ${pos} of ${size} bytes runs past ${bytes}`);
-    if (expectedBase !== null && readInt64(h, BASE_OFFSET) !== expectedBase)
-      throw new LogMismatch(
-        `batch at byte ${pos} has offset ${readInt64(h, BASE_OFFSET)}, not ${expectedBase}`,
-      );
+    if (minBase !== null && readInt64(h, BASE_OFFSET) < minBase)
+      throw new LogMismatch(`batch at byte ${pos} has offset ${readInt64(h, BASE_OFFSET)}, below ${minBase}`);
     return h;
   }
 
@@ -267,8 +267,9 @@ export function rebuildLeaderEpochs(
     let expected = base;
     while (pos < to) {
       const h = r.checked(pos, s.bytes, expected);
-      emit(h.readInt32BE(PARTITION_LEADER_EPOCH), expected);
-      expected += h.readInt32BE(LAST_OFFSET_DELTA) + 1;
+      const at = readInt64(h, BASE_OFFSET);
+      emit(h.readInt32BE(PARTITION_LEADER_EPOCH), at);
+      expected = at + h.readInt32BE(LAST_OFFSET_DELTA) + 1;
       pos += h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
     }
     if (pos !== to) throw new LogMismatch(`batches end at byte ${pos}, not ${to}`);
@@ -578,8 +579,9 @@ export class PartitionWriter implements FileHolder {
       let last = { baseOffset: -1, epoch: -1 };
       while (pos < s.bytes) {
         const h = r.checked(pos, s.bytes, base);
-        last = { baseOffset: base, epoch: h.readInt32BE(PARTITION_LEADER_EPOCH) };
-        base += h.readInt32BE(LAST_OFFSET_DELTA) + 1;
+        const at = readInt64(h, BASE_OFFSET);
+        last = { baseOffset: at, epoch: h.readInt32BE(PARTITION_LEADER_EPOCH) };
+        base = at + h.readInt32BE(LAST_OFFSET_DELTA) + 1;
         pos += h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
       }
       return last;
@@ -711,8 +713,8 @@ export class PartitionWriter implements FileHolder {
    *   - a trailing partial batch (a fetch response may end with one) is ignored;
    *   - every whole batch must be intact (magic 2, sizes, CRC-32C: storedBatchIntact), else
    *     CORRUPT_MESSAGE; no size bound (Kafka's follower skips it: the leader accepted them);
-   *   - the first batch must start at the log end and each next one where the previous ended,
-   *     else OFFSET_OUT_OF_RANGE.
+   *   - the first batch must start at or after the log end and each next one at or after where
+   *     the previous ended (a compacted log has gaps), else OFFSET_OUT_OF_RANGE.
    * Then each batch in turn: a cache entry when its epoch is new (Kafka's assign), saved before
    * it is written; written, indexed, rolled as usual; its idempotent producer remembered
    * without sequence checks (Kafka's follower). A storage error stops there
@@ -754,7 +756,8 @@ export class PartitionWriter implements FileHolder {
       if (!storedBatchIntact(batch))
         return refuse(ErrorCode.CORRUPT_MESSAGE, `batch at byte ${at}: bad magic, length or CRC-32C`);
       const base = readInt64(batch, BASE_OFFSET);
-      if (base !== next)
+      // Offsets only grow; a compacted leader log has gaps, which the copy keeps.
+      if (base < next)
         return refuse(
           ErrorCode.OFFSET_OUT_OF_RANGE,
           batches.length === 0
@@ -1078,6 +1081,7 @@ export class PartitionWriter implements FileHolder {
         try {
           while (pos < bytes) {
             const h = r.checked(pos, bytes, base);
+            base = readInt64(h, BASE_OFFSET);
             const next = base + h.readInt32BE(LAST_OFFSET_DELTA) + 1;
             if (next > offset) return { position: pos, batchBase: base };
             base = next;
@@ -1112,6 +1116,7 @@ export class PartitionWriter implements FileHolder {
         while (pos < found.position) {
           const h = r.checked(pos, bytes, base);
           const size = h.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+          base = readInt64(h, BASE_OFFSET);
           index.onBatch(base, pos, size, readInt64(h, MAX_TIMESTAMP));
           base += h.readInt32BE(LAST_OFFSET_DELTA) + 1;
           pos += size;

@@ -5,12 +5,14 @@
 //
 //   start    segment vs recovery point       what is checked per batch
 //   clean    any                             header chain from the last index entry (length,
-//                                            magic, offsets follow on); .index/.timeindex loaded
+//                                            magic, offsets grow); .index/.timeindex loaded
 //                                            when consistent, else rebuilt from the headers
 //   unclean  wholly below the recovery point header chain (flushed before the crash)
 //   unclean  at or above it                  header chain + CRC-32C of every batch
 //
-// The first batch that fails (torn length, bad magic, CRC mismatch, offset not following on)
+// Offsets grow from batch to batch and segment to segment; gaps are fine (a compacted log has
+// them, log_cleaner.ts). The first batch that fails (torn length, bad magic, CRC mismatch, an
+// offset below where the batch before ended)
 // ends the log: the segment is cut at that batch's position and every later segment is
 // dropped. The scan reports { truncate } and the lost bytes; applyScan() does the cutting and
 // rewrites the indexes it rebuilt.
@@ -76,13 +78,14 @@ export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
       result.droppedSegments.push(base);
       continue;
     }
-    if (i > 0 && base !== expected) {
-      // A later segment must start where the previous one ended; otherwise it is not ours.
+    if (i > 0 && base < expected) {
+      // A later segment starts at or after where the previous one ended (after it: the last
+      // batches of a cleaned group were compacted away); one overlapping it is not ours.
       result.truncate = {
         segmentBase: base,
         atByte: 0,
         lostBytes: fileSize(logFile(dir, base)),
-        reason: `segment base ${base} does not follow offset ${expected}`,
+        reason: `segment base ${base} is below offset ${expected}, where the segment before ends`,
       };
       result.droppedSegments.push(base);
       continue;
@@ -189,8 +192,12 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
         if (batchSize < BATCH_HEADER_BYTES) return `batch length ${batchSize}`;
         if (pos + batchSize > size) return "torn batch";
         const batchBase = readInt64(h, BASE_OFFSET);
-        if (batchBase !== next) return `batch offset ${batchBase} where ${next} was expected`;
+        // Offsets grow from batch to batch; a compacted log has gaps between them, but every
+        // offset of a segment stays within 2^31 - 1 of its base (the index's relative offsets).
+        if (batchBase < next) return `batch offset ${batchBase} below ${next}, where the batch before ends`;
         const lastDelta = h.readInt32BE(LAST_OFFSET_DELTA);
+        if (batchBase + lastDelta - base > 0x7fffffff)
+          return `batch offset ${batchBase} out of the segment's range (base ${base})`;
         const maxTs = readInt64(h, MAX_TIMESTAMP);
         if (verifyCrc) {
           const whole = read(pos, batchSize);
