@@ -58,6 +58,8 @@ const key = (t: string, p: number) => `${t}\u0000${p}`;
 
 /** Kafka's leader id of a partition whose topic is being deleted (UpdateMetadata). */
 const LEADER_DURING_DELETE = -2;
+/** How often the controller compares the broker registrations with its own (brokersDiffer). */
+const BROKER_CHECK_MS = 3000;
 
 export class Controller {
   epoch = 0;
@@ -71,6 +73,7 @@ export class Controller {
   /** Brokers shutting down in a controlled way: no leadership goes to them. */
   private readonly shuttingDown = new Set<number>();
   private rebalanceTimer: NodeJS.Timeout | null = null;
+  private brokerCheckTimer: NodeJS.Timeout | null = null;
   /** Reassignments in progress (KIP-455): each partition's target replicas. */
   readonly moving = new Map<string, number[]>();
 
@@ -94,6 +97,17 @@ export class Controller {
       await this.onIsrChanges();
       await this.onTopicDeletions();
     });
+    // A safety net under the /brokers/ids watch: one lost (a ZooKeeper restart or a reconnect
+    // that did not restore it) would leave a dead leader leading; the registrations are compared
+    // with what the controller holds every few seconds, and a difference handled as a change.
+    this.brokerCheckTimer = setInterval(
+      () =>
+        this.enqueue("broker check", async () => {
+          if (await this.brokersDiffer()) await this.onBrokerChange();
+        }),
+      BROKER_CHECK_MS,
+    );
+    this.brokerCheckTimer.unref();
     if (this.opts.autoLeaderRebalance) {
       this.rebalanceTimer = setInterval(
         () => this.enqueue("preferred leader election", () => this.rebalanceLeaders()),
@@ -143,6 +157,7 @@ export class Controller {
   resign(): void {
     this.active = false;
     if (this.rebalanceTimer) clearInterval(this.rebalanceTimer);
+    if (this.brokerCheckTimer) clearInterval(this.brokerCheckTimer);
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
   }
@@ -275,6 +290,17 @@ export class Controller {
   }
 
   // --- events ---
+
+  /** Whether /brokers/ids holds other registrations (ids or epochs) than `live` (no watch set). */
+  private async brokersDiffer(): Promise<boolean> {
+    const ids = (await this.zk.children(Z.brokerIds)).map(Number).filter((n) => Number.isInteger(n));
+    if (ids.length !== this.live.size || ids.some((id) => !this.live.has(id))) return true;
+    for (const id of ids) {
+      const got = await this.zk.get(Z.broker(id));
+      if (got === null || got.stat.czxid !== this.live.get(id)?.epoch) return true;
+    }
+    return false;
+  }
 
   private async onBrokerChange(): Promise<void> {
     const { added, removed } = await this.loadBrokers();

@@ -51,6 +51,9 @@ import {
 } from "./znodes.ts";
 import { ZK_BAD_VERSION, ZK_NODE_EXISTS, ZkError, ZkSession } from "./zookeeper.ts";
 
+/** How often a broker that does not control checks that someone holds /controller (checkElection). */
+const ELECTION_CHECK_MS = 3000;
+
 export class ClusterStartError extends Error {
   override name = "ClusterStartError";
 }
@@ -204,6 +207,28 @@ export class ClusterNode {
       `registered in ZooKeeper as broker ${this.brokerId} (cluster ${this.clusterId}, broker epoch ${this.brokerEpoch})`,
     );
     await this.elect(zk);
+    this.checkElection(zk);
+  }
+
+  /**
+   * A safety net under the /controller watch (one lost to a ZooKeeper restart or a reconnect
+   * would leave the cluster without a controller once the current one dies): while this session
+   * lasts and this broker does not control, /controller is read every few seconds (no watch
+   * added) and the election run again when nobody holds it.
+   */
+  private checkElection(zk: ZkSession): void {
+    const t = setInterval(() => {
+      if (this.stopping || zk !== this.zk || zk.isClosed) {
+        clearInterval(t);
+        return;
+      }
+      if (this.controller !== null || !zk.connected) return;
+      void zk
+        .get(Z.controller)
+        .then((cur) => (cur === null ? this.elect(zk) : undefined))
+        .catch(() => {}); // the next round tries again
+    }, ELECTION_CHECK_MS);
+    t.unref();
   }
 
   /** The highest config change notification handled (its sequence number). */
@@ -469,6 +494,7 @@ export class ClusterNode {
     // The newest word on a broker's endpoint wins: from now on the cache's (a restarted broker
     // has new ports; LeaderAndIsr's live leaders may be older).
     for (const b of req.liveBrokers) this.leaderEndpoints.delete(b.id);
+    this.fetchers.endpointsChanged();
     return { errorCode: 0 };
   }
 

@@ -54,7 +54,7 @@ class ReplicaFetcher {
 
   constructor(
     readonly leader: number,
-    endpoint: Endpoint,
+    readonly endpoint: Endpoint,
     private readonly opts: FetcherOptions,
     private readonly deps: FetcherDeps,
     private readonly replicas: ReplicaManager,
@@ -320,6 +320,18 @@ export class FetcherManager {
     }
     f.add(r);
     this.assigned.set(r, f);
+  }
+
+  /**
+   * Broker endpoints changed (UpdateMetadata): a partition whose leader now listens elsewhere (it
+   * restarted on new ports, and kept its leadership because no controller moved it meanwhile)
+   * is fetched from the new endpoint; the old fetcher would retry a dead address forever.
+   */
+  endpointsChanged(): void {
+    for (const [r, f] of [...this.assigned]) {
+      const ep = this.deps.endpointOf(r.leader);
+      if (ep !== undefined && (ep.host !== f.endpoint.host || ep.port !== f.endpoint.port)) this.follow(r);
+    }
   }
 
   unfollow(r: PartitionReplica): void {

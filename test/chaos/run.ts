@@ -30,6 +30,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) =>
   process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
+/** The brokers' own lines, for finding out why a run failed (the cluster is removed afterwards). */
+function keepLogs(cluster: TestCluster): void {
+  const dir = `/tmp/milena-chaos-${firstSeed}`;
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [i, b] of cluster.brokers.entries()) fs.writeFileSync(`${dir}/broker-${i + 1}.log`, b.output);
+  log(`broker logs in ${dir}`);
+}
+
 async function main(): Promise<number> {
   const network = netnsAvailable() ? TestNetwork.create(3) : null;
   log(`seed ${firstSeed}, ${seconds} s, ${network ? "with" : "without"} network partitions`);
@@ -85,11 +93,16 @@ async function main(): Promise<number> {
     stop = true;
     await producer;
     log(`faults over after ${rounds} round(s); waiting for every replica in the ISR`);
-    await eventually(
-      async () => (await state(cluster, 1)).isr.length === 3,
-      120_000,
-      "all three replicas in the ISR",
-    );
+    try {
+      await eventually(
+        async () => (await state(cluster, 1)).isr.length === 3,
+        120_000,
+        "all three replicas in the ISR",
+      );
+    } catch (e) {
+      keepLogs(cluster);
+      throw e;
+    }
     // In the ISR is not yet caught up (a follower may lag up to replica.lag.time.max.ms): the
     // replicas get a minute to converge before they are compared.
     let logs = cluster.brokers.map((b) => valuesOnDisk(b.logDir));
@@ -116,12 +129,7 @@ async function main(): Promise<number> {
         `duplicated ${duplicated}, present unacknowledged ${unackedPresent}, replicas ${differ ? "DIFFER" : "identical"}`,
     );
     if (lost > 0 || differ) {
-      // The brokers' own lines, for finding out why (the cluster is removed afterwards).
-      const dir = `/tmp/milena-chaos-${firstSeed}`;
-      fs.mkdirSync(dir, { recursive: true });
-      for (const [i, b] of cluster.brokers.entries())
-        fs.writeFileSync(`${dir}/broker-${i + 1}.log`, b.output);
-      log(`broker logs in ${dir}`);
+      keepLogs(cluster);
       return 1;
     }
     return 0;

@@ -466,7 +466,7 @@ export function signatureOf(line: string): string {
 export const FINDING_LINE =
   /uncaught error|unhandled rejection|error handling |cannot encode|storage error|fatal|failed:|out of memory|heap|RangeError|TypeError|Assertion/i;
 export const EXPECTED_LINE =
-  /^\s*(\[milena\]\s*)?(closing connection|refused|\(\d[\d,]* more )|max\.broker\.partitions|max\.partitions\.per\.request/;
+  /^\s*(\[milena[^\]]*\]\s*)?(closing connection|refused|\(\d[\d,]* more )|max\.broker\.partitions|max\.partitions\.per\.request/;
 
 class Run {
   readonly stats: FuzzStats;
