@@ -6,6 +6,7 @@
 import { threadId } from "node:worker_threads";
 import type { OffsetsRecord } from "../src/broker/groups/offsets_records.ts";
 import { replayOffsetsPartition } from "../src/broker/groups/offsets_replay.ts";
+import { decodeTxnRecord, type TxnLogRecord } from "../src/broker/txn/transaction_log.ts";
 import {
   LOG_START_CHECKPOINT,
   RECOVERY_POINT_CHECKPOINT,
@@ -14,10 +15,12 @@ import {
 } from "../src/log/log_dir.ts";
 import { type PartitionMetadataRead, readPartitionMetadata } from "../src/log/partition_metadata.ts";
 import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "../src/log/recovery.ts";
+import { replayRecords } from "../src/log/replay.ts";
 
 export type RecoveryTask =
   | { op: "open"; partitions: { dir: string; options: ScanOptions }[] }
   | { op: "replay-offsets"; dir: string }
+  | { op: "replay-txns"; dir: string }
   | {
       op: "close-dir";
       dir: string;
@@ -32,10 +35,22 @@ export interface OpenResult {
   threadId: number;
 }
 
+/** A __transaction_state partition's records, in log order (unknown key versions skipped). */
+function replayTxnPartition(dir: string): TxnLogRecord[] {
+  return replayRecords(dir, (key, value) => {
+    try {
+      return decodeTxnRecord(key, value);
+    } catch {
+      return null; // a value version this broker does not read
+    }
+  }).records;
+}
+
 export default function run(
   task: RecoveryTask,
-): OpenResult | { threadId: number; records?: OffsetsRecord[] } {
+): OpenResult | { threadId: number; records?: OffsetsRecord[] | TxnLogRecord[] } {
   if (task.op === "replay-offsets") return { threadId, records: replayOffsetsPartition(task.dir) };
+  if (task.op === "replay-txns") return { threadId, records: replayTxnPartition(task.dir) };
   if (task.op === "open") {
     const scans = task.partitions.map((p) => {
       try {

@@ -11,7 +11,10 @@ import { OpenFiles } from "../src/log/open_files.ts";
 import { PartitionState, type PartitionStateBuffers } from "../src/log/partition_state.ts";
 import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
 import {
+  type AbortedTxnsResult,
+  type AppendMarkerResult,
   type BecomeLeaderResult,
+  type CleanableResult,
   COMPLETION_DUPLICATE,
   COMPLETION_FIELDS,
   COMPLETION_NO_TAG,
@@ -20,17 +23,18 @@ import {
   type EpochEndOffsetResult,
   type EpochsResult,
   FLAGS_ACKS_ALL,
+  FLAGS_COORDINATOR_TXN,
   FLAGS_REPLICA,
+  type SwapCleanedResult,
   type TruncateResult,
   type WriterControl,
   type WriterReport,
 } from "../src/log/writer_protocol.ts";
 import { ErrorCode } from "../src/protocol/error_codes.ts";
 import {
-  ATTR_TRANSACTIONAL,
-  ATTRIBUTES,
   checkBatchHeader,
   checkProducedBatch,
+  PRODUCER_EPOCH,
   PRODUCER_ID,
   readInt64,
 } from "../src/protocol/record_batch.ts";
@@ -141,7 +145,14 @@ function report(): void {
 /** The completion of a duplicate: its first append's base offset, nothing appended now. */
 const duplicateOf = { baseOffset: -1, position: -1, segmentBase: -1, maxTimestamp: -1 };
 
-function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now: number): void {
+function append(
+  tag: number,
+  slot: number,
+  acksAll: boolean,
+  batch: Buffer,
+  now: number,
+  coordinator = false,
+): void {
   const p = partitions.get(slot);
   const list = acksAll ? "durable" : "ready";
   if (p === undefined) {
@@ -152,9 +163,11 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
     push(list, tag, slot, ErrorCode.KAFKA_STORAGE_ERROR, null, batch.length, p.logEndOffset);
     return;
   }
-  const check = data.validateRecords
-    ? checkProducedBatch(batch, p.config.maxMessageBytes)
-    : checkBatchHeader(batch, p.config.maxMessageBytes);
+  // A compacted topic needs every record's key (the cleaner maps them): walked either way.
+  const check =
+    data.validateRecords || p.config.compact
+      ? checkProducedBatch(batch, p.config.maxMessageBytes, { compacted: p.config.compact })
+      : checkBatchHeader(batch, p.config.maxMessageBytes);
   if (check.error !== ErrorCode.NONE) {
     push(list, tag, slot, check.error, null, batch.length, p.logEndOffset);
     return;
@@ -162,11 +175,18 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
   // Idempotent producers (producer id >= 0): a retry gets its first answer, a gap is refused.
   const idempotent = readInt64(batch, PRODUCER_ID) >= 0;
   if (idempotent) {
-    if ((batch.readInt16BE(ATTRIBUTES) & ATTR_TRANSACTIONAL) !== 0) {
-      push(list, tag, slot, ErrorCode.INVALID_TXN_STATE, null, batch.length, p.logEndOffset);
+    // Transactions: a transactional batch opens its producer's transaction here; a plain one
+    // from a producer with a transaction open is INVALID_TXN_STATE (transactions.ts).
+    const txn = p.checkTxn(batch);
+    if (txn.error !== ErrorCode.NONE) {
+      push(list, tag, slot, txn.error, null, batch.length, p.logEndOffset);
       return;
     }
-    const seq = p.producers.check(batch);
+    const seq = coordinator
+      ? (p.producers.checkMarker(readInt64(batch, PRODUCER_ID), batch.readInt16BE(PRODUCER_EPOCH)) ?? {
+          kind: "append" as const,
+        })
+      : p.producers.check(batch);
     if (seq.kind === "refuse") {
       push(list, tag, slot, seq.error, null, batch.length, p.logEndOffset);
       return;
@@ -179,7 +199,10 @@ function append(tag: number, slot: number, acksAll: boolean, batch: Buffer, now:
   }
   try {
     const r = p.append(batch, now);
-    if (idempotent) p.producers.record(batch, r.baseOffset);
+    if (idempotent) {
+      p.producers.record(batch, r.baseOffset);
+      p.txnAppended(batch, r.baseOffset, r.segmentBase);
+    }
     push(list, tag, slot, 0, r, batch.length, p.logEndOffset);
     if (acksAll) toSync.add(p);
   } catch (e) {
@@ -214,6 +237,7 @@ function appendReplica(tag: number, slot: number, records: Buffer, now: number):
 /** One APPEND or LARGE entry's payload, by its flags. */
 function appendEntry(tag: number, slot: number, flags: number, payload: Buffer): void {
   if (flags === FLAGS_REPLICA) appendReplica(tag, slot, payload, Date.now());
+  else if (flags === FLAGS_COORDINATOR_TXN) append(tag, slot, true, payload, Date.now(), true);
   else append(tag, slot, flags === FLAGS_ACKS_ALL, payload, Date.now());
 }
 
@@ -304,7 +328,10 @@ function describeProducers(slot: number): DescribeProducersResult {
   const p = partitions.get(slot);
   if (p === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, producers: [] };
   if (p.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, producers: [] };
-  return { errorCode: ErrorCode.NONE, producers: p.producers.active() };
+  const producers = p.producers
+    .active()
+    .map((a) => ({ ...a, currentTxnStartOffset: p.txn.txns.openTxnFirstOffset(a.producerId) ?? -1 }));
+  return { errorCode: ErrorCode.NONE, producers };
 }
 
 function control(tag: number, msg: WriterControl): boolean {
@@ -357,6 +384,45 @@ function control(tag: number, msg: WriterControl): boolean {
         break;
       case "epochs":
         result = epochs(msg.slot);
+        break;
+      case "appendMarker": {
+        const r = withPartition<AppendMarkerResult>(
+          msg.slot,
+          { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: "", offset: -1, completed: null },
+          { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: "", offset: -1, completed: null },
+          (p) => p.appendMarker(msg, Date.now()),
+        );
+        // For the acceptor's index mirror, as a produced batch's completion (before the answer).
+        if (r.append !== undefined) {
+          const p = partitions.get(msg.slot)!;
+          push("ready", COMPLETION_NO_TAG, msg.slot, 0, r.append, r.size ?? 0, p.logEndOffset);
+        }
+        result = r;
+        break;
+      }
+      case "abortedTxns":
+        result = withPartition<AbortedTxnsResult>(
+          msg.slot,
+          { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, aborted: [] },
+          { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, aborted: [] },
+          (p) => ({ errorCode: ErrorCode.NONE, aborted: p.abortedTxns() }),
+        );
+        break;
+      case "cleanable":
+        result = withPartition<CleanableResult | { errorCode: number }>(
+          msg.slot,
+          { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION },
+          { errorCode: ErrorCode.KAFKA_STORAGE_ERROR },
+          (p) => p.cleanable(),
+        );
+        break;
+      case "swapCleaned":
+        result = withPartition<SwapCleanedResult>(
+          msg.slot,
+          { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, swapped: [] },
+          { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, swapped: [] },
+          (p) => p.swapCleaned(msg.groups, new Map(msg.expected)),
+        );
         break;
       case "flush":
         for (const p of partitions.values()) p.flush();

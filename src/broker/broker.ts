@@ -12,8 +12,11 @@ import { validTopicName } from "../log/segment_files.ts";
 import { COMPLETION_DUPLICATE, COMPLETION_FIELDS, COMPLETION_NO_TAG } from "../log/writer_protocol.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
+import type { FindCoordinatorRequest } from "../protocol/find_coordinator.ts";
+import type { InitProducerIdRequest } from "../protocol/init_producer_id.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
 import { CODECS } from "../protocol/registry.ts";
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "../protocol/transactions.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
 import { activeRequest } from "../transport/connection.ts";
 import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
@@ -23,7 +26,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { AutoCreateBudget, BrokerContext } from "./context.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
-import { OffsetsTopic } from "./groups/offsets_topic.ts";
+import { type OffsetsTopic, offsetsTopic } from "./groups/offsets_topic.ts";
 import {
   clusterCreate,
   handleApiVersions,
@@ -60,10 +63,23 @@ import { handleDescribeLogDirs } from "./handlers/log_dirs.ts";
 import { handleDeleteRecords, handleDescribeProducers } from "./handlers/partition_admin.ts";
 import { handleProduce } from "./handlers/produce.ts";
 import { handleInitProducerId } from "./handlers/producers.ts";
+import {
+  handleAddOffsetsToTxn,
+  handleAddPartitionsToTxn,
+  handleDescribeTransactions,
+  handleEndTxn,
+  handleListTransactions,
+  handleWriteTxnMarkers,
+} from "./handlers/transactions.ts";
+import { InternalTopic, isInternalTopic } from "./internal_topic.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { LogCleaner } from "./log_cleaner.ts";
 import { LogManager, type PartitionEntry, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
 import { fileBlocks, ProducerIdAllocator } from "./producer_ids.ts";
+import { TransactionCoordinator } from "./txn/coordinator.ts";
+import { MarkerWriter } from "./txn/markers.ts";
+import { TRANSACTION_STATE_TOPIC, type TxnLogRecord } from "./txn/transaction_log.ts";
 import { WriterPool } from "./writers.ts";
 
 export interface BoundPorts {
@@ -95,11 +111,18 @@ export class Broker {
   private readonly requestMemory: RequestMemory;
   private readonly responseMemory: ResponseMemory;
   readonly offsetsTopic: OffsetsTopic;
+  /** Compaction of cleanup.policy=compact topics (log_cleaner.ts). */
+  readonly cleaner: LogCleaner;
+  /** __transaction_state and the transaction coordinator over it (txn/coordinator.ts). */
+  readonly txnTopic: InternalTopic<TxnLogRecord>;
+  readonly txnCoordinator: TransactionCoordinator;
+  private readonly markers: MarkerWriter;
   readonly coordinator: GroupCoordinator;
 
   constructor(
     readonly config: BrokerConfig,
-    logLine: (line: string) => void = (l) => process.stderr.write(`[milena] ${l}\n`),
+    logLine: (line: string) => void = (l) =>
+      process.stderr.write(`[milena ${new Date().toISOString()}] ${l}\n`),
   ) {
     this.logger = createLogger(logLine);
     this.logLine = this.logger.info;
@@ -139,7 +162,18 @@ export class Broker {
       // Producer ids unique across the cluster: blocks from /latest_producer_id_block.
       this.ctx.producerIds = new ProducerIdAllocator(zkBlocks(config.brokerId, () => cluster.zk));
     }
-    this.offsetsTopic = new OffsetsTopic(this.ctx);
+    this.offsetsTopic = offsetsTopic(this.ctx);
+    this.cleaner = new LogCleaner({
+      config,
+      logs,
+      writers,
+      highWatermark: (e) => {
+        const end = this.ctx.logs.bySlot[e.slot] === e ? e.reader.logEndOffset : -1;
+        return this.ctx.cluster === null ? end : Math.min(end, this.ctx.cluster.replicas.highWatermark(e));
+      },
+      busy: (e) => e.topic === OFFSETS_TOPIC && this.offsetsTopic.loading.has(e.partition),
+      log: this.logLine,
+    });
     this.coordinator = new GroupCoordinator(
       {
         groupMinSessionTimeoutMs: config.groupMinSessionTimeoutMs,
@@ -153,6 +187,42 @@ export class Broker {
       this.offsetsTopic,
       // Group events follow what clients do (a fuzzer's joins, a reconnect loop): rate-limited.
       (l) => this.logger.limited("group events", l),
+    );
+    this.txnTopic = new InternalTopic(this.ctx, {
+      name: TRANSACTION_STATE_TOPIC,
+      partitions: config.transactionStateLogPartitions,
+      replicationFactor: config.transactionStateLogReplicationFactor,
+      segmentBytes: config.transactionStateLogSegmentBytes,
+      minInsyncReplicas: config.transactionStateLogMinIsr,
+      timeoutMs: config.offsetsCommitTimeoutMs,
+      replay: (dir) => logs.replayTxns(dir),
+    });
+    this.markers = new MarkerWriter(this.ctx, (p, producerId, commit) =>
+      this.coordinator.onTxnMarker(p, producerId, commit),
+    );
+    this.txnCoordinator = new TransactionCoordinator(
+      {
+        partitions: config.transactionStateLogPartitions,
+        maxTimeoutMs: config.transactionMaxTimeoutMs,
+        transactionalIdExpirationMs: config.transactionalIdExpirationMs,
+        abortTimedOutIntervalMs: config.transactionAbortTimedOutIntervalMs,
+        removeExpiredIntervalMs: config.transactionRemoveExpiredIntervalMs,
+      },
+      {
+        append: (p, key, value) => this.txnTopic.append(p, [{ key, value }]),
+        coordinates: (p) =>
+          this.txnTopic.exists ? this.txnTopic.coordinates(p) : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        coordinatorEpoch: (p) => {
+          const e = this.ctx.logs.partitionOf(TRANSACTION_STATE_TOPIC, p);
+          return this.ctx.cluster === null || e === undefined
+            ? 0
+            : Math.max(0, this.ctx.cluster.replicas.leaderEpoch(e));
+        },
+        writeMarker: (topic, p, m) => this.markers.write(topic, p, m),
+        allocateProducerId: () => this.ctx.producerIds.allocate(),
+        partitionExists: (topic, p) => this.offsetsTopic.partitionExists(topic, p),
+        log: this.logLine,
+      },
     );
     writers.onAppended = (records, count) => this.onAppended(records, count);
     // Writers behind (their rings full and a backlog building): stop reading requests until
@@ -190,16 +260,44 @@ export class Broker {
     on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
     on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
     // In a cluster the coordinator is the leader of an offsets partition: the topic exists first.
-    on(ApiKey.FindCoordinator, async (req, rc) => {
-      if (c.cluster !== null)
-        await this.offsetsTopic
+    on(ApiKey.FindCoordinator, async (req: FindCoordinatorRequest, rc) => {
+      if (c.cluster !== null) {
+        const topic = req.keyType === 1 ? this.txnTopic : this.offsetsTopic;
+        await topic
           .ensure()
           .catch((e) =>
-            this.logger.limited("offsets topic", `creating ${OFFSETS_TOPIC} failed: ${(e as Error).message}`),
+            this.logger.limited(topic.name, `creating ${topic.name} failed: ${(e as Error).message}`),
           );
+      }
       return handleFindCoordinator(c, req, rc);
     });
-    on(ApiKey.InitProducerId, (req) => handleInitProducerId(c, req));
+    // A transactional id's coordinator keeps its state in __transaction_state: made on first use.
+    const withTxnLog =
+      <R>(f: (req: never, rc: Parameters<Handler>[1]) => R | Promise<R>) =>
+      async (req: never, rc: Parameters<Handler>[1]): Promise<R> => {
+        await this.txnTopic
+          .ensure()
+          .catch((e) =>
+            this.logger.limited(
+              TRANSACTION_STATE_TOPIC,
+              `creating ${TRANSACTION_STATE_TOPIC} failed: ${(e as Error).message}`,
+            ),
+          );
+        return f(req, rc);
+      };
+    on(ApiKey.InitProducerId, async (req: InitProducerIdRequest, rc) => {
+      if (req.transactionalId !== null) await withTxnLog(() => undefined)(req as never, rc);
+      return handleInitProducerId(c, this.txnCoordinator, req, rc.header.apiVersion);
+    });
+    const t = this.txnCoordinator;
+    on(ApiKey.AddPartitionsToTxn, (req, rc) => handleAddPartitionsToTxn(t, req, rc.header.apiVersion));
+    on(ApiKey.AddOffsetsToTxn, (req, rc) =>
+      handleAddOffsetsToTxn(t, c.config.offsetsTopicPartitions, req, rc.header.apiVersion),
+    );
+    on(ApiKey.EndTxn, (req, rc) => handleEndTxn(t, req, rc.header.apiVersion));
+    on(ApiKey.WriteTxnMarkers, (req) => handleWriteTxnMarkers(this.markers, req));
+    on(ApiKey.DescribeTransactions, (req) => handleDescribeTransactions(t, req));
+    on(ApiKey.ListTransactions, (req, rc) => handleListTransactions(t, req, rc.header.apiVersion));
     on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
     on(ApiKey.CreatePartitions, (req) => handleCreatePartitions(c, req));
     on(ApiKey.DescribeCluster, (req, rc) => handleDescribeCluster(c, req, rc));
@@ -238,6 +336,10 @@ export class Broker {
       withOffsets((req) => handleOffsetCommit(g, req)),
     );
     on(ApiKey.OffsetFetch, (req, rc) => handleOffsetFetch(g, req, rc));
+    on(
+      ApiKey.TxnOffsetCommit,
+      withOffsets((req: TxnOffsetCommitRequest) => this.txnOffsetCommit(req)),
+    );
     on(ApiKey.DescribeGroups, (req) => handleDescribeGroups(g, req));
     on(ApiKey.ListGroups, (req) => handleListGroups(g, req));
     on(ApiKey.DeleteGroups, (req) => handleDeleteGroups(g, req));
@@ -252,6 +354,10 @@ export class Broker {
    * COORDINATOR_LOAD_IN_PROGRESS meanwhile) or stopped being (drop them: NOT_COORDINATOR).
    */
   private offsetsRoleChange(e: PartitionEntry, role: "leader" | "follower" | "none"): void {
+    if (e.topic === TRANSACTION_STATE_TOPIC) {
+      this.txnRoleChange(e, role);
+      return;
+    }
     if (e.topic !== OFFSETS_TOPIC) return;
     const p = e.partition;
     this.coordinator.unload(p);
@@ -267,6 +373,49 @@ export class Broker {
         (err) => this.logLine(`loading ${OFFSETS_TOPIC}-${p} failed: ${(err as Error).message}`),
       )
       .finally(() => this.offsetsTopic.loading.delete(p));
+  }
+
+  /**
+   * Cluster: this broker became the leader of a __transaction_state partition (load its ids:
+   * COORDINATOR_LOAD_IN_PROGRESS meanwhile; unfinished commits and aborts are finished) or
+   * stopped being (drop them: NOT_COORDINATOR).
+   */
+  private txnRoleChange(e: PartitionEntry, role: "leader" | "follower" | "none"): void {
+    const p = e.partition;
+    this.txnCoordinator.unload(p);
+    if (role !== "leader") return;
+    this.txnTopic.loading.add(p);
+    void this.txnTopic
+      .replayPartition(p)
+      .then(
+        (records) => {
+          this.txnTopic.loading.delete(p);
+          this.txnCoordinator.load(p, records);
+        },
+        (err) => this.logLine(`loading ${TRANSACTION_STATE_TOPIC}-${p} failed: ${(err as Error).message}`),
+      )
+      .finally(() => this.txnTopic.loading.delete(p));
+  }
+
+  /**
+   * TxnOffsetCommit: the producer must hold its transactional id's ongoing transaction (when
+   * this broker coordinates the id too; otherwise its coordinator vouched for it through
+   * AddOffsetsToTxn), then the group coordinator writes the offsets in the transaction.
+   */
+  private async txnOffsetCommit(req: TxnOffsetCommitRequest): Promise<TxnOffsetCommitResponse> {
+    const coordinated = this.txnCoordinator.ongoing(req.transactionalId, req.producerId, req.producerEpoch);
+    const here =
+      this.txnTopic.exists &&
+      this.txnTopic.coordinates(this.txnCoordinator.partitionFor(req.transactionalId)) === ErrorCode.NONE;
+    if (here && coordinated !== ErrorCode.NONE)
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((x) => ({ partitionIndex: x.partitionIndex, errorCode: coordinated })),
+        })),
+      };
+    return this.coordinator.txnCommit(req);
   }
 
   /** Completions from the writers: mirror the index, wake long-polls, answer produces. */
@@ -291,15 +440,19 @@ export class Broker {
           }
         }
       }
-      // A replica append reports each batch it appended (mirrored above) with no tag.
-      if (r[at] === COMPLETION_NO_TAG) continue;
+      // A replica append reports each batch it appended (mirrored above) with no tag, as does a
+      // transaction marker: either may complete a transaction (aborted ones read again).
+      if (r[at] === COMPLETION_NO_TAG) {
+        logs.bySlot[r[at + 1]]?.reader.forgetAborted();
+        continue;
+      }
       tracker.complete(r[at], errorCode, r[at + 3]);
     }
   }
 
   private autoCreate(topic: string, budget: AutoCreateBudget): Promise<number> | null {
     if (!this.config.autoCreateTopics) return null;
-    if (!validTopicName(topic) || topic === OFFSETS_TOPIC)
+    if (!validTopicName(topic) || isInternalTopic(topic))
       return Promise.resolve(ErrorCode.INVALID_TOPIC_EXCEPTION);
     const cluster = this.ctx.cluster;
     if (cluster !== null) return this.clusterAutoCreate(cluster, topic, budget);
@@ -403,6 +556,14 @@ export class Broker {
         `replayed ${records} record(s) of ${OFFSETS_TOPIC}: ${this.coordinator.groups.size} group(s)`,
       );
     this.coordinator.start();
+    if (cluster === null) {
+      const txns = await this.txnTopic.replay();
+      for (const [p, records] of txns.entries()) this.txnCoordinator.load(p, records);
+      const ids = txns.reduce((n, r) => n + r.length, 0);
+      if (ids > 0) this.logLine(`replayed ${ids} record(s) of ${TRANSACTION_STATE_TOPIC}`);
+    }
+    this.txnCoordinator.start();
+    this.cleaner.start();
     for (const n of r.notes) this.logLine(`recovery: ${n}`);
     for (const t of r.truncated) {
       this.logLine(
@@ -550,6 +711,9 @@ export class Broker {
     this.connections.clear();
     await closed;
     this.coordinator.stop();
+    await this.txnCoordinator.stop();
+    this.markers.close();
+    await this.cleaner.stop();
     await this.ctx.cluster?.stop();
     await this.ctx.writers.shutdown();
     // Whatever the writers never answered (internal appends waiting) is answered now.

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-type Kind = "int" | "long" | "bool" | "string" | "list";
+type Kind = "int" | "long" | "double" | "bool" | "string" | "list";
 
 interface KeyDef {
   kind: Kind;
@@ -207,6 +207,58 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "How often retention is checked",
     min: 1,
   },
+  "log.cleanup.policy": {
+    kind: "list",
+    default: "delete",
+    doc: "What happens to old segments: delete (retention by time and size), compact (keep the last record per key), or both",
+  },
+  "log.cleaner.enable": {
+    kind: "bool",
+    default: "true",
+    doc: "Run the log cleaner, which compacts topics with cleanup.policy=compact",
+  },
+  "log.cleaner.threads": {
+    kind: "int",
+    default: "1",
+    doc: "Threads of the log cleaner pool (beside the recovery pool)",
+    min: 1,
+  },
+  "log.cleaner.dedupe.buffer.size": {
+    kind: "long",
+    default: "134217728",
+    doc: "Memory for the cleaners' key maps, across all cleaner threads (a clean stops where its map is full)",
+    min: 1048576,
+  },
+  "log.cleaner.backoff.ms": {
+    kind: "long",
+    default: "15000",
+    doc: "Pause of the cleaner when no log needs cleaning",
+    min: 0,
+  },
+  "log.cleaner.min.cleanable.ratio": {
+    kind: "double",
+    default: "0.5",
+    doc: "A log is cleaned once its dirty part is this share of it (topic: min.cleanable.dirty.ratio)",
+    min: 0,
+  },
+  "log.cleaner.min.compaction.lag.ms": {
+    kind: "long",
+    default: "0",
+    doc: "A record stays uncompacted at least this long (topic: min.compaction.lag.ms)",
+    min: 0,
+  },
+  "log.cleaner.max.compaction.lag.ms": {
+    kind: "long",
+    default: LONG_MAX,
+    doc: "A record is compacted at the latest this long after it was written, whatever the dirty ratio (topic: max.compaction.lag.ms)",
+    min: 1,
+  },
+  "log.cleaner.delete.retention.ms": {
+    kind: "long",
+    default: "86400000",
+    doc: "How long a tombstone (null value) stays after its first cleaning, so consumers see the deletion (topic: delete.retention.ms)",
+    min: 0,
+  },
   "log.segment.bytes": {
     kind: "int",
     default: "1073741824",
@@ -289,6 +341,54 @@ export const KEYS: Record<string, KeyDef> = {
     kind: "long",
     default: "600000",
     doc: "How often offsets expiry is checked",
+    min: 1,
+  },
+  "transaction.state.log.num.partitions": {
+    kind: "int",
+    default: "50",
+    doc: "Partitions of __transaction_state (fixed once it exists)",
+    min: 1,
+  },
+  "transaction.state.log.replication.factor": {
+    kind: "int",
+    default: "3",
+    doc: "Replicas of __transaction_state in a cluster (capped to the live brokers when it is created)",
+    min: 1,
+  },
+  "transaction.state.log.segment.bytes": {
+    kind: "int",
+    default: "104857600",
+    doc: "Segment size of __transaction_state",
+    min: 14,
+  },
+  "transaction.state.log.min.isr": {
+    kind: "int",
+    default: "2",
+    doc: "min.insync.replicas of __transaction_state (never above its replication factor)",
+    min: 1,
+  },
+  "transaction.max.timeout.ms": {
+    kind: "int",
+    default: "900000",
+    doc: "Largest transaction timeout a producer may ask for (INVALID_TRANSACTION_TIMEOUT above)",
+    min: 1,
+  },
+  "transactional.id.expiration.ms": {
+    kind: "int",
+    default: "604800000",
+    doc: "A transactional id without a transaction for this long is forgotten",
+    min: 1,
+  },
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms": {
+    kind: "int",
+    default: "10000",
+    doc: "How often transactions past their timeout are aborted",
+    min: 1,
+  },
+  "transaction.remove.expired.transaction.cleanup.interval.ms": {
+    kind: "int",
+    default: "3600000",
+    doc: "How often expired transactional ids are removed",
     min: 1,
   },
   "producer.id.expiration.ms": {
@@ -418,6 +518,16 @@ export interface BrokerConfig {
   segmentBytes: number;
   segmentMs: number;
   indexIntervalBytes: number;
+  /** log.cleanup.policy: "delete", "compact" or "compact,delete" (normalised). */
+  cleanupPolicy: string;
+  cleanerEnable: boolean;
+  cleanerThreads: number;
+  cleanerDedupeBufferSize: number;
+  cleanerBackoffMs: number;
+  cleanerMinCleanableRatio: number;
+  cleanerMinCompactionLagMs: number;
+  cleanerMaxCompactionLagMs: number;
+  cleanerDeleteRetentionMs: number;
   flushMessages: number;
   flushMs: number;
   messageMaxBytes: number;
@@ -442,6 +552,14 @@ export interface BrokerConfig {
   offsetsRetentionCheckIntervalMs: number;
   offsetMetadataMaxBytes: number;
   producerIdExpirationMs: number;
+  transactionStateLogPartitions: number;
+  transactionStateLogReplicationFactor: number;
+  transactionStateLogSegmentBytes: number;
+  transactionStateLogMinIsr: number;
+  transactionMaxTimeoutMs: number;
+  transactionalIdExpirationMs: number;
+  transactionAbortTimedOutIntervalMs: number;
+  transactionRemoveExpiredIntervalMs: number;
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupInitialRebalanceDelayMs: number;
@@ -512,6 +630,13 @@ function parseValue(key: string, def: KeyDef, raw: string): number | boolean | s
       if (def.min !== undefined && n < def.min)
         throw new ConfigError(`${key}: ${raw} is below the minimum ${def.min}`);
       return Math.min(n, Number.MAX_SAFE_INTEGER);
+    }
+    case "double": {
+      const n = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(n)) throw new ConfigError(`${key}: "${raw}" is not a number`);
+      if (def.min !== undefined && n < def.min)
+        throw new ConfigError(`${key}: ${raw} is below the minimum ${def.min}`);
+      return n;
     }
     case "bool":
       if (raw !== "true" && raw !== "false") throw new ConfigError(`${key}: "${raw}" is not true or false`);
@@ -625,6 +750,13 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       `max.broker.partitions: ${maxBrokerPartitions} is above the most one broker can hold (${MAX_PARTITION_SLOTS})`,
     );
   }
+  const cleanupPolicy = normaliseCleanupPolicy(values.get("log.cleanup.policy") as string[]);
+  if (cleanupPolicy === null)
+    throw new ConfigError(
+      `log.cleanup.policy: "${raw.get("log.cleanup.policy")}" is not delete, compact or compact,delete`,
+    );
+  if (num("log.cleaner.min.cleanable.ratio") > 1)
+    throw new ConfigError("log.cleaner.min.cleanable.ratio: must be between 0 and 1");
   const websocketAllowedOrigins = values.get("websocket.allowed.origins") as string[];
   for (const o of websocketAllowedOrigins) {
     if (o !== "*" && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)) {
@@ -659,6 +791,15 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     segmentBytes,
     segmentMs,
     indexIntervalBytes: num("log.index.interval.bytes"),
+    cleanupPolicy,
+    cleanerEnable: values.get("log.cleaner.enable") as boolean,
+    cleanerThreads: num("log.cleaner.threads"),
+    cleanerDedupeBufferSize: num("log.cleaner.dedupe.buffer.size"),
+    cleanerBackoffMs: num("log.cleaner.backoff.ms"),
+    cleanerMinCleanableRatio: num("log.cleaner.min.cleanable.ratio"),
+    cleanerMinCompactionLagMs: num("log.cleaner.min.compaction.lag.ms"),
+    cleanerMaxCompactionLagMs: num("log.cleaner.max.compaction.lag.ms"),
+    cleanerDeleteRetentionMs: num("log.cleaner.delete.retention.ms"),
     flushMessages: flushMessages >= Number.MAX_SAFE_INTEGER ? 0 : flushMessages,
     flushMs: has("log.flush.interval.ms") ? num("log.flush.interval.ms") : 0,
     messageMaxBytes,
@@ -683,6 +824,14 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     offsetsRetentionCheckIntervalMs: num("offsets.retention.check.interval.ms"),
     offsetMetadataMaxBytes: num("offset.metadata.max.bytes"),
     producerIdExpirationMs: num("producer.id.expiration.ms"),
+    transactionStateLogPartitions: num("transaction.state.log.num.partitions"),
+    transactionStateLogReplicationFactor: num("transaction.state.log.replication.factor"),
+    transactionStateLogSegmentBytes: num("transaction.state.log.segment.bytes"),
+    transactionStateLogMinIsr: num("transaction.state.log.min.isr"),
+    transactionMaxTimeoutMs: num("transaction.max.timeout.ms"),
+    transactionalIdExpirationMs: num("transactional.id.expiration.ms"),
+    transactionAbortTimedOutIntervalMs: num("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+    transactionRemoveExpiredIntervalMs: num("transaction.remove.expired.transaction.cleanup.interval.ms"),
     groupMinSessionTimeoutMs: num("group.min.session.timeout.ms"),
     groupMaxSessionTimeoutMs: num("group.max.session.timeout.ms"),
     groupInitialRebalanceDelayMs: num("group.initial.rebalance.delay.ms"),
@@ -710,6 +859,17 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     effective,
     warnings,
   };
+}
+
+/**
+ * A cleanup policy list (broker or topic) in its one spelling: "delete", "compact" or
+ * "compact,delete" (either order, each once); null when it is anything else (empty included).
+ */
+export function normaliseCleanupPolicy(items: readonly string[]): string | null {
+  const set = new Set(items.map((s) => s.trim().toLowerCase()).filter((s) => s !== ""));
+  if (set.size === 0 || set.size !== items.length || [...set].some((s) => s !== "delete" && s !== "compact"))
+    return null;
+  return set.size === 2 ? "compact,delete" : [...set][0];
 }
 
 /** "key=value" command-line overrides. */

@@ -86,6 +86,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { OffsetsRecord } from "./groups/offsets_records.ts";
 import { readTopicConfig, renderTopicConfig } from "./topic_config_store.ts";
 import { partitionLogConfig } from "./topic_configs.ts";
+import type { TxnLogRecord } from "./txn/transaction_log.ts";
 
 /** Structured clone turns Buffers into Uint8Arrays: make the byte fields Buffers again. */
 function revive(r: OffsetsRecord): OffsetsRecord {
@@ -952,6 +953,14 @@ export class LogManager {
       records: OffsetsRecord[];
     };
     return r.records.map(revive);
+  }
+
+  /** Decode a __transaction_state partition's records (in the recovery pool). */
+  async replayTxns(dir: string): Promise<TxnLogRecord[]> {
+    const r = (await this.recoveryPool().run({ op: "replay-txns", dir } satisfies RecoveryTask)) as {
+      records: TxnLogRecord[];
+    };
+    return r.records;
   }
 
   partitionOf(topic: string, partition: number): PartitionEntry | undefined {

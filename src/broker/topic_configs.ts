@@ -4,7 +4,7 @@
 // IncrementalAlterConfigs, and are stored beside the partition's segments (topic_config_file.ts).
 
 import type { PartitionLogConfig } from "../log/partition_writer.ts";
-import type { BrokerConfig } from "./config.ts";
+import { type BrokerConfig, normaliseCleanupPolicy } from "./config.ts";
 
 export interface TopicConfigDef {
   name: string;
@@ -36,8 +36,52 @@ function oneOf(...allowed: string[]): TopicConfigDef["check"] {
       : { ok: false, error: `"${v}" is not one of ${allowed.join(", ")}` };
 }
 
+function cleanupPolicy(v: string): ReturnType<TopicConfigDef["check"]> {
+  const p = normaliseCleanupPolicy(v.split(","));
+  return p === null
+    ? { ok: false, error: `"${v}" is not delete, compact or compact,delete` }
+    : { ok: true, value: p };
+}
+
+function ratio(v: string): ReturnType<TopicConfigDef["check"]> {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
+    return { ok: false, error: `"${v}" is not a number between 0 and 1` };
+  return { ok: true, value: String(n) };
+}
+
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
-  { name: "cleanup.policy", brokerKey: null, value: () => "delete", check: oneOf("delete") },
+  {
+    name: "cleanup.policy",
+    brokerKey: "log.cleanup.policy",
+    value: (c) => c.cleanupPolicy,
+    check: cleanupPolicy,
+  },
+  {
+    name: "min.cleanable.dirty.ratio",
+    brokerKey: "log.cleaner.min.cleanable.ratio",
+    value: (c) => String(c.cleanerMinCleanableRatio),
+    check: ratio,
+  },
+  {
+    name: "min.compaction.lag.ms",
+    brokerKey: "log.cleaner.min.compaction.lag.ms",
+    value: (c) => String(c.cleanerMinCompactionLagMs),
+    check: long(0),
+  },
+  {
+    name: "max.compaction.lag.ms",
+    brokerKey: "log.cleaner.max.compaction.lag.ms",
+    value: (c) =>
+      c.cleanerMaxCompactionLagMs >= Number.MAX_SAFE_INTEGER ? LONG_MAX : String(c.cleanerMaxCompactionLagMs),
+    check: long(1),
+  },
+  {
+    name: "delete.retention.ms",
+    brokerKey: "log.cleaner.delete.retention.ms",
+    value: (c) => String(c.cleanerDeleteRetentionMs),
+    check: long(0),
+  },
   { name: "compression.type", brokerKey: null, value: () => "producer", check: oneOf("producer") },
   { name: "message.timestamp.type", brokerKey: null, value: () => "CreateTime", check: oneOf("CreateTime") },
   {
@@ -136,7 +180,14 @@ export function partitionLogConfig(
   const get = (name: string) => num(effectiveValue(c, overrides, name));
   const flushMessages = get("flush.messages");
   const flushMs = get("flush.ms");
+  const policy = effectiveValue(c, overrides, "cleanup.policy");
   return {
+    compact: policy.includes("compact"),
+    deleteByRetention: policy.includes("delete"),
+    minCleanableDirtyRatio: Number(effectiveValue(c, overrides, "min.cleanable.dirty.ratio")),
+    minCompactionLagMs: get("min.compaction.lag.ms"),
+    maxCompactionLagMs: get("max.compaction.lag.ms"),
+    deleteRetentionMs: get("delete.retention.ms"),
     segmentBytes: get("segment.bytes"),
     segmentMs: get("segment.ms"),
     indexIntervalBytes: get("index.interval.bytes"),

@@ -8,9 +8,13 @@
 import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import fastq from "fastq";
+import type { CleanedGroup } from "../log/cleaner.ts";
 import type { PartitionStateBuffers } from "../log/partition_state.ts";
 import {
+  type AbortedTxnsResult,
+  type AppendMarkerResult,
   type BecomeLeaderResult,
+  type CleanableResult,
   COMPLETION_FIELDS,
   type DeleteRecordsResult,
   type DescribeProducersResult,
@@ -18,7 +22,9 @@ import {
   type EpochsResult,
   encodeControl,
   FLAGS_ACKS_ALL,
+  FLAGS_COORDINATOR_TXN,
   FLAGS_REPLICA,
+  type SwapCleanedResult,
   type TruncateResult,
   type WriterControl,
   type WriterReport,
@@ -172,6 +178,11 @@ export class WriterPool {
    */
   append(slot: number, tag: number, acks: number, batch: Uint8Array): void {
     this.enter(slot, tag, acks === -1 ? FLAGS_ACKS_ALL : acks, batch);
+  }
+
+  /** A coordinator's transactional batch (FLAGS_COORDINATOR_TXN): acks=all, no sequence check. */
+  appendCoordinatorTxn(slot: number, tag: number, batch: Uint8Array): void {
+    this.enter(slot, tag, FLAGS_COORDINATOR_TXN, batch);
   }
 
   /**
@@ -345,6 +356,40 @@ export class WriterPool {
   /** The partition's epoch cache entries, oldest first, and its log end (tests, tooling). */
   epochs(slot: number): Promise<EpochsResult> {
     return this.send(this.writerOf(slot), { op: "epochs", slot }) as Promise<EpochsResult>;
+  }
+
+  /**
+   * Append a transaction marker to a partition (after every batch sent to it before), fsynced
+   * before this resolves; the answer's errorCode says whether it was refused.
+   */
+  appendMarker(
+    slot: number,
+    m: { producerId: number; producerEpoch: number; commit: boolean; coordinatorEpoch: number },
+  ): Promise<AppendMarkerResult> {
+    return this.send(this.writerOf(slot), { op: "appendMarker", slot, ...m }) as Promise<AppendMarkerResult>;
+  }
+
+  /** Every aborted transaction of a partition (its .txnindex files). */
+  abortedTxns(slot: number): Promise<AbortedTxnsResult> {
+    return this.checked("abortedTxns", slot, { op: "abortedTxns", slot });
+  }
+
+  /** What the log cleaner needs of a partition (its closed segments, producers' last batches). */
+  cleanable(slot: number): Promise<CleanableResult> {
+    return this.checked("cleanable", slot, { op: "cleanable", slot });
+  }
+
+  /**
+   * Swap cleaned segment groups in (PartitionWriter.swapCleaned), after every append sent before;
+   * resolves with the groups swapped (with their indexes). The caller gives the answer to the
+   * partition's PartitionReader.segmentsReplaced() at once.
+   */
+  swapCleaned(
+    slot: number,
+    groups: CleanedGroup[],
+    expected: [base: number, bytes: number][],
+  ): Promise<SwapCleanedResult> {
+    return this.checked("swapCleaned", slot, { op: "swapCleaned", slot, groups, expected });
   }
 
   /** A control whose result has an error code: resolved when it is NONE, else WriterOpError. */

@@ -13,9 +13,11 @@
 
 import * as fs from "node:fs";
 import {
+  BATCH_HEADER_BYTES,
   BATCH_LENGTH,
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
+  MAGIC,
   MAX_TIMESTAMP,
   readInt64,
 } from "../protocol/record_batch.ts";
@@ -26,7 +28,8 @@ import { truncateSegmentIndex } from "./partition_writer.ts";
 import { readBuffers } from "./read_buffers.ts";
 import type { ScannedSegment } from "./recovery.ts";
 import { logFile, segmentBases } from "./segment_files.ts";
-import { SegmentIndex } from "./segment_index.ts";
+import { SegmentIndex, type SegmentIndexData } from "./segment_index.ts";
+import type { AbortedTxn } from "./txn_index.ts";
 
 /** One segment as the reader sees it. Its file is opened on first read and may be closed by the bound. */
 class SegmentView implements FileHolder {
@@ -128,6 +131,17 @@ const HEADER_PEEK = LAST_OFFSET_DELTA + 4;
 /** Extra bytes read past maxBytes so the batch holding the offset is found in one read. */
 const SLACK = 16 * 1024;
 
+/**
+ * Whether the bytes at `at` look like a stored batch header of a segment based at `segBase`:
+ * magic 2, a length of at least a header, a base offset within the segment's int32 range.
+ */
+function plausibleHeader(buf: Buffer, at: number, segBase: number): boolean {
+  if (buf[at + MAGIC] !== 2) return false;
+  if (buf.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD < BATCH_HEADER_BYTES) return false;
+  const rel = readInt64(buf, at) - segBase;
+  return rel >= 0 && rel <= 0x7fffffff;
+}
+
 /** Read into a pooled buffer (read_buffers.ts); the caller releases it when sent. */
 function pread(fd: number, length: number, position: number): Promise<Buffer> {
   const buf = readBuffers.acquire(length);
@@ -210,6 +224,7 @@ export class PartitionReader {
   }): void {
     if (this.closed || (t.errorCode !== undefined && t.errorCode !== 0)) return;
     this.generation++;
+    this.aborted = null;
     this.cache = { segmentBase: -1, offset: -1, position: 0 };
     const kept: SegmentView[] = [];
     for (const seg of this.segments) {
@@ -221,6 +236,72 @@ export class PartitionReader {
     if (active !== undefined && active.baseOffset === t.activeSegmentBase) {
       active.closedBytes = -1;
       truncateSegmentIndex(active.index, t.logEndOffset, t.activeSegmentBytes);
+    }
+  }
+
+  /** The partition's aborted transactions as last read from its writer; null: read again. */
+  private aborted: Promise<AbortedTxn[]> | null = null;
+
+  /**
+   * The aborted transactions (the writer's .txnindex files), read through `load` once and kept
+   * until forgetAborted(): every append the writer reports that this side did not ask for (a
+   * marker, a replica's batches) and every truncation forgets them.
+   */
+  abortedTxns(load: () => Promise<{ aborted: AbortedTxn[] }>): Promise<AbortedTxn[]> {
+    if (this.aborted === null) {
+      const p = load().then(
+        (r) => r.aborted,
+        (e) => {
+          if (this.aborted === p) this.aborted = null;
+          throw e;
+        },
+      );
+      this.aborted = p;
+    }
+    return this.aborted;
+  }
+
+  forgetAborted(): void {
+    this.aborted = null;
+  }
+
+  /**
+   * The log cleaner swapped cleaned segments in (the writer's swapCleaned answer, given here
+   * before anything later from the writer is handled): each group's views are let go (reads in
+   * flight finish on the files they opened, which stay readable until closed) and one view of
+   * the cleaned segment takes their place, with its index. Offsets are as they were, so the
+   * remembered read position is all that goes.
+   */
+  segmentsReplaced(
+    swapped: readonly {
+      replaces: number[];
+      baseOffset: number;
+      bytes: number;
+      index: SegmentIndexData | null;
+    }[],
+  ): void {
+    if (this.closed || swapped.length === 0) return;
+    this.generation++;
+    this.cache = { segmentBase: -1, offset: -1, position: 0 };
+    for (const g of swapped) {
+      const gone = new Set(g.replaces);
+      const kept: SegmentView[] = [];
+      for (const seg of this.segments) {
+        if (gone.has(seg.baseOffset)) release(seg);
+        else kept.push(seg);
+      }
+      const view = new SegmentView(
+        logFile(this.dir, g.baseOffset),
+        g.baseOffset,
+        g.index !== null
+          ? SegmentIndex.from(g.index)
+          : new SegmentIndex(g.baseOffset, this.indexIntervalBytes),
+      );
+      view.closedBytes = g.bytes;
+      let at = kept.length;
+      while (at > 0 && kept[at - 1].baseOffset > g.baseOffset) at--;
+      kept.splice(at, 0, view);
+      this.segments = kept;
     }
   }
 
@@ -335,6 +416,8 @@ export class PartitionReader {
   ): Promise<Buffer | null> {
     const c = this.cache;
     let pos = c.segmentBase === seg.baseOffset && c.offset === offset ? c.position : seg.index.lookup(offset);
+    /** Walking from the segment's first byte (a second walk from there finds nothing new). */
+    let fromStart = pos === 0;
     for (;;) {
       if (pos + HEADER_PEEK > limit) return null;
       const want = Math.min(limit - pos, maxBytes + SLACK);
@@ -343,6 +426,17 @@ export class PartitionReader {
       let at = 0;
       let found = -1;
       while (at + HEADER_PEEK <= buf.length) {
+        if (!plausibleHeader(buf, at, seg.baseOffset)) {
+          // Not a batch where the index (or the last read) said: the file was swapped for its
+          // cleaned copy (log cleaner) after this view was made and before it was told. Walk
+          // the new file from its start instead; at the start it is no batch at all: nothing.
+          readBuffers.release(buf);
+          if (fromStart) return null;
+          pos = 0;
+          fromStart = true;
+          at = -1;
+          break;
+        }
         const size = buf.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
         const last = readInt64(buf, at) + buf.readInt32BE(at + LAST_OFFSET_DELTA);
         if (last >= offset) {
@@ -351,6 +445,7 @@ export class PartitionReader {
         }
         at += size;
       }
+      if (at < 0) continue;
       if (found < 0) {
         readBuffers.release(buf);
         if (at === 0) return null;

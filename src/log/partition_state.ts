@@ -7,7 +7,9 @@
 //   3 activeSegmentBytes  bytes of it written (readable up to here)
 //   4 flushedOffset       offsets below this are fsynced
 //   5 status              0 online, 1 offline (storage error: KAFKA_STORAGE_ERROR)
-//   6, 7                  reserved
+//   6 firstUnstableOffset first offset of the earliest open transaction, -1 none (the last
+//                         stable offset is the high watermark or this, the lower)
+//   7                     reserved
 //
 // and a separate Int32Array of per-slot versions. The writer stores the fields, then
 // Atomics.add()s the version; the reader Atomics.load()s the version first. The atomic pair
@@ -22,6 +24,7 @@ export const F_ACTIVE_SEGMENT_BASE = 2;
 export const F_ACTIVE_SEGMENT_BYTES = 3;
 export const F_FLUSHED_OFFSET = 4;
 export const F_STATUS = 5;
+export const F_FIRST_UNSTABLE_OFFSET = 6;
 
 export const STATUS_ONLINE = 0;
 export const STATUS_OFFLINE = 1;

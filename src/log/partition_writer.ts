@@ -19,8 +19,12 @@
 
 import * as fs from "node:fs";
 import { join } from "node:path";
+import { encodeMarkerBatch } from "../protocol/control_records.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import {
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  ATTRIBUTES,
   BASE_OFFSET,
   BATCH_HEADER_BYTES,
   BATCH_LENGTH,
@@ -34,9 +38,12 @@ import {
   storedBatchIntact,
   writeInt64,
 } from "../protocol/record_batch.ts";
+import type { CleanedGroup } from "./cleaner.ts";
+import { discardCleaned, swapCleanedGroup } from "./cleaner_swap.ts";
 import { LEADER_EPOCH_CHECKPOINT, LeaderEpochFileCache } from "./leader_epochs.ts";
 import { type FileHolder, OpenFiles } from "./open_files.ts";
 import {
+  F_FIRST_UNSTABLE_OFFSET,
   F_FLUSHED_OFFSET,
   F_LOG_START_OFFSET,
   F_STATUS,
@@ -44,19 +51,34 @@ import {
   STATUS_OFFLINE,
   STATUS_ONLINE,
 } from "./partition_state.ts";
+import { PartitionTxnState, TXN_SNAPSHOT_FILE } from "./partition_txn_state.ts";
 import { ProducerStates, SNAPSHOT_FILE } from "./producer_state.ts";
 import { loadIndexes, type ScannedSegment } from "./recovery.ts";
 import { type ClosedSegment, segmentsBelowStart, segmentsToDelete } from "./retention.ts";
 import { indexFile, logFile, timeIndexFile } from "./segment_files.ts";
 import { INDEX_ENTRY_BYTES, SegmentIndex } from "./segment_index.ts";
+import { type CompletedTxn, txnBatchHeader } from "./transactions.ts";
+import type { AbortedTxn } from "./txn_index.ts";
 import type {
+  AppendMarkerResult,
   BecomeLeaderResult,
+  CleanableResult,
   DeleteRecordsResult,
   EpochEndOffsetResult,
+  SwapCleanedResult,
   TruncateResult,
 } from "./writer_protocol.ts";
 
 export interface PartitionLogConfig {
+  /** cleanup.policy has compact: the log cleaner keeps the last record per key; keys required. */
+  compact: boolean;
+  /** cleanup.policy has delete: retention by time and size applies. */
+  deleteByRetention: boolean;
+  /** min.cleanable.dirty.ratio, min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms. */
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  maxCompactionLagMs: number;
+  deleteRetentionMs: number;
   segmentBytes: number;
   /** Roll the active segment once it is this old (ms); 0 = never. */
   segmentMs: number;
@@ -409,6 +431,10 @@ export class PartitionWriter implements FileHolder {
   private lastRetentionCheckMs = 0;
   /** Idempotent producers' sequences (producer_state.ts); rebuilt when the log is truncated. */
   producers: ProducerStates;
+  /** Open and aborted transactions (partition_txn_state.ts); rebuilt with the producers. */
+  txn: PartitionTxnState;
+  /** The first unstable offset last published (F_FIRST_UNSTABLE_OFFSET). */
+  private publishedUnstable = -1;
   /** The leader epoch cache, loaded at its first use (see `epochs`). */
   private epochCache: LeaderEpochFileCache | null = null;
   /** The epoch becomeLeader gave; -1 while never told (see stampEpoch). */
@@ -445,8 +471,16 @@ export class PartitionWriter implements FileHolder {
       this.segmentBase,
     ]);
     this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
+    this.txn = PartitionTxnState.open(
+      this.dir,
+      this.logEndOffset,
+      this.segmentBases(),
+      this.producers.size > 0,
+    );
     this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
     this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
+    this.state.set(this.slot, F_FIRST_UNSTABLE_OFFSET, -1);
+    this.publishTxns();
     this.state.set(this.slot, F_STATUS, STATUS_ONLINE);
     this.publish();
   }
@@ -502,6 +536,91 @@ export class PartitionWriter implements FileHolder {
 
   private publish(): void {
     this.state.publishAppend(this.slot, this.segmentBase, this.segmentBytes, this.logEndOffset);
+  }
+
+  /** Every segment's base offset, oldest first. */
+  private segmentBases(): number[] {
+    return [...this.closed.map((c) => c.baseOffset), this.segmentBase];
+  }
+
+  /** Publish the first unstable offset when it changed (read_committed fetches stop there). */
+  private publishTxns(): void {
+    const first = this.txn.firstUnstableOffset;
+    if (first === this.publishedUnstable) return;
+    this.publishedUnstable = first;
+    this.state.set(this.slot, F_FIRST_UNSTABLE_OFFSET, first);
+  }
+
+  /**
+   * Account for an appended batch of a producer (producer id >= 0) in the transaction state:
+   * a transactional batch opens its producer's transaction, a marker closes it (an ABORT goes
+   * to the segment's .txnindex). The epoch and open-transaction rules are checked before the
+   * append (checkTxn).
+   */
+  txnAppended(batch: Buffer, baseOffset: number, segmentBase: number): void {
+    const attrs = batch.readInt16BE(ATTRIBUTES);
+    if ((attrs & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) === 0 && this.txn.txns.openCount === 0) return;
+    try {
+      this.txn.onBatch(txnBatchHeader(batch, baseOffset), segmentBase);
+    } catch (e) {
+      this.fail(e, -1);
+    }
+    this.publishTxns();
+  }
+
+  /** Whether a produced batch of a producer may be appended (transactions.ts check). */
+  checkTxn(batch: Buffer): { error: number; message: string } {
+    return this.txn.check(txnBatchHeader(batch, 0));
+  }
+
+  /**
+   * Append a transaction marker (WriteTxnMarkers; Kafka's appendAsLeader of an end-transaction
+   * control batch): refused when the producer's epoch is newer (INVALID_PRODUCER_EPOCH) or the
+   * coordinator epoch older than the last marker's (TRANSACTION_COORDINATOR_FENCED); written,
+   * recorded (the producer's epoch advances), the transaction completed, and fsynced before it
+   * answers (the coordinator then writes CompleteCommit / CompleteAbort).
+   */
+  appendMarker(
+    m: {
+      producerId: number;
+      producerEpoch: number;
+      commit: boolean;
+      coordinatorEpoch: number;
+    },
+    nowMs: number,
+  ): AppendMarkerResult {
+    if (this.offline)
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: "offline", offset: -1, completed: null };
+    const batch = encodeMarkerBatch({ ...m, timestampMs: nowMs });
+    const seq = this.producers.checkMarker(m.producerId, m.producerEpoch);
+    if (seq !== null && seq.kind === "refuse")
+      return { errorCode: seq.error, message: seq.message, offset: -1, completed: null };
+    const check = this.txn.check(txnBatchHeader(batch, 0));
+    if (check.error !== ErrorCode.NONE)
+      return { errorCode: check.error, message: check.message, offset: -1, completed: null };
+    const r = this.append(batch, nowMs);
+    this.producers.record(batch, r.baseOffset);
+    let completed: CompletedTxn | null = null;
+    try {
+      completed = this.txn.onBatch(txnBatchHeader(batch, r.baseOffset), r.segmentBase);
+    } catch (e) {
+      this.fail(e, -1);
+    }
+    this.publishTxns();
+    this.flush();
+    return {
+      errorCode: ErrorCode.NONE,
+      message: "",
+      offset: r.baseOffset,
+      completed,
+      append: r,
+      size: batch.length,
+    };
+  }
+
+  /** The aborted transactions of the log (its .txnindex files), ascending. */
+  abortedTxns(): AbortedTxn[] {
+    return this.txn.aborted(this.segmentBases());
   }
 
   /**
@@ -679,6 +798,67 @@ export class PartitionWriter implements FileHolder {
     return { errorCode: ErrorCode.NONE, ...this.epochs.endOffsetFor(leaderEpoch, this.logEndOffset) };
   }
 
+  /** What the log cleaner needs to choose and clean this log (the cleanable control). */
+  cleanable(): CleanableResult {
+    return {
+      errorCode: this.offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+      activeSegmentBase: this.segmentBase,
+      closed: this.closed.map((c) => ({ ...c })),
+      lastBatchOfProducer: this.producers.lastBatchOffsets(),
+      firstUnstableOffset: this.txn.firstUnstableOffset,
+      aborted: this.txn.txns.openCount === 0 && this.producers.size === 0 ? [] : this.abortedTxns(),
+    };
+  }
+
+  /**
+   * Swap the cleaner's groups in (cleaner_swap.ts, crash-safe), each only when every segment it
+   * replaces is still a closed segment of this log with the size the cleaner read (retention,
+   * DeleteRecords or a truncation may have changed the log meanwhile): such a group's .cleaned
+   * files are deleted instead. The closed list then holds one segment per group (its largest
+   * timestamp and mtime those of the segments it replaces, for retention). Throws StorageError
+   * when a swap fails halfway (offline: a restart completes it, recoverCleanerFiles).
+   */
+  swapCleaned(groups: readonly CleanedGroup[], expected: ReadonlyMap<number, number>): SwapCleanedResult {
+    const result: SwapCleanedResult = { errorCode: ErrorCode.NONE, swapped: [] };
+    if (this.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, swapped: [] };
+    for (const g of groups) {
+      const at = this.closed.findIndex((c) => c.baseOffset === g.replaces[0]);
+      const still =
+        at >= 0 &&
+        g.replaces.every(
+          (base, i) =>
+            this.closed[at + i]?.baseOffset === base && this.closed[at + i].bytes === expected.get(base),
+        );
+      if (!still) {
+        discardCleaned(this.dir, g);
+        continue;
+      }
+      try {
+        const aborted = this.txn.entriesOf(g.replaces);
+        swapCleanedGroup(this.dir, g);
+        this.txn.replaceSegments(g.replaces, g.baseOffset, aborted);
+      } catch (e) {
+        this.fail(e, -1);
+      }
+      const replaced = this.closed.slice(at, at + g.replaces.length);
+      this.closed.splice(at, g.replaces.length, {
+        baseOffset: g.baseOffset,
+        bytes: g.bytes,
+        maxTimestamp: Math.max(...replaced.map((c) => c.maxTimestamp)),
+        mtimeMs: Math.max(...replaced.map((c) => c.mtimeMs)),
+      });
+      result.swapped.push({
+        replaces: g.replaces,
+        baseOffset: g.baseOffset,
+        bytes: g.bytes,
+        index: loadIndexes(this.dir, g.baseOffset, g.bytes, this.config.indexIntervalBytes)?.toJSON() ?? null,
+      });
+    }
+    return result;
+  }
+
   /** Roll first when the batch would not fit the active segment, or it is old enough. */
   private maybeRoll(size: number, nowMs: number): void {
     if (
@@ -775,7 +955,10 @@ export class PartitionWriter implements FileHolder {
         this.maybeRoll(batch.length, nowMs);
         if (epoch >= 0) this.assignEpoch(epoch, base);
         const r = this.writeBatch(batch, base, nowMs);
-        if (readInt64(batch, PRODUCER_ID) >= 0) this.producers.record(batch, base);
+        if (readInt64(batch, PRODUCER_ID) >= 0) {
+          this.producers.record(batch, base);
+          this.txnAppended(batch, base, r.segmentBase);
+        }
         result.appended.push({ ...r, size: batch.length, logEndOffset: this.logEndOffset });
         if (result.baseOffset < 0) result.baseOffset = base;
         result.bytes += batch.length;
@@ -883,7 +1066,8 @@ export class PartitionWriter implements FileHolder {
     if (this.offline || nowMs - this.lastRetentionCheckMs < c.retentionCheckIntervalMs) return 0;
     this.lastRetentionCheckMs = nowMs;
     let deleted = this.deleteSegments(segmentsBelowStart(this.closed, this.segmentBase, this.logStartOffset));
-    if (c.retentionMs < 0 && c.retentionBytes < 0) return deleted;
+    // cleanup.policy=compact alone: old segments are compacted (log_cleaner.ts), never expired.
+    if (!c.deleteByRetention || (c.retentionMs < 0 && c.retentionBytes < 0)) return deleted;
     for (const s of this.closed) {
       if (s.maxTimestamp < 0) {
         try {
@@ -917,7 +1101,10 @@ export class PartitionWriter implements FileHolder {
       this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
       this.epochsFromStart();
     }
-    for (const s of doomed) removeSegmentFiles(this.dir, s.baseOffset);
+    for (const s of doomed) {
+      removeSegmentFiles(this.dir, s.baseOffset);
+      this.txn.dropSegment(s.baseOffset);
+    }
     return n;
   }
 
@@ -1014,7 +1201,10 @@ export class PartitionWriter implements FileHolder {
       const doomed = this.closed.filter((c) => c.baseOffset > cut.segmentBase).map((c) => c.baseOffset);
       if (this.segmentBase > cut.segmentBase) doomed.push(this.segmentBase);
       this.closed = this.closed.filter((c) => c.baseOffset < cut.segmentBase);
-      for (const base of doomed) removeSegmentFiles(this.dir, base);
+      for (const base of doomed) {
+        removeSegmentFiles(this.dir, base);
+        this.txn.dropSegment(base);
+      }
       truncateSegmentIndex(cut.index, cut.batchBase, cut.position);
       fs.writeFileSync(indexFile(this.dir, cut.segmentBase), cut.index.encodeIndex());
       fs.writeFileSync(timeIndexFile(this.dir, cut.segmentBase), cut.index.encodeTimeIndex());
@@ -1052,9 +1242,14 @@ export class PartitionWriter implements FileHolder {
             this.segmentBase,
           ])
         : new ProducerStates();
+      // The transactions of the log as it is now, and its .txnindex files with them.
+      fs.rmSync(join(this.dir, TXN_SNAPSHOT_FILE), { force: true });
+      if (had || this.txn.txns.openCount > 0) this.txn.rebuildFrom(this.segmentBases());
+      else this.txn.truncateTo(this.logEndOffset, this.segmentBases());
     } catch (e) {
       this.fail(e, -1);
     }
+    this.publishTxns();
     this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
   }
 
@@ -1147,6 +1342,7 @@ export class PartitionWriter implements FileHolder {
       const doomed = [...this.closed.map((c) => c.baseOffset), this.segmentBase];
       this.closed = [];
       for (const base of doomed) removeSegmentFiles(this.dir, base);
+      this.txn.clear(doomed);
       fs.rmSync(join(this.dir, SNAPSHOT_FILE), { force: true });
       this.openSegment(offset, 0, new SegmentIndex(offset, this.config.indexIntervalBytes));
       fsyncDir(this.dir);
@@ -1159,6 +1355,7 @@ export class PartitionWriter implements FileHolder {
     this.flushedOffset = offset;
     this.unflushedMessages = 0;
     this.producers = new ProducerStates();
+    this.publishTxns();
     this.saveEpochs(epochs.clear() || epochs.fileExists);
     this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
     this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
@@ -1196,10 +1393,12 @@ export class PartitionWriter implements FileHolder {
         this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
         // Derivable from the log: when it cannot be written, the next open rebuilds it.
         this.producers.save(this.dir, this.logEndOffset);
+        this.txn.save(this.logEndOffset);
       } catch {
         // offline now (or no snapshot): the files close below all the same
       }
     }
+    this.txn.close();
     this.closeFiles();
   }
 

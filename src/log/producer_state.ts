@@ -26,6 +26,8 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import {
+  ATTR_CONTROL,
+  ATTRIBUTES,
   BASE_OFFSET,
   BASE_SEQUENCE,
   BATCH_HEADER_BYTES,
@@ -67,6 +69,8 @@ export interface ActiveProducer {
   lastSequence: number;
   /** Its newest batch's max timestamp. */
   lastTimestamp: number;
+  /** The first offset of its open transaction here (set by the writer), absent or -1 when none. */
+  currentTxnStartOffset?: number;
 }
 
 /** The last sequence of a batch: first + lastOffsetDelta, wrapping past int32's largest. */
@@ -97,6 +101,22 @@ export class ProducerStates {
         lastSequence: last === undefined ? -1 : last[1],
         lastTimestamp: e.lastTimestamp,
       });
+    }
+    return out;
+  }
+
+  /**
+   * Per producer id (as a decimal string): the last offset of its newest batch, which the log
+   * cleaner keeps so that this state can be rebuilt from a cleaned log (Kafka's
+   * lastRecordsOfActiveProducers).
+   */
+  lastBatchOffsets(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [id, e] of this.entries) {
+      const b = e.batches[e.batches.length - 1];
+      if (b === undefined) continue;
+      const delta = b[1] >= b[0] ? b[1] - b[0] : b[1] + 0x80000000 - b[0];
+      out[String(id)] = b[2] + delta;
     }
     return out;
   }
@@ -151,11 +171,36 @@ export class ProducerStates {
     return APPEND;
   }
 
+  /**
+   * Whether a transaction marker of (producer id, epoch) may be appended: an epoch older than
+   * the producer's is INVALID_PRODUCER_EPOCH (its coordinator fenced it since), else null.
+   */
+  checkMarker(producerId: number, epoch: number): SequenceCheck | null {
+    const e = this.entries.get(producerId);
+    if (e !== undefined && epoch < e.epoch)
+      return {
+        kind: "refuse",
+        error: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `producer id ${producerId}: marker epoch ${epoch} is older than ${e.epoch}`,
+      };
+    return null;
+  }
+
   /** Remember a batch that was appended (or read back from the log) at `baseOffset`. */
   record(batch: Buffer, baseOffset: number): void {
     const id = readInt64(batch, PRODUCER_ID);
     if (id < 0) return;
     const epoch = batch.readInt16BE(PRODUCER_EPOCH);
+    if ((batch.readInt16BE(ATTRIBUTES) & ATTR_CONTROL) !== 0) {
+      // A transaction marker (Kafka's appendEndTxnMarker): a newer epoch replaces the producer's
+      // (its sequences start again at 0); no batch to remember.
+      const had = this.entries.get(id);
+      if (had !== undefined && epoch <= had.epoch) return;
+      if (had !== undefined) this.entries.delete(id);
+      this.entries.set(id, { epoch, lastTimestamp: readInt64(batch, MAX_TIMESTAMP), batches: [] });
+      if (this.entries.size > MAX_PRODUCERS) this.entries.delete(this.entries.keys().next().value as number);
+      return;
+    }
     const first = batch.readInt32BE(BASE_SEQUENCE);
     const last = lastSequence(first, batch.readInt32BE(LAST_OFFSET_DELTA));
     let e = this.entries.get(id);

@@ -29,6 +29,7 @@ import {
   readInt64,
   storedBatchIntact,
 } from "../protocol/record_batch.ts";
+import { recoverCleanerFiles } from "./cleaner_swap.ts";
 import { indexFile, logFile, segmentBases, timeIndexFile } from "./segment_files.ts";
 import {
   INDEX_ENTRY_BYTES,
@@ -68,6 +69,7 @@ export interface PartitionScan {
 const CHUNK = 1 << 20;
 
 export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
+  recoverCleanerFiles(dir); // an interrupted clean discarded, an interrupted swap completed
   const bases = segmentBases(fs.readdirSync(dir));
   const result: PartitionScan = { dir, segments: [], logEndOffset: 0, truncate: null, droppedSegments: [] };
   if (bases.length === 0) return result;

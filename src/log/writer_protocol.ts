@@ -7,6 +7,8 @@
 //
 //   0, 1             a produced batch, acks=0 / acks=1: completed once written
 //   0xffff (-1)      a produced batch, acks=all: completed after the group fsync
+//   0xfffd           a coordinator's transactional batch (FLAGS_COORDINATOR_TXN): acks=all, no
+//                    sequence check (its base sequence is -1), the transaction state checked
 //   0xfffe           a replica append (FLAGS_REPLICA): one or more whole RecordBatch v2 back to
 //                    back, as the leader stored them (a fetch response's record set for one
 //                    partition, a trailing partial batch allowed), appended with their offsets
@@ -40,9 +42,14 @@
 //                    bytes appended, maxTimestamp -1, segmentBase -1 (nothing to mirror:
 //                    PartitionReader.onAppend ignores a segmentBase < 0).
 
+import type { CleanedGroup } from "./cleaner.ts";
 import type { EpochEntry } from "./leader_epochs.ts";
 import type { PartitionLogConfig, PartitionOpen } from "./partition_writer.ts";
 import type { ActiveProducer } from "./producer_state.ts";
+import type { ClosedSegment } from "./retention.ts";
+import type { SegmentIndexData } from "./segment_index.ts";
+import type { CompletedTxn } from "./transactions.ts";
+import type { AbortedTxn } from "./txn_index.ts";
 
 export const COMPLETION_FIELDS = 9;
 /**
@@ -56,6 +63,11 @@ export const COMPLETION_NO_TAG = -1;
 export const FLAGS_ACKS_ALL = 0xffff;
 /** Ring entry flags of a replica append (WriterPool.appendReplica). */
 export const FLAGS_REPLICA = 0xfffe;
+/**
+ * Ring entry flags of a coordinator's transactional batch (TxnOffsetCommit's offsets): acks=all,
+ * its producer's epoch and transaction checked, no sequence (a coordinator writes none).
+ */
+export const FLAGS_COORDINATOR_TXN = 0xfffd;
 
 // topicConfig: the text of the partition's topic-config.properties (topic_config_store.ts), or
 // null for none; the writer stores it, so the acceptor never waits on an fsync.
@@ -73,6 +85,14 @@ export const FLAGS_REPLICA = 0xfffe;
 // PartitionReader.truncated(result) before it handles anything later from the writer.
 // epochEndOffset: OffsetForLeaderEpoch from the epoch cache, an EpochEndOffsetResult.
 // epochs: the epoch cache's entries, an EpochsResult (tests, tooling).
+// appendMarker: a transaction marker appended (PartitionWriter.appendMarker), fsynced before the
+// answer (an AppendMarkerResult, whose append the acceptor mirrors like a produce completion).
+// abortedTxns: every aborted transaction of the partition's .txnindex files (an AbortedTxnsResult).
+// cleanable: what the log cleaner needs to pick and clean the partition (a CleanableResult).
+// swapCleaned: the cleaner's groups (cleaner.ts, written as .cleaned files) swapped in for the
+// segments they replace (cleaner_swap.ts), each only when all of those are still closed segments
+// of the log (retention or a truncation may have removed them meanwhile: that group's files are
+// discarded); a SwapCleanedResult naming each new segment with its index, for the reader.
 export type WriterControl =
   | { op: "open"; open: PartitionOpen; topicConfig?: string | null }
   | { op: "configure"; slot: number; config: PartitionLogConfig; topicConfig?: string | null }
@@ -84,6 +104,17 @@ export type WriterControl =
   | { op: "truncateFully"; slot: number; offset: number }
   | { op: "epochEndOffset"; slot: number; leaderEpoch: number }
   | { op: "epochs"; slot: number }
+  | { op: "cleanable"; slot: number }
+  | {
+      op: "appendMarker";
+      slot: number;
+      producerId: number;
+      producerEpoch: number;
+      commit: boolean;
+      coordinatorEpoch: number;
+    }
+  | { op: "abortedTxns"; slot: number }
+  | { op: "swapCleaned"; slot: number; groups: CleanedGroup[]; expected: [base: number, bytes: number][] }
   | { op: "flush" }
   | { op: "shutdown" };
 
@@ -141,6 +172,48 @@ export interface EpochsResult {
   /** The last entry's epoch, -1 when there is none (what a follower asks its leader about). */
   latestEpoch: number;
   logEndOffset: number;
+}
+
+/** A cleanable control's answer. */
+export interface CleanableResult {
+  errorCode: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  activeSegmentBase: number;
+  /** The closed segments, oldest first. */
+  closed: ClosedSegment[];
+  /** Per producer id (decimal): the last offset of its last batch (kept by the cleaner). */
+  lastBatchOfProducer: Record<string, number>;
+  /** First offset of the earliest open transaction (-1 none): the cleaner stops before it. */
+  firstUnstableOffset: number;
+  /** Aborted transactions (their data is cleaned away). */
+  aborted: AbortedTxn[];
+}
+
+/** An appendMarker control's answer. */
+export interface AppendMarkerResult {
+  /** NONE, INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED, KAFKA_STORAGE_ERROR, ... */
+  errorCode: number;
+  message: string;
+  /** The marker's offset; -1 with an error. */
+  offset: number;
+  /** The transaction it completed, null when the producer had none open here. */
+  completed: CompletedTxn | null;
+  /** Where it went (for the reader's index mirror) and its size. */
+  append?: { baseOffset: number; position: number; segmentBase: number; maxTimestamp: number };
+  size?: number;
+}
+
+/** An abortedTxns control's answer. */
+export interface AbortedTxnsResult {
+  errorCode: number;
+  aborted: AbortedTxn[];
+}
+
+/** A swapCleaned control's answer: the segments swapped in (groups refused are missing). */
+export interface SwapCleanedResult {
+  errorCode: number;
+  swapped: { replaces: number[]; baseOffset: number; bytes: number; index: SegmentIndexData | null }[];
 }
 
 // A control's report carries `result` for the ops that answer something (deleteRecords,

@@ -9,11 +9,13 @@
 
 import { gunzipSync, gzipSync } from "node:zlib";
 import { crc32c } from "@node-rs/crc32";
+import { compressFrameSync } from "lz4-napi";
 import { Reader } from "./reader.ts";
 import {
   ATTR_COMPRESSION_MASK,
   ATTRIBUTES,
   BASE_OFFSET,
+  BASE_SEQUENCE,
   BASE_TIMESTAMP,
   BATCH_HEADER_BYTES,
   BATCH_LENGTH,
@@ -21,10 +23,17 @@ import {
   CRC,
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  PARTITION_LEADER_EPOCH,
+  PRODUCER_EPOCH,
+  PRODUCER_ID,
   RECORD_COUNT,
   RECORDS,
   readInt64,
+  writeInt64,
 } from "./record_batch.ts";
+import { DEFAULT_MAX_UNCOMPRESSED_BYTES, decodeLz4Frame } from "./record_validation.ts";
 import { Writer } from "./writer.ts";
 
 export interface RecordHeader {
@@ -122,6 +131,20 @@ export function encodeBatch(
   return batch;
 }
 
+/**
+ * A batch of a transaction written by a coordinator (TxnOffsetCommit's offsets): producer id
+ * and epoch set, base sequence -1 (a coordinator's batches carry no sequence), the
+ * transactional attribute set, the CRC recomputed. In place; returns the batch.
+ */
+export function markTransactional(batch: Buffer, producerId: number, producerEpoch: number): Buffer {
+  writeTs(batch, 43, producerId);
+  batch.writeInt16BE(producerEpoch, 51);
+  batch.writeInt32BE(-1, 53);
+  batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES) | 0x10, ATTRIBUTES);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
+  return batch;
+}
+
 function writeTs(b: Buffer, at: number, v: number): void {
   const hi = Math.floor(v / 4294967296);
   b.writeInt32BE(hi, at);
@@ -182,4 +205,114 @@ export function splitBatches(data: Buffer): Buffer[] {
     at += size;
   }
   return out;
+}
+
+// ---- Batches from raw records (the log cleaner rewrites stored batches through these) ----
+
+/** The fixed header fields of a RecordBatch v2 (record_batch_layout.ts draws them). */
+export interface BatchHeader {
+  baseOffset: number;
+  partitionLeaderEpoch: number;
+  /** int16: codec (bits 0-2), timestamp type, transactional, control, delete horizon (bit 6). */
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+/** The header fields of a stored or produced batch. */
+export function readBatchHeader(batch: Uint8Array): BatchHeader {
+  const b = Buffer.from(batch.buffer, batch.byteOffset, batch.length);
+  return {
+    baseOffset: readInt64(b, BASE_OFFSET),
+    partitionLeaderEpoch: b.readInt32BE(PARTITION_LEADER_EPOCH),
+    attributes: b.readInt16BE(ATTRIBUTES),
+    lastOffsetDelta: b.readInt32BE(LAST_OFFSET_DELTA),
+    baseTimestamp: readInt64(b, BASE_TIMESTAMP),
+    maxTimestamp: readInt64(b, MAX_TIMESTAMP),
+    producerId: readInt64(b, PRODUCER_ID),
+    producerEpoch: b.readInt16BE(PRODUCER_EPOCH),
+    baseSequence: b.readInt32BE(BASE_SEQUENCE),
+    recordCount: b.readInt32BE(RECORD_COUNT),
+  };
+}
+
+/**
+ * A complete RecordBatch v2 from its header fields and its records section as it is to be
+ * stored (already compressed when the attributes name a codec: compressRecords). batchLength,
+ * magic 2 and the CRC-32C (of bytes [21, end), as checkBatchHeader checks it) are computed.
+ */
+export function assembleBatch(h: BatchHeader, records: Uint8Array): Buffer {
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
+  writeInt64(batch, BASE_OFFSET, h.baseOffset);
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH);
+  batch.writeInt32BE(h.partitionLeaderEpoch, PARTITION_LEADER_EPOCH);
+  batch[MAGIC] = 2;
+  batch.writeInt16BE(h.attributes, ATTRIBUTES);
+  batch.writeInt32BE(h.lastOffsetDelta, LAST_OFFSET_DELTA);
+  writeInt64(batch, BASE_TIMESTAMP, h.baseTimestamp);
+  writeInt64(batch, MAX_TIMESTAMP, h.maxTimestamp);
+  writeInt64(batch, PRODUCER_ID, h.producerId);
+  batch.writeInt16BE(h.producerEpoch, PRODUCER_EPOCH);
+  batch.writeInt32BE(h.baseSequence, BASE_SEQUENCE);
+  batch.writeInt32BE(h.recordCount, RECORD_COUNT);
+  batch.set(records, RECORDS);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES)), CRC);
+  return batch;
+}
+
+/**
+ * A records section compressed with one of the codecs the broker stores: gzip (node:zlib) or
+ * lz4 (an LZ4 frame, lz4-napi, as the Node client writes it); NONE returns the bytes as they are.
+ * Independent of the `codecs` table (no registration needed).
+ */
+export function compressRecords(codec: number, raw: Uint8Array): Buffer {
+  const data = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+  switch (codec) {
+    case Compression.NONE:
+      return data;
+    case Compression.GZIP:
+      return gzipSync(data);
+    case Compression.LZ4:
+      return compressFrameSync(data);
+    default:
+      throw new Error(`compression codec ${codec} is not supported (none, gzip, lz4)`);
+  }
+}
+
+/**
+ * The records section of a batch, decompressed (gzip or lz4) as the writer's validation does,
+ * never past `maxBytes`: a view of the batch when uncompressed; for lz4 frames without
+ * checksums a view of this thread's scratch buffer, valid until the next lz4 decode on this
+ * thread (copy it to keep it). Throws when it does not decompress or would exceed maxBytes.
+ */
+export function decompressRecords(batch: Buffer, maxBytes = DEFAULT_MAX_UNCOMPRESSED_BYTES): Uint8Array {
+  const codec = batch.readInt16BE(ATTRIBUTES) & ATTR_COMPRESSION_MASK;
+  const section = batch.subarray(RECORDS);
+  switch (codec) {
+    case Compression.NONE:
+      return section;
+    case Compression.GZIP:
+      try {
+        return gunzipSync(section, { maxOutputLength: Math.max(1, maxBytes) });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new Error(
+          err.code === "ERR_BUFFER_TOO_LARGE"
+            ? `gzip records decompress to more than ${maxBytes} bytes`
+            : `gzip records do not decompress: ${err.message}`,
+        );
+      }
+    case Compression.LZ4: {
+      const out = decodeLz4Frame(section, 0, section.length, maxBytes);
+      if (typeof out === "string") throw new Error(`lz4 records do not decompress: ${out}`);
+      return out;
+    }
+    default:
+      throw new Error(`compression codec ${codec} is not supported (none, gzip, lz4)`);
+  }
 }

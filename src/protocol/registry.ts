@@ -29,6 +29,7 @@ import { metadataCodec } from "./metadata.ts";
 import { offsetForLeaderEpochCodec } from "./offset_for_leader_epoch.ts";
 import { produceCodec } from "./produce.ts";
 import { alterPartitionReassignmentsCodec, listPartitionReassignmentsCodec } from "./reassignments.ts";
+import { TRANSACTION_CODECS } from "./transactions.ts";
 
 /**
  * A codec of any API: requests decode to `unknown`. The broker dispatches on the api key to the
@@ -55,6 +56,7 @@ export const CODECS: readonly AnyApiCodec[] = [
   describeLogDirsCodec,
   deleteRecordsCodec,
   describeProducersCodec,
+  ...TRANSACTION_CODECS,
   ...GROUP_CODECS,
   // Between the brokers of a cluster (advertised only with zookeeper.connect).
   leaderAndIsrCodec,

@@ -171,7 +171,9 @@ describe("torn tail", () => {
       "00000000000000000000.index",
       "00000000000000000000.log",
       "00000000000000000000.timeindex",
-      "producer-state.json", // the writer's clean close; it describes another log end now
+      // the writer's clean close; they describe another log end now
+      "producer-state.json",
+      "transaction-state.json",
     ]);
   });
 

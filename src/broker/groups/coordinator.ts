@@ -29,6 +29,7 @@ import type {
   OffsetFetchTopicResponse,
 } from "../../protocol/offset_fetch.ts";
 import type { SyncGroupRequest, SyncGroupResponse } from "../../protocol/sync_group.ts";
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "../../protocol/transactions.ts";
 import { authorizedOperations } from "../authorized_operations.ts";
 import { type CommittedOffset, Group, Member } from "./group.ts";
 import {
@@ -53,7 +54,11 @@ export interface CoordinatorConfig {
 /** What the coordinator needs from the broker: the offsets log and topic existence. */
 export interface OffsetsLog {
   /** Append records (acks=-1) to a partition of __consumer_offsets; resolves to a Kafka error code. */
-  append(partition: number, records: { key: Buffer; value: Buffer | null }[]): Promise<number>;
+  append(
+    partition: number,
+    records: { key: Buffer; value: Buffer | null }[],
+    txn?: { producerId: number; producerEpoch: number },
+  ): Promise<number>;
   partitionExists(topic: string, partition: number): boolean;
   /**
    * Whether this broker coordinates the groups of an offsets partition: NONE, NOT_COORDINATOR
@@ -139,6 +144,8 @@ function synced(g: Group, assignment: Buffer): SyncGroupResponse {
 
 export class GroupCoordinator {
   readonly groups = new Map<string, Group>();
+  /** Offsets committed in transactions not decided yet (TxnOffsetCommit), by producer id. */
+  private readonly txnOffsets = new Map<number, { groupId: string; key: string; value: CommittedOffset }[]>();
   private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -167,6 +174,11 @@ export class GroupCoordinator {
   replay(records: Iterable<OffsetsRecord>): void {
     const now = Date.now();
     for (const r of records) {
+      if (r.kind === "offset" && r.pendingProducerId !== undefined) {
+        if (r.value !== null)
+          this.holdTxnOffset(r.pendingProducerId, r.key.group, r.key.topic, r.key.partition, r.value);
+        continue;
+      }
       if (r.kind === "offset") {
         const key = Group.offsetKey(r.key.topic, r.key.partition);
         let g = this.groups.get(r.key.group);
@@ -631,6 +643,116 @@ export class GroupCoordinator {
   }
 
   // ---- offsets ----
+
+  // ---- transactions (TxnOffsetCommit, then the transaction's marker) ----
+
+  private holdTxnOffset(
+    producerId: number,
+    groupId: string,
+    topic: string,
+    partition: number,
+    value: CommittedOffset,
+  ): void {
+    let held = this.txnOffsets.get(producerId);
+    if (held === undefined) this.txnOffsets.set(producerId, (held = []));
+    held.push({ groupId, key: Group.offsetKey(topic, partition), value });
+  }
+
+  /**
+   * TxnOffsetCommit (Kafka's handleTxnCommitOffsets): the offsets go to the group's
+   * __consumer_offsets partition in a batch of the producer's transaction, and count once its
+   * COMMIT marker is written there (onTxnMarker); an ABORT drops them. v3+ name the member:
+   * checked as OffsetCommit checks it, when given.
+   */
+  async txnCommit(req: TxnOffsetCommitRequest): Promise<TxnOffsetCommitResponse> {
+    const all = (errorCode: number): TxnOffsetCommitResponse => ({
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    });
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    const away = this.notHere(req.groupId);
+    if (away !== ErrorCode.NONE) return all(away);
+    const g = this.group(req.groupId);
+    if (g !== undefined && req.memberId !== "" && g.members.size > 0) {
+      if (fenced(g, req.memberId, req.groupInstanceId)) return all(ErrorCode.FENCED_INSTANCE_ID);
+      if (!g.members.has(req.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (req.generationId >= 0 && req.generationId !== g.generationId)
+        return all(ErrorCode.ILLEGAL_GENERATION);
+    }
+    const now = Date.now();
+    const records: { key: Buffer; value: Buffer }[] = [];
+    const accepted: {
+      topic: string;
+      partition: number;
+      value: CommittedOffset;
+      out: { errorCode: number };
+    }[] = [];
+    const topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const out = { partitionIndex: p.partitionIndex, errorCode: 0 };
+        const metadata = p.committedMetadata ?? "";
+        if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
+          out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else if (!this.log.partitionExists(t.name, p.partitionIndex))
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else {
+          const value: CommittedOffset = {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata,
+            commitTimestamp: now,
+          };
+          records.push({
+            key: encodeOffsetKey({ group: req.groupId, topic: t.name, partition: p.partitionIndex }),
+            value: encodeOffsetValue(value),
+          });
+          accepted.push({ topic: t.name, partition: p.partitionIndex, value, out });
+        }
+        return out;
+      }),
+    }));
+    if (records.length > 0) {
+      const code = await this.log.append(
+        offsetsPartitionFor(req.groupId, this.config.offsetsTopicPartitions),
+        records,
+        { producerId: req.producerId, producerEpoch: req.producerEpoch },
+      );
+      for (const a of accepted) {
+        if (code === 0) this.holdTxnOffset(req.producerId, req.groupId, a.topic, a.partition, a.value);
+        else
+          a.out.errorCode =
+            code === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  }
+
+  /**
+   * A transaction marker of `producerId` was written to __consumer_offsets partition
+   * `partition`: its offsets committed there take effect (COMMIT) or go (ABORT).
+   */
+  onTxnMarker(partition: number, producerId: number, commit: boolean): void {
+    const held = this.txnOffsets.get(producerId);
+    if (held === undefined) return;
+    const left = held.filter(
+      (h) => offsetsPartitionFor(h.groupId, this.config.offsetsTopicPartitions) !== partition,
+    );
+    if (commit) {
+      const now = Date.now();
+      for (const h of held) {
+        if (offsetsPartitionFor(h.groupId, this.config.offsetsTopicPartitions) !== partition) continue;
+        let g = this.groups.get(h.groupId);
+        if (g === undefined) this.groups.set(h.groupId, (g = new Group(h.groupId, now)));
+        g.offsets.set(h.key, h.value);
+      }
+    }
+    if (left.length === 0) this.txnOffsets.delete(producerId);
+    else this.txnOffsets.set(producerId, left);
+  }
 
   async commit(req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
     const all = (errorCode: number): OffsetCommitResponse => ({

@@ -58,7 +58,13 @@ export interface GroupValue {
 }
 
 export type OffsetsRecord =
-  | { kind: "offset"; key: OffsetKey; value: OffsetValue | null }
+  | {
+      kind: "offset";
+      key: OffsetKey;
+      value: OffsetValue | null;
+      /** Committed in this producer's transaction, with no marker yet (replay): not in effect. */
+      pendingProducerId?: number;
+    }
   | { kind: "group"; group: string; value: GroupValue | null };
 
 const bytesOf = (w: Writer): Buffer => Buffer.from(w.view());

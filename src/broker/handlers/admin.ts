@@ -30,9 +30,12 @@ import { authorizedOperations } from "../authorized_operations.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { offsetsPartitionFor } from "../groups/offsets_records.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 import { PartitionLimitError, type TopicEntry } from "../log_manager.ts";
 import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
+import { TRANSACTION_STATE_TOPIC, transactionPartitionFor } from "../txn/transaction_log.ts";
 import { topicConfigEntries } from "./configs.ts";
+import { lastStableOffset } from "./fetch.ts";
 
 export function handleApiVersions(served: readonly AnyApiCodec[]): ApiVersionsResponse {
   return { errorCode: 0, apiKeys: apiVersionsKeys(served), throttleTimeMs: 0 };
@@ -53,7 +56,7 @@ function topicMetadata(ctx: BrokerContext, t: TopicEntry, topicOps: number): Met
     errorCode: 0,
     name: t.name,
     topicId: t.topicId,
-    isInternal: t.name === OFFSETS_TOPIC,
+    isInternal: isInternalTopic(t.name),
     // A partition that did not open at start (LogManager.unopened) has no leader: Kafka's answer
     // for a partition whose only replica is offline.
     partitions: Array.from(t.partitions, (p, i) =>
@@ -99,8 +102,10 @@ export function advertisedFor(ctx: BrokerContext, rc: RequestContext): { host: s
 }
 
 /**
- * FindCoordinator: this broker coordinates every group. Transactions (key type 1) and share
- * groups (2) have no coordinator yet. v0-3 ask for one key, v4+ for many (coordinators).
+ * FindCoordinator: key type 0 a group's coordinator, 1 a transactional id's. On a single broker
+ * it is this broker; in a cluster the leader of the key's partition of __consumer_offsets or
+ * __transaction_state, on the client's listener. Share groups (2) have none. v0-3 ask for one
+ * key, v4+ for many (coordinators).
  */
 export function handleFindCoordinator(
   ctx: BrokerContext,
@@ -109,12 +114,10 @@ export function handleFindCoordinator(
 ): FindCoordinatorResponse {
   const { host, port } = advertisedFor(ctx, rc);
   const cluster = ctx.cluster;
-  const here = (key: string) => {
+  const here = (key: string, topic: string, p: number) => {
     if (cluster === null)
       return { key, nodeId: ctx.config.brokerId, host, port, errorCode: 0, errorMessage: null };
-    // In a cluster: the leader of the group's __consumer_offsets partition, on the client's listener.
-    const p = offsetsPartitionFor(key, ctx.config.offsetsTopicPartitions);
-    const leader = cluster.cache.partition(OFFSETS_TOPIC, p)?.leader ?? -1;
+    const leader = cluster.cache.partition(topic, p)?.leader ?? -1;
     const e = leader >= 0 ? cluster.cache.endpoint(leader, rc.connection.sink.listener) : undefined;
     if (e === undefined)
       return {
@@ -123,7 +126,7 @@ export function handleFindCoordinator(
         host: "",
         port: -1,
         errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        errorMessage: `${OFFSETS_TOPIC} partition ${p} has no leader yet`,
+        errorMessage: `${topic} partition ${p} has no leader yet`,
       };
     return {
       key,
@@ -136,15 +139,21 @@ export function handleFindCoordinator(
   };
   const find = (key: string) =>
     req.keyType === 0
-      ? here(key)
-      : {
-          key,
-          nodeId: -1,
-          host: "",
-          port: -1,
-          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-          errorMessage: `key type ${req.keyType} has no coordinator here: only consumer groups (0) do`,
-        };
+      ? here(key, OFFSETS_TOPIC, offsetsPartitionFor(key, ctx.config.offsetsTopicPartitions))
+      : req.keyType === 1
+        ? here(
+            key,
+            TRANSACTION_STATE_TOPIC,
+            transactionPartitionFor(key, ctx.config.transactionStateLogPartitions),
+          )
+        : {
+            key,
+            nodeId: -1,
+            host: "",
+            port: -1,
+            errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            errorMessage: `key type ${req.keyType} has no coordinator here: only groups (0) and transactions (1) do`,
+          };
   if (rc.header.apiVersion >= 4)
     return {
       throttleTimeMs: 0,
@@ -165,7 +174,7 @@ function cachedTopicMetadata(t: CachedTopic, topicOps: number): MetadataTopic {
     errorCode: 0,
     name: t.name,
     topicId: t.topicId,
-    isInternal: t.name === OFFSETS_TOPIC,
+    isInternal: isInternalTopic(t.name),
     partitions: t.partitions.flatMap((p, i) =>
       p === undefined
         ? []
@@ -391,10 +400,12 @@ export async function handleListOffsets(
         p.timestamp === ListOffsetsTimestamp.EARLIEST_LOCAL
       )
         out.offset = ctx.logs.logStartOffset(e);
-      else if (p.timestamp === ListOffsetsTimestamp.LATEST)
-        // In a cluster consumers see up to the high watermark (read_uncommitted's latest).
-        out.offset = cluster === null ? e.reader.logEndOffset : cluster.replicas.highWatermark(e);
-      else if (p.timestamp === ListOffsetsTimestamp.LATEST_TIERED) {
+      else if (p.timestamp === ListOffsetsTimestamp.LATEST) {
+        // In a cluster consumers see up to the high watermark (read_uncommitted's latest);
+        // read_committed ones to the last stable offset.
+        const hw = cluster === null ? e.reader.logEndOffset : cluster.replicas.highWatermark(e);
+        out.offset = req.isolationLevel === 1 ? lastStableOffset(ctx, e, hw) : hw;
+      } else if (p.timestamp === ListOffsetsTimestamp.LATEST_TIERED) {
         // No tiered storage: nothing is tiered (Kafka's answer without remote storage).
       } else if (p.timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) {
         const found = await e.reader.findMaxTimestampBatch();
@@ -752,7 +763,7 @@ export async function handleDeleteTopics(
       if (!ctx.config.deleteTopicEnable)
         answer(name, a.topicId, ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
       else if (t === undefined) answer(name, a.topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      else if (name === OFFSETS_TOPIC) answer(name, t.topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
+      else if (isInternalTopic(name)) answer(name, t.topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
       else {
         const topic = name;
         await cluster.deleteTopic(topic);
@@ -769,7 +780,7 @@ export async function handleDeleteTopics(
     if (!ctx.config.deleteTopicEnable)
       answer(name, a.topicId, ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
     else if (t === undefined) answer(name, a.topicId, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    else if (name === OFFSETS_TOPIC) answer(name, t.topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    else if (isInternalTopic(name)) answer(name, t.topicId, ErrorCode.INVALID_TOPIC_EXCEPTION);
     else {
       // Its committed offsets go with it (tombstones in __consumer_offsets).
       const topic = name;

@@ -40,6 +40,8 @@ function configType(kind: string | undefined): number {
       return 3;
     case "long":
       return 5;
+    case "double":
+      return 6;
     case "list":
       return 7;
     case undefined:

@@ -12,6 +12,7 @@
 // v0 (Fetch v0-1) or v1 (v2-3): their data is converted from the stored batches
 // (message_set.ts), the one place a fetch looks inside the records.
 
+import { F_FIRST_UNSTABLE_OFFSET } from "../../log/partition_state.ts";
 import { readBuffers } from "../../log/read_buffers.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import {
@@ -109,16 +110,24 @@ async function readAll(
       entries.push(e);
       const start = ctx.logs.logStartOffset(e);
       const end = e.reader.logEndOffset;
-      // Consumers read up to the high watermark; followers to the log end.
-      const bound = readableEnd(ctx, e, req.replicaId);
+      // Consumers read up to the high watermark (read_committed ones to the last stable offset);
+      // followers to the log end.
+      const bound = readableEnd(ctx, e, req.replicaId, req.isolationLevel);
       seen.push(bound);
       out.highWatermark = cluster === null ? end : cluster.replicas.highWatermark(e);
-      out.lastStableOffset = out.highWatermark;
+      out.lastStableOffset = lastStableOffset(ctx, e, out.highWatermark);
       out.logStartOffset = start;
-      out.abortedTransactions = req.isolationLevel === 1 ? [] : null;
+      out.abortedTransactions = null;
       if (p.fetchOffset < start || p.fetchOffset > end) {
         out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
         continue;
+      }
+      if (req.isolationLevel === 1 && req.replicaId < 0) {
+        // The aborted transactions overlapping what this fetch may return: the consumer drops
+        // their records (Kafka's UnifiedLog.collectAbortedTransactions).
+        out.abortedTransactions = (await e.reader.abortedTxns(() => ctx.writers.abortedTxns(e.slot)))
+          .filter((a) => a.lastOffset >= p.fetchOffset && a.firstOffset < bound)
+          .map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
       }
       if (p.fetchOffset >= bound) continue;
       // The first data in the response may exceed the limits (one whole batch, KIP-74).
@@ -164,11 +173,26 @@ async function readAll(
   return { res: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses }, bytes, entries, seen };
 }
 
-/** Where a fetch may read to: the log end for a follower or a single broker, else the high watermark. */
-function readableEnd(ctx: BrokerContext, e: PartitionEntry, replicaId: number): number {
+/**
+ * Where a fetch may read to: the log end for a follower or a single broker, else the high
+ * watermark; for read_committed (isolation level 1) the last stable offset.
+ */
+function readableEnd(
+  ctx: BrokerContext,
+  e: PartitionEntry,
+  replicaId: number,
+  isolationLevel: number,
+): number {
   const end = e.reader.logEndOffset;
-  if (ctx.cluster === null || replicaId >= 0) return end;
-  return Math.min(end, ctx.cluster.replicas.highWatermark(e));
+  if (replicaId >= 0) return end;
+  const hw = ctx.cluster === null ? end : Math.min(end, ctx.cluster.replicas.highWatermark(e));
+  return isolationLevel === 1 ? lastStableOffset(ctx, e, hw) : hw;
+}
+
+/** The last stable offset: the high watermark, or the first offset of an open transaction below it. */
+export function lastStableOffset(ctx: BrokerContext, e: PartitionEntry, highWatermark: number): number {
+  const first = ctx.state.get(e.slot, F_FIRST_UNSTABLE_OFFSET);
+  return first >= 0 && first < highWatermark ? first : highWatermark;
 }
 
 /** The whole batches of `data` that start below `bound` (a consumer's high watermark). */
@@ -231,7 +255,7 @@ export async function handleFetch(
       return res;
     }
     release();
-    if (entries.some((e, i) => readableEnd(ctx, e, req.replicaId) !== seen[i])) continue;
+    if (entries.some((e, i) => readableEnd(ctx, e, req.replicaId, req.isolationLevel) !== seen[i])) continue;
     await new Promise<void>((resolve) => {
       let done = false;
       const wake = () => {

@@ -157,7 +157,7 @@ async function producersOf(ctx: BrokerContext, e: PartitionEntry): Promise<Produ
       lastSequence: p.lastSequence,
       lastTimestamp: p.lastTimestamp,
       coordinatorEpoch: -1,
-      currentTxnStartOffset: -1,
+      currentTxnStartOffset: p.currentTxnStartOffset ?? -1,
     }));
   } catch (err) {
     ctx.logger.limited(

@@ -12,7 +12,7 @@ import { LAST_OFFSET_DELTA } from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
-import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 import type { PartitionEntry } from "../log_manager.ts";
 
 /** A RecordBatch's lastOffsetDelta (bytes 23-26, record_batch_layout.ts). */
@@ -65,8 +65,8 @@ export function handleProduce(
       }
       seen.add(entry);
     }
-    if (topic === OFFSETS_TOPIC) {
-      // Internal: only the coordinator writes it.
+    if (isInternalTopic(topic)) {
+      // Internal: only its coordinator writes it.
       out.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION;
       return;
     }
@@ -92,7 +92,7 @@ export function handleProduce(
       out.errorCode = version < 3 && records !== null ? ErrorCode.NONE : ErrorCode.INVALID_RECORD;
       return;
     }
-    const maxMessageBytes = ctx.logs.topics.get(topic)!.logConfig.maxMessageBytes;
+    const { maxMessageBytes, compact } = ctx.logs.topics.get(topic)!.logConfig;
     if (records.length > maxMessageBytes) {
       out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
       return;
@@ -112,6 +112,7 @@ export function handleProduce(
       const converted = messageSetToBatch(records, Date.now(), {
         maxRecords: Math.ceil(maxMessageBytes / 7),
         maxUncompressedBytes: Math.min(maxMessageBytes, legacyBudget),
+        compacted: compact,
       });
       if ("errorCode" in converted) {
         out.errorCode = converted.errorCode;

@@ -1,15 +1,18 @@
 // InitProducerId: a producer id and epoch for an idempotent producer. Each call gets a new id
 // at epoch 0, as Kafka answers a producer without a transactional id (a KIP-360 bump asks with
-// its old pair and gets a fresh one too). Transactional ids need the transaction coordinator
-// (issue 11): refused with INVALID_REQUEST and a log line.
+// its old pair and gets a fresh one too). A transactional id is its transaction coordinator's
+// (txn/coordinator.ts): an epoch bump fences the previous producer.
 
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import type { InitProducerIdRequest, InitProducerIdResponse } from "../../protocol/init_producer_id.ts";
 import type { BrokerContext } from "../context.ts";
+import type { TransactionCoordinator } from "../txn/coordinator.ts";
 
 export async function handleInitProducerId(
   ctx: BrokerContext,
+  txn: TransactionCoordinator,
   req: InitProducerIdRequest,
+  version: number,
 ): Promise<InitProducerIdResponse> {
   const answer = (errorCode: number, producerId = -1, producerEpoch = -1): InitProducerIdResponse => ({
     throttleTimeMs: 0,
@@ -18,11 +21,17 @@ export async function handleInitProducerId(
     producerEpoch,
   });
   if (req.transactionalId !== null) {
-    ctx.logger.limited(
-      "transactions",
-      `InitProducerId for transactional id ${JSON.stringify(req.transactionalId.slice(0, 200))}: transactions are not supported yet`,
+    // A transactional id: its coordinator's answer (txn/coordinator.ts).
+    const r = await txn.initProducerId(
+      {
+        transactionalId: req.transactionalId,
+        transactionTimeoutMs: req.transactionTimeoutMs,
+        producerId: version >= 3 ? req.producerId : -1,
+        producerEpoch: version >= 3 ? req.producerEpoch : -1,
+      },
+      version,
     );
-    return answer(ErrorCode.INVALID_REQUEST);
+    return answer(r.errorCode, r.producerId, r.producerEpoch);
   }
   try {
     return answer(ErrorCode.NONE, await ctx.producerIds.allocate(), 0);
