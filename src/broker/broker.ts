@@ -171,7 +171,10 @@ export class Broker {
         const end = this.ctx.logs.bySlot[e.slot] === e ? e.reader.logEndOffset : -1;
         return this.ctx.cluster === null ? end : Math.min(end, this.ctx.cluster.replicas.highWatermark(e));
       },
-      busy: (e) => e.topic === OFFSETS_TOPIC && this.offsetsTopic.loading.has(e.partition),
+      // An internal partition being loaded by its coordinator is left alone meanwhile.
+      busy: (e) =>
+        (e.topic === OFFSETS_TOPIC && this.offsetsTopic.loading.has(e.partition)) ||
+        (e.topic === TRANSACTION_STATE_TOPIC && this.txnTopic.loading.has(e.partition)),
       log: this.logLine,
     });
     this.coordinator = new GroupCoordinator(

@@ -15,7 +15,10 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
+import { ErrorCode } from "../../src/protocol/error_codes.ts";
+import { describeTransactionsCodec, listTransactionsCodec } from "../../src/protocol/transactions.ts";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { RawClient } from "../integration/raw_client.ts";
 
 const KCAT = "/usr/bin/kcat";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -166,6 +169,52 @@ describe("transactions (kafkajs, kcat)", () => {
     assert.ok((await kcatRead(broker, topic, "read_uncommitted")).includes("open"));
     await t.commit();
     assert.deepEqual(await kcatRead(broker, topic, "read_committed"), ["c1", "c2", "c3", "open"]);
+  });
+
+  it("DescribeTransactions and ListTransactions show an open transaction, then its completion", async () => {
+    const topic = "txn-described";
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    const p = await txnProducer("described", 45_000);
+    const t = await p.transaction();
+    await t.send({ topic, messages: [{ partition: 1, value: "x" }] });
+    const client = await RawClient.tcp(broker.bootstrap);
+    try {
+      const d = await client.request(describeTransactionsCodec, 0, {
+        transactionalIds: ["described", "nobody"],
+      });
+      const [open, unknown] = d.transactionStates;
+      assert.equal(open.errorCode, 0);
+      assert.equal(open.transactionState, "Ongoing");
+      assert.equal(open.transactionTimeoutMs, 45_000);
+      assert.ok(open.producerId >= 0);
+      assert.deepEqual(open.topics, [{ topic, partitions: [1] }]);
+      assert.equal(unknown.errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+      const l = await client.request(listTransactionsCodec, 1, {
+        stateFilters: ["Ongoing", "NoSuchState"],
+        producerIdFilters: [],
+        durationFilter: -1,
+      });
+      assert.deepEqual(l.unknownStateFilters, ["NoSuchState"]);
+      assert.deepEqual(
+        l.transactionStates.map((x) => [x.transactionalId, x.transactionState]),
+        [["described", "Ongoing"]],
+      );
+      await t.commit();
+      // EndTxn is answered once PrepareCommit is recorded; the markers and CompleteCommit follow.
+      let state = "";
+      for (const until = Date.now() + 10_000; Date.now() < until; await sleep(50)) {
+        const after = await client.request(describeTransactionsCodec, 0, { transactionalIds: ["described"] });
+        state = after.transactionStates[0].transactionState;
+        if (state === "CompleteCommit") {
+          assert.deepEqual(after.transactionStates[0].topics, []);
+          break;
+        }
+        assert.equal(state, "PrepareCommit");
+      }
+      assert.equal(state, "CompleteCommit");
+    } finally {
+      client.close();
+    }
   });
 
   it("consume-transform-produce: sendOffsets commits the group's offsets with the output, or neither", async () => {
