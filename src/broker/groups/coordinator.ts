@@ -20,7 +20,6 @@ import type { ListGroupsResponse } from "../../protocol/list_groups.ts";
 import type {
   OffsetCommitRequest,
   OffsetCommitResponse,
-  OffsetCommitTopicResponse,
 } from "../../protocol/offset_commit.ts";
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from "../../protocol/offset_delete.ts";
 import type {
@@ -140,6 +139,11 @@ function synced(g: Group, assignment: Buffer): SyncGroupResponse {
     protocolName: g.protocolName,
     assignment,
   };
+}
+
+/** A commit's answer for an append error (a full or failed log is the coordinator's problem). */
+function commitError(code: number): number {
+  return code === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
 }
 
 export class GroupCoordinator {
@@ -644,6 +648,59 @@ export class GroupCoordinator {
 
   // ---- offsets ----
 
+  /**
+   * A commit's records and per-partition answers, OffsetCommit's and TxnOffsetCommit's alike:
+   * metadata over offset.metadata.max.bytes is OFFSET_METADATA_TOO_LARGE, an unknown partition
+   * UNKNOWN_TOPIC_OR_PARTITION; the others become records (and are answered by the append).
+   */
+  private commitRecords(
+    groupId: string,
+    requested: readonly {
+      name: string;
+      partitions: readonly {
+        partitionIndex: number;
+        committedOffset: number;
+        committedLeaderEpoch: number;
+        committedMetadata: string | null;
+      }[];
+    }[],
+  ) {
+    const now = Date.now();
+    const records: { key: Buffer; value: Buffer }[] = [];
+    const accepted: {
+      topic: string;
+      partition: number;
+      value: CommittedOffset;
+      out: { errorCode: number };
+    }[] = [];
+    const topics = requested.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const out = { partitionIndex: p.partitionIndex, errorCode: 0 };
+        const metadata = p.committedMetadata ?? "";
+        if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
+          out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else if (!this.log.partitionExists(t.name, p.partitionIndex))
+          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else {
+          const value: CommittedOffset = {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata,
+            commitTimestamp: now,
+          };
+          records.push({
+            key: encodeOffsetKey({ group: groupId, topic: t.name, partition: p.partitionIndex }),
+            value: encodeOffsetValue(value),
+          });
+          accepted.push({ topic: t.name, partition: p.partitionIndex, value, out });
+        }
+        return out;
+      }),
+    }));
+    return { topics, records, accepted };
+  }
+
   // ---- transactions (TxnOffsetCommit, then the transaction's marker) ----
 
   private holdTxnOffset(
@@ -682,39 +739,7 @@ export class GroupCoordinator {
       if (req.generationId >= 0 && req.generationId !== g.generationId)
         return all(ErrorCode.ILLEGAL_GENERATION);
     }
-    const now = Date.now();
-    const records: { key: Buffer; value: Buffer }[] = [];
-    const accepted: {
-      topic: string;
-      partition: number;
-      value: CommittedOffset;
-      out: { errorCode: number };
-    }[] = [];
-    const topics = req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => {
-        const out = { partitionIndex: p.partitionIndex, errorCode: 0 };
-        const metadata = p.committedMetadata ?? "";
-        if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
-          out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        else if (!this.log.partitionExists(t.name, p.partitionIndex))
-          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else {
-          const value: CommittedOffset = {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata,
-            commitTimestamp: now,
-          };
-          records.push({
-            key: encodeOffsetKey({ group: req.groupId, topic: t.name, partition: p.partitionIndex }),
-            value: encodeOffsetValue(value),
-          });
-          accepted.push({ topic: t.name, partition: p.partitionIndex, value, out });
-        }
-        return out;
-      }),
-    }));
+    const { topics, records, accepted } = this.commitRecords(req.groupId, req.topics);
     if (records.length > 0) {
       const code = await this.log.append(
         offsetsPartitionFor(req.groupId, this.config.offsetsTopicPartitions),
@@ -723,9 +748,7 @@ export class GroupCoordinator {
       );
       for (const a of accepted) {
         if (code === 0) this.holdTxnOffset(req.producerId, req.groupId, a.topic, a.partition, a.value);
-        else
-          a.out.errorCode =
-            code === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
+        else a.out.errorCode = commitError(code);
       }
     }
     return { throttleTimeMs: 0, topics };
@@ -787,46 +810,15 @@ export class GroupCoordinator {
       if (g.state === "CompletingRebalance") return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.heartbeatSeen(g, m);
     }
-    const now = Date.now();
-    const topics: OffsetCommitTopicResponse[] = [];
-    const records: { key: Buffer; value: Buffer }[] = [];
-    const accepted: { key: string; value: CommittedOffset; out: { errorCode: number } }[] = [];
-    for (const t of req.topics) {
-      const partitions = [];
-      for (const p of t.partitions) {
-        const out = { partitionIndex: p.partitionIndex, errorCode: 0 };
-        partitions.push(out);
-        const metadata = p.committedMetadata ?? "";
-        if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes)
-          out.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-        else if (!this.log.partitionExists(t.name, p.partitionIndex))
-          out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else {
-          const value: CommittedOffset = {
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata,
-            commitTimestamp: now,
-          };
-          records.push({
-            key: encodeOffsetKey({ group: req.groupId, topic: t.name, partition: p.partitionIndex }),
-            value: encodeOffsetValue(value),
-          });
-          accepted.push({ key: Group.offsetKey(t.name, p.partitionIndex), value, out });
-        }
-      }
-      topics.push({ name: t.name, partitions });
-    }
+    const { topics, records, accepted } = this.commitRecords(req.groupId, req.topics);
     if (records.length > 0) {
       const code = await this.log.append(
         offsetsPartitionFor(req.groupId, this.config.offsetsTopicPartitions),
         records,
       );
       for (const a of accepted) {
-        if (code === 0) g.offsets.set(a.key, a.value);
-        else
-          a.out.errorCode =
-            code === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
+        if (code === 0) g.offsets.set(Group.offsetKey(a.topic, a.partition), a.value);
+        else a.out.errorCode = commitError(code);
       }
     }
     return { throttleTimeMs: 0, topics };
