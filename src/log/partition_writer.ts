@@ -470,13 +470,14 @@ export class PartitionWriter implements FileHolder {
       ...this.closed.map((c) => c.baseOffset),
       this.segmentBase,
     ]);
-    this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
+    // Before expiry: an expired producer's aborted transactions still need their .txnindex.
     this.txn = PartitionTxnState.open(
       this.dir,
       this.logEndOffset,
       this.segmentBases(),
       this.producers.size > 0,
     );
+    this.producers.expire(Date.now(), this.config.producerIdExpirationMs);
     this.state.set(this.slot, F_LOG_START_OFFSET, this.logStartOffset);
     this.state.set(this.slot, F_FLUSHED_OFFSET, this.flushedOffset);
     this.state.set(this.slot, F_FIRST_UNSTABLE_OFFSET, -1);
