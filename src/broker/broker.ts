@@ -151,6 +151,8 @@ export class Broker {
       cluster: null,
       autoCreate: (topic, budget) => this.autoCreate(topic, budget),
       topicDeleted: (topic) => this.coordinator.topicDeleted(topic),
+      verifyTransaction: (id, producerId, epoch, partitions) =>
+        this.verifyTransaction(id, producerId, epoch, partitions),
       log: this.logLine,
       logger: this.logger,
     };
@@ -398,6 +400,46 @@ export class Broker {
         (err) => this.logLine(`loading ${TRANSACTION_STATE_TOPIC}-${p} failed: ${(err as Error).message}`),
       )
       .finally(() => this.txnTopic.loading.delete(p));
+  }
+
+  /**
+   * KIP-890 verification of a transactional produce: the partitions must be in the producer's
+   * ongoing transaction, asked of its coordinator (this broker's, or another's through
+   * AddPartitionsToTxn v4 verify_only). The answers as a produce gives them: a fenced producer
+   * INVALID_PRODUCER_EPOCH, a partition outside the transaction INVALID_TXN_STATE, a coordinator
+   * not reachable now NOT_ENOUGH_REPLICAS (retriable: the producer sends again).
+   */
+  private async verifyTransaction(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<number[]> {
+    const p = this.txnCoordinator.partitionFor(transactionalId);
+    const here = this.txnTopic.exists ? this.txnTopic.coordinates(p) : ErrorCode.INVALID_TXN_STATE;
+    const cluster = this.ctx.cluster;
+    let codes: number[];
+    if (here === ErrorCode.NONE)
+      codes = partitions.map((x) =>
+        this.txnCoordinator.verifyPartition(transactionalId, producerId, producerEpoch, x.topic, x.partition),
+      );
+    else if (cluster === null || here !== ErrorCode.NOT_COORDINATOR) codes = partitions.map(() => here);
+    else {
+      const leader = cluster.cache.partition(TRANSACTION_STATE_TOPIC, p)?.leader ?? -1;
+      codes =
+        leader < 0
+          ? partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE)
+          : await this.markers.verifyRemote(leader, transactionalId, producerId, producerEpoch, partitions);
+    }
+    return codes.map((c) =>
+      c === ErrorCode.NONE || c === ErrorCode.INVALID_TXN_STATE
+        ? c
+        : c === ErrorCode.PRODUCER_FENCED || c === ErrorCode.INVALID_PRODUCER_EPOCH
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : c === ErrorCode.INVALID_PRODUCER_ID_MAPPING
+            ? ErrorCode.INVALID_TXN_STATE
+            : ErrorCode.NOT_ENOUGH_REPLICAS,
+    );
   }
 
   /**

@@ -38,6 +38,17 @@ export interface BrokerContext {
   autoCreate(topic: string, budget: AutoCreateBudget): Promise<number> | null;
   /** A topic was deleted: its committed offsets go too. */
   topicDeleted(topic: string): Promise<void>;
+  /**
+   * KIP-890's verification of a transactional produce: whether each partition is in the ongoing
+   * transaction of (transactional id, producer id, epoch) at its coordinator; one error code per
+   * partition, in order (NONE, INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH, NOT_COORDINATOR ...).
+   */
+  verifyTransaction(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<number[]>;
   log(line: string): void;
   /** The same log, with rate-limited kinds for lines a client can repeat. */
   logger: Logger;

@@ -2,7 +2,9 @@
 // hands out ids that stay unique across restarts; the same batch sent twice (a retry after a
 // lost answer) is stored once and both answers carry the same base offset; gaps, stale epochs
 // and unknown producers get Kafka's errors; the state survives a clean restart (snapshot) and a
-// kill -9 (rebuilt from the log); transactions are refused until they exist.
+// kill -9 (rebuilt from the log). Transactional batches need a transaction: without a
+// transactional id they are refused as Kafka refuses them, and a partition the transaction did
+// not add (AddPartitionsToTxn) is refused too (KIP-890: no transaction nobody would end).
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -36,9 +38,9 @@ describe("idempotent produce", () => {
       producerEpoch: -1,
     });
 
-  const produce = async (records: Buffer) => {
+  const produce = async (records: Buffer, transactionalId: string | null = null) => {
     const res = await c.request(produceCodec, 7, {
-      transactionalId: null,
+      transactionalId,
       acks: -1,
       timeoutMs: 5000,
       topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, records }] }],
@@ -74,7 +76,7 @@ describe("idempotent produce", () => {
     assert.deepEqual(await values(), ["v0", "v1", "v2", "v3", "v4"]);
   });
 
-  it("a gap, an unknown producer, an older epoch and a transactional batch are refused; nothing stored", async () => {
+  it("a gap, an unknown producer, an older epoch and a transactional batch without a transaction are refused; nothing stored", async () => {
     const { producerId } = await initProducerId();
     assert.equal((await produce(idempotentBatch(1, producerId, 1, 0))).errorCode, 0);
     const before = (await values()).length;
@@ -87,12 +89,26 @@ describe("idempotent produce", () => {
       ErrorCode.INVALID_PRODUCER_EPOCH,
     );
     assert.equal((await produce(idempotentBatch(1, 999_999, 0, 7))).errorCode, ErrorCode.UNKNOWN_PRODUCER_ID);
+    // Kafka: transactional records need the request's transactional id.
     assert.equal(
       (await produce(idempotentBatch(1, producerId, 1, 1, { transactional: true }))).errorCode,
-      ErrorCode.INVALID_TXN_STATE,
+      ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     );
     assert.equal((await values()).length, before);
-    assert.equal((await initProducerId(4, "txn-1")).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await initProducerId(4, "txn-1")).errorCode, ErrorCode.NONE);
+  });
+
+  it("a transactional batch for a partition its transaction did not add is refused (no hanging transaction)", async () => {
+    const init = await initProducerId(4, "raw-txn");
+    assert.equal(init.errorCode, ErrorCode.NONE);
+    const before = (await values()).length;
+    const batch = idempotentBatch(1, init.producerId, init.producerEpoch, 0, { transactional: true });
+    assert.equal((await produce(batch, "raw-txn")).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal((await produce(Buffer.from(batch), "someone-else")).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal((await values()).length, before);
+    // A plain produce of the same partition is not held back by an open transaction.
+    const plain = await initProducerId();
+    assert.equal((await produce(idempotentBatch(1, plain.producerId, 0, 0))).errorCode, ErrorCode.NONE);
   });
 
   it("after a clean restart and after kill -9, a retry is still a duplicate and ids stay unique", async () => {

@@ -17,10 +17,7 @@ import type { HeartbeatRequest, HeartbeatResponse } from "../../protocol/heartbe
 import type { JoinGroupRequest, JoinGroupResponse } from "../../protocol/join_group.ts";
 import type { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/leave_group.ts";
 import type { ListGroupsResponse } from "../../protocol/list_groups.ts";
-import type {
-  OffsetCommitRequest,
-  OffsetCommitResponse,
-} from "../../protocol/offset_commit.ts";
+import type { OffsetCommitRequest, OffsetCommitResponse } from "../../protocol/offset_commit.ts";
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from "../../protocol/offset_delete.ts";
 import type {
   OffsetFetchRequest,

@@ -8,7 +8,13 @@
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { messageSetToBatch } from "../../protocol/message_set.ts";
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from "../../protocol/produce.ts";
-import { LAST_OFFSET_DELTA } from "../../protocol/record_batch_layout.ts";
+import {
+  ATTR_TRANSACTIONAL,
+  ATTRIBUTES,
+  LAST_OFFSET_DELTA,
+  PRODUCER_EPOCH,
+  PRODUCER_ID,
+} from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
 import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
@@ -57,6 +63,7 @@ export function handleProduce(
   const creations: Promise<void>[] = [];
 
   const submit = (topic: string, records: Uint8Array | null, out: ProducePartitionResponse): void => {
+    if (out.errorCode !== 0) return; // refused before (a transaction's verification)
     const entry = ctx.logs.partitionOf(topic, out.partitionIndex);
     if (seen !== null && entry !== undefined) {
       if (seen.has(entry)) {
@@ -153,34 +160,105 @@ export function handleProduce(
     ctx.writers.append(entry.slot, tag, acks, records);
   };
 
-  const budget = autoCreateBudget(ctx.config);
-  for (let i = 0; i < req.topics.length; i++) {
-    const t = req.topics[i];
-    const outs = responses[i].partitions;
-    if (!ctx.logs.topics.has(t.name)) {
-      // auto.create.topics.enable: a producer writing to a topic creates it.
-      const created = ctx.autoCreate(t.name, budget);
-      if (created !== null) {
-        // The frame's bytes stay referenced by `t`, so they are still valid after the wait.
-        creations.push(
-          created.then((code) => {
-            for (let j = 0; j < t.partitions.length; j++) {
-              if (code !== ErrorCode.NONE) outs[j].errorCode = code;
-              else submit(t.name, t.partitions[j].records, outs[j]);
-            }
-          }),
-        );
-        continue;
+  // A transactional produce (Produce v3+ with a transactional id): every partition must be in
+  // its producer's ongoing transaction at the coordinator (KIP-890), or a batch sent outside one
+  // would open a transaction nobody ends and hold read_committed readers back forever.
+  // Transactional batches without a transactional id are refused as Kafka refuses them
+  // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+  if (version >= 3 && (req.transactionalId !== null || hasTransactional(req)))
+    return verifyThen(ctx, req, responses, () => produceAll());
+  return produceAll();
+
+  function produceAll(): HandlerResult | Promise<HandlerResult> {
+    const budget = autoCreateBudget(ctx.config);
+    for (let i = 0; i < req.topics.length; i++) {
+      const t = req.topics[i];
+      const outs = responses[i].partitions;
+      if (!ctx.logs.topics.has(t.name)) {
+        // auto.create.topics.enable: a producer writing to a topic creates it.
+        const created = ctx.autoCreate(t.name, budget);
+        if (created !== null) {
+          // The frame's bytes stay referenced by `t`, so they are still valid after the wait.
+          creations.push(
+            created.then((code) => {
+              for (let j = 0; j < t.partitions.length; j++) {
+                if (code !== ErrorCode.NONE) outs[j].errorCode = code;
+                else submit(t.name, t.partitions[j].records, outs[j]);
+              }
+            }),
+          );
+          continue;
+        }
       }
+      for (let j = 0; j < t.partitions.length; j++) submit(t.name, t.partitions[j].records, outs[j]);
     }
-    for (let j = 0; j < t.partitions.length; j++) submit(t.name, t.partitions[j].records, outs[j]);
+    const finish = (): HandlerResult | Promise<HandlerResult> => {
+      if (acks === 0 || waiting === 0) return acks === 0 ? NO_REPLY : reply();
+      return new Promise((r) => {
+        resolve = r;
+      });
+    };
+    if (creations.length > 0) return Promise.all(creations).then(finish);
+    return finish();
   }
-  const finish = (): HandlerResult | Promise<HandlerResult> => {
-    if (acks === 0 || waiting === 0) return acks === 0 ? NO_REPLY : reply();
-    return new Promise((r) => {
-      resolve = r;
+}
+
+/** Whether any partition's record set is a transactional batch (its attributes, bit 4). */
+function hasTransactional(req: ProduceRequest): boolean {
+  for (const t of req.topics)
+    for (const p of t.partitions) {
+      const r = p.records;
+      if (r !== null && r.length >= 61 && (r[ATTRIBUTES + 1] & ATTR_TRANSACTIONAL) !== 0) return true;
+    }
+  return false;
+}
+
+/**
+ * Verify the request's transactional batches with the coordinator (ctx.verifyTransaction), mark
+ * the partitions that fail (their records are dropped from the request), then produce the rest.
+ */
+async function verifyThen(
+  ctx: BrokerContext,
+  req: ProduceRequest,
+  responses: { name: string; partitions: ProducePartitionResponse[] }[],
+  produce: () => HandlerResult | Promise<HandlerResult>,
+): Promise<HandlerResult> {
+  const asked: { topic: string; partition: number; out: ProducePartitionResponse; drop: () => void }[] = [];
+  let producerId = -1;
+  let producerEpoch = -1;
+  req.topics.forEach((t, i) => {
+    t.partitions.forEach((p, j) => {
+      const r = p.records;
+      if (r === null || r.length < 61) return;
+      const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
+      if ((v.getInt16(ATTRIBUTES) & ATTR_TRANSACTIONAL) === 0) return;
+      producerId = Number(v.getBigInt64(PRODUCER_ID));
+      producerEpoch = v.getInt16(PRODUCER_EPOCH);
+      asked.push({
+        topic: t.name,
+        partition: p.partitionIndex,
+        out: responses[i].partitions[j],
+        drop: () => {
+          p.records = null;
+        },
+      });
     });
-  };
-  if (creations.length > 0) return Promise.all(creations).then(finish);
-  return finish();
+  });
+  if (asked.length > 0) {
+    let codes: number[];
+    try {
+      codes =
+        req.transactionalId === null
+          ? asked.map(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+          : await ctx.verifyTransaction(req.transactionalId, producerId, producerEpoch, asked);
+    } catch {
+      codes = asked.map(() => ErrorCode.NOT_COORDINATOR);
+    }
+    asked.forEach((a, k) => {
+      if (codes[k] === ErrorCode.NONE) return;
+      a.drop();
+      a.out.errorCode = codes[k];
+    });
+  }
+  return produce();
 }

@@ -3,11 +3,12 @@
 // marker through its writer (PartitionWriter.appendMarker, fsynced), and in a cluster once its
 // in-sync replicas have it (Kafka appends markers with acks=-1); a partition led elsewhere gets a
 // WriteTxnMarkers request to its leader (one channel per broker). A marker on a
-// __consumer_offsets partition also settles the offsets the transaction committed there.
+// __consumer_offsets partition also settles the offsets the transaction committed there. The same
+// channels carry KIP-890's verification of a transactional produce to a coordinator elsewhere.
 
 import { BrokerChannel } from "../../cluster/broker_channel.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import { writeTxnMarkersCodec } from "../../protocol/transactions.ts";
+import { addPartitionsToTxnCodec, writeTxnMarkersCodec } from "../../protocol/transactions.ts";
 import type { BrokerContext } from "../context.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 
@@ -75,16 +76,7 @@ export class MarkerWriter {
   private async writeRemote(leader: number, topic: string, partition: number, m: Marker): Promise<number> {
     const ep = this.ctx.cluster?.cache.endpoint(leader, "PLAINTEXT");
     if (ep === undefined) return ErrorCode.LEADER_NOT_AVAILABLE;
-    let ch = this.channels.get(leader);
-    if (ch === undefined || ch.endpoint.host !== ep.host || ch.endpoint.port !== ep.port) {
-      ch?.close();
-      ch = new BrokerChannel(
-        leader,
-        { host: ep.host, port: ep.port },
-        `milena-txn-markers-${this.ctx.config.brokerId}`,
-      );
-      this.channels.set(leader, ch);
-    }
+    const ch = this.channel(leader, ep);
     try {
       const res = await ch.request(writeTxnMarkersCodec, 1, {
         markers: [
@@ -102,6 +94,65 @@ export class MarkerWriter {
       ch.reset();
       return ErrorCode.NETWORK_EXCEPTION;
     }
+  }
+
+  /**
+   * KIP-890 verification at a coordinator on another broker: AddPartitionsToTxn v4 with
+   * verify_only; one error code per partition, in order.
+   */
+  async verifyRemote(
+    coordinator: number,
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<number[]> {
+    const ep = this.ctx.cluster?.cache.endpoint(coordinator, "PLAINTEXT");
+    if (ep === undefined) return partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    try {
+      const res = await this.channel(coordinator, ep).request(addPartitionsToTxnCodec, 4, {
+        transactions: [
+          {
+            transactionalId,
+            producerId,
+            producerEpoch,
+            verifyOnly: true,
+            topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps })),
+          },
+        ],
+        v3AndBelowTransactionalId: "",
+        v3AndBelowProducerId: -1,
+        v3AndBelowProducerEpoch: -1,
+        v3AndBelowTopics: [],
+      });
+      if (res.errorCode !== ErrorCode.NONE) return partitions.map(() => res.errorCode);
+      const codes = new Map<string, number>();
+      for (const t of res.resultsByTransaction[0]?.topicResults ?? [])
+        for (const r of t.resultsByPartition)
+          codes.set(`${t.name}\u0000${r.partitionIndex}`, r.partitionErrorCode);
+      return partitions.map(
+        (p) => codes.get(`${p.topic}\u0000${p.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      );
+    } catch {
+      this.channels.get(coordinator)?.reset();
+      return partitions.map(() => ErrorCode.NETWORK_EXCEPTION);
+    }
+  }
+
+  private channel(broker: number, ep: { host: string; port: number }): BrokerChannel {
+    let ch = this.channels.get(broker);
+    if (ch === undefined || ch.endpoint.host !== ep.host || ch.endpoint.port !== ep.port) {
+      ch?.close();
+      ch = new BrokerChannel(
+        broker,
+        { host: ep.host, port: ep.port },
+        `milena-txn-${this.ctx.config.brokerId}`,
+      );
+      this.channels.set(broker, ch);
+    }
+    return ch;
   }
 
   close(): void {
