@@ -2,8 +2,8 @@
 // overwritten 1,000 times, cleaned to exactly the last record per key at its original offset; a
 // reader during cleaning never sees a key go back to an older value; tombstones kept through
 // delete.retention.ms, then removed; SIGKILL while the cleaner works, restart: every key's latest
-// value is there; a keyless record on a compacted topic is INVALID_RECORD; __consumer_offsets is
-// compacted.
+// value is there; transactions on a compacted topic leave the last committed value per key; a
+// keyless record on a compacted topic is INVALID_RECORD; __consumer_offsets is compacted.
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -23,7 +23,7 @@ interface Line {
 }
 
 /** Every record of partition 0 from the beginning, as kcat reads it (-Z: a null value is NULL). */
-async function readAll(broker: BrokerProcess, topic: string): Promise<Line[]> {
+async function readAll(broker: BrokerProcess, topic: string, isolation = "read_committed"): Promise<Line[]> {
   const r = await run(
     KCAT,
     [
@@ -41,6 +41,8 @@ async function readAll(broker: BrokerProcess, topic: string): Promise<Line[]> {
       "-Z",
       "-X",
       "fetch.wait.max.ms=50",
+      "-X",
+      `isolation.level=${isolation}`,
       "-f",
       "%o\t%k\t%s\n",
     ],
@@ -224,6 +226,39 @@ describe("log compaction (kafkajs, kcat)", () => {
       return lines.length === KEYS ? lines : null;
     });
     for (const l of final) assert.equal(l.value, `${l.key}:${round - 1}`);
+  });
+
+  it("transactions on a compacted topic: aborted records are cleaned away, committed values win", async () => {
+    const topic = "compacted-txn";
+    await createCompacted(topic);
+    const tp = kafka.producer({ transactionalId: "compactor", idempotent: true, maxInFlightRequests: 1 });
+    await tp.connect();
+    try {
+      for (let round = 0; round < 6; round++) {
+        const t = await tp.transaction();
+        const messages = [];
+        for (let k = 0; k < 20; k++) messages.push({ key: `k${k}`, value: `k${k}:${round}`, partition: 0 });
+        await t.send({ topic, messages });
+        // Rounds 1, 3 and 5 are aborted: the last committed value of every key is round 4's.
+        if (round % 2 === 0) await t.commit();
+        else await t.abort();
+      }
+    } finally {
+      await tp.disconnect();
+    }
+    const committed = await eventually("cleaned to one committed value per key", async () => {
+      const lines = await readAll(broker, topic);
+      const data = lines.filter((l) => l.value !== null);
+      return data.length === 20 ? data : null;
+    });
+    for (const l of committed)
+      assert.equal(l.value, `${l.key}:4`, "the last committed value, not an aborted one");
+    // The aborted records are gone from the log, not only hidden from read_committed readers.
+    const all = (await readAll(broker, topic, "read_uncommitted")).filter((l) => l.value !== null);
+    assert.deepEqual(
+      all.map((l) => l.value),
+      committed.map((l) => l.value),
+    );
   });
 
   it("a record without a key on a compacted topic is INVALID_RECORD; nothing is stored", async () => {
