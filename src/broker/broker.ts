@@ -22,7 +22,7 @@ import { activeRequest } from "../transport/connection.ts";
 import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
 import { startTcpListener } from "../transport/tcp.ts";
 import { startWebSocketListener, type WebSocketListener } from "../transport/websocket.ts";
-import type { BrokerConfig } from "./config.ts";
+import { type BrokerConfig, usesTls } from "./config.ts";
 import type { AutoCreateBudget, BrokerContext } from "./context.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
@@ -83,8 +83,12 @@ import { TRANSACTION_STATE_TOPIC, type TxnLogRecord } from "./txn/transaction_lo
 import { WriterPool } from "./writers.ts";
 
 export interface BoundPorts {
+  /** The inter-broker listener's port (else the first TCP listener's). */
   kafka: number;
+  /** The first WebSocket listener's port. */
   websocket: number | null;
+  /** Every listener's port, by name. */
+  listeners: Record<string, number>;
 }
 
 function ringBytesFor(messageMaxBytes: number): number {
@@ -96,11 +100,11 @@ function ringBytesFor(messageMaxBytes: number): number {
 export class Broker {
   private readonly logLine: (line: string) => void;
   readonly ctx: BrokerContext;
-  readonly ports: BoundPorts = { kafka: 0, websocket: null };
+  readonly ports: BoundPorts = { kafka: 0, websocket: null, listeners: {} };
   recovery: RecoveryReport | null = null;
   private readonly connections = new Set<Connection>();
-  private tcp: net.Server | null = null;
-  private ws: WebSocketListener | null = null;
+  private readonly tcpServers: net.Server[] = [];
+  private readonly wsListeners: WebSocketListener[] = [];
   private readonly handlers: (Handler | undefined)[] = [];
   private readonly creating = new Map<string, Promise<number>>();
   private stopping: Promise<void> | null = null;
@@ -630,19 +634,26 @@ export class Broker {
     const c = this.config;
     const ownHosts = [...c.listeners, ...c.advertised].map((l) => l.host);
     for (const l of this.config.listeners) {
-      if (l.name === "PLAINTEXT") {
-        this.tcp = await startTcpListener(
+      const sec = c.listenerSecurity.get(l.name)!;
+      const ssl = usesTls(sec.protocol) ? c.ssl : null;
+      const what = `${l.name} (${sec.protocol}${sec.websocket ? " over WebSocket" : ""})`;
+      let port: number;
+      if (!sec.websocket) {
+        const server = await startTcpListener(
           l.host,
           l.port,
           this.config.socketRequestMaxBytes,
           dispatcher,
           this.connections,
           admission,
+          { name: l.name, ssl, log: this.logLine },
         );
-        this.ports.kafka = (this.tcp.address() as net.AddressInfo).port;
-        this.logLine(`Kafka protocol listening on ${l.host}:${this.ports.kafka}`);
+        this.tcpServers.push(server);
+        port = (server.address() as net.AddressInfo).port;
+        if (this.ports.kafka === 0 || l.name === c.interBrokerListenerName) this.ports.kafka = port;
+        this.logLine(`Kafka protocol listening on ${l.host}:${port}: ${what}`);
       } else {
-        this.ws = await startWebSocketListener(
+        const ws = await startWebSocketListener(
           l.host,
           l.port,
           this.config.socketRequestMaxBytes,
@@ -650,16 +661,20 @@ export class Broker {
           this.connections,
           { allowed: c.websocketAllowedOrigins, ownHosts },
           admission,
+          { name: l.name, ssl },
         );
-        this.ports.websocket = this.ws.port;
-        this.logLine(`Kafka protocol over WebSocket listening on ${l.host}:${this.ws.port}`);
+        this.wsListeners.push(ws);
+        port = ws.port;
+        this.ports.websocket ??= port;
+        this.logLine(`Kafka protocol over WebSocket listening on ${l.host}:${port}: ${what}`);
       }
+      this.ports.listeners[l.name] = port;
     }
     // Advertise the ports actually bound (port 0 in tests) unless advertised.listeners is set.
     if (this.config.advertised === this.config.listeners) {
       this.config.advertised = this.config.listeners.map((l) => ({
         ...l,
-        port: l.name === "PLAINTEXT" ? this.ports.kafka : (this.ports.websocket ?? l.port),
+        port: this.ports.listeners[l.name] ?? l.port,
       }));
     }
     this.startIdleSweep();
@@ -745,10 +760,10 @@ export class Broker {
     // A cluster member first hands its leaderships to other brokers (controlled shutdown).
     await this.ctx.cluster?.controlledShutdown();
     if (this.idleSweep) clearInterval(this.idleSweep);
-    this.ws?.close();
-    const closed = this.tcp
-      ? new Promise<void>((resolve) => this.tcp!.close(() => resolve()))
-      : Promise.resolve();
+    for (const ws of this.wsListeners) ws.close();
+    const closed = Promise.all(
+      this.tcpServers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     for (const c of [...this.connections]) {
       c.sink.close("broker shutting down");
       c.destroy();

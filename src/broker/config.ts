@@ -30,7 +30,7 @@ export const KEYS: Record<string, KeyDef> = {
   listeners: {
     kind: "list",
     default: "PLAINTEXT://127.0.0.1:9092,WEBSOCKET://127.0.0.1:9094",
-    doc: "Listeners: PLAINTEXT://host:port for the Kafka protocol over TCP, WEBSOCKET://host:port for it over WebSocket",
+    doc: "Listeners, NAME://host:port: the Kafka protocol over TCP, or over WebSocket for a name starting with WEBSOCKET; each name's security protocol from listener.security.protocol.map (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)",
   },
   port: {
     kind: "int",
@@ -42,6 +42,57 @@ export const KEYS: Record<string, KeyDef> = {
     kind: "string",
     default: null,
     doc: "Classic Kafka host setting: the PLAINTEXT listener's host (when listeners is not set)",
+  },
+  "listener.security.protocol.map": {
+    kind: "list",
+    default: "",
+    doc: "NAME:PROTOCOL pairs (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL) giving each listener its security protocol, on top of the defaults PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (each its own) and WEBSOCKET, WEBSOCKET_SSL, WEBSOCKET_SASL_PLAINTEXT, WEBSOCKET_SASL_SSL (a name starting with WEBSOCKET is served over WebSocket)",
+  },
+  "inter.broker.listener.name": {
+    kind: "string",
+    default: null,
+    doc: "The listener brokers of a cluster use to reach each other (default: the first PLAINTEXT one)",
+  },
+  "ssl.key.location": {
+    kind: "string",
+    default: null,
+    doc: "PEM private key of the SSL / SASL_SSL listeners (Kafka's ssl.keystore.location holds it in a JKS)",
+  },
+  "ssl.certificate.location": {
+    kind: "string",
+    default: null,
+    doc: "PEM certificate chain of the SSL / SASL_SSL listeners; both files are read again when they change",
+  },
+  "ssl.ca.location": {
+    kind: "string",
+    default: null,
+    doc: "PEM CA certificates client certificates are checked against (Kafka's ssl.truststore.location)",
+  },
+  "ssl.key.password": {
+    kind: "string",
+    default: null,
+    doc: "Passphrase of ssl.key.location, when it is encrypted",
+  },
+  "ssl.client.auth": {
+    kind: "string",
+    default: "none",
+    doc: "none, requested (a client certificate is asked for and checked when given) or required; its subject is the principal (User:CN=...)",
+  },
+  "ssl.enabled.protocols": { kind: "list", default: "TLSv1.2,TLSv1.3", doc: "TLS versions accepted" },
+  "ssl.cipher.suites": {
+    kind: "list",
+    default: "",
+    doc: "OpenSSL cipher list for TLS 1.2 (empty: Node's defaults)",
+  },
+  "ssl.keystore.location": {
+    kind: "string",
+    default: null,
+    doc: "Not read (Java keystore): give ssl.certificate.location and ssl.key.location instead; setting it stops startup with that advice",
+  },
+  "ssl.truststore.location": {
+    kind: "string",
+    default: null,
+    doc: "Not read (Java keystore): give ssl.ca.location instead; setting it stops startup with that advice",
   },
   "advertised.listeners": {
     kind: "list",
@@ -497,15 +548,46 @@ export const KEYS: Record<string, KeyDef> = {
 export type RawConfig = Map<string, string>;
 
 export interface Listener {
-  name: "PLAINTEXT" | "WEBSOCKET";
+  /** Kafka's listener name (PLAINTEXT, SSL, SASL_SSL, WEBSOCKET, INTERNAL, ...). */
+  name: string;
   host: string;
   port: number;
+}
+
+/** Kafka's security protocols, which listener.security.protocol.map gives each listener. */
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+/** How a listener is served: its security protocol, and whether over WebSocket. */
+export interface ListenerSecurity {
+  protocol: SecurityProtocol;
+  /** Milena: a listener whose name starts with WEBSOCKET speaks the protocol over WebSocket. */
+  websocket: boolean;
+}
+
+/** listener.security.protocol.map's defaults: Kafka's, and Milena's WebSocket names. */
+const DEFAULT_PROTOCOL_MAP =
+  "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL," +
+  "WEBSOCKET:PLAINTEXT,WEBSOCKET_SSL:SSL,WEBSOCKET_SASL_PLAINTEXT:SASL_PLAINTEXT,WEBSOCKET_SASL_SSL:SASL_SSL";
+
+/** Whether a protocol runs TLS / SASL. */
+export function usesTls(p: SecurityProtocol): boolean {
+  return p === "SSL" || p === "SASL_SSL";
+}
+export function usesSasl(p: SecurityProtocol): boolean {
+  return p === "SASL_PLAINTEXT" || p === "SASL_SSL";
 }
 
 export interface BrokerConfig {
   brokerId: number;
   listeners: Listener[];
   advertised: Listener[];
+  /** Each listener's security protocol and transport, by name. */
+  listenerSecurity: Map<string, ListenerSecurity>;
+  /** inter.broker.listener.name: the listener brokers use to reach each other. */
+  interBrokerListenerName: string;
+  /** TLS (ssl.*): PEM files, for the SSL and SASL_SSL listeners. */
+  ssl: SslConfig;
   logDirs: string[];
   recoveryThreadsPerDataDir: number;
   partitionWriters: number;
@@ -587,6 +669,17 @@ export interface BrokerConfig {
   warnings: string[];
 }
 
+export interface SslConfig {
+  keyLocation: string | null;
+  certificateLocation: string | null;
+  caLocation: string | null;
+  keyPassword: string | null;
+  clientAuth: "none" | "requested" | "required";
+  /** TLS versions allowed (ssl.enabled.protocols). */
+  enabledProtocols: string[];
+  cipherSuites: string[];
+}
+
 /** Parse Java-properties text: key=value or key: value, # and ! comments, \ continuations. */
 export function parseProperties(text: string, origin: string): RawConfig {
   const out: RawConfig = new Map();
@@ -652,12 +745,9 @@ function parseValue(key: string, def: KeyDef, raw: string): number | boolean | s
 }
 
 function parseListener(key: string, s: string): Listener {
-  const m = /^([A-Za-z_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(s);
+  const m = /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(s);
   if (!m) throw new ConfigError(`${key}: "${s}" is not NAME://host:port`);
   const name = m[1].toUpperCase();
-  if (name !== "PLAINTEXT" && name !== "WEBSOCKET") {
-    throw new ConfigError(`${key}: listener ${m[1]} is not supported (PLAINTEXT or WEBSOCKET)`);
-  }
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
   return { name, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
@@ -692,14 +782,94 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     if (port > 65535) throw new ConfigError(`port: ${port} is out of range (0-65535)`);
     listeners = [{ name: "PLAINTEXT", host, port }];
   }
-  if (!listeners.some((l) => l.name === "PLAINTEXT"))
-    throw new ConfigError("listeners: a PLAINTEXT listener is required");
   const names = listeners.map((l) => l.name);
   if (new Set(names).size !== names.length)
     throw new ConfigError("listeners: each listener name may appear once");
+  // listener.security.protocol.map: its entries on top of the defaults (Kafka's and Milena's).
+  const protocolOf = new Map<string, SecurityProtocol>();
+  for (const [k, entries] of [
+    ["(default)", DEFAULT_PROTOCOL_MAP.split(",")],
+    ["listener.security.protocol.map", values.get("listener.security.protocol.map") as string[]],
+  ] as const) {
+    for (const e of entries) {
+      const mm = /^([A-Za-z_][A-Za-z0-9_]*):([A-Za-z_]+)$/.exec(e.trim());
+      const proto = mm?.[2].toUpperCase() as SecurityProtocol | undefined;
+      if (!mm || proto === undefined || !SECURITY_PROTOCOLS.includes(proto))
+        throw new ConfigError(
+          `${k}: "${e}" is not NAME:PROTOCOL with PROTOCOL one of ${SECURITY_PROTOCOLS.join(", ")}`,
+        );
+      protocolOf.set(mm[1].toUpperCase(), proto);
+    }
+  }
+  const listenerSecurity = new Map<string, ListenerSecurity>();
+  for (const l of listeners) {
+    const protocol = protocolOf.get(l.name);
+    if (protocol === undefined)
+      throw new ConfigError(
+        `listeners: listener ${l.name} has no security protocol: name it in listener.security.protocol.map (e.g. ${l.name}:SSL)`,
+      );
+    listenerSecurity.set(l.name, { protocol, websocket: l.name.startsWith("WEBSOCKET") });
+  }
+  const tcpListeners = listeners.filter((l) => !listenerSecurity.get(l.name)!.websocket);
+  if (tcpListeners.length === 0)
+    throw new ConfigError(
+      "listeners: a Kafka protocol listener over TCP (e.g. PLAINTEXT://host:9092) is required",
+    );
+  const interBrokerListenerName = has("inter.broker.listener.name")
+    ? (values.get("inter.broker.listener.name") as string).toUpperCase()
+    : (tcpListeners.find((l) => listenerSecurity.get(l.name)!.protocol === "PLAINTEXT") ?? tcpListeners[0])
+        .name;
+  const interBroker = listenerSecurity.get(interBrokerListenerName);
+  if (interBroker === undefined || interBroker.websocket)
+    throw new ConfigError(
+      `inter.broker.listener.name: ${interBrokerListenerName} is not one of the TCP listeners (${tcpListeners.map((l) => l.name).join(", ")})`,
+    );
+  if (interBroker.protocol !== "PLAINTEXT" && zookeeperConnectOf(values) !== null)
+    throw new ConfigError(
+      `inter.broker.listener.name: ${interBrokerListenerName} is ${interBroker.protocol}; brokers reach each other over PLAINTEXT listeners only for now`,
+    );
+  const ssl: SslConfig = {
+    keyLocation: (values.get("ssl.key.location") as string | undefined) ?? null,
+    certificateLocation: (values.get("ssl.certificate.location") as string | undefined) ?? null,
+    caLocation: (values.get("ssl.ca.location") as string | undefined) ?? null,
+    keyPassword: (values.get("ssl.key.password") as string | undefined) ?? null,
+    clientAuth: values.get("ssl.client.auth") as SslConfig["clientAuth"],
+    enabledProtocols: values.get("ssl.enabled.protocols") as string[],
+    cipherSuites: values.get("ssl.cipher.suites") as string[],
+  };
+  if (!["none", "requested", "required"].includes(ssl.clientAuth))
+    throw new ConfigError(`ssl.client.auth: "${ssl.clientAuth}" is not none, requested or required`);
+  for (const v of ssl.enabledProtocols)
+    if (!["TLSv1.2", "TLSv1.3"].includes(v))
+      throw new ConfigError(`ssl.enabled.protocols: "${v}" is not TLSv1.2 or TLSv1.3`);
+  for (const jks of ["ssl.keystore.location", "ssl.truststore.location"])
+    if (has(jks))
+      throw new ConfigError(
+        `${jks}: Java keystores are not read; give PEM files: ssl.certificate.location and ssl.key.location (the keystore's certificate and key), ssl.ca.location (the truststore's CA certificates)`,
+      );
+  if (listeners.some((l) => usesTls(listenerSecurity.get(l.name)!.protocol))) {
+    for (const [k, v] of [
+      ["ssl.key.location", ssl.keyLocation],
+      ["ssl.certificate.location", ssl.certificateLocation],
+    ] as const) {
+      if (v === null) throw new ConfigError(`${k} is required by the SSL / SASL_SSL listeners`);
+      if (!fs.existsSync(v)) throw new ConfigError(`${k}: ${v} does not exist`);
+    }
+    if (ssl.caLocation !== null && !fs.existsSync(ssl.caLocation))
+      throw new ConfigError(`ssl.ca.location: ${ssl.caLocation} does not exist`);
+    if (ssl.clientAuth !== "none" && ssl.caLocation === null)
+      throw new ConfigError(
+        `ssl.client.auth=${ssl.clientAuth} needs ssl.ca.location (the CAs client certificates are checked against)`,
+      );
+  }
   const advertised = has("advertised.listeners")
     ? (values.get("advertised.listeners") as string[]).map((s) => parseListener("advertised.listeners", s))
     : listeners;
+  for (const a of advertised)
+    if (!listenerSecurity.has(a.name))
+      throw new ConfigError(
+        `advertised.listeners: ${a.name} is not one of the listeners (${names.join(", ")})`,
+      );
 
   const logDirs = has("log.dirs") ? (values.get("log.dirs") as string[]) : [values.get("log.dir") as string];
   if (logDirs.length === 0 || logDirs.some((d) => d.trim() === "")) {
@@ -779,6 +949,9 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     brokerId: num("broker.id"),
     listeners,
     advertised,
+    listenerSecurity,
+    interBrokerListenerName,
+    ssl,
     logDirs,
     recoveryThreadsPerDataDir: num("num.recovery.threads.per.data.dir"),
     partitionWriters: has("num.partition.writers") ? num("num.partition.writers") : availableParallelism(),
@@ -870,6 +1043,10 @@ export function normaliseCleanupPolicy(items: readonly string[]): string | null 
   if (set.size === 0 || set.size !== items.length || [...set].some((s) => s !== "delete" && s !== "compact"))
     return null;
   return set.size === 2 ? "compact,delete" : [...set][0];
+}
+
+function zookeeperConnectOf(values: Map<string, unknown>): string | null {
+  return (values.get("zookeeper.connect") as string | undefined) ?? null;
 }
 
 /** "key=value" command-line overrides. */

@@ -152,7 +152,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Tests and scripts read this line to find the bound ports.
   process.stdout.write(
-    `milena started kafka=${broker.ports.kafka} websocket=${broker.ports.websocket ?? "off"}\n`,
+    `milena started kafka=${broker.ports.kafka} websocket=${broker.ports.websocket ?? "off"} listeners=${Object.entries(
+      broker.ports.listeners,
+    )
+      .map(([name, port]) => `${name}:${port}`)
+      .join(",")}\n`,
   );
   await stopRequested;
   await broker.stop();

@@ -46,8 +46,13 @@ export interface ControllerOptions {
   autoLeaderRebalance: boolean;
   imbalanceCheckIntervalMs: number;
   imbalancePercentage: number;
+  /** inter.broker.listener.name: the endpoint the controller (and followers) reach brokers on. */
+  interBrokerListener: string;
   log(line: string): void;
 }
+
+/** Kafka's SecurityProtocol ids (UpdateMetadata's endpoints). */
+const SECURITY_PROTOCOL_ID: Record<string, number> = { PLAINTEXT: 0, SSL: 1, SASL_PLAINTEXT: 2, SASL_SSL: 3 };
 
 interface State {
   s: PartitionStateZ;
@@ -865,7 +870,7 @@ export class Controller {
   private channel(b: number): BrokerChannel | undefined {
     const reg = this.live.get(b);
     if (reg === undefined) return undefined;
-    const ep = reg.endpoints.find((e) => e.name === "PLAINTEXT");
+    const ep = reg.endpoints.find((e) => e.name === this.opts.interBrokerListener);
     if (ep === undefined) return undefined;
     let c = this.channels.get(b);
     if (c === undefined || c.endpoint.host !== ep.host || c.endpoint.port !== ep.port) {
@@ -915,7 +920,10 @@ export class Controller {
     const leaders = new Set<number>();
     for (const t of topicStates) for (const x of t.partitionStates) if (x.leader >= 0) leaders.add(x.leader);
     const liveLeaders = [...leaders]
-      .map((l) => ({ l, ep: this.live.get(l)?.endpoints.find((e) => e.name === "PLAINTEXT") }))
+      .map((l) => ({
+        l,
+        ep: this.live.get(l)?.endpoints.find((e) => e.name === this.opts.interBrokerListener),
+      }))
       .filter((x) => x.ep !== undefined)
       .map(({ l, ep }) => ({ brokerId: l, hostName: ep!.host, port: ep!.port }));
     const req: LeaderAndIsrRequest = {
@@ -962,7 +970,7 @@ export class Controller {
           port: e.port,
           host: e.host,
           listener: e.name,
-          securityProtocol: 0,
+          securityProtocol: SECURITY_PROTOCOL_ID[r.protocols?.[e.name] ?? "PLAINTEXT"] ?? 0,
         })),
         rack: r.rack,
       };

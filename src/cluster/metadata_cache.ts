@@ -44,9 +44,7 @@ export class MetadataCache {
     for (const b of req.liveBrokers) {
       const endpoints: Listener[] = [];
       for (const e of b.endpoints) {
-        const name = e.listener.toUpperCase();
-        if (name === "PLAINTEXT" || name === "WEBSOCKET")
-          endpoints.push({ name, host: e.host, port: e.port });
+        endpoints.push({ name: e.listener.toUpperCase(), host: e.host, port: e.port });
       }
       this.brokers.set(b.id, { id: b.id, endpoints, rack: b.rack });
     }
@@ -87,10 +85,13 @@ export class MetadataCache {
     return this.topics.get(topic)?.partitions[partition];
   }
 
-  /** The endpoint of `broker` on the listener `name` (the one the client came in on). */
+  /**
+   * The endpoint of `broker` on the listener `name` (the one the client came in on, or the
+   * inter-broker one); a broker without that listener: its first one.
+   */
   endpoint(broker: number, name: string): Listener | undefined {
     const b = this.brokers.get(broker);
-    return b?.endpoints.find((e) => e.name === name) ?? b?.endpoints.find((e) => e.name === "PLAINTEXT");
+    return b?.endpoints.find((e) => e.name === name) ?? b?.endpoints[0];
   }
 
   /** Resolves when `ready` holds after some update, or false after `timeoutMs`. */

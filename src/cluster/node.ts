@@ -129,7 +129,7 @@ export class ClusterNode {
   private endpointOf(b: number): Endpoint | undefined {
     const l = this.leaderEndpoints.get(b);
     if (l !== undefined) return l;
-    const e = this.cache.endpoint(b, "PLAINTEXT");
+    const e = this.cache.endpoint(b, this.deps.config.interBrokerListenerName);
     return e === undefined ? undefined : { host: e.host, port: e.port };
   }
 
@@ -189,7 +189,11 @@ export class ClusterNode {
     const c = this.deps.config;
     zk.onExpired(() => void this.onExpired());
     try {
-      await zk.create(Z.broker(this.brokerId), encodeBroker(c.advertised, c.brokerRack), true);
+      await zk.create(
+        Z.broker(this.brokerId),
+        encodeBroker(c.advertised, c.brokerRack, c.listenerSecurity),
+        true,
+      );
     } catch (e) {
       if (e instanceof ZkError && e.code === ZK_NODE_EXISTS) {
         // Our old session's znode, not yet expired (a quick restart) or another broker.
@@ -313,6 +317,7 @@ export class ClusterNode {
       autoLeaderRebalance: this.deps.config.autoLeaderRebalanceEnable,
       imbalanceCheckIntervalMs: this.deps.config.leaderImbalanceCheckIntervalMs,
       imbalancePercentage: this.deps.config.leaderImbalancePerBrokerPercentage,
+      interBrokerListener: this.deps.config.interBrokerListenerName,
       log: this.deps.log,
     });
     this.controller = ctl;
@@ -394,7 +399,7 @@ export class ClusterNode {
       return r.length;
     }
     const id = this.cache.controllerId;
-    const ep = id >= 0 ? this.cache.endpoint(id, "PLAINTEXT") : undefined;
+    const ep = id >= 0 ? this.cache.endpoint(id, this.deps.config.interBrokerListenerName) : undefined;
     if (ep === undefined) throw new Error("no controller known");
     const ch = new BrokerChannel(id, { host: ep.host, port: ep.port }, `milena-broker-${this.brokerId}`);
     try {

@@ -119,12 +119,18 @@ export interface BrokerRegistration {
   rack: string | null;
   /** Kafka's broker epoch: the czxid of the registration znode (set when read). */
   epoch: bigint;
+  /** listener_security_protocol_map: each endpoint's security protocol (PLAINTEXT when absent). */
+  protocols?: Record<string, string>;
 }
 
-export function encodeBroker(endpoints: readonly Listener[], rack: string | null): Buffer {
+export function encodeBroker(
+  endpoints: readonly Listener[],
+  rack: string | null,
+  protocols: ReadonlyMap<string, { protocol: string }> = new Map(),
+): Buffer {
   const plain = endpoints.find((l) => l.name === "PLAINTEXT");
   const map: Record<string, string> = {};
-  for (const l of endpoints) map[l.name] = "PLAINTEXT";
+  for (const l of endpoints) map[l.name] = protocols.get(l.name)?.protocol ?? "PLAINTEXT";
   return json({
     features: {},
     listener_security_protocol_map: map,
@@ -144,13 +150,17 @@ export function decodeBroker(id: number, data: Buffer, epoch: bigint): BrokerReg
   if (!Array.isArray(v.endpoints)) throw new Error(`${what}: no endpoints`);
   const endpoints: Listener[] = [];
   for (const e of v.endpoints) {
-    const m = typeof e === "string" ? /^([A-Za-z_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(e) : null;
+    const m =
+      typeof e === "string" ? /^([A-Za-z_][A-Za-z0-9_]*):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(e) : null;
     if (!m) throw new Error(`${what}: endpoint ${JSON.stringify(e)} is not NAME://host:port`);
-    const name = m[1].toUpperCase();
-    if (name !== "PLAINTEXT" && name !== "WEBSOCKET") continue; // a listener Milena does not serve
-    endpoints.push({ name, host: m[2].replace(/^\[|\]$/g, ""), port: Number(m[3]) });
+    endpoints.push({ name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, ""), port: Number(m[3]) });
   }
-  return { id, endpoints, rack: typeof v.rack === "string" ? v.rack : null, epoch };
+  const protocols: Record<string, string> = {};
+  const map = v.listener_security_protocol_map;
+  if (map !== null && typeof map === "object")
+    for (const [k, p] of Object.entries(map as Record<string, unknown>))
+      if (typeof p === "string") protocols[k.toUpperCase()] = p;
+  return { id, endpoints, rack: typeof v.rack === "string" ? v.rack : null, epoch, protocols };
 }
 
 // /brokers/topics/<topic>

@@ -39,7 +39,10 @@ export interface TransportSink {
   pause(): void;
   resume(): void;
   readonly remote: string;
-  readonly listener: "PLAINTEXT" | "WEBSOCKET";
+  /** The listener's name (PLAINTEXT, SSL, WEBSOCKET, ...). */
+  readonly listener: string;
+  /** Who the transport says the client is (a client certificate's subject), else User:ANONYMOUS. */
+  readonly principal?: string;
 }
 
 /** A handler's answer: a response body, or NO_REPLY (acks=0 produce). */
@@ -123,10 +126,14 @@ export class Connection {
   /** Called when the connection closes (to cancel long-polls). */
   readonly onClose = new Set<() => void>();
 
+  /** The client's principal (Kafka's KafkaPrincipal, "User:alice"): the transport's, or SASL's. */
+  principal: string;
+
   constructor(
     readonly sink: TransportSink,
     private readonly dispatcher: Dispatcher,
   ) {
+    this.principal = sink.principal ?? "User:ANONYMOUS";
     if (dispatcher.throttled()) this.pauseFor(PAUSED_THROTTLED, true);
   }
 

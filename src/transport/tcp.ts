@@ -1,4 +1,5 @@
-// The Kafka protocol over TCP (node:net): 4-byte big-endian length-prefixed frames.
+// The Kafka protocol over TCP (node:net, or node:tls for the SSL and SASL_SSL listeners:
+// tls_options.ts): 4-byte big-endian length-prefixed frames.
 //
 //   0  int32  size   bytes that follow (request header + body)
 //   4  ...    frame
@@ -10,11 +11,21 @@
 // without bound.
 
 import * as net from "node:net";
+import * as tls from "node:tls";
+import type { SslConfig } from "../broker/config.ts";
 import { type Admission, Connection, type Dispatcher, OPEN_DOOR, type TransportSink } from "./connection.ts";
 import { FrameDecoder } from "./frame_decoder.ts";
+import { ANONYMOUS, principalOf, tlsServerOptions, watchTlsFiles } from "./tls_options.ts";
 
 /** Above this much unsent reply data, stop reading the client's requests. */
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
+
+/** Which listener this is, and its TLS (SSL and SASL_SSL listeners). */
+export interface TcpListenerOptions {
+  name: string;
+  ssl: SslConfig | null;
+  log: (line: string) => void;
+}
 
 export function startTcpListener(
   host: string,
@@ -23,8 +34,9 @@ export function startTcpListener(
   dispatcher: Dispatcher,
   connections: Set<Connection>,
   admission: Admission = OPEN_DOOR,
+  opts: TcpListenerOptions = { name: "PLAINTEXT", ssl: null, log: () => {} },
 ): Promise<net.Server> {
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const onSocket = (socket: net.Socket, principal: string) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const ip = socket.remoteAddress ?? "";
     const refused = admission.admit(ip);
@@ -42,7 +54,8 @@ export function startTcpListener(
     let conn: Connection;
     const sink: TransportSink = {
       remote,
-      listener: "PLAINTEXT",
+      listener: opts.name,
+      principal,
       send(chunks, _length, sent) {
         // Replies finished in the same tick (a writer's completion report answers many produce
         // requests at once) leave in one writev.
@@ -91,7 +104,36 @@ export function startTcpListener(
       conn.destroy();
       connections.delete(conn);
     });
-  });
+  };
+  const ssl = opts.ssl;
+  let server: net.Server;
+  if (ssl === null) {
+    server = net.createServer({ noDelay: true }, (socket) => onSocket(socket, ANONYMOUS));
+  } else {
+    const secure = tls.createServer({ ...tlsServerOptions(ssl), noDelay: true }, (socket) => {
+      const principal = principalOf(socket, ssl);
+      if (principal === null) {
+        dispatcher.logger.limited(
+          "refused connection",
+          `refused TLS connection from ${socket.remoteAddress}:${socket.remotePort} on ${opts.name}: its client certificate did not verify (${socket.authorizationError})`,
+        );
+        socket.destroy();
+        return;
+      }
+      onSocket(socket, principal);
+    });
+    // A failed handshake (plaintext to a TLS port, an unknown certificate): logged, closed.
+    secure.on("tlsClientError", (err, socket) => {
+      dispatcher.logger.limited(
+        "TLS handshake failed",
+        `TLS handshake from ${socket.remoteAddress}:${socket.remotePort} on ${opts.name} failed: ${err.message}`,
+      );
+      socket.destroy();
+    });
+    const stop = watchTlsFiles(ssl, (o) => secure.setSecureContext(o), opts.log);
+    secure.on("close", stop);
+    server = secure;
+  }
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

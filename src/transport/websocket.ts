@@ -20,6 +20,7 @@
 
 import type * as uws from "uWebSockets.js";
 import { createRequire } from "node:module";
+import type { SslConfig } from "../broker/config.ts";
 import { type Admission, Connection, type Dispatcher, OPEN_DOOR, type TransportSink } from "./connection.ts";
 
 const require = createRequire(import.meta.url);
@@ -100,9 +101,21 @@ export function startWebSocketListener(
   connections: Set<Connection>,
   origins: OriginPolicy,
   admission: Admission = OPEN_DOOR,
+  opts: { name: string; ssl: SslConfig | null } = { name: "WEBSOCKET", ssl: null },
 ): Promise<WebSocketListener> {
   const u = loadUws();
-  const app = u.App();
+  // wss for the WEBSOCKET_SSL / WEBSOCKET_SASL_SSL listeners: uWebSockets.js's SSLApp on the
+  // same PEM files (read at start: a renewed certificate needs a restart here).
+  const ssl = opts.ssl;
+  const app =
+    ssl === null
+      ? u.App()
+      : u.SSLApp({
+          key_file_name: ssl.keyLocation ?? undefined,
+          cert_file_name: ssl.certificateLocation ?? undefined,
+          ca_file_name: ssl.caLocation ?? undefined,
+          passphrase: ssl.keyPassword ?? undefined,
+        });
   const sockets = new Set<uws.WebSocket<WsData>>();
   app.ws<WsData>("/*", {
     compression: u.DISABLED,
@@ -145,7 +158,7 @@ export function startWebSocketListener(
       const remote = Buffer.from(ws.getRemoteAddressAsText()).toString();
       const sink: TransportSink = {
         remote,
-        listener: "WEBSOCKET",
+        listener: opts.name,
         send(chunks, _length, sent) {
           if (!data.open) {
             sent?.();

@@ -23,6 +23,8 @@ export interface BrokerOptions {
 
 export class BrokerProcess {
   kafkaPort = 0;
+  /** Every listener's bound port, by name (PLAINTEXT, SSL, SASL_SSL, WEBSOCKET, ...). */
+  ports: Record<string, number> = {};
   wsPort = 0;
   output = "";
   exitCode: number | null = null;
@@ -110,10 +112,15 @@ export class BrokerProcess {
       child.stdout!.on("data", (d: Buffer) => {
         buf += d.toString();
         this.output += d.toString();
-        const m = /milena started kafka=(\d+) websocket=(\d+|off)/.exec(buf);
+        const m = /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?/.exec(buf);
         if (m) {
           this.kafkaPort = Number(m[1]);
           this.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          this.ports = {};
+          for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
+            const [name, port] = pair.split(":");
+            this.ports[name] = Number(port);
+          }
           clearTimeout(timer);
           resolve();
         }

@@ -53,6 +53,7 @@ async function setup() {
     autoLeaderRebalance: false,
     imbalanceCheckIntervalMs: 300000,
     imbalancePercentage: 10,
+    interBrokerListener: "PLAINTEXT",
     log: (l) => lines.push(l),
   });
   await ctl.start();
@@ -177,6 +178,7 @@ it("ends the leader epoch of a leader that restarted before the controller read 
     autoLeaderRebalance: false,
     imbalanceCheckIntervalMs: 300000,
     imbalancePercentage: 10,
+    interBrokerListener: "PLAINTEXT",
     log: (l) => lines.push(`${Date.now() % 100000} ${l.split("\n")[0]}`),
   });
   try {

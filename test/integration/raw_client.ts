@@ -108,8 +108,9 @@ export class RawClient {
     });
   }
 
-  static ws(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url);
+  /** Over WebSocket; `ca`: the CA certificate (PEM) a wss:// server's certificate is checked against. */
+  static ws(url: string, ca?: Buffer): Promise<RawClient> {
+    const ws = new WebSocket(url, ca === undefined ? undefined : { ca });
     ws.binaryType = "nodebuffer";
     const client = new RawClient(
       (frame) => ws.send(frame, { binary: true }),

@@ -172,9 +172,18 @@ describe("defaults", () => {
       "log.flush.interval.ms": "10",
       "zookeeper.connection.timeout.ms": "5000",
       "broker.rack": "r1",
+      "inter.broker.listener.name": "PLAINTEXT",
+      "ssl.key.location": "/etc/milena/key.pem",
+      "ssl.certificate.location": "/etc/milena/cert.pem",
+      "ssl.ca.location": "/etc/milena/ca.pem",
+      "ssl.key.password": "secret",
     };
+    // Java keystores are refused with advice (ssl.*.location PEM files instead).
+    for (const jks of ["ssl.keystore.location", "ssl.truststore.location"])
+      rejects(() => resolve({ [jks]: "/etc/kafka/x.jks" }), new RegExp(jks.replaceAll(".", "\\.")), /PEM/);
     for (const [key, def] of Object.entries(KEYS)) {
-      if (def.default !== null) continue;
+      if (def.default !== null || key === "ssl.keystore.location" || key === "ssl.truststore.location")
+        continue;
       assert.ok(key in samples, `a sample value for ${key}`);
       resolve({ [key]: samples[key] });
     }
@@ -309,19 +318,36 @@ describe("listeners", () => {
   test("advertised.listeners are parsed the same way", () => {
     const c = resolve({ "advertised.listeners": "PLAINTEXT://public.example:9092" });
     assert.deepEqual(c.advertised, [{ name: "PLAINTEXT", host: "public.example", port: 9092 }]);
-    rejects(() => resolve({ "advertised.listeners": "SSL://h:1" }), /advertised\.listeners/, /SSL/);
+    rejects(
+      () => resolve({ "advertised.listeners": "SSL://h:1" }),
+      /advertised\.listeners/,
+      /SSL/,
+      /not one of the listeners/,
+    );
   });
 
   test("bad listeners are errors", () => {
-    rejects(() => resolve({ listeners: "SSL://:9093" }), /listeners/, /SSL/);
-    rejects(() => resolve({ listeners: "SASL_PLAINTEXT://:9093,PLAINTEXT://:9092" }), /SASL_PLAINTEXT/);
+    rejects(() => resolve({ listeners: "SSL://:9093" }), /ssl\.key\.location is required/);
+    rejects(
+      () => resolve({ listeners: "INTERNAL://:9093,PLAINTEXT://:9092" }),
+      /INTERNAL/,
+      /listener\.security\.protocol\.map/,
+    );
+    rejects(
+      () => resolve({ listeners: "PLAINTEXT://:9092", "listener.security.protocol.map": "PLAINTEXT:TLS" }),
+      /listener\.security\.protocol\.map/,
+    );
+    rejects(
+      () => resolve({ listeners: "PLAINTEXT://:9092", "inter.broker.listener.name": "OTHER" }),
+      /inter\.broker\.listener\.name/,
+    );
     rejects(() => resolve({ listeners: "PLAINTEXT://host" }), /listeners/, /NAME:\/\/host:port/);
     rejects(() => resolve({ listeners: "localhost:9092" }), /listeners/);
     rejects(() => resolve({ listeners: "PLAINTEXT://h:port" }), /listeners/);
     rejects(() => resolve({ listeners: "PLAINTEXT://h:70000" }), /listeners/, /70000/);
-    rejects(() => resolve({ listeners: "WEBSOCKET://:9094" }), /PLAINTEXT listener is required/);
+    rejects(() => resolve({ listeners: "WEBSOCKET://:9094" }), /over TCP .* is required/);
     rejects(() => resolve({ listeners: "PLAINTEXT://:1,PLAINTEXT://:2" }), /once/);
-    rejects(() => resolve({ listeners: "" }), /PLAINTEXT/);
+    rejects(() => resolve({ listeners: "" }), /is required/);
   });
 
   test("classic port / host.name when listeners is not set", () => {

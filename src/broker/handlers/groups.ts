@@ -21,7 +21,8 @@ import type { GroupCoordinator } from "../groups/coordinator.ts";
 export function clientHost(rc: Pick<RequestContext, "connection">): string {
   const { remote, listener } = rc.connection.sink;
   const colon = remote.lastIndexOf(":");
-  return `/${listener === "PLAINTEXT" && colon > 0 ? remote.slice(0, colon) : remote}`;
+  const tcp = !listener.startsWith("WEBSOCKET");
+  return `/${tcp && colon > 0 ? remote.slice(0, colon) : remote}`;
 }
 
 export const handleJoinGroup = async (

@@ -74,7 +74,7 @@ export class MarkerWriter {
   }
 
   private async writeRemote(leader: number, topic: string, partition: number, m: Marker): Promise<number> {
-    const ep = this.ctx.cluster?.cache.endpoint(leader, "PLAINTEXT");
+    const ep = this.ctx.cluster?.cache.endpoint(leader, this.ctx.config.interBrokerListenerName);
     if (ep === undefined) return ErrorCode.LEADER_NOT_AVAILABLE;
     const ch = this.channel(leader, ep);
     try {
@@ -107,7 +107,7 @@ export class MarkerWriter {
     producerEpoch: number,
     partitions: readonly { topic: string; partition: number }[],
   ): Promise<number[]> {
-    const ep = this.ctx.cluster?.cache.endpoint(coordinator, "PLAINTEXT");
+    const ep = this.ctx.cluster?.cache.endpoint(coordinator, this.ctx.config.interBrokerListenerName);
     if (ep === undefined) return partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
     const byTopic = new Map<string, number[]>();
     for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
