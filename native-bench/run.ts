@@ -10,7 +10,10 @@
 //   5. hardening    the cost of record validation, a slow consumer's memory (hardening.ts)
 //   6. cluster      ZooKeeper + 3 brokers: RF1 vs RF3 produce (acks=1, -1) and latency, failover
 //                   after a leader's SIGKILL, a follower's catch-up (cluster.ts, zk_cluster.ts)
-//   7. micro        tinybench of the hot functions (micro.ts)
+//   7. compaction   the log cleaner's MB/s and the disk it gives back (a 256 MiB dirty log over
+//                   10,000 keys, QUICK 32 MiB); kafkajs transactional produce beside idempotent,
+//                   read_committed vs read_uncommitted consume (compaction.ts)
+//   8. micro        tinybench of the hot functions (micro.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
@@ -19,8 +22,8 @@
 //   (default)          full sizes (W1 1,000,000 records), three repetitions (~14 minutes; the
 //                      cluster ~4 of them)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
-//                      micro); RESULTS.md is then left alone. --e2e and --micro are --only=e2e /
-//                      --only=micro.
+//                      compaction, micro); RESULTS.md is then left alone. --e2e and --micro
+//                      are --only=e2e / --only=micro.
 //   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
 //                      as from a separate run (e.g. `--only=cluster --update`)
 //   --profile          the Milena workloads only, broker under --cpu-prof; writes PROFILE.md
@@ -44,6 +47,7 @@ import {
   measureCluster,
   type SingleBroker,
 } from "./cluster.ts";
+import { type CompactionResult, compactionIntro, compactionTables, measureCompaction } from "./compaction.ts";
 import {
   type Driver,
   IN_FLIGHT,
@@ -78,7 +82,16 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 const quick = process.env.QUICK !== undefined && process.env.QUICK !== "" && process.env.QUICK !== "0";
 const argv = process.argv.slice(2);
 const profile = argv.includes("--profile");
-const ALL_PARTS = ["limits", "e2e", "recovery", "groups", "hardening", "cluster", "micro"] as const;
+const ALL_PARTS = [
+  "limits",
+  "e2e",
+  "recovery",
+  "groups",
+  "hardening",
+  "cluster",
+  "compaction",
+  "micro",
+] as const;
 type Part = (typeof ALL_PARTS)[number];
 const onlyArg = argv.find((a) => a.startsWith("--only="))?.slice(7);
 const parts = new Set<Part>(
@@ -623,6 +636,13 @@ async function main(): Promise<void> {
     partDone("cluster");
   }
 
+  let compaction: CompactionResult | null = null;
+  if (parts.has("compaction")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    compaction = await measureCompaction(quick, e2eConfig.reps, e2eConfig.quietWaitMs, log);
+    partDone("compaction");
+  }
+
   let micro: MicroResult[] = [];
   let microOthers = 0;
   if (parts.has("micro")) {
@@ -743,6 +763,13 @@ async function main(): Promise<void> {
         (logNotes.length > 0
           ? `\n\nThe brokers at the end, and their log lines that look like trouble (numbers as #), whole run:\n\n${logNotes.map((l) => `- ${l}`).join("\n")}`
           : ""),
+    });
+  }
+  if (compaction) {
+    sections.push({
+      title: "Log compaction and transactions",
+      intro: compactionIntro(compaction),
+      body: compactionTables(compaction, mdTable),
     });
   }
   if (micro.length > 0) {

@@ -810,6 +810,11 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       );
     listenerSecurity.set(l.name, { protocol, websocket: l.name.startsWith("WEBSOCKET") });
   }
+  for (const l of listeners)
+    if (usesSasl(listenerSecurity.get(l.name)!.protocol))
+      throw new ConfigError(
+        `listeners: ${l.name} is ${listenerSecurity.get(l.name)!.protocol}, and SASL is not served yet: use PLAINTEXT or SSL listeners`,
+      );
   const tcpListeners = listeners.filter((l) => !listenerSecurity.get(l.name)!.websocket);
   if (tcpListeners.length === 0)
     throw new ConfigError(
