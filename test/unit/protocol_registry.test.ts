@@ -91,7 +91,7 @@ describe("registry", () => {
   test("lookup by api key", () => {
     assert.equal(codecFor(ApiKey.Produce), produceCodec);
     assert.equal(codecFor(ApiKey.ApiVersions), apiVersionsCodec);
-    assert.equal(codecFor(31), undefined); // DeleteAcls: not served
+    assert.equal(codecFor(57), undefined); // UpdateFeatures: not served
     assert.equal(codecFor(-1), undefined);
     assert.equal(codecFor(10_000), undefined);
   });
@@ -108,7 +108,7 @@ describe("registry", () => {
     assert.equal(isSupported(ApiKey.Metadata, 13), false);
     assert.equal(isSupported(ApiKey.Heartbeat, 4), true);
     assert.equal(isSupported(ApiKey.Heartbeat, 5), false);
-    assert.equal(isSupported(31, 0), false, "DeleteAcls: not served");
+    assert.equal(isSupported(57, 0), false, "UpdateFeatures: not served");
   });
 
   test("the flexible versions served: from each spec's first flexible version on", () => {
