@@ -18,9 +18,10 @@
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
 //
-//   QUICK=1            small sizes, one repetition (~1.5 minutes; the cluster ~45 s of it)
-//   (default)          full sizes (W1 1,000,000 records), three repetitions (~14 minutes; the
-//                      cluster ~4 of them)
+//   QUICK=1            small sizes, one repetition (~2 minutes; the cluster ~45 s of it,
+//                      compaction ~30 s)
+//   (default)          full sizes (W1 1,000,000 records), three repetitions (~17 minutes; the
+//                      cluster ~4 of them, compaction ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
 //                      compaction, micro); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.

@@ -258,7 +258,7 @@ export class LogCleaner {
     this.reports.push(report);
     if (this.reports.length > 1000) this.reports.shift();
     this.deps.log(
-      `log cleaner: cleaned ${name} up to offset ${result.nextDirtyOffset}: ${mb(s.bytesRead)} -> ${mb(s.bytesWritten)} MB, ${s.recordsRemoved} record(s) removed (${s.tombstonesRemoved} tombstone(s)) in ${s.durationMs} ms${all ? "" : "; the log changed meanwhile, some groups left for the next round"}`,
+      `log cleaner: cleaned ${name} up to offset ${result.nextDirtyOffset}: ${mb(s.bytesRead)} -> ${mb(s.bytesWritten)} MB, ${s.recordsRemoved} record(s) removed (${s.tombstonesRemoved} tombstone(s)) in ${Math.round(s.durationMs)} ms${all ? "" : "; the log changed meanwhile, some groups left for the next round"}`,
     );
   }
 
