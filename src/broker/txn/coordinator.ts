@@ -87,6 +87,9 @@ export interface InitProducerIdAnswer {
   producerEpoch: number;
 }
 
+/** How long AddPartitionsToTxn / EndTxn / InitProducerId wait for a completion being written. */
+const CONCURRENT_WAIT_MS = 2000;
+
 /** Marker errors after which a partition is left out (it is gone), rather than retried. */
 const MARKER_GIVE_UP = new Set<number>([ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_ID]);
 
@@ -96,6 +99,22 @@ export class TransactionCoordinator {
   private stopped = false;
   /** Markers being written (for tests and shutdown). */
   private readonly completing = new Set<Promise<void>>();
+  /** The completion being written for each transactional id (markers, then Complete*). */
+  private readonly completions = new Map<string, Promise<void>>();
+
+  /** Wait until the id's completion (if one runs) is written, for at most `ms`. */
+  private async settled(transactionalId: string, ms: number): Promise<void> {
+    const job = this.completions.get(transactionalId);
+    if (job === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      job.catch(() => {}),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
 
   constructor(
     private readonly cfg: TxnCoordinatorConfig,
@@ -202,6 +221,7 @@ export class TransactionCoordinator {
     });
     const problem = this.coordinatorProblem(req.transactionalId);
     if (problem !== ErrorCode.NONE) return fail(problem);
+    await this.settled(req.transactionalId, CONCURRENT_WAIT_MS);
     const existing = this.txns.get(req.transactionalId) ?? null;
     // A producer id is drawn only when one may be needed (a new id, or the epochs run out).
     const needsId = existing === null || isEpochExhausted(existing.producerEpoch);
@@ -286,6 +306,9 @@ export class TransactionCoordinator {
     producerEpoch: number,
     keys: string[],
   ): Promise<number> {
+    // The previous transaction's markers still being written: wait for them (a little) rather
+    // than answer CONCURRENT_TRANSACTIONS at once, which kafkajs retries only after ~300 ms.
+    await this.settled(transactionalId, CONCURRENT_WAIT_MS);
     const meta = this.txns.get(transactionalId) ?? null;
     const d = prepareAddPartitions(meta, producerId, producerEpoch, keys, Date.now());
     if (d.kind === "error") return d.error;
@@ -329,6 +352,7 @@ export class TransactionCoordinator {
   ): Promise<number> {
     const problem = this.coordinatorProblem(transactionalId);
     if (problem !== ErrorCode.NONE) return problem;
+    await this.settled(transactionalId, CONCURRENT_WAIT_MS);
     const meta = this.txns.get(transactionalId) ?? null;
     const d = prepareEndTxn(meta, producerId, producerEpoch, commit, Date.now());
     if (d.kind === "error") return clientError(d.error, "EndTxn", version);
@@ -388,6 +412,10 @@ export class TransactionCoordinator {
       }
     })();
     this.completing.add(job);
+    this.completions.set(meta.transactionalId, job);
+    void job.finally(() => {
+      if (this.completions.get(meta.transactionalId) === job) this.completions.delete(meta.transactionalId);
+    });
     void job
       .catch((e) =>
         this.deps.log(
