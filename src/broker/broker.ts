@@ -22,7 +22,7 @@ import { activeRequest } from "../transport/connection.ts";
 import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
 import { startTcpListener } from "../transport/tcp.ts";
 import { startWebSocketListener, type WebSocketListener } from "../transport/websocket.ts";
-import { type BrokerConfig, usesTls } from "./config.ts";
+import { type BrokerConfig, usesSasl, usesTls } from "./config.ts";
 import type { AutoCreateBudget, BrokerContext } from "./context.ts";
 import { GroupCoordinator } from "./groups/coordinator.ts";
 import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
@@ -64,6 +64,13 @@ import { handleDeleteRecords, handleDescribeProducers } from "./handlers/partiti
 import { handleProduce } from "./handlers/produce.ts";
 import { handleInitProducerId } from "./handlers/producers.ts";
 import {
+  handleAlterUserScramCredentials,
+  handleDescribeUserScramCredentials,
+  handleSaslAuthenticate,
+  handleSaslHandshake,
+  saslRawToken,
+} from "./handlers/sasl.ts";
+import {
   handleAddOffsetsToTxn,
   handleAddPartitionsToTxn,
   handleDescribeTransactions,
@@ -77,6 +84,7 @@ import { LogCleaner } from "./log_cleaner.ts";
 import { LogManager, type PartitionEntry, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
 import { fileBlocks, ProducerIdAllocator } from "./producer_ids.ts";
+import { SaslCredentials } from "./security/sasl_store.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { MarkerWriter } from "./txn/markers.ts";
 import { TRANSACTION_STATE_TOPIC, type TxnLogRecord } from "./txn/transaction_log.ts";
@@ -121,6 +129,8 @@ export class Broker {
   readonly txnTopic: InternalTopic<TxnLogRecord>;
   readonly txnCoordinator: TransactionCoordinator;
   private readonly markers: MarkerWriter;
+  /** SCRAM users (sasl.credentials.file), for the SASL listeners and the user APIs. */
+  readonly saslUsers: SaslCredentials;
   readonly coordinator: GroupCoordinator;
 
   constructor(
@@ -197,6 +207,7 @@ export class Broker {
       // Group events follow what clients do (a fuzzer's joins, a reconnect loop): rate-limited.
       (l) => this.logger.limited("group events", l),
     );
+    this.saslUsers = new SaslCredentials(config.saslCredentialsFile);
     this.txnTopic = new InternalTopic(this.ctx, {
       name: TRANSACTION_STATE_TOPIC,
       partitions: config.transactionStateLogPartitions,
@@ -306,6 +317,10 @@ export class Broker {
     on(ApiKey.EndTxn, (req, rc) => handleEndTxn(t, req, rc.header.apiVersion));
     on(ApiKey.WriteTxnMarkers, (req) => handleWriteTxnMarkers(this.markers, req));
     on(ApiKey.DescribeTransactions, (req) => handleDescribeTransactions(t, req));
+    on(ApiKey.SaslHandshake, (req, rc) => handleSaslHandshake(c, req, rc));
+    on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.saslUsers, req, rc));
+    on(ApiKey.DescribeUserScramCredentials, (req) => handleDescribeUserScramCredentials(this.saslUsers, req));
+    on(ApiKey.AlterUserScramCredentials, (req) => handleAlterUserScramCredentials(c, this.saslUsers, req));
     on(ApiKey.ListTransactions, (req, rc) => handleListTransactions(t, req, rc.header.apiVersion));
     on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
     on(ApiKey.CreatePartitions, (req) => handleCreatePartitions(c, req));
@@ -626,6 +641,7 @@ export class Broker {
       requests: this.requestMemory,
       responses: this.responseMemory,
       connectionResponseBytes: this.config.fetchMaxBytes,
+      saslToken: (conn, token) => saslRawToken(this.ctx, this.saslUsers, conn, token),
     };
     const admission = {
       admit: (ip: string) => this.admit(ip),
@@ -646,7 +662,7 @@ export class Broker {
           dispatcher,
           this.connections,
           admission,
-          { name: l.name, ssl, log: this.logLine },
+          { name: l.name, ssl, sasl: usesSasl(sec.protocol), log: this.logLine },
         );
         this.tcpServers.push(server);
         port = (server.address() as net.AddressInfo).port;
@@ -661,7 +677,7 @@ export class Broker {
           this.connections,
           { allowed: c.websocketAllowedOrigins, ownHosts },
           admission,
-          { name: l.name, ssl },
+          { name: l.name, ssl, sasl: usesSasl(sec.protocol) },
         );
         this.wsListeners.push(ws);
         port = ws.port;

@@ -5,6 +5,7 @@
 
 import * as fs from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { MAX_PARTITION_SLOTS } from "../log/partition_state.ts";
 
 export class ConfigError extends Error {
@@ -52,6 +53,28 @@ export const KEYS: Record<string, KeyDef> = {
     kind: "string",
     default: null,
     doc: "The listener brokers of a cluster use to reach each other (default: the first PLAINTEXT one)",
+  },
+  "sasl.enabled.mechanisms": {
+    kind: "list",
+    default: "SCRAM-SHA-256,SCRAM-SHA-512",
+    doc: "SASL mechanisms the SASL_PLAINTEXT / SASL_SSL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the SCRAM credentials; offer it on SASL_SSL only)",
+  },
+  "sasl.credentials.file": {
+    kind: "string",
+    default: null,
+    doc: "Milena: a single broker's SCRAM credentials (salted, no password), managed with `milena users` or AlterUserScramCredentials (default: sasl-credentials.json in the first log dir); a cluster keeps them in ZooKeeper /config/users",
+  },
+  "connections.max.reauth.ms": {
+    kind: "long",
+    default: "0",
+    doc: "A SASL session lasts this long (KIP-368): the client re-authenticates before, or is closed; 0 = no limit",
+    min: 0,
+  },
+  "connection.failed.authentication.delay.ms": {
+    kind: "int",
+    default: "100",
+    doc: "A failed authentication is answered after this delay, then the connection closed (slows guessing)",
+    min: 0,
   },
   "ssl.key.location": {
     kind: "string",
@@ -588,6 +611,10 @@ export interface BrokerConfig {
   interBrokerListenerName: string;
   /** TLS (ssl.*): PEM files, for the SSL and SASL_SSL listeners. */
   ssl: SslConfig;
+  saslEnabledMechanisms: string[];
+  saslCredentialsFile: string;
+  connectionsMaxReauthMs: number;
+  connectionFailedAuthenticationDelayMs: number;
   logDirs: string[];
   recoveryThreadsPerDataDir: number;
   partitionWriters: number;
@@ -810,11 +837,6 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       );
     listenerSecurity.set(l.name, { protocol, websocket: l.name.startsWith("WEBSOCKET") });
   }
-  for (const l of listeners)
-    if (usesSasl(listenerSecurity.get(l.name)!.protocol))
-      throw new ConfigError(
-        `listeners: ${l.name} is ${listenerSecurity.get(l.name)!.protocol}, and SASL is not served yet: use PLAINTEXT or SSL listeners`,
-      );
   const tcpListeners = listeners.filter((l) => !listenerSecurity.get(l.name)!.websocket);
   if (tcpListeners.length === 0)
     throw new ConfigError(
@@ -867,6 +889,19 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
         `ssl.client.auth=${ssl.clientAuth} needs ssl.ca.location (the CAs client certificates are checked against)`,
       );
   }
+  const saslEnabledMechanisms = (values.get("sasl.enabled.mechanisms") as string[]).map((m) =>
+    m.toUpperCase(),
+  );
+  for (const m of saslEnabledMechanisms)
+    if (!["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].includes(m))
+      throw new ConfigError(
+        `sasl.enabled.mechanisms: ${m} is not served (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI and OAUTHBEARER are not)`,
+      );
+  if (
+    saslEnabledMechanisms.length === 0 &&
+    listeners.some((l) => usesSasl(listenerSecurity.get(l.name)!.protocol))
+  )
+    throw new ConfigError("sasl.enabled.mechanisms: the SASL listeners need at least one mechanism");
   const advertised = has("advertised.listeners")
     ? (values.get("advertised.listeners") as string[]).map((s) => parseListener("advertised.listeners", s))
     : listeners;
@@ -957,6 +992,12 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     listenerSecurity,
     interBrokerListenerName,
     ssl,
+    saslEnabledMechanisms,
+    saslCredentialsFile:
+      (values.get("sasl.credentials.file") as string | undefined) ??
+      join(logDirs[0], "sasl-credentials.json"),
+    connectionsMaxReauthMs: num("connections.max.reauth.ms"),
+    connectionFailedAuthenticationDelayMs: num("connection.failed.authentication.delay.ms"),
     logDirs,
     recoveryThreadsPerDataDir: num("num.recovery.threads.per.data.dir"),
     partitionWriters: has("num.partition.writers") ? num("num.partition.writers") : availableParallelism(),

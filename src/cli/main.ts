@@ -23,6 +23,7 @@ const USAGE = `usage: milena <command> ...
   perf      produce|consume load tests
   groups    list|describe|delete|reset-offsets consumer groups
   cluster   status: brokers, controller, under-replicated and offline partitions
+  users     add|delete|list: SCRAM users of the SASL listeners (a broker's credentials file)
 run 'milena <command> --help' for its options`;
 
 type ClientCommand = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -52,6 +53,10 @@ async function clientCommand(name: string): Promise<ClientCommand | null> {
     case "cluster": {
       const m = await import("./cluster.ts");
       return { run: m.cluster, usage: m.CLUSTER_USAGE };
+    }
+    case "users": {
+      const m = await import("./users.ts");
+      return { run: m.users, usage: m.USERS_USAGE };
     }
     default:
       return null;

@@ -43,6 +43,23 @@ export interface TransportSink {
   readonly listener: string;
   /** Who the transport says the client is (a client certificate's subject), else User:ANONYMOUS. */
   readonly principal?: string;
+  /** A SASL_PLAINTEXT / SASL_SSL listener: the client must authenticate first. */
+  readonly sasl?: boolean;
+}
+
+/**
+ * A SASL connection's state (Kafka's SaslServerAuthenticator): the mechanism SaslHandshake
+ * chose, the exchange SaslAuthenticate steps through, and once authenticated when the session
+ * ends (connections.max.reauth.ms, KIP-368: the client re-authenticates before, or is closed).
+ */
+export interface SaslState {
+  authenticated: boolean;
+  mechanism: string | null;
+  exchange: unknown;
+  /** 0: no end. */
+  expiresAtMs: number;
+  /** SaslHandshake v0 chose the mechanism: the exchange comes as raw tokens, not requests. */
+  raw: boolean;
 }
 
 /** A handler's answer: a response body, or NO_REPLY (acks=0 produce). */
@@ -74,6 +91,11 @@ export interface Dispatcher {
   readonly responses: ResponseMemory;
   /** Unsent fetch data one connection may hold before its next fetch waits. */
   readonly connectionResponseBytes: number;
+  /**
+   * A raw SASL token after SaslHandshake v0: the next token to send back, or null to close (the
+   * authentication failed; the reason is logged).
+   */
+  saslToken?(conn: Connection, token: Buffer): Promise<Uint8Array | null>;
 }
 
 /** Whether a new connection may open (max.connections...), and its end. */
@@ -128,12 +150,17 @@ export class Connection {
 
   /** The client's principal (Kafka's KafkaPrincipal, "User:alice"): the transport's, or SASL's. */
   principal: string;
+  /** SASL listeners only. */
+  readonly sasl: SaslState | null;
 
   constructor(
     readonly sink: TransportSink,
     private readonly dispatcher: Dispatcher,
   ) {
     this.principal = sink.principal ?? "User:ANONYMOUS";
+    this.sasl = sink.sasl
+      ? { authenticated: false, mechanism: null, exchange: null, expiresAtMs: 0, raw: false }
+      : null;
     if (dispatcher.throttled()) this.pauseFor(PAUSED_THROTTLED, true);
   }
 
@@ -183,6 +210,10 @@ export class Connection {
   }
 
   private process(frame: Buffer): void {
+    if (this.sasl?.raw && this.dispatcher.saslToken !== undefined) {
+      this.rawSaslToken(frame, this.dispatcher.saslToken);
+      return;
+    }
     let header: RequestHeader;
     const r = new Reader(frame);
     try {
@@ -214,6 +245,24 @@ export class Connection {
         `unsupported ${codec.name} version ${header.apiVersion} (supported ${codec.minVersion}-${codec.maxVersion})`,
       );
       return;
+    }
+    const sasl = this.sasl;
+    if (
+      sasl !== null &&
+      header.apiKey !== ApiKey.ApiVersions &&
+      header.apiKey !== ApiKey.SaslHandshake &&
+      header.apiKey !== ApiKey.SaslAuthenticate
+    ) {
+      // Kafka closes a SASL connection that sends anything else before it authenticated, or
+      // after its session ended without re-authenticating.
+      if (!sasl.authenticated) {
+        this.fail(`${codec.name} request before SASL authentication`);
+        return;
+      }
+      if (sasl.expiresAtMs > 0 && Date.now() > sasl.expiresAtMs) {
+        this.fail("SASL session expired (connections.max.reauth.ms) without re-authentication");
+        return;
+      }
     }
     activeRequest.current = `${codec.name} v${header.apiVersion} from ${this.sink.remote}`;
     try {
@@ -250,6 +299,28 @@ export class Connection {
     } finally {
       activeRequest.current = null;
     }
+  }
+
+  /** SaslHandshake v0's exchange: each frame a token, each answer a size-prefixed token. */
+  private rawSaslToken(frame: Buffer, step: NonNullable<Dispatcher["saslToken"]>): void {
+    const slot = this.enqueue();
+    const token = Buffer.from(frame);
+    step(this, token).then(
+      (reply) => {
+        if (reply === null) {
+          this.fail("SASL authentication failed");
+          return;
+        }
+        const out = Buffer.allocUnsafe(4 + reply.length);
+        out.writeInt32BE(reply.length, 0);
+        out.set(reply, 4);
+        slot.chunks = [out];
+        slot.length = out.length;
+        slot.done = true;
+        this.flush();
+      },
+      (e) => this.fail(`SASL token: ${(e as Error).message}`),
+    );
   }
 
   private handlerFailed(codec: AnyApiCodec, header: RequestHeader, e: unknown): void {

@@ -24,6 +24,8 @@ const WRITE_HIGH_WATER = 8 * 1024 * 1024;
 export interface TcpListenerOptions {
   name: string;
   ssl: SslConfig | null;
+  /** SASL_PLAINTEXT / SASL_SSL: clients authenticate first. */
+  sasl?: boolean;
   log: (line: string) => void;
 }
 
@@ -56,6 +58,7 @@ export function startTcpListener(
       remote,
       listener: opts.name,
       principal,
+      sasl: opts.sasl === true,
       send(chunks, _length, sent) {
         // Replies finished in the same tick (a writer's completion report answers many produce
         // requests at once) leave in one writev.

@@ -101,7 +101,7 @@ export function startWebSocketListener(
   connections: Set<Connection>,
   origins: OriginPolicy,
   admission: Admission = OPEN_DOOR,
-  opts: { name: string; ssl: SslConfig | null } = { name: "WEBSOCKET", ssl: null },
+  opts: { name: string; ssl: SslConfig | null; sasl?: boolean } = { name: "WEBSOCKET", ssl: null },
 ): Promise<WebSocketListener> {
   const u = loadUws();
   // wss for the WEBSOCKET_SSL / WEBSOCKET_SASL_SSL listeners: uWebSockets.js's SSLApp on the
@@ -159,6 +159,7 @@ export function startWebSocketListener(
       const sink: TransportSink = {
         remote,
         listener: opts.name,
+        sasl: opts.sasl === true,
         send(chunks, _length, sent) {
           if (!data.open) {
             sent?.();

@@ -150,10 +150,10 @@ export function verifyClientProof(
   proof: Uint8Array,
 ): boolean {
   const clientSignature = hmac(digest, storedKey, authMessage);
-  // A proof of another length is compared as zeros, so the work is the same either way.
-  const p = proof.length === clientSignature.length ? proof : Buffer.alloc(clientSignature.length);
-  const computed = hash(digest, xor(p, clientSignature));
-  return computed.length === storedKey.length && timingSafeEqual(computed, storedKey) && p === proof;
+  // A proof's length is the client's to choose, not a secret: no need to hide that it is wrong.
+  if (proof.length !== clientSignature.length) return false;
+  const computed = hash(digest, xor(proof, clientSignature));
+  return computed.length === storedKey.length && timingSafeEqual(computed, storedKey);
 }
 
 /** ServerSignature = HMAC(ServerKey, AuthMessage). */
@@ -427,7 +427,11 @@ export function desanitizeEntityName(name: string): string {
       bytes.push(Number.parseInt(name.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c === "+") bytes.push(0x20);
-    else for (const b of Buffer.from(c, "utf8")) bytes.push(b);
+    else {
+      const ch = String.fromCodePoint(name.codePointAt(i)!);
+      i += ch.length - 1;
+      for (const b of Buffer.from(ch, "utf8")) bytes.push(b);
+    }
   }
   return Buffer.from(bytes).toString("utf8");
 }
@@ -582,7 +586,10 @@ export class ScramServerExchange {
       if (!parts[0].startsWith("c=")) throw this.refused("client-final has no channel binding (c=)");
       if (parts[0] !== expectedBinding)
         throw this.refused("client-final's channel binding is not client-first's gs2 header");
-      if (parts[1] !== `r=${this.nonce}`) throw this.refused("client-final's nonce is not the server's");
+      // Kafka's rule (ScramSaslServer: the final nonce must end with the server-first one):
+      // librdkafka sends its client nonce once more in front of it.
+      if (!parts[1].startsWith("r=") || !parts[1].endsWith(this.nonce))
+        throw this.refused("client-final's nonce is not the server's");
       const last = parts[parts.length - 1];
       this.checkExtensions(parts.slice(2, -1), "client-final", false);
       if (!last.startsWith("p=") || !BASE64_PADDED.test(last.slice(2)))
