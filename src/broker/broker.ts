@@ -11,11 +11,20 @@ import { createPartitionState, PartitionState } from "../log/partition_state.ts"
 import { validTopicName } from "../log/segment_files.ts";
 import { COMPLETION_DUPLICATE, COMPLETION_FIELDS, COMPLETION_NO_TAG } from "../log/writer_protocol.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
+import type { CreateTopicsRequest } from "../protocol/create_topics.ts";
+import type { DeleteTopicsRequest } from "../protocol/delete_topics.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { FindCoordinatorRequest } from "../protocol/find_coordinator.ts";
+import type { HeartbeatRequest } from "../protocol/heartbeat.ts";
 import type { InitProducerIdRequest } from "../protocol/init_producer_id.ts";
+import type { JoinGroupRequest } from "../protocol/join_group.ts";
+import type { LeaveGroupRequest } from "../protocol/leave_group.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
+import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offset_commit.ts";
+import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
 import { CODECS } from "../protocol/registry.ts";
+import type { CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest } from "../protocol/security.ts";
+import type { SyncGroupRequest } from "../protocol/sync_group.ts";
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "../protocol/transactions.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
 import { activeRequest } from "../transport/connection.ts";
@@ -84,6 +93,17 @@ import { LogCleaner } from "./log_cleaner.ts";
 import { LogManager, type PartitionEntry, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
 import { fileBlocks, ProducerIdAllocator } from "./producer_ids.ts";
+import { AclOperation, allowed, allowedOnCluster, ResourceType, requestHost } from "./security/access.ts";
+import {
+  createAclsErrorResponse,
+  createAclsFromRequest,
+  deleteAclsErrorResponse,
+  deleteAclsResponse,
+  describeAclsErrorResponse,
+  describeAclsResponse,
+} from "./security/acl_apis.ts";
+import { defaultAclFilePath, loadAclFile, saveAclFile } from "./security/acl_store.ts";
+import { ALLOW_ALL, Authorizer } from "./security/authorizer.ts";
 import { SaslCredentials } from "./security/sasl_store.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { MarkerWriter } from "./txn/markers.ts";
@@ -129,6 +149,8 @@ export class Broker {
   readonly txnTopic: InternalTopic<TxnLogRecord>;
   readonly txnCoordinator: TransactionCoordinator;
   private readonly markers: MarkerWriter;
+  /** Kafka's ACLs when authorizer.class.name is set (null: none). */
+  private authorizer: Authorizer | null = null;
   /** SCRAM users (sasl.credentials.file), for the SASL listeners and the user APIs. */
   readonly saslUsers: SaslCredentials;
   readonly coordinator: GroupCoordinator;
@@ -169,7 +191,19 @@ export class Broker {
         this.verifyTransaction(id, producerId, epoch, partitions),
       log: this.logLine,
       logger: this.logger,
+      authorizer: ALLOW_ALL,
     };
+    if (config.authorizerEnabled) {
+      // Kafka's ACLs, kept in acls.json in the first log dir (rewritten durably on every change).
+      const aclFile = defaultAclFilePath(config.logDirs);
+      const authorizer = Authorizer.fromConfig(
+        { superUsers: config.superUsers, allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound },
+        () => saveAclFile(aclFile, authorizer.acls()),
+      );
+      authorizer.replaceAll(loadAclFile(aclFile));
+      this.authorizer = authorizer;
+      this.ctx.authorizer = authorizer;
+    }
     if (config.zookeeperConnect !== null) {
       const cluster = createClusterNode(this.ctx, {
         onRoleChange: (e, role) => this.offsetsRoleChange(e, role),
@@ -271,11 +305,56 @@ export class Broker {
       handleApiVersions(CODECS.filter((codec) => this.handlers[codec.key] !== undefined)),
     );
     on(ApiKey.Metadata, (req, rc) => handleMetadata(c, req, rc.header.apiVersion, rc));
-    on(ApiKey.Produce, (req, rc) => handleProduce(c, req, rc.header.apiVersion));
+    on(ApiKey.Produce, (req, rc) => handleProduce(c, req, rc.header.apiVersion, rc));
     on(ApiKey.Fetch, (req, rc) => handleFetch(c, req, rc));
     on(ApiKey.ListOffsets, (req, rc) => handleListOffsets(c, req, rc.header.apiVersion));
-    on(ApiKey.CreateTopics, (req) => handleCreateTopics(c, req));
-    on(ApiKey.DeleteTopics, (req, rc) => handleDeleteTopics(c, req, rc.header.apiVersion));
+    // Kafka's ACLs: CREATE on the cluster or the topic; DELETE on the topic. The refused topics
+    // are answered TOPIC_AUTHORIZATION_FAILED, the others handled.
+    on(ApiKey.CreateTopics, async (req: CreateTopicsRequest, rc) => {
+      const may = (name: string) =>
+        allowedOnCluster(c, rc, AclOperation.CREATE) ||
+        allowed(c, rc, AclOperation.CREATE, ResourceType.TOPIC, name);
+      const refused = req.topics.filter((t) => !may(t.name));
+      if (refused.length === 0) return handleCreateTopics(c, req);
+      const res = await handleCreateTopics(c, { ...req, topics: req.topics.filter((t) => may(t.name)) });
+      for (const t of refused)
+        res.topics.push({
+          name: t.name,
+          topicId: new Uint8Array(16),
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: "Authorization failed.",
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+        });
+      return res;
+    });
+    on(ApiKey.DeleteTopics, async (req: DeleteTopicsRequest, rc) => {
+      const names = [
+        ...req.topicNames,
+        ...req.topics.map((t) => t.name).filter((n): n is string => n !== null),
+      ];
+      const may = (name: string) => allowed(c, rc, AclOperation.DELETE, ResourceType.TOPIC, name);
+      if (names.every(may)) return handleDeleteTopics(c, req, rc.header.apiVersion);
+      const res = await handleDeleteTopics(
+        c,
+        {
+          ...req,
+          topicNames: req.topicNames.filter(may),
+          topics: req.topics.filter((t) => t.name === null || may(t.name)),
+        },
+        rc.header.apiVersion,
+      );
+      for (const name of names)
+        if (!may(name))
+          res.responses.push({
+            name,
+            topicId: new Uint8Array(16),
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: "Authorization failed.",
+          });
+      return res;
+    });
     on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
     on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
     on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
@@ -306,6 +385,24 @@ export class Broker {
         return f(req, rc);
       };
     on(ApiKey.InitProducerId, async (req: InitProducerIdRequest, rc) => {
+      // Kafka's ACLs: WRITE on the transactional id; an idempotent producer IDEMPOTENT_WRITE on
+      // the cluster or WRITE on some topic.
+      const refusal =
+        req.transactionalId !== null
+          ? allowed(c, rc, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)
+            ? 0
+            : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+          : !c.authorizer.enabled ||
+              allowedOnCluster(c, rc, AclOperation.IDEMPOTENT_WRITE) ||
+              c.authorizer.authorizeByResourceType(
+                rc.connection.principal,
+                requestHost(rc),
+                AclOperation.WRITE,
+                ResourceType.TOPIC,
+              )
+            ? 0
+            : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      if (refusal !== 0) return { throttleTimeMs: 0, errorCode: refusal, producerId: -1, producerEpoch: -1 };
       if (req.transactionalId !== null) await withTxnLog(() => undefined)(req as never, rc);
       return handleInitProducerId(c, this.txnCoordinator, req, rc.header.apiVersion);
     });
@@ -318,6 +415,23 @@ export class Broker {
     on(ApiKey.WriteTxnMarkers, (req) => handleWriteTxnMarkers(this.markers, req));
     on(ApiKey.DescribeTransactions, (req) => handleDescribeTransactions(t, req));
     on(ApiKey.SaslHandshake, (req, rc) => handleSaslHandshake(c, req, rc));
+    // Kafka's ACL APIs: ALTER on the cluster to change them, DESCRIBE to list them.
+    const clusterDenied = "Cluster authorization failed.";
+    on(ApiKey.CreateAcls, (req: CreateAclsRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.ALTER)
+        ? createAclsFromRequest(this.authorizer, req)
+        : createAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
+    );
+    on(ApiKey.DescribeAcls, (req: DescribeAclsRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.DESCRIBE)
+        ? describeAclsResponse(this.authorizer, req)
+        : describeAclsErrorResponse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
+    );
+    on(ApiKey.DeleteAcls, (req: DeleteAclsRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.ALTER)
+        ? deleteAclsResponse(this.authorizer, req)
+        : deleteAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
+    );
     on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.saslUsers, req, rc));
     on(ApiKey.DescribeUserScramCredentials, (req) => handleDescribeUserScramCredentials(this.saslUsers, req));
     on(ApiKey.AlterUserScramCredentials, (req) => handleAlterUserScramCredentials(c, this.saslUsers, req));
@@ -348,18 +462,85 @@ export class Broker {
         await this.offsetsTopic.ensure();
         return f(req, rc);
       };
+    // Kafka's ACLs on a group's requests: READ on the group (GROUP_AUTHORIZATION_FAILED), and
+    // for commits READ on each topic (TOPIC_AUTHORIZATION_FAILED); OffsetFetch DESCRIBE.
+    const groupDenied = (rc: Parameters<Handler>[1], groupId: string, op: AclOperation = AclOperation.READ) =>
+      !allowed(c, rc, op, ResourceType.GROUP, groupId);
+    const G = ErrorCode.GROUP_AUTHORIZATION_FAILED;
     on(
       ApiKey.JoinGroup,
-      withOffsets((req, rc) => handleJoinGroup(g, req, rc)),
+      withOffsets((req: JoinGroupRequest, rc) =>
+        groupDenied(rc, req.groupId)
+          ? {
+              throttleTimeMs: 0,
+              errorCode: G,
+              generationId: -1,
+              protocolType: null,
+              protocolName: null,
+              leader: "",
+              skipAssignment: false,
+              memberId: "",
+              members: [],
+            }
+          : handleJoinGroup(g, req, rc),
+      ),
     );
-    on(ApiKey.SyncGroup, (req) => handleSyncGroup(g, req));
-    on(ApiKey.Heartbeat, (req) => handleHeartbeat(g, req));
-    on(ApiKey.LeaveGroup, (req, rc) => handleLeaveGroup(g, req, rc));
+    on(ApiKey.SyncGroup, (req: SyncGroupRequest, rc) =>
+      groupDenied(rc, req.groupId)
+        ? {
+            throttleTimeMs: 0,
+            errorCode: G,
+            protocolType: null,
+            protocolName: null,
+            assignment: new Uint8Array(0),
+          }
+        : handleSyncGroup(g, req),
+    );
+    on(ApiKey.Heartbeat, (req: HeartbeatRequest, rc) =>
+      groupDenied(rc, req.groupId) ? { throttleTimeMs: 0, errorCode: G } : handleHeartbeat(g, req),
+    );
+    on(ApiKey.LeaveGroup, (req: LeaveGroupRequest, rc) =>
+      groupDenied(rc, req.groupId)
+        ? { throttleTimeMs: 0, errorCode: G, members: [] }
+        : handleLeaveGroup(g, req, rc),
+    );
     on(
       ApiKey.OffsetCommit,
-      withOffsets((req) => handleOffsetCommit(g, req)),
+      withOffsets((req: OffsetCommitRequest, rc) => {
+        const denied = groupDenied(rc, req.groupId);
+        const refused = (name: string) =>
+          denied
+            ? G
+            : !allowed(c, rc, AclOperation.READ, ResourceType.TOPIC, name)
+              ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+              : 0;
+        if (!req.topics.some((t) => refused(t.name) !== 0)) return handleOffsetCommit(g, req);
+        // The refused topics are answered here, the others committed.
+        const allowedTopics = req.topics.filter((t) => refused(t.name) === 0);
+        const answer = async () => {
+          const res: OffsetCommitResponse =
+            allowedTopics.length === 0
+              ? { throttleTimeMs: 0, topics: [] }
+              : await handleOffsetCommit(g, { ...req, topics: allowedTopics });
+          for (const t of req.topics)
+            if (refused(t.name) !== 0)
+              res.topics.push({
+                name: t.name,
+                partitions: t.partitions.map((p) => ({
+                  partitionIndex: p.partitionIndex,
+                  errorCode: refused(t.name),
+                })),
+              });
+          return res;
+        };
+        return answer();
+      }),
     );
-    on(ApiKey.OffsetFetch, (req, rc) => handleOffsetFetch(g, req, rc));
+    on(ApiKey.OffsetFetch, (req: OffsetFetchRequest, rc) =>
+      rc.header.apiVersion < 8 && groupDenied(rc, req.groupId, AclOperation.DESCRIBE)
+        ? { throttleTimeMs: 0, topics: [], errorCode: G, groups: [] }
+        : handleOffsetFetch(g, req, rc),
+    );
     on(
       ApiKey.TxnOffsetCommit,
       withOffsets((req: TxnOffsetCommitRequest) => this.txnOffsetCommit(req)),

@@ -54,6 +54,21 @@ export const KEYS: Record<string, KeyDef> = {
     default: null,
     doc: "The listener brokers of a cluster use to reach each other (default: the first PLAINTEXT one)",
   },
+  "authorizer.class.name": {
+    kind: "string",
+    default: "",
+    doc: "Empty: no authorization (every client may do everything). Kafka's kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer (or milena): Kafka's ACLs, kept in acls.json in the first log dir (a single broker)",
+  },
+  "super.users": {
+    kind: "string",
+    default: "",
+    doc: "Principals allowed everything, ;-separated (User:admin;User:CN=ops,O=example)",
+  },
+  "allow.everyone.if.no.acl.found": {
+    kind: "bool",
+    default: "false",
+    doc: "With the authorizer: a resource no ACL names is open to everyone (true) or to no one but super users (false)",
+  },
   "sasl.enabled.mechanisms": {
     kind: "list",
     default: "SCRAM-SHA-256,SCRAM-SHA-512",
@@ -612,6 +627,10 @@ export interface BrokerConfig {
   /** TLS (ssl.*): PEM files, for the SSL and SASL_SSL listeners. */
   ssl: SslConfig;
   saslEnabledMechanisms: string[];
+  /** authorizer.class.name set: Kafka's ACLs are enforced. */
+  authorizerEnabled: boolean;
+  superUsers: string;
+  allowEveryoneIfNoAclFound: boolean;
   saslCredentialsFile: string;
   connectionsMaxReauthMs: number;
   connectionFailedAuthenticationDelayMs: number;
@@ -902,6 +921,22 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     listeners.some((l) => usesSasl(listenerSecurity.get(l.name)!.protocol))
   )
     throw new ConfigError("sasl.enabled.mechanisms: the SASL listeners need at least one mechanism");
+  const authorizerName = (values.get("authorizer.class.name") as string).trim();
+  const AUTHORIZERS = [
+    "kafka.security.authorizer.AclAuthorizer",
+    "kafka.security.auth.SimpleAclAuthorizer",
+    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "milena",
+  ];
+  if (authorizerName !== "" && !AUTHORIZERS.includes(authorizerName))
+    throw new ConfigError(
+      `authorizer.class.name: ${authorizerName} is not served (${AUTHORIZERS.join(", ")})`,
+    );
+  const authorizerEnabled = authorizerName !== "";
+  if (authorizerEnabled && zookeeperConnectOf(values) !== null)
+    throw new ConfigError(
+      "authorizer.class.name: ACLs are kept per broker (acls.json) for now, so a ZooKeeper cluster cannot use them yet",
+    );
   const advertised = has("advertised.listeners")
     ? (values.get("advertised.listeners") as string[]).map((s) => parseListener("advertised.listeners", s))
     : listeners;
@@ -993,6 +1028,9 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     interBrokerListenerName,
     ssl,
     saslEnabledMechanisms,
+    authorizerEnabled,
+    superUsers: values.get("super.users") as string,
+    allowEveryoneIfNoAclFound: values.get("allow.everyone.if.no.acl.found") as boolean,
     saslCredentialsFile:
       (values.get("sasl.credentials.file") as string | undefined) ??
       join(logDirs[0], "sasl-credentials.json"),

@@ -8,6 +8,7 @@ import type { Logger } from "./log.ts";
 import type { LogManager } from "./log_manager.ts";
 import type { ProduceTracker } from "./produce_tracker.ts";
 import type { ProducerIdAllocator } from "./producer_ids.ts";
+import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { WriterPool } from "./writers.ts";
 
 /**
@@ -52,4 +53,6 @@ export interface BrokerContext {
   log(line: string): void;
   /** The same log, with rate-limited kinds for lines a client can repeat. */
   logger: Logger;
+  /** Kafka's ACLs (ALLOW_ALL without authorizer.class.name). */
+  authorizer: AclAuthorizer;
 }

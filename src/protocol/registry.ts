@@ -29,7 +29,7 @@ import { metadataCodec } from "./metadata.ts";
 import { offsetForLeaderEpochCodec } from "./offset_for_leader_epoch.ts";
 import { produceCodec } from "./produce.ts";
 import { alterPartitionReassignmentsCodec, listPartitionReassignmentsCodec } from "./reassignments.ts";
-import { SECURITY_CODECS } from "./security.ts";
+import { ACL_CODECS, SECURITY_CODECS } from "./security.ts";
 import { TRANSACTION_CODECS } from "./transactions.ts";
 
 /**
@@ -59,6 +59,7 @@ export const CODECS: readonly AnyApiCodec[] = [
   describeProducersCodec,
   ...TRANSACTION_CODECS,
   ...SECURITY_CODECS,
+  ...ACL_CODECS,
   ...GROUP_CODECS,
   // Between the brokers of a cluster (advertised only with zookeeper.connect).
   leaderAndIsrCodec,

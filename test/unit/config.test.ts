@@ -177,6 +177,7 @@ describe("defaults", () => {
       "ssl.certificate.location": "/etc/milena/cert.pem",
       "ssl.ca.location": "/etc/milena/ca.pem",
       "ssl.key.password": "secret",
+      "sasl.credentials.file": "/etc/milena/sasl-credentials.json",
     };
     // Java keystores are refused with advice (ssl.*.location PEM files instead).
     for (const jks of ["ssl.keystore.location", "ssl.truststore.location"])

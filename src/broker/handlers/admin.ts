@@ -32,6 +32,7 @@ import { offsetsPartitionFor } from "../groups/offsets_records.ts";
 import { OFFSETS_TOPIC } from "../groups/offsets_replay.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import { PartitionLimitError, type TopicEntry } from "../log_manager.ts";
+import { AclOperation, allowed, allowedOnCluster, ResourceType } from "../security/access.ts";
 import { checkOverrides, TopicConfigError } from "../topic_configs.ts";
 import { TRANSACTION_STATE_TOPIC, transactionPartitionFor } from "../txn/transaction_log.ts";
 import { topicConfigEntries } from "./configs.ts";
@@ -138,22 +139,42 @@ export function handleFindCoordinator(
     };
   };
   const find = (key: string) =>
-    req.keyType === 0
-      ? here(key, OFFSETS_TOPIC, offsetsPartitionFor(key, ctx.config.offsetsTopicPartitions))
-      : req.keyType === 1
-        ? here(
-            key,
-            TRANSACTION_STATE_TOPIC,
-            transactionPartitionFor(key, ctx.config.transactionStateLogPartitions),
-          )
-        : {
-            key,
-            nodeId: -1,
-            host: "",
-            port: -1,
-            errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-            errorMessage: `key type ${req.keyType} has no coordinator here: only groups (0) and transactions (1) do`,
-          };
+    // Kafka's ACLs: DESCRIBE on the group or the transactional id.
+    (req.keyType === 0 || req.keyType === 1) &&
+    !allowed(
+      ctx,
+      rc,
+      AclOperation.DESCRIBE,
+      req.keyType === 0 ? ResourceType.GROUP : ResourceType.TRANSACTIONAL_ID,
+      key,
+    )
+      ? {
+          key,
+          nodeId: -1,
+          host: "",
+          port: -1,
+          errorCode:
+            req.keyType === 0
+              ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+              : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          errorMessage: null,
+        }
+      : req.keyType === 0
+        ? here(key, OFFSETS_TOPIC, offsetsPartitionFor(key, ctx.config.offsetsTopicPartitions))
+        : req.keyType === 1
+          ? here(
+              key,
+              TRANSACTION_STATE_TOPIC,
+              transactionPartitionFor(key, ctx.config.transactionStateLogPartitions),
+            )
+          : {
+              key,
+              nodeId: -1,
+              host: "",
+              port: -1,
+              errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+              errorMessage: `key type ${req.keyType} has no coordinator here: only groups (0) and transactions (1) do`,
+            };
   if (rc.header.apiVersion >= 4)
     return {
       throttleTimeMs: 0,
@@ -288,9 +309,13 @@ export async function handleMetadata(
   const topics: MetadataTopic[] = [];
   const budget = autoCreateBudget(c);
   const topicOps = authorizedOperations("topic", req.includeTopicAuthorizedOperations);
+  // Kafka's ACLs: a topic without DESCRIBE is left out of an all-topics answer, and answered
+  // TOPIC_AUTHORIZATION_FAILED when named (before whether it exists: nothing leaks).
+  const describable = (name: string) => allowed(ctx, rc, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
   // v0 has no null: its empty list means every topic.
   if (req.topics === null || (version === 0 && req.topics.length === 0)) {
-    for (const t of ctx.logs.topics.values()) topics.push(topicMetadata(ctx, t, topicOps));
+    for (const t of ctx.logs.topics.values())
+      if (describable(t.name)) topics.push(topicMetadata(ctx, t, topicOps));
   } else {
     for (const asked of req.topics) {
       const name = asked.name;
@@ -315,7 +340,18 @@ export async function handleMetadata(
           );
         continue;
       }
+      if (!describable(name)) {
+        topics.push(topicError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, NO_TOPIC_ID, topicOps));
+        continue;
+      }
       let t = ctx.logs.topics.get(name);
+      const mayCreate =
+        allowedOnCluster(ctx, rc, AclOperation.CREATE) ||
+        allowed(ctx, rc, AclOperation.CREATE, ResourceType.TOPIC, name);
+      if (t === undefined && req.allowAutoTopicCreation && !mayCreate) {
+        topics.push(topicError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, NO_TOPIC_ID, topicOps));
+        continue;
+      }
       if (t === undefined && req.allowAutoTopicCreation) {
         // Any client requesting metadata for a topic creates it (auto.create.topics.enable).
         const created = ctx.autoCreate(name, budget);

@@ -25,6 +25,7 @@ import { downConvertBatches } from "../../protocol/message_set.ts";
 import { ON_SENT, type Releasable, type RequestContext } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import type { PartitionEntry } from "../log_manager.ts";
+import { AclOperation, allowed, allowedOnCluster, ResourceType } from "../security/access.ts";
 
 interface ReadOutcome {
   res: FetchResponse;
@@ -47,6 +48,7 @@ async function readAll(
   req: FetchRequest,
   version: number,
   maxBytes: number,
+  rc: RequestContext,
 ): Promise<ReadOutcome> {
   const magic = fetchMagic(version);
   let budget = maxBytes;
@@ -58,6 +60,12 @@ async function readAll(
     const partitions: FetchPartitionResponse[] = [];
     const topic =
       version >= 13 ? ctx.logs.topicById(t.topicId ?? ZERO_TOPIC_ID) : ctx.logs.topics.get(t.topic);
+    // Kafka's ACLs: READ on the topic for a consumer, CLUSTER_ACTION for a follower.
+    const denied =
+      ctx.authorizer.enabled &&
+      (req.replicaId >= 0
+        ? !allowedOnCluster(ctx, rc, AclOperation.CLUSTER_ACTION)
+        : !allowed(ctx, rc, AclOperation.READ, ResourceType.TOPIC, topic?.name ?? t.topic));
     for (const p of t.partitions) {
       const out: FetchPartitionResponse = {
         partitionIndex: p.partition,
@@ -70,6 +78,10 @@ async function readAll(
         records: [],
       };
       partitions.push(out);
+      if (denied) {
+        out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        continue;
+      }
       const e = topic?.partitions[p.partition];
       const cluster = ctx.cluster;
       if (e === undefined) {
@@ -229,7 +241,7 @@ export async function handleFetch(
     const maxBytes = await conn.reserveResponse(wanted, Math.min(wanted, FLOOR_BYTES));
     let outcome: ReadOutcome;
     try {
-      outcome = await readAll(ctx, req, version, maxBytes);
+      outcome = await readAll(ctx, req, version, maxBytes, rc);
     } catch (e) {
       conn.releaseResponse(maxBytes);
       throw e;

@@ -16,10 +16,11 @@ import {
   PRODUCER_ID,
 } from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
-import { type HandlerResult, NO_REPLY } from "../../transport/connection.ts";
+import { type HandlerResult, NO_REPLY, type RequestContext } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import type { PartitionEntry } from "../log_manager.ts";
+import { AclOperation, allowed, ResourceType } from "../security/access.ts";
 
 /** A RecordBatch's lastOffsetDelta (bytes 23-26, record_batch_layout.ts). */
 function lastOffsetDelta(batch: Uint8Array): number {
@@ -33,6 +34,7 @@ export function handleProduce(
   ctx: BrokerContext,
   req: ProduceRequest,
   version: number,
+  rc?: Pick<RequestContext, "connection">,
 ): HandlerResult | Promise<HandlerResult> {
   const acks = req.acks;
   const responses = req.topics.map((t) => ({
@@ -171,9 +173,24 @@ export function handleProduce(
 
   function produceAll(): HandlerResult | Promise<HandlerResult> {
     const budget = autoCreateBudget(ctx.config);
+    // Kafka's ACLs: WRITE on the transactional id (the whole request), on each topic (its partitions).
+    const checking = rc !== undefined && ctx.authorizer.enabled;
+    if (
+      checking &&
+      req.transactionalId !== null &&
+      !allowed(ctx, rc, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)
+    ) {
+      for (const t of responses)
+        for (const p of t.partitions) p.errorCode = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+      return acks === 0 ? NO_REPLY : reply();
+    }
     for (let i = 0; i < req.topics.length; i++) {
       const t = req.topics[i];
       const outs = responses[i].partitions;
+      if (checking && !allowed(ctx, rc, AclOperation.WRITE, ResourceType.TOPIC, t.name)) {
+        for (const o of outs) o.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        continue;
+      }
       if (!ctx.logs.topics.has(t.name)) {
         // auto.create.topics.enable: a producer writing to a topic creates it.
         const created = ctx.autoCreate(t.name, budget);

@@ -1,0 +1,40 @@
+// The request side of authorization: the calling connection's principal (its SASL user or
+// client certificate, else User:ANONYMOUS) and host, asked of the broker's authorizer
+// (authorizer.ts; ALLOW_ALL when authorizer.class.name is empty).
+
+import type { RequestContext } from "../../transport/connection.ts";
+import type { BrokerContext } from "../context.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "./acl.ts";
+import { clientHost } from "./authorizer.ts";
+
+export { AclOperation, ResourceType };
+
+/** The client's address as Kafka's authorizer sees it (a TCP remote is "address:port"). */
+export function requestHost(rc: Pick<RequestContext, "connection">): string {
+  const { remote, listener } = rc.connection.sink;
+  const colon = remote.lastIndexOf(":");
+  const address = !listener.startsWith("WEBSOCKET") && colon > 0 ? remote.slice(0, colon) : remote;
+  return clientHost(address.replace(/^\[|\]$/g, ""));
+}
+
+/** Whether the request's principal may do `operation` on the resource. */
+export function allowed(
+  ctx: BrokerContext,
+  rc: Pick<RequestContext, "connection">,
+  operation: AclOperation,
+  resourceType: ResourceType,
+  name: string,
+): boolean {
+  const a = ctx.authorizer;
+  if (!a.enabled) return true;
+  return a.authorize(rc.connection.principal, requestHost(rc), operation, resourceType, name);
+}
+
+/** allowed() on the cluster resource (kafka-cluster). */
+export function allowedOnCluster(
+  ctx: BrokerContext,
+  rc: Pick<RequestContext, "connection">,
+  operation: AclOperation,
+): boolean {
+  return allowed(ctx, rc, operation, ResourceType.CLUSTER, CLUSTER_NAME);
+}
