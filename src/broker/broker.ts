@@ -25,7 +25,14 @@ import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
 import { CODECS } from "../protocol/registry.ts";
 import type { CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest } from "../protocol/security.ts";
 import type { SyncGroupRequest } from "../protocol/sync_group.ts";
-import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from "../protocol/transactions.ts";
+import type {
+  AddOffsetsToTxnRequest,
+  AddPartitionsToTxnRequest,
+  EndTxnRequest,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+  WriteTxnMarkersRequest,
+} from "../protocol/transactions.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
 import { activeRequest } from "../transport/connection.ts";
 import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
@@ -407,12 +414,74 @@ export class Broker {
       return handleInitProducerId(c, this.txnCoordinator, req, rc.header.apiVersion);
     });
     const t = this.txnCoordinator;
-    on(ApiKey.AddPartitionsToTxn, (req, rc) => handleAddPartitionsToTxn(t, req, rc.header.apiVersion));
-    on(ApiKey.AddOffsetsToTxn, (req, rc) =>
-      handleAddOffsetsToTxn(t, c.config.offsetsTopicPartitions, req, rc.header.apiVersion),
+    // Kafka's ACLs on the transaction APIs: WRITE on the transactional id (and on each topic
+    // added; READ on the group for offsets); v4+ AddPartitionsToTxn and WriteTxnMarkers are
+    // between brokers: CLUSTER_ACTION.
+    const txnDenied = (rc: Parameters<Handler>[1], id: string) =>
+      !allowed(c, rc, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, id);
+    const T = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    on(ApiKey.AddPartitionsToTxn, (req: AddPartitionsToTxnRequest, rc) => {
+      const v = rc.header.apiVersion;
+      if (v >= 4 && !allowedOnCluster(c, rc, AclOperation.CLUSTER_ACTION))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          resultsByTransaction: [],
+          resultsByTopicV3AndBelow: [],
+        };
+      if (v <= 3) {
+        const idDenied = txnDenied(rc, req.v3AndBelowTransactionalId);
+        const topicDenied = req.v3AndBelowTopics.some(
+          (x) => !allowed(c, rc, AclOperation.WRITE, ResourceType.TOPIC, x.name),
+        );
+        if (idDenied || topicDenied)
+          return {
+            throttleTimeMs: 0,
+            errorCode: 0,
+            resultsByTransaction: [],
+            resultsByTopicV3AndBelow: req.v3AndBelowTopics.map((x) => ({
+              name: x.name,
+              resultsByPartition: x.partitions.map((partitionIndex) => ({
+                partitionIndex,
+                partitionErrorCode: idDenied
+                  ? T
+                  : allowed(c, rc, AclOperation.WRITE, ResourceType.TOPIC, x.name)
+                    ? ErrorCode.OPERATION_NOT_ATTEMPTED
+                    : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              })),
+            })),
+          };
+      }
+      return handleAddPartitionsToTxn(t, req, v);
+    });
+    on(ApiKey.AddOffsetsToTxn, (req: AddOffsetsToTxnRequest, rc) =>
+      txnDenied(rc, req.transactionalId)
+        ? { throttleTimeMs: 0, errorCode: T }
+        : !allowed(c, rc, AclOperation.READ, ResourceType.GROUP, req.groupId)
+          ? { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED }
+          : handleAddOffsetsToTxn(t, c.config.offsetsTopicPartitions, req, rc.header.apiVersion),
     );
-    on(ApiKey.EndTxn, (req, rc) => handleEndTxn(t, req, rc.header.apiVersion));
-    on(ApiKey.WriteTxnMarkers, (req) => handleWriteTxnMarkers(this.markers, req));
+    on(ApiKey.EndTxn, (req: EndTxnRequest, rc) =>
+      txnDenied(rc, req.transactionalId)
+        ? { throttleTimeMs: 0, errorCode: T, producerId: -1, producerEpoch: -1 }
+        : handleEndTxn(t, req, rc.header.apiVersion),
+    );
+    on(ApiKey.WriteTxnMarkers, (req: WriteTxnMarkersRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.CLUSTER_ACTION) || allowedOnCluster(c, rc, AclOperation.ALTER)
+        ? handleWriteTxnMarkers(this.markers, req)
+        : {
+            markers: req.markers.map((m) => ({
+              producerId: m.producerId,
+              topics: m.topics.map((x) => ({
+                name: x.name,
+                partitions: x.partitionIndexes.map((partitionIndex) => ({
+                  partitionIndex,
+                  errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+                })),
+              })),
+            })),
+          },
+    );
     on(ApiKey.DescribeTransactions, (req) => handleDescribeTransactions(t, req));
     on(ApiKey.SaslHandshake, (req, rc) => handleSaslHandshake(c, req, rc));
     // Kafka's ACL APIs: ALTER on the cluster to change them, DESCRIBE to list them.
@@ -543,7 +612,21 @@ export class Broker {
     );
     on(
       ApiKey.TxnOffsetCommit,
-      withOffsets((req: TxnOffsetCommitRequest) => this.txnOffsetCommit(req)),
+      withOffsets((req: TxnOffsetCommitRequest, rc) => {
+        const code = txnDenied(rc, req.transactionalId)
+          ? T
+          : groupDenied(rc, req.groupId)
+            ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+            : 0;
+        if (code === 0) return this.txnOffsetCommit(req);
+        return {
+          throttleTimeMs: 0,
+          topics: req.topics.map((x) => ({
+            name: x.name,
+            partitions: x.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code })),
+          })),
+        };
+      }),
     );
     on(ApiKey.DescribeGroups, (req) => handleDescribeGroups(g, req));
     on(ApiKey.ListGroups, (req) => handleListGroups(g, req));

@@ -185,6 +185,22 @@ describe("ACLs (kafkajs, kcat, SASL)", () => {
     await admin.disconnect();
   });
 
+  it("a transactional id needs WRITE on it: alice's transactional producer is refused", async () => {
+    const producer = kafkaAs("alice").producer({
+      transactionalId: "alice-txn",
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    // kafkajs looks up the transaction coordinator at its first transaction: FindCoordinator
+    // already needs DESCRIBE on the id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which kafkajs
+    // reports as not finding the coordinator).
+    await assert.rejects(producer.transaction(), (e: Error & { type?: string }) =>
+      /TRANSACTIONAL_ID_AUTHORIZATION_FAILED|authoriz|find group coordinator/i.test(`${e.type} ${e.message}`),
+    );
+    await producer.disconnect().catch(() => {});
+  });
+
   it("the ACLs survive a restart (acls.json)", async () => {
     await broker.stop();
     broker = await start();
