@@ -10,12 +10,17 @@ import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
 import { COMPLETION_DUPLICATE, COMPLETION_FIELDS, COMPLETION_NO_TAG } from "../log/writer_protocol.ts";
+import type { AlterConfigsRequest } from "../protocol/alter_configs.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
+import type { CreatePartitionsRequest } from "../protocol/create_partitions.ts";
 import type { CreateTopicsRequest } from "../protocol/create_topics.ts";
+import type { DeleteGroupsRequest } from "../protocol/delete_groups.ts";
+import type { DeleteRecordsRequest } from "../protocol/delete_records.ts";
 import type { DeleteTopicsRequest } from "../protocol/delete_topics.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { FindCoordinatorRequest } from "../protocol/find_coordinator.ts";
 import type { HeartbeatRequest } from "../protocol/heartbeat.ts";
+import type { IncrementalAlterConfigsRequest } from "../protocol/incremental_alter_configs.ts";
 import type { InitProducerIdRequest } from "../protocol/init_producer_id.ts";
 import type { JoinGroupRequest } from "../protocol/join_group.ts";
 import type { LeaveGroupRequest } from "../protocol/leave_group.ts";
@@ -23,7 +28,13 @@ import { registerLz4 } from "../protocol/lz4_node.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offset_commit.ts";
 import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
 import { CODECS } from "../protocol/registry.ts";
-import type { CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest } from "../protocol/security.ts";
+import type {
+  AlterUserScramCredentialsRequest,
+  CreateAclsRequest,
+  DeleteAclsRequest,
+  DescribeAclsRequest,
+  DescribeUserScramCredentialsRequest,
+} from "../protocol/security.ts";
 import type { SyncGroupRequest } from "../protocol/sync_group.ts";
 import type {
   AddOffsetsToTxnRequest,
@@ -363,8 +374,59 @@ export class Broker {
       return res;
     });
     on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
-    on(ApiKey.AlterConfigs, (req) => handleAlterConfigs(c, req));
-    on(ApiKey.IncrementalAlterConfigs, (req) => handleIncrementalAlterConfigs(c, req));
+    // Kafka's ACLs: ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for a broker
+    // resource, on the cluster (CLUSTER_AUTHORIZATION_FAILED); the refused resources answered here.
+    const configRefusal = (rc: Parameters<Handler>[1], type: number, name: string): number =>
+      type === 2
+        ? allowed(c, rc, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, name)
+          ? 0
+          : ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        : allowedOnCluster(c, rc, AclOperation.ALTER_CONFIGS)
+          ? 0
+          : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    const alterConfigsChecked =
+      <R extends { resourceType: number; resourceName: string }, Q extends { resources: R[] }>(
+        f: (req: Q) =>
+          | Promise<{
+              throttleTimeMs: number;
+              responses: {
+                errorCode: number;
+                errorMessage: string | null;
+                resourceType: number;
+                resourceName: string;
+              }[];
+            }>
+          | {
+              throttleTimeMs: number;
+              responses: {
+                errorCode: number;
+                errorMessage: string | null;
+                resourceType: number;
+                resourceName: string;
+              }[];
+            },
+      ) =>
+      async (req: Q, rc: Parameters<Handler>[1]) => {
+        const refused = req.resources.filter((r) => configRefusal(rc, r.resourceType, r.resourceName) !== 0);
+        if (refused.length === 0) return f(req);
+        const res = await f({ ...req, resources: req.resources.filter((r) => !refused.includes(r)) });
+        for (const r of refused)
+          res.responses.push({
+            errorCode: configRefusal(rc, r.resourceType, r.resourceName),
+            errorMessage: "Authorization failed.",
+            resourceType: r.resourceType,
+            resourceName: r.resourceName,
+          });
+        return res;
+      };
+    on(
+      ApiKey.AlterConfigs,
+      alterConfigsChecked((req: AlterConfigsRequest) => handleAlterConfigs(c, req)),
+    );
+    on(
+      ApiKey.IncrementalAlterConfigs,
+      alterConfigsChecked((req: IncrementalAlterConfigsRequest) => handleIncrementalAlterConfigs(c, req)),
+    );
     // In a cluster the coordinator is the leader of an offsets partition: the topic exists first.
     on(ApiKey.FindCoordinator, async (req: FindCoordinatorRequest, rc) => {
       if (c.cluster !== null) {
@@ -502,14 +564,62 @@ export class Broker {
         : deleteAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
     );
     on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.saslUsers, req, rc));
-    on(ApiKey.DescribeUserScramCredentials, (req) => handleDescribeUserScramCredentials(this.saslUsers, req));
-    on(ApiKey.AlterUserScramCredentials, (req) => handleAlterUserScramCredentials(c, this.saslUsers, req));
+    // Users: DESCRIBE / ALTER on the cluster (Kafka's).
+    on(ApiKey.DescribeUserScramCredentials, (req: DescribeUserScramCredentialsRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.DESCRIBE)
+        ? handleDescribeUserScramCredentials(this.saslUsers, req)
+        : {
+            throttleTimeMs: 0,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: "Cluster authorization failed.",
+            results: [],
+          },
+    );
+    on(ApiKey.AlterUserScramCredentials, (req: AlterUserScramCredentialsRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.ALTER)
+        ? handleAlterUserScramCredentials(c, this.saslUsers, req)
+        : {
+            throttleTimeMs: 0,
+            results: [...new Set([...req.deletions, ...req.upsertions].map((x) => x.name))].map((user) => ({
+              user,
+              errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+              errorMessage: "Cluster authorization failed.",
+            })),
+          },
+    );
     on(ApiKey.ListTransactions, (req, rc) => handleListTransactions(t, req, rc.header.apiVersion));
     on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
-    on(ApiKey.CreatePartitions, (req) => handleCreatePartitions(c, req));
+    on(ApiKey.CreatePartitions, async (req: CreatePartitionsRequest, rc) => {
+      const may = (name: string) => allowed(c, rc, AclOperation.ALTER, ResourceType.TOPIC, name);
+      if (req.topics.every((t) => may(t.name))) return handleCreatePartitions(c, req);
+      const res = await handleCreatePartitions(c, { ...req, topics: req.topics.filter((t) => may(t.name)) });
+      for (const t of req.topics)
+        if (!may(t.name))
+          res.results.push({
+            name: t.name,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: "Authorization failed.",
+          });
+      return res;
+    });
     on(ApiKey.DescribeCluster, (req, rc) => handleDescribeCluster(c, req, rc));
     on(ApiKey.DescribeLogDirs, (req) => handleDescribeLogDirs(c, req));
-    on(ApiKey.DeleteRecords, (req) => handleDeleteRecords(c, req));
+    on(ApiKey.DeleteRecords, async (req: DeleteRecordsRequest, rc) => {
+      const may = (name: string) => allowed(c, rc, AclOperation.DELETE, ResourceType.TOPIC, name);
+      if (req.topics.every((t) => may(t.name))) return handleDeleteRecords(c, req);
+      const res = await handleDeleteRecords(c, { ...req, topics: req.topics.filter((t) => may(t.name)) });
+      for (const t of req.topics)
+        if (!may(t.name))
+          res.topics.push({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              lowWatermark: -1,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            })),
+          });
+      return res;
+    });
     on(ApiKey.DescribeProducers, (req) => handleDescribeProducers(c, req));
     const cluster = c.cluster;
     if (cluster !== null) {
@@ -630,7 +740,14 @@ export class Broker {
     );
     on(ApiKey.DescribeGroups, (req) => handleDescribeGroups(g, req));
     on(ApiKey.ListGroups, (req) => handleListGroups(g, req));
-    on(ApiKey.DeleteGroups, (req) => handleDeleteGroups(g, req));
+    on(ApiKey.DeleteGroups, async (req: DeleteGroupsRequest, rc) => {
+      const may = (id: string) => allowed(c, rc, AclOperation.DELETE, ResourceType.GROUP, id);
+      if (req.groupsNames.every(may)) return handleDeleteGroups(g, req);
+      const res = await handleDeleteGroups(g, { ...req, groupsNames: req.groupsNames.filter(may) });
+      for (const groupId of req.groupsNames)
+        if (!may(groupId)) res.results.push({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+      return res;
+    });
     on(
       ApiKey.OffsetDelete,
       withOffsets((req) => handleOffsetDelete(g, req)),

@@ -49,7 +49,9 @@ export async function createTopic(c: TestCluster): Promise<void> {
 export async function state(c: TestCluster, via: number) {
   return withClient(c.broker(via).bootstrap, async (client) => {
     const md = await client.request(metadataCodec, 9, metadataRequest([TOPIC], false));
-    const p = md.topics[0].partitions[0];
+    // A broker the controller has not told of the topic yet knows no partition of it.
+    const p = md.topics[0]?.partitions[0];
+    if (p === undefined) return { leader: -1, isr: [] as number[], controller: md.controllerId };
     return { leader: p.leaderId, isr: [...p.isrNodes].sort(), controller: md.controllerId };
   });
 }

@@ -143,7 +143,8 @@ describe("pauses and restarts in a three-broker cluster", () => {
     cluster = await TestCluster.start({ overrides: { "leader.imbalance.check.interval.seconds": 1 } });
     const c = cluster;
     await createTopic(c);
-    assert.equal((await state(c, 2)).leader, 1);
+    // Broker 2 learns the partition from the controller's UpdateMetadata, maybe after broker 1.
+    await eventually(async () => (await state(c, 2)).leader === 1, 20_000, "broker 2 knows broker 1 leads");
     await c.broker(1).kill();
     await eventually(async () => (await state(c, 2)).leader > 1, 40_000, "a leader other than broker 1");
     assert.equal((await produceToLeader(c, -1, ["while-away"])).errorCode, 0);
