@@ -17,6 +17,8 @@ import type { CreateTopicsRequest } from "../protocol/create_topics.ts";
 import type { DeleteGroupsRequest } from "../protocol/delete_groups.ts";
 import type { DeleteRecordsRequest } from "../protocol/delete_records.ts";
 import type { DeleteTopicsRequest } from "../protocol/delete_topics.ts";
+import type { DescribeConfigsRequest } from "../protocol/describe_configs.ts";
+import type { DescribeGroupsRequest } from "../protocol/describe_groups.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { FindCoordinatorRequest } from "../protocol/find_coordinator.ts";
 import type { HeartbeatRequest } from "../protocol/heartbeat.ts";
@@ -24,6 +26,8 @@ import type { IncrementalAlterConfigsRequest } from "../protocol/incremental_alt
 import type { InitProducerIdRequest } from "../protocol/init_producer_id.ts";
 import type { JoinGroupRequest } from "../protocol/join_group.ts";
 import type { LeaveGroupRequest } from "../protocol/leave_group.ts";
+import type { ListGroupsRequest } from "../protocol/list_groups.ts";
+import type { ListOffsetsRequest } from "../protocol/list_offsets.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offset_commit.ts";
 import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
@@ -325,7 +329,30 @@ export class Broker {
     on(ApiKey.Metadata, (req, rc) => handleMetadata(c, req, rc.header.apiVersion, rc));
     on(ApiKey.Produce, (req, rc) => handleProduce(c, req, rc.header.apiVersion, rc));
     on(ApiKey.Fetch, (req, rc) => handleFetch(c, req, rc));
-    on(ApiKey.ListOffsets, (req, rc) => handleListOffsets(c, req, rc.header.apiVersion));
+    // Kafka's ACLs: DESCRIBE on the topic (TOPIC_AUTHORIZATION_FAILED for the others).
+    on(ApiKey.ListOffsets, async (req: ListOffsetsRequest, rc) => {
+      const may = (name: string) => allowed(c, rc, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+      if (req.topics.every((t) => may(t.name))) return handleListOffsets(c, req, rc.header.apiVersion);
+      const res = await handleListOffsets(
+        c,
+        { ...req, topics: req.topics.filter((t) => may(t.name)) },
+        rc.header.apiVersion,
+      );
+      for (const t of req.topics)
+        if (!may(t.name))
+          res.topics.push({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              oldStyleOffsets: [],
+              timestamp: -1,
+              offset: -1,
+              leaderEpoch: -1,
+            })),
+          });
+      return res;
+    });
     // Kafka's ACLs: CREATE on the cluster or the topic; DELETE on the topic. The refused topics
     // are answered TOPIC_AUTHORIZATION_FAILED, the others handled.
     on(ApiKey.CreateTopics, async (req: CreateTopicsRequest, rc) => {
@@ -373,7 +400,34 @@ export class Broker {
           });
       return res;
     });
-    on(ApiKey.DescribeConfigs, (req, rc) => handleDescribeConfigs(c, req, rc.header.apiVersion));
+    // DESCRIBE_CONFIGS on the topic, or on the cluster for a broker resource.
+    on(ApiKey.DescribeConfigs, async (req: DescribeConfigsRequest, rc) => {
+      const refusal = (r: { resourceType: number; resourceName: string }) =>
+        r.resourceType === 2
+          ? allowed(c, rc, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, r.resourceName)
+            ? 0
+            : ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          : allowedOnCluster(c, rc, AclOperation.DESCRIBE_CONFIGS)
+            ? 0
+            : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      if (req.resources.every((r) => refusal(r) === 0))
+        return handleDescribeConfigs(c, req, rc.header.apiVersion);
+      const res = await handleDescribeConfigs(
+        c,
+        { ...req, resources: req.resources.filter((r) => refusal(r) === 0) },
+        rc.header.apiVersion,
+      );
+      for (const r of req.resources)
+        if (refusal(r) !== 0)
+          res.results.push({
+            errorCode: refusal(r),
+            errorMessage: "Authorization failed.",
+            resourceType: r.resourceType,
+            resourceName: r.resourceName,
+            configs: [],
+          });
+      return res;
+    });
     // Kafka's ACLs: ALTER_CONFIGS on the topic (TOPIC_AUTHORIZATION_FAILED) or, for a broker
     // resource, on the cluster (CLUSTER_AUTHORIZATION_FAILED); the refused resources answered here.
     const configRefusal = (rc: Parameters<Handler>[1], type: number, name: string): number =>
@@ -738,8 +792,28 @@ export class Broker {
         };
       }),
     );
-    on(ApiKey.DescribeGroups, (req) => handleDescribeGroups(g, req));
-    on(ApiKey.ListGroups, (req) => handleListGroups(g, req));
+    // DESCRIBE on each group; ListGroups lists every group with DESCRIBE on the cluster, else
+    // only the groups the caller may describe.
+    on(ApiKey.DescribeGroups, async (req: DescribeGroupsRequest, rc) => {
+      const res = await handleDescribeGroups(g, req);
+      for (const d of res.groups)
+        if (groupDenied(rc, d.groupId, AclOperation.DESCRIBE))
+          Object.assign(d, {
+            errorCode: G,
+            groupState: "",
+            protocolType: "",
+            protocolData: "",
+            members: [],
+            authorizedOperations: -2147483648,
+          });
+      return res;
+    });
+    on(ApiKey.ListGroups, async (req: ListGroupsRequest, rc) => {
+      const res = await handleListGroups(g, req);
+      if (!allowedOnCluster(c, rc, AclOperation.DESCRIBE))
+        res.groups = res.groups.filter((x) => !groupDenied(rc, x.groupId, AclOperation.DESCRIBE));
+      return res;
+    });
     on(ApiKey.DeleteGroups, async (req: DeleteGroupsRequest, rc) => {
       const may = (id: string) => allowed(c, rc, AclOperation.DELETE, ResourceType.GROUP, id);
       if (req.groupsNames.every(may)) return handleDeleteGroups(g, req);

@@ -172,6 +172,16 @@ describe("ACLs (kafkajs, kcat, SASL)", () => {
     assert.deepEqual(JSON.parse(asBob.stdout).topics, []);
     const admin = kafkaAs("alice").admin();
     await admin.connect();
+    // Groups and offsets: only what alice may describe (READ on G implies DESCRIBE).
+    const groups = (await admin.listGroups()).groups.map((x) => x.groupId);
+    assert.deepEqual(groups, ["G"]);
+    const bobAdmin = kafkaAs("bob").admin();
+    await bobAdmin.connect();
+    assert.deepEqual((await bobAdmin.listGroups()).groups, []);
+    await assert.rejects(bobAdmin.fetchTopicOffsets("A"), (e: Error & { type?: string }) =>
+      /TOPIC_AUTHORIZATION_FAILED|authoriz/i.test(`${e.type} ${e.message}`),
+    );
+    await bobAdmin.disconnect();
     await assert.rejects(
       admin.describeAcls({
         resourceType: AclResourceTypes.ANY,
