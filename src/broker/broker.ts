@@ -19,6 +19,8 @@ import type { DeleteRecordsRequest } from "../protocol/delete_records.ts";
 import type { DeleteTopicsRequest } from "../protocol/delete_topics.ts";
 import type { DescribeConfigsRequest } from "../protocol/describe_configs.ts";
 import type { DescribeGroupsRequest } from "../protocol/describe_groups.ts";
+import type { DescribeLogDirsRequest } from "../protocol/describe_log_dirs.ts";
+import type { DescribeProducersRequest } from "../protocol/describe_producers.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { FindCoordinatorRequest } from "../protocol/find_coordinator.ts";
 import type { HeartbeatRequest } from "../protocol/heartbeat.ts";
@@ -30,6 +32,7 @@ import type { ListGroupsRequest } from "../protocol/list_groups.ts";
 import type { ListOffsetsRequest } from "../protocol/list_offsets.ts";
 import { registerLz4 } from "../protocol/lz4_node.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offset_commit.ts";
+import type { OffsetDeleteRequest } from "../protocol/offset_delete.ts";
 import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
 import { CODECS } from "../protocol/registry.ts";
 import type {
@@ -43,7 +46,9 @@ import type { SyncGroupRequest } from "../protocol/sync_group.ts";
 import type {
   AddOffsetsToTxnRequest,
   AddPartitionsToTxnRequest,
+  DescribeTransactionsRequest,
   EndTxnRequest,
+  ListTransactionsRequest,
   TxnOffsetCommitRequest,
   TxnOffsetCommitResponse,
   WriteTxnMarkersRequest,
@@ -598,7 +603,22 @@ export class Broker {
             })),
           },
     );
-    on(ApiKey.DescribeTransactions, (req) => handleDescribeTransactions(t, req));
+    // DESCRIBE on the transactional id (Kafka's): others answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+    on(ApiKey.DescribeTransactions, (req: DescribeTransactionsRequest, rc) => {
+      const res = handleDescribeTransactions(t, req);
+      for (const s of res.transactionStates)
+        if (!allowed(c, rc, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, s.transactionalId))
+          Object.assign(s, {
+            errorCode: T,
+            transactionState: "",
+            transactionTimeoutMs: 0,
+            transactionStartTimeMs: -1,
+            producerId: -1,
+            producerEpoch: -1,
+            topics: [],
+          });
+      return res;
+    });
     on(ApiKey.SaslHandshake, (req, rc) => handleSaslHandshake(c, req, rc));
     // Kafka's ACL APIs: ALTER on the cluster to change them, DESCRIBE to list them.
     const clusterDenied = "Cluster authorization failed.";
@@ -641,7 +661,13 @@ export class Broker {
             })),
           },
     );
-    on(ApiKey.ListTransactions, (req, rc) => handleListTransactions(t, req, rc.header.apiVersion));
+    on(ApiKey.ListTransactions, (req: ListTransactionsRequest, rc) => {
+      const res = handleListTransactions(t, req, rc.header.apiVersion);
+      res.transactionStates = res.transactionStates.filter((s) =>
+        allowed(c, rc, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, s.transactionalId),
+      );
+      return res;
+    });
     on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
     on(ApiKey.CreatePartitions, async (req: CreatePartitionsRequest, rc) => {
       const may = (name: string) => allowed(c, rc, AclOperation.ALTER, ResourceType.TOPIC, name);
@@ -657,7 +683,11 @@ export class Broker {
       return res;
     });
     on(ApiKey.DescribeCluster, (req, rc) => handleDescribeCluster(c, req, rc));
-    on(ApiKey.DescribeLogDirs, (req) => handleDescribeLogDirs(c, req));
+    on(ApiKey.DescribeLogDirs, (req: DescribeLogDirsRequest, rc) =>
+      allowedOnCluster(c, rc, AclOperation.DESCRIBE)
+        ? handleDescribeLogDirs(c, req)
+        : { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] },
+    );
     on(ApiKey.DeleteRecords, async (req: DeleteRecordsRequest, rc) => {
       const may = (name: string) => allowed(c, rc, AclOperation.DELETE, ResourceType.TOPIC, name);
       if (req.topics.every((t) => may(t.name))) return handleDeleteRecords(c, req);
@@ -674,7 +704,22 @@ export class Broker {
           });
       return res;
     });
-    on(ApiKey.DescribeProducers, (req) => handleDescribeProducers(c, req));
+    on(ApiKey.DescribeProducers, async (req: DescribeProducersRequest, rc) => {
+      const may = (name: string) => allowed(c, rc, AclOperation.READ, ResourceType.TOPIC, name);
+      const res = await handleDescribeProducers(c, { ...req, topics: req.topics.filter((x) => may(x.name)) });
+      for (const x of req.topics)
+        if (!may(x.name))
+          res.topics.push({
+            name: x.name,
+            partitions: x.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              errorMessage: null,
+              activeProducers: [],
+            })),
+          });
+      return res;
+    });
     const cluster = c.cluster;
     if (cluster !== null) {
       // Between brokers: served (and advertised) only in a cluster.
@@ -824,7 +869,11 @@ export class Broker {
     });
     on(
       ApiKey.OffsetDelete,
-      withOffsets((req) => handleOffsetDelete(g, req)),
+      withOffsets((req: OffsetDeleteRequest, rc) =>
+        groupDenied(rc, req.groupId, AclOperation.DELETE)
+          ? { errorCode: G, throttleTimeMs: 0, topics: [] }
+          : handleOffsetDelete(g, req),
+      ),
     );
   }
 
