@@ -1166,7 +1166,13 @@ export class Broker {
           dispatcher,
           this.connections,
           admission,
-          { name: l.name, ssl, sasl: usesSasl(sec.protocol), log: this.logLine },
+          {
+            name: l.name,
+            ssl,
+            sasl: usesSasl(sec.protocol),
+            saslMaxReceiveBytes: c.saslServerMaxReceiveSize,
+            log: this.logLine,
+          },
         );
         this.tcpServers.push(server);
         port = (server.address() as net.AddressInfo).port;
@@ -1181,7 +1187,12 @@ export class Broker {
           this.connections,
           { allowed: c.websocketAllowedOrigins, ownHosts },
           admission,
-          { name: l.name, ssl, sasl: usesSasl(sec.protocol) },
+          {
+            name: l.name,
+            ssl,
+            sasl: usesSasl(sec.protocol),
+            saslMaxReceiveBytes: c.saslServerMaxReceiveSize,
+          },
         );
         this.wsListeners.push(ws);
         port = ws.port;

@@ -79,6 +79,12 @@ export const KEYS: Record<string, KeyDef> = {
     default: null,
     doc: "Milena: a single broker's SCRAM credentials (salted, no password), managed with `milena users` or AlterUserScramCredentials (default: sasl-credentials.json in the first log dir); a cluster keeps them in ZooKeeper /config/users",
   },
+  "sasl.server.max.receive.size": {
+    kind: "int",
+    default: "524288",
+    doc: "Largest request a SASL client may send before it authenticated (larger ones close the connection)",
+    min: 1024,
+  },
   "connections.max.reauth.ms": {
     kind: "long",
     default: "0",
@@ -633,6 +639,7 @@ export interface BrokerConfig {
   allowEveryoneIfNoAclFound: boolean;
   saslCredentialsFile: string;
   connectionsMaxReauthMs: number;
+  saslServerMaxReceiveSize: number;
   connectionFailedAuthenticationDelayMs: number;
   logDirs: string[];
   recoveryThreadsPerDataDir: number;
@@ -1035,6 +1042,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       (values.get("sasl.credentials.file") as string | undefined) ??
       join(logDirs[0], "sasl-credentials.json"),
     connectionsMaxReauthMs: num("connections.max.reauth.ms"),
+    saslServerMaxReceiveSize: num("sasl.server.max.receive.size"),
     connectionFailedAuthenticationDelayMs: num("connection.failed.authentication.delay.ms"),
     logDirs,
     recoveryThreadsPerDataDir: num("num.recovery.threads.per.data.dir"),

@@ -22,14 +22,22 @@ export class FrameDecoder {
   /** Bytes of this decoder counted in `memory` (the assembling buffer's capacity). */
   private counted = 0;
 
+  /**
+   * `preAuthMaxBytes`: while it returns a number, frames above it are refused too (a SASL
+   * connection before it authenticated: sasl.server.max.receive.size, as Kafka bounds them).
+   */
   constructor(
     private readonly maxFrameBytes: number,
     private readonly memory: RequestMemory = new RequestMemory(-1),
+    private readonly preAuthMaxBytes: () => number | null = () => null,
   ) {}
 
   private tooLarge(size: number): string | null {
-    return size < 0 || size > this.maxFrameBytes
-      ? `request of ${size} bytes exceeds socket.request.max.bytes (${this.maxFrameBytes})`
+    if (size < 0 || size > this.maxFrameBytes)
+      return `request of ${size} bytes exceeds socket.request.max.bytes (${this.maxFrameBytes})`;
+    const pre = this.preAuthMaxBytes();
+    return pre !== null && size > pre
+      ? `request of ${size} bytes before SASL authentication exceeds sasl.server.max.receive.size (${pre})`
       : null;
   }
 

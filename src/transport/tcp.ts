@@ -26,6 +26,8 @@ export interface TcpListenerOptions {
   ssl: SslConfig | null;
   /** SASL_PLAINTEXT / SASL_SSL: clients authenticate first. */
   sasl?: boolean;
+  /** sasl.server.max.receive.size: the largest frame before a SASL client authenticated. */
+  saslMaxReceiveBytes?: number;
   log: (line: string) => void;
 }
 
@@ -91,7 +93,10 @@ export function startTcpListener(
     });
     conn = new Connection(sink, dispatcher);
     connections.add(conn);
-    const decoder = new FrameDecoder(maxFrameBytes, dispatcher.requests);
+    const preAuth = opts.saslMaxReceiveBytes ?? 524288;
+    const decoder = new FrameDecoder(maxFrameBytes, dispatcher.requests, () =>
+      conn.sasl !== null && !conn.sasl.authenticated ? preAuth : null,
+    );
     const onFrame = (f: Buffer) => conn.onFrame(f);
     socket.on("data", (chunk: Buffer) => {
       conn.touch();

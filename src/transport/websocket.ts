@@ -101,7 +101,10 @@ export function startWebSocketListener(
   connections: Set<Connection>,
   origins: OriginPolicy,
   admission: Admission = OPEN_DOOR,
-  opts: { name: string; ssl: SslConfig | null; sasl?: boolean } = { name: "WEBSOCKET", ssl: null },
+  opts: { name: string; ssl: SslConfig | null; sasl?: boolean; saslMaxReceiveBytes?: number } = {
+    name: "WEBSOCKET",
+    ssl: null,
+  },
 ): Promise<WebSocketListener> {
   const u = loadUws();
   // wss for the WEBSOCKET_SSL / WEBSOCKET_SASL_SSL listeners: uWebSockets.js's SSLApp on the
@@ -193,6 +196,13 @@ export function startWebSocketListener(
       const data = ws.getUserData();
       if (!isBinary) {
         data.conn.fail("text WebSocket message (Kafka frames are binary)");
+        return;
+      }
+      const sasl = data.conn.sasl;
+      if (sasl !== null && !sasl.authenticated && message.byteLength > (opts.saslMaxReceiveBytes ?? 524288)) {
+        data.conn.fail(
+          `request of ${message.byteLength} bytes before SASL authentication exceeds sasl.server.max.receive.size`,
+        );
         return;
       }
       // uWebSockets.js reuses the message memory after this callback: take a copy.

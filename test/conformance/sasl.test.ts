@@ -197,6 +197,26 @@ describe("SASL (kcat, kafkajs)", () => {
     assert.match(broker.output, /Metadata request before SASL authentication/);
   });
 
+  it("a large request before authenticating closes the connection (sasl.server.max.receive.size)", async () => {
+    const net = await import("node:net");
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(broker.ports.SASL_PLAINTEXT, "127.0.0.1", () => {
+        // A frame that claims 10 MB: refused from its size alone, before any byte of it is kept.
+        const head = Buffer.alloc(4);
+        head.writeInt32BE(10 * 1024 * 1024);
+        sock.write(head);
+      });
+      sock.on("close", () => resolve(true));
+      sock.on("error", () => {});
+      setTimeout(() => {
+        sock.destroy();
+        resolve(false);
+      }, 5000).unref();
+    });
+    assert.ok(closed, "the broker closes the connection");
+    assert.match(broker.output, /before SASL authentication exceeds sasl\.server\.max\.receive\.size/);
+  });
+
   it("AlterUserScramCredentials adds a user to the running broker; DescribeUserScramCredentials lists them", async () => {
     const admin = await RawClient.tcp(broker.bootstrap);
     try {
