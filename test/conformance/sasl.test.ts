@@ -18,6 +18,8 @@ import { metadataCodec } from "../../src/protocol/metadata.ts";
 import {
   alterUserScramCredentialsCodec,
   describeUserScramCredentialsCodec,
+  saslAuthenticateCodec,
+  saslHandshakeCodec,
 } from "../../src/protocol/security.ts";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
 import { makeCerts, type TestCerts } from "../helpers/certs.ts";
@@ -103,7 +105,8 @@ describe("SASL (kcat, kafkajs)", () => {
     broker = await BrokerProcess.start({
       logDir,
       overrides: {
-        listeners: "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        listeners:
+          "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,WEBSOCKET_SASL_PLAINTEXT://127.0.0.1:0",
         "ssl.key.location": certs.serverKey,
         "ssl.certificate.location": certs.serverCert,
         "sasl.enabled.mechanisms": "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN",
@@ -195,6 +198,41 @@ describe("SASL (kcat, kafkajs)", () => {
     );
     c.close();
     assert.match(broker.output, /Metadata request before SASL authentication/);
+  });
+
+  it("over WebSocket: the same SASL (PLAIN and SCRAM through SaslAuthenticate), nothing before it", async () => {
+    const url = `ws://127.0.0.1:${broker.ports.WEBSOCKET_SASL_PLAINTEXT}`;
+    const metadata = (c: RawClient) =>
+      c.request(metadataCodec, 9, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+    const early = await RawClient.ws(url);
+    await assert.rejects(metadata(early));
+    early.close();
+    const c = await RawClient.ws(url);
+    try {
+      const h = await c.request(saslHandshakeCodec, 1, { mechanism: "PLAIN" });
+      assert.equal(h.errorCode, 0);
+      assert.ok(h.mechanisms.includes("SCRAM-SHA-512"));
+      const good = Buffer.from("\u0000alice\u0000alice-secret");
+      const a = await c.request(saslAuthenticateCodec, 2, { authBytes: good });
+      assert.equal(a.errorCode, 0, a.errorMessage ?? "");
+      assert.equal(a.sessionLifetimeMs, 3000);
+      const md = await metadata(c);
+      assert.ok(md.brokers.length > 0);
+    } finally {
+      c.close();
+    }
+    const wrong = await RawClient.ws(url);
+    await wrong.request(saslHandshakeCodec, 1, { mechanism: "PLAIN" });
+    const refused = await wrong.request(saslAuthenticateCodec, 2, {
+      authBytes: Buffer.from("\u0000alice\u0000wrong"),
+    });
+    assert.equal(refused.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+    wrong.close();
   });
 
   it("a large request before authenticating closes the connection (sasl.server.max.receive.size)", async () => {
