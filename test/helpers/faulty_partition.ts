@@ -44,6 +44,10 @@ export async function createTopic(c: TestCluster): Promise<void> {
     assert.equal(res.topics[0].errorCode, 0, res.topics[0].errorMessage ?? "");
   });
   await eventually(async () => (await state(c, 1)).isr.length === 3, 30_000, "ISR of three");
+  // Every broker learns the partition from the controller's UpdateMetadata, some after others:
+  // tests that ask any of them for its leader wait for all to know it.
+  for (const b of c.brokers.map((_, i) => i + 1).filter((id) => c.broker(id).alive))
+    await eventually(async () => (await state(c, b)).leader >= 0, 30_000, `broker ${b} knows the leader`);
 }
 
 export async function state(c: TestCluster, via: number) {
