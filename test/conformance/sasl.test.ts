@@ -186,6 +186,24 @@ describe("SASL (kcat, kafkajs)", () => {
     assert.deepEqual(c.stdout.trim().split("\n"), ["first", "after the session"]);
   });
 
+  it("on a listener without SASL, SaslAuthenticate is ILLEGAL_SASL_STATE and the connection stays", async () => {
+    const c = await RawClient.tcp(broker.bootstrap);
+    try {
+      const r = await c.request(saslAuthenticateCodec, 2, { authBytes: Buffer.from("x") });
+      assert.equal(r.errorCode, ErrorCode.ILLEGAL_SASL_STATE);
+      await sleep(300);
+      const md = await c.request(metadataCodec, 9, {
+        topics: null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      assert.ok(md.brokers.length > 0, "still answered after the refusal");
+    } finally {
+      c.close();
+    }
+  });
+
   it("a request before authenticating closes the connection", async () => {
     const c = await RawClient.tcp(`127.0.0.1:${broker.ports.SASL_PLAINTEXT}`);
     await assert.rejects(

@@ -133,7 +133,10 @@ export async function handleSaslAuthenticate(
       sessionLifetimeMs: ctx.config.connectionsMaxReauthMs,
     };
   const conn = rc.connection;
-  setTimeout(() => conn.fail("SASL authentication failed"), 50).unref();
+  // A SASL connection that failed is closed once the answer is out; a SaslAuthenticate on a
+  // listener without SASL is only answered (ILLEGAL_SASL_STATE): closing it later would cut the
+  // requests it sent since.
+  if (conn.sasl !== null) setTimeout(() => conn.fail("SASL authentication failed"), 50).unref();
   return { errorCode: r.errorCode, errorMessage: r.message, authBytes: EMPTY, sessionLifetimeMs: 0 };
 }
 
