@@ -21,6 +21,8 @@ export interface BenchBrokerOptions {
 export class BenchBroker {
   kafkaPort = 0;
   wsPort = 0;
+  /** Each listener's bound port, by name (PLAINTEXT, SSL, SASL_PLAINTEXT, ...), from the started line. */
+  listenerPorts: Record<string, number> = {};
   output = "";
   /** Milliseconds from spawn() to the "milena started" line. */
   startMs = 0;
@@ -61,12 +63,17 @@ export class BenchBroker {
       child.stdout!.on("data", (d: Buffer) => {
         buf += d.toString();
         b.output += d.toString();
-        const m = /milena started kafka=(\d+) websocket=(\d+|off)/.exec(buf);
+        // The whole line (its listeners= map may follow the ports).
+        const m = /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?\n/.exec(buf);
         if (m) {
           b.startMs = performance.now() - t0;
           b.openedLine = /opened \d+ partition\(s\)[^\n]*/.exec(b.output)?.[0] ?? "";
           b.kafkaPort = Number(m[1]);
           b.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
+            const at = pair.lastIndexOf(":");
+            b.listenerPorts[pair.slice(0, at)] = Number(pair.slice(at + 1));
+          }
           clearTimeout(timer);
           resolve();
         }

@@ -13,17 +13,21 @@
 //   7. compaction   the log cleaner's MB/s and the disk it gives back (a 256 MiB dirty log over
 //                   10,000 keys, QUICK 32 MiB); kafkajs transactional produce beside idempotent,
 //                   read_committed vs read_uncommitted consume (compaction.ts)
-//   8. micro        tinybench of the hot functions (micro.ts)
+//   8. security     W1 / W3 over TLS beside plaintext on one broker (SSL and PLAINTEXT listeners;
+//                   the lean client and kafkajs), the authorizer's cost per Produce request
+//                   (kafkajs over SASL_PLAINTEXT / SCRAM, no authorizer vs AclAuthorizer with 480
+//                   ACLs: 50,000 sends of one record, QUICK 10,000) (security.ts)
+//   9. micro        tinybench of the hot functions (micro.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
 //
-//   QUICK=1            small sizes, one repetition (~2 minutes; the cluster ~45 s of it,
-//                      compaction ~30 s)
-//   (default)          full sizes (W1 1,000,000 records), three repetitions (~17 minutes; the
-//                      cluster ~4 of them, compaction ~2.5)
+//   QUICK=1            small sizes, one repetition (~2.5 minutes; the cluster ~45 s of it,
+//                      compaction ~30 s, security ~25 s)
+//   (default)          full sizes (W1 1,000,000 records), three repetitions (~19.5 minutes; the
+//                      cluster ~4 of them, compaction ~2.5, security ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
-//                      compaction, micro); RESULTS.md is then left alone. --e2e and --micro
+//                      compaction, security, micro); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.
 //   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
 //                      as from a separate run (e.g. `--only=cluster --update`)
@@ -78,6 +82,7 @@ import { type PeerServer, startNats, startRedis } from "./peers.ts";
 import { machineBusyMs, selfCpuMs, waitForQuiet } from "./procstat.ts";
 import { formatSummary, profileFiles, summarize } from "./profile.ts";
 import { measureRecovery, type RecoveryResult } from "./recovery.ts";
+import { measureSecurity, type SecurityResult, securityIntro, securityTables } from "./security.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const quick = process.env.QUICK !== undefined && process.env.QUICK !== "" && process.env.QUICK !== "0";
@@ -91,6 +96,7 @@ const ALL_PARTS = [
   "hardening",
   "cluster",
   "compaction",
+  "security",
   "micro",
 ] as const;
 type Part = (typeof ALL_PARTS)[number];
@@ -644,6 +650,24 @@ async function main(): Promise<void> {
     partDone("compaction");
   }
 
+  let security: SecurityResult | null = null;
+  if (parts.has("security")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    security = await measureSecurity(
+      {
+        quick,
+        records: e2eConfig.records,
+        reps: e2eConfig.reps,
+        window: e2eConfig.window,
+        fetchMaxBytes: e2eConfig.fetchMaxBytes,
+        warmupRecords: e2eConfig.warmupRecords,
+        quietWaitMs: e2eConfig.quietWaitMs,
+      },
+      log,
+    );
+    partDone("security");
+  }
+
   let micro: MicroResult[] = [];
   let microOthers = 0;
   if (parts.has("micro")) {
@@ -771,6 +795,13 @@ async function main(): Promise<void> {
       title: "Log compaction and transactions",
       intro: compactionIntro(compaction),
       body: compactionTables(compaction, mdTable),
+    });
+  }
+  if (security) {
+    sections.push({
+      title: "TLS and authorization",
+      intro: securityIntro(security),
+      body: securityTables(security, mdTable),
     });
   }
   if (micro.length > 0) {
