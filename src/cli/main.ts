@@ -24,6 +24,7 @@ const USAGE = `usage: milena <command> ...
   groups    list|describe|delete|reset-offsets consumer groups
   cluster   status: brokers, controller, under-replicated and offline partitions
   users     add|delete|list: SCRAM users of the SASL listeners (a broker's credentials file)
+  acls      add|remove|list: ACLs of the authorizer (as kafka-acls.sh)
 run 'milena <command> --help' for its options`;
 
 type ClientCommand = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -57,6 +58,10 @@ async function clientCommand(name: string): Promise<ClientCommand | null> {
     case "users": {
       const m = await import("./users.ts");
       return { run: m.users, usage: m.USERS_USAGE };
+    }
+    case "acls": {
+      const m = await import("./acls.ts");
+      return { run: m.acls, usage: m.ACLS_USAGE };
     }
     default:
       return null;

@@ -14,6 +14,7 @@ import {
   alterPartitionReassignmentsCodec,
   listPartitionReassignmentsCodec,
 } from "../protocol/reassignments.ts";
+import * as aclAdmin from "./acl_admin.ts";
 import type { Cluster, PartitionInfo } from "./cluster.ts";
 import type { Connection } from "./connection.ts";
 import { MilenaAggregateError, type MilenaError, NotConnectedError, protocolError } from "./errors.ts";
@@ -475,6 +476,26 @@ export class Admin {
       }),
     );
     throwResourceErrors(res.responses, "incrementalAlterConfigs");
+  }
+
+  // ---- ACLs (acl_admin.ts) ----
+
+  /** Create ACLs (kafkajs's createAcls); a refused creation is thrown. */
+  async createAcls(opts: { acl: aclAdmin.AclEntry[] }): Promise<void> {
+    this.check();
+    return aclAdmin.createAcls(this.cluster, opts.acl);
+  }
+
+  /** The ACLs matching a filter, grouped by resource pattern (kafkajs's describeAcls). */
+  async describeAcls(filter: aclAdmin.AclFilter): Promise<aclAdmin.DescribeAclsResult> {
+    this.check();
+    return aclAdmin.describeAcls(this.cluster, filter);
+  }
+
+  /** Delete the ACLs matching each filter; what each one deleted (kafkajs's deleteAcls). */
+  async deleteAcls(opts: { filters: aclAdmin.AclFilter[] }): Promise<aclAdmin.DeleteAclsResult> {
+    this.check();
+    return aclAdmin.deleteAcls(this.cluster, opts.filters);
   }
 
   // ---- consumer groups (group_admin.ts) ----

@@ -3,6 +3,16 @@
 // Node-only API.
 
 export {
+  type AclEntry,
+  type AclFilter,
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  type DeleteAclsResult,
+  type DescribeAclsResult,
+  ResourcePatternTypes,
+} from "./acl_admin.ts";
+export {
   Admin,
   type AdminConfig,
   AlterConfigOpTypes,

@@ -33,6 +33,7 @@ import {
   alterPartitionReassignmentsCodec,
   listPartitionReassignmentsCodec,
 } from "../protocol/reassignments.ts";
+import { createAclsCodec, deleteAclsCodec, describeAclsCodec } from "../protocol/security.ts";
 import { syncGroupCodec } from "../protocol/sync_group.ts";
 import { Writer } from "../protocol/writer.ts";
 import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
@@ -69,6 +70,10 @@ const CLIENT_VERSIONS = new Map<number, [number, number]>(
     // a cluster's controller (KIP-455)
     [alterPartitionReassignmentsCodec, 0, LATEST],
     [listPartitionReassignmentsCodec, 0, LATEST],
+    // ACLs (acl_admin.ts): v1+ carry the pattern type (prefixed ACLs, KIP-290)
+    [describeAclsCodec, 1, LATEST],
+    [createAclsCodec, 1, LATEST],
+    [deleteAclsCodec, 1, LATEST],
   ].map(([c, lo, hi]) => {
     const codec = c as ApiCodec<unknown, unknown>;
     return [codec.key, [Math.max(lo as number, codec.minVersion), Math.min(hi as number, codec.maxVersion)]];

@@ -16,6 +16,7 @@
 //
 // Error codes not yet in src/protocol/error_codes.ts are in AclErrorCode (to move there).
 
+import { AclOperation, AclPermissionType, PatternType, ResourceType } from "../../protocol/acl_codes.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 
 /** Error codes the ACL code answers that src/protocol/error_codes.ts does not have yet (Errors.java). */
@@ -25,57 +26,8 @@ export const AclErrorCode = {
   DELEGATION_TOKEN_AUTHORIZATION_FAILED: 65,
 } as const;
 
-export const ResourceType = {
-  UNKNOWN: 0,
-  ANY: 1,
-  TOPIC: 2,
-  GROUP: 3,
-  CLUSTER: 4,
-  TRANSACTIONAL_ID: 5,
-  DELEGATION_TOKEN: 6,
-  USER: 7,
-} as const;
-export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType];
-
-export const PatternType = {
-  UNKNOWN: 0,
-  /** In a filter: any pattern type, but the exact name. */
-  ANY: 1,
-  /** In a filter: every pattern that applies to the name (literal, wildcard, prefixed). */
-  MATCH: 2,
-  /** A full name; "*" is the wildcard: every name. */
-  LITERAL: 3,
-  /** A name prefix. */
-  PREFIXED: 4,
-} as const;
-export type PatternType = (typeof PatternType)[keyof typeof PatternType];
-
-export const AclOperation = {
-  UNKNOWN: 0,
-  ANY: 1,
-  ALL: 2,
-  READ: 3,
-  WRITE: 4,
-  CREATE: 5,
-  DELETE: 6,
-  ALTER: 7,
-  DESCRIBE: 8,
-  CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10,
-  ALTER_CONFIGS: 11,
-  IDEMPOTENT_WRITE: 12,
-  CREATE_TOKENS: 13,
-  DESCRIBE_TOKENS: 14,
-} as const;
-export type AclOperation = (typeof AclOperation)[keyof typeof AclOperation];
-
-export const AclPermissionType = {
-  UNKNOWN: 0,
-  ANY: 1,
-  DENY: 2,
-  ALLOW: 3,
-} as const;
-export type AclPermissionType = (typeof AclPermissionType)[keyof typeof AclPermissionType];
+// The four enums are the protocol's (src/protocol/acl_codes.ts, shared with the client's admin).
+export { AclOperation, AclPermissionType, PatternType, ResourceType } from "../../protocol/acl_codes.ts";
 
 /** A LITERAL resource name matching every resource of its type (ResourcePattern.WILDCARD_RESOURCE). */
 export const WILDCARD_RESOURCE = "*";
