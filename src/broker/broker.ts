@@ -1192,6 +1192,7 @@ export class Broker {
             ssl,
             sasl: usesSasl(sec.protocol),
             saslMaxReceiveBytes: c.saslServerMaxReceiveSize,
+            log: this.logLine,
           },
         );
         this.wsListeners.push(ws);

@@ -20,8 +20,10 @@
 
 import type * as uws from "uWebSockets.js";
 import { createRequire } from "node:module";
+import * as tls from "node:tls";
 import type { SslConfig } from "../broker/config.ts";
 import { type Admission, Connection, type Dispatcher, OPEN_DOOR, type TransportSink } from "./connection.ts";
+import { secureContextOptions, watchTlsFiles } from "./tls_options.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -45,6 +47,8 @@ export function loadUws(): typeof uws {
 
 /** Above this much buffered in uWebSockets.js for a client, replies wait here. */
 const SEND_HIGH_BYTES = 8 * 1024 * 1024;
+/** TLS server names (SNI) a wss listener keeps a context for (each costs an SSL_CTX). */
+const MAX_SERVER_NAMES = 64;
 /** uWebSockets.js never buffers much more than SEND_HIGH_BYTES plus one reply. */
 const MAX_BACKPRESSURE = 256 * 1024 * 1024;
 
@@ -93,7 +97,7 @@ export function originAllowed(origin: string, policy: OriginPolicy): boolean {
   return LOOPBACK.has(host) || policy.ownHosts.some((h) => h.toLowerCase() === host && h !== "0.0.0.0");
 }
 
-export function startWebSocketListener(
+export async function startWebSocketListener(
   host: string,
   port: number,
   maxFrameBytes: number,
@@ -101,26 +105,22 @@ export function startWebSocketListener(
   connections: Set<Connection>,
   origins: OriginPolicy,
   admission: Admission = OPEN_DOOR,
-  opts: { name: string; ssl: SslConfig | null; sasl?: boolean; saslMaxReceiveBytes?: number } = {
+  opts: {
+    name: string;
+    ssl: SslConfig | null;
+    sasl?: boolean;
+    saslMaxReceiveBytes?: number;
+    /** Where certificate reloads are told. */
+    log?: (line: string) => void;
+  } = {
     name: "WEBSOCKET",
     ssl: null,
   },
 ): Promise<WebSocketListener> {
   const u = loadUws();
-  // wss for the WEBSOCKET_SSL / WEBSOCKET_SASL_SSL listeners: uWebSockets.js's SSLApp on the
-  // same PEM files (read at start: a renewed certificate needs a restart here).
   const ssl = opts.ssl;
-  const app =
-    ssl === null
-      ? u.App()
-      : u.SSLApp({
-          key_file_name: ssl.keyLocation ?? undefined,
-          cert_file_name: ssl.certificateLocation ?? undefined,
-          ca_file_name: ssl.caLocation ?? undefined,
-          passphrase: ssl.keyPassword ?? undefined,
-        });
   const sockets = new Set<uws.WebSocket<WsData>>();
-  app.ws<WsData>("/*", {
+  const behavior: uws.WebSocketBehavior<WsData> = {
     compression: u.DISABLED,
     maxPayloadLength: maxFrameBytes,
     maxBackpressure: MAX_BACKPRESSURE,
@@ -232,23 +232,66 @@ export function startWebSocketListener(
         releaseQueue(data);
       }
     },
-  });
-  return new Promise((resolve, reject) => {
-    app.listen(host, port, (listenSocket) => {
-      if (listenSocket === false) {
-        reject(new Error(`cannot listen for WebSocket on ${host}:${port}`));
-        return;
+  };
+  // wss for the WEBSOCKET_SSL / WEBSOCKET_SASL_SSL listeners: uWebSockets.js's SSLApp on the
+  // same PEM files as the TCP listeners.
+  const sslFiles =
+    ssl === null
+      ? null
+      : {
+          key_file_name: ssl.keyLocation ?? undefined,
+          cert_file_name: ssl.certificateLocation ?? undefined,
+          ca_file_name: ssl.caLocation ?? undefined,
+          passphrase: ssl.keyPassword ?? undefined,
+        };
+  const app = (sslFiles === null ? u.App() : u.SSLApp(sslFiles)).ws<WsData>("/*", behavior);
+  // A renewed certificate: uWebSockets.js cannot swap an SSLApp's own context, nor listen twice
+  // on a port, so a client that names the server (TLS SNI: every browser and Node client reaching
+  // a host name) gets a per-name context made from the files as they are at its first handshake;
+  // a reload drops them all, and the next handshake of each name reads the new files. Clients
+  // that connect to an address without a name get the certificate read at start.
+  const serverNames = new Set<string>();
+  let stopWatching = () => {};
+  if (ssl !== null && sslFiles !== null) {
+    app.missingServerName((hostname) => {
+      if (serverNames.size >= MAX_SERVER_NAMES || hostname.length > 253) return;
+      try {
+        tls.createSecureContext(secureContextOptions(ssl)); // the files parse: else keep the default
+        app.addServerName(hostname, sslFiles);
+        serverNames.add(hostname);
+      } catch (e) {
+        opts.log?.(`${opts.name}: TLS: serving the certificates read at start: ${(e as Error).message}`);
       }
-      resolve({
-        port: u.us_socket_local_port(listenSocket),
-        close() {
-          u.us_listen_socket_close(listenSocket);
-          for (const ws of [...sockets]) ws.close();
-          sockets.clear();
-        },
-      });
     });
+    stopWatching = watchTlsFiles(
+      ssl,
+      (o) => {
+        tls.createSecureContext(o); // throws on a bad key or certificate: the contexts stay
+        for (const name of serverNames) app.removeServerName(name);
+        serverNames.clear();
+      },
+      (line) => opts.log?.(`${opts.name}: ${line}`),
+    );
+  }
+  const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) =>
+    app.listen(host, port, (socket) =>
+      socket === false
+        ? reject(new Error(`cannot listen for WebSocket on ${host}:${port}`))
+        : resolve(socket),
+    ),
+  ).catch((e: Error) => {
+    stopWatching();
+    throw e;
   });
+  return {
+    port: u.us_socket_local_port(listenSocket),
+    close() {
+      stopWatching();
+      u.us_listen_socket_close(listenSocket);
+      for (const ws of [...sockets]) ws.close();
+      sockets.clear();
+    },
+  };
 }
 
 const DONE: Queued = { chunks: [] };

@@ -169,24 +169,52 @@ describe("TLS listeners (kcat, kafkajs)", () => {
     await assert.rejects(RawClient.ws(`ws://127.0.0.1:${broker.ports.WEBSOCKET_SSL}`));
   });
 
-  it("a renewed server certificate is served without a restart", async () => {
+  it("a renewed server certificate is served without a restart (SSL and wss)", async () => {
+    const wssUrl = `wss://127.0.0.1:${broker.ports.WEBSOCKET_SSL}`;
+    const apiVersions = (c: RawClient) =>
+      c.request(apiVersionsCodec, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
     const before = await peerCertificate(broker.ports.SSL);
-    // A new server certificate from the same CA, written over the files the broker watches.
-    const renewed = certs.client("renewed-server");
-    fs.copyFileSync(renewed.key, certs.serverKey);
-    fs.copyFileSync(renewed.cert, certs.serverCert);
-    let after = before;
-    for (const until = Date.now() + 15_000; after === before && Date.now() < until; await sleep(250))
-      after = await peerCertificate(broker.ports.SSL);
-    assert.notEqual(after, before, "the new certificate is served");
-    assert.match(broker.output, /TLS: certificates reloaded/);
+    // wss: a client naming the host (SNI, as browsers do) gets the renewed certificate.
+    const wssBefore = await peerCertificate(broker.ports.WEBSOCKET_SSL, "localhost");
+    assert.equal(wssBefore, before);
+    // A wss connection open across the renewal keeps working.
+    const open = await RawClient.ws(wssUrl, fs.readFileSync(certs.ca));
+    try {
+      // A new server certificate from the same CA, written over the files the broker watches.
+      const renewed = certs.client("renewed-server");
+      fs.copyFileSync(renewed.key, certs.serverKey);
+      fs.copyFileSync(renewed.cert, certs.serverCert);
+      let after = before;
+      let wssAfter = wssBefore;
+      for (
+        const until = Date.now() + 20_000;
+        (after === before || wssAfter === wssBefore) && Date.now() < until;
+        await sleep(250)
+      ) {
+        after = await peerCertificate(broker.ports.SSL);
+        wssAfter = await peerCertificate(broker.ports.WEBSOCKET_SSL, "localhost");
+      }
+      assert.notEqual(after, before, "the new certificate is served on SSL");
+      assert.equal(wssAfter, "renewed-server", "the new certificate is served on wss");
+      assert.match(broker.output, /TLS: certificates reloaded/);
+      assert.match(broker.output, /WEBSOCKET_SSL: TLS: certificates reloaded/);
+      assert.equal((await apiVersions(open)).errorCode, 0, "the connection opened before still answers");
+      const fresh = await RawClient.ws(wssUrl, fs.readFileSync(certs.ca));
+      try {
+        assert.equal((await apiVersions(fresh)).errorCode, 0, "a new wss connection is served");
+      } finally {
+        fresh.close();
+      }
+    } finally {
+      open.close();
+    }
   });
 });
 
-/** The subject of the certificate a TLS server on 127.0.0.1:port presents. */
-function peerCertificate(port: number): Promise<string> {
+/** The subject of the certificate a TLS server on 127.0.0.1:port presents (to a client naming `servername`). */
+function peerCertificate(port: number, servername?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+    const s = tls.connect({ host: "127.0.0.1", port, servername, rejectUnauthorized: false }, () => {
       const subject = String(s.getPeerCertificate().subject?.CN ?? "");
       s.destroy();
       resolve(subject);
