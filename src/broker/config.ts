@@ -21,6 +21,8 @@ interface KeyDef {
   min?: number;
   /** Accepted and validated, but only used once clustering lands: say so at startup. */
   notYetUsed?: string;
+  /** A secret (Kafka's PASSWORD type): DescribeConfigs answers null with is_sensitive, --print-config hides it. */
+  sensitive?: boolean;
 }
 
 const LONG_MAX = "9223372036854775807";
@@ -52,7 +54,18 @@ export const KEYS: Record<string, KeyDef> = {
   "inter.broker.listener.name": {
     kind: "string",
     default: null,
-    doc: "The listener brokers of a cluster use to reach each other (default: the first PLAINTEXT one)",
+    doc: "The listener brokers of a cluster use to reach each other (default: the first PLAINTEXT one); an SSL one: brokers check each other's certificate against ssl.ca.location and present their own (ssl.certificate.location); a SASL one: they authenticate with sasl.mechanism.inter.broker.protocol and the JAAS credentials",
+  },
+  "sasl.mechanism.inter.broker.protocol": {
+    kind: "string",
+    default: "GSSAPI",
+    doc: "The SASL mechanism brokers authenticate to each other with when inter.broker.listener.name is a SASL listener: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (Kafka's default GSSAPI is not served, so a SASL inter-broker listener needs it set)",
+  },
+  "sasl.jaas.config": {
+    kind: "string",
+    default: null,
+    doc: 'The broker\'s own SASL credentials for inter-broker connections, in Kafka\'s JAAS syntax: `org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="...";` (PlainLoginModule for PLAIN); `listener.name.<listener>.<mechanism>.sasl.jaas.config` (lower case, e.g. listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config) takes precedence',
+    sensitive: true,
   },
   "authorizer.class.name": {
     kind: "string",
@@ -116,6 +129,7 @@ export const KEYS: Record<string, KeyDef> = {
     kind: "string",
     default: null,
     doc: "Passphrase of ssl.key.location, when it is encrypted",
+    sensitive: true,
   },
   "ssl.client.auth": {
     kind: "string",
@@ -622,6 +636,12 @@ export function usesSasl(p: SecurityProtocol): boolean {
   return p === "SASL_PLAINTEXT" || p === "SASL_SSL";
 }
 
+export interface InterBrokerSasl {
+  mechanism: string;
+  username: string;
+  password: string;
+}
+
 export interface BrokerConfig {
   brokerId: number;
   listeners: Listener[];
@@ -630,6 +650,10 @@ export interface BrokerConfig {
   listenerSecurity: Map<string, ListenerSecurity>;
   /** inter.broker.listener.name: the listener brokers use to reach each other. */
   interBrokerListenerName: string;
+  /** Its security protocol (TLS and SASL of the connections to the other brokers). */
+  interBrokerProtocol: SecurityProtocol;
+  /** The credentials this broker authenticates to the others with (a SASL inter-broker listener). */
+  interBrokerSasl: InterBrokerSasl | null;
   /** TLS (ssl.*): PEM files, for the SSL and SASL_SSL listeners. */
   ssl: SslConfig;
   saslEnabledMechanisms: string[];
@@ -812,7 +836,14 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
   const values = new Map<string, number | boolean | string | string[]>();
   const effective: BrokerConfig["effective"] = new Map();
   const warnings: string[] = [];
+  /** listener.name.<listener>.<mechanism>.sasl.jaas.config, by "<LISTENER>/<MECHANISM>". */
+  const listenerJaas = new Map<string, string>();
   for (const [key, v] of raw) {
+    const lj = LISTENER_JAAS_KEY.exec(key);
+    if (lj !== null) {
+      listenerJaas.set(`${lj[1].toUpperCase()}/${lj[2].toUpperCase()}`, v);
+      continue;
+    }
     const def = KEYS[key];
     if (def === undefined) throw new ConfigError(`unknown config key "${key}"`);
     values.set(key, parseValue(key, def, v));
@@ -881,6 +912,14 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     throw new ConfigError(
       `inter.broker.listener.name: ${interBrokerListenerName} is ${interBroker.protocol}; brokers reach each other over PLAINTEXT listeners only for now`,
     );
+  const interBrokerSasl = usesSasl(interBroker.protocol)
+    ? interBrokerSaslOf(
+        interBrokerListenerName,
+        values.get("sasl.mechanism.inter.broker.protocol") as string,
+        listenerJaas,
+        (values.get("sasl.jaas.config") as string | undefined) ?? null,
+      )
+    : null;
   const ssl: SslConfig = {
     keyLocation: (values.get("ssl.key.location") as string | undefined) ?? null,
     certificateLocation: (values.get("ssl.certificate.location") as string | undefined) ?? null,
@@ -1033,6 +1072,8 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     advertised,
     listenerSecurity,
     interBrokerListenerName,
+    interBrokerProtocol: interBroker.protocol,
+    interBrokerSasl,
     ssl,
     saslEnabledMechanisms,
     authorizerEnabled,
@@ -1135,6 +1176,61 @@ export function normaliseCleanupPolicy(items: readonly string[]): string | null 
   if (set.size === 0 || set.size !== items.length || [...set].some((s) => s !== "delete" && s !== "compact"))
     return null;
   return set.size === 2 ? "compact,delete" : [...set][0];
+}
+
+/** listener.name.<listener>.<mechanism>.sasl.jaas.config (Kafka's per-listener JAAS override). */
+const LISTENER_JAAS_KEY = /^listener\.name\.([a-z0-9_]+)\.([a-z0-9-]+)\.sasl\.jaas\.config$/i;
+
+const INTER_BROKER_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+
+/** The SASL credentials a broker presents to the others (inter.broker.listener.name is SASL). */
+function interBrokerSaslOf(
+  listener: string,
+  mechanismValue: string,
+  listenerJaas: Map<string, string>,
+  jaas: string | null,
+): InterBrokerSasl {
+  const mechanism = mechanismValue.toUpperCase();
+  if (!INTER_BROKER_MECHANISMS.includes(mechanism))
+    throw new ConfigError(
+      `sasl.mechanism.inter.broker.protocol: ${mechanismValue}${mechanismValue === "GSSAPI" ? " (Kafka's default)" : ""} is not served; inter.broker.listener.name ${listener} is a SASL listener: set PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`,
+    );
+  const perListener = `listener.name.${listener.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+  const [key, text] = listenerJaas.has(`${listener}/${mechanism}`)
+    ? [perListener, listenerJaas.get(`${listener}/${mechanism}`)!]
+    : ["sasl.jaas.config", jaas];
+  if (text === null)
+    throw new ConfigError(
+      `${perListener} (or sasl.jaas.config) is required: the credentials this broker authenticates to the others with (inter.broker.listener.name ${listener} is a SASL listener)`,
+    );
+  const { options } = parseJaasConfig(key, text);
+  const username = options.get("username");
+  const password = options.get("password");
+  if (username === undefined || password === undefined)
+    throw new ConfigError(`${key}: needs username="..." and password="..."`);
+  return { mechanism, username, password };
+}
+
+/**
+ * Kafka's JAAS configuration line: `<LoginModule class> <flag> key="value" ...;` (flag one of
+ * required, requisite, sufficient, optional; values quoted, \" and \\ escaped).
+ */
+export function parseJaasConfig(key: string, text: string): { loginModule: string; options: Map<string, string> } {
+  const m = /^\s*([A-Za-z_$][\w.$]*)\s+(required|requisite|sufficient|optional)\b([\s\S]*?);?\s*$/.exec(text);
+  if (m === null)
+    throw new ConfigError(`${key}: not a JAAS line (LoginModuleClass required username="..." password="...";)`);
+  const options = new Map<string, string>();
+  const rest = m[3];
+  const option = /\s*([A-Za-z_][\w.-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s";]+))/y;
+  let at = 0;
+  while (at < rest.length && rest.slice(at).trim() !== "") {
+    option.lastIndex = at;
+    const o = option.exec(rest);
+    if (o === null) throw new ConfigError(`${key}: cannot read the options after ${m[1]} ${m[2]}`);
+    options.set(o[1], o[2] !== undefined ? o[2].replace(/\\(.)/g, "$1") : o[3]);
+    at = option.lastIndex;
+  }
+  return { loginModule: m[1], options };
 }
 
 function zookeeperConnectOf(values: Map<string, unknown>): string | null {

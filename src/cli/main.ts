@@ -137,7 +137,8 @@ export async function main(argv: string[]): Promise<number> {
   if (print) {
     for (const key of Object.keys(KEYS).sort()) {
       const e = config.effective.get(key)!;
-      process.stdout.write(`${key}=${e.value ?? ""}${e.source === "default" ? "  # default" : ""}\n`);
+      const value = KEYS[key].sensitive === true && e.value !== null ? "[hidden]" : (e.value ?? "");
+      process.stdout.write(`${key}=${value}${e.source === "default" ? "  # default" : ""}\n`);
     }
     return 0;
   }

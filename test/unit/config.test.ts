@@ -177,6 +177,7 @@ describe("defaults", () => {
       "ssl.certificate.location": "/etc/milena/cert.pem",
       "ssl.ca.location": "/etc/milena/ca.pem",
       "ssl.key.password": "secret",
+      "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="b";',
       "sasl.credentials.file": "/etc/milena/sasl-credentials.json",
     };
     // Java keystores are refused with advice (ssl.*.location PEM files instead).
@@ -396,5 +397,70 @@ describe("parseOverrides", () => {
     assert.deepEqual(c.effective.get("broker.id"), { value: "9", source: "static" });
     rejects(() => resolveConfig(new Map(), parseOverrides(["nope=1"])), /"nope"/);
     rejects(() => resolveConfig(new Map(), parseOverrides(["num.partitions=x"])), /num\.partitions/);
+  });
+});
+
+describe("inter-broker security", () => {
+  const SASL = {
+    listeners: "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093",
+    "inter.broker.listener.name": "SASL_PLAINTEXT",
+  };
+  const JAAS =
+    'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="p\\"w";';
+
+  test("a SASL inter-broker listener takes the mechanism and the JAAS credentials", () => {
+    const c = resolve({
+      ...SASL,
+      "sasl.mechanism.inter.broker.protocol": "scram-sha-512",
+      "sasl.jaas.config": JAAS,
+    });
+    assert.equal(c.interBrokerProtocol, "SASL_PLAINTEXT");
+    assert.deepEqual(c.interBrokerSasl, { mechanism: "SCRAM-SHA-512", username: "broker", password: 'p"w' });
+    assert.equal(resolve({}).interBrokerSasl, null);
+  });
+
+  test("listener.name.<listener>.<mechanism>.sasl.jaas.config wins over sasl.jaas.config", () => {
+    const c = resolve({
+      ...SASL,
+      "sasl.mechanism.inter.broker.protocol": "PLAIN",
+      "sasl.jaas.config": JAAS,
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username=admin password="s3cret";',
+    });
+    assert.deepEqual(c.interBrokerSasl, { mechanism: "PLAIN", username: "admin", password: "s3cret" });
+  });
+
+  test("Kafka's default GSSAPI, a missing or malformed JAAS line: errors naming the key", () => {
+    rejects(
+      () => resolve({ ...SASL, "sasl.jaas.config": JAAS }),
+      /sasl\.mechanism\.inter\.broker\.protocol: GSSAPI/,
+    );
+    rejects(
+      () => resolve({ ...SASL, "sasl.mechanism.inter.broker.protocol": "PLAIN" }),
+      /listener\.name\.sasl_plaintext\.plain\.sasl\.jaas\.config \(or sasl\.jaas\.config\) is required/,
+    );
+    rejects(
+      () =>
+        resolve({
+          ...SASL,
+          "sasl.mechanism.inter.broker.protocol": "PLAIN",
+          "sasl.jaas.config": "username=a",
+        }),
+      /sasl\.jaas\.config: not a JAAS line/,
+    );
+    rejects(
+      () =>
+        resolve({
+          ...SASL,
+          "sasl.mechanism.inter.broker.protocol": "PLAIN",
+          "sasl.jaas.config": 'x.PlainLoginModule required username="a";',
+        }),
+      /sasl\.jaas\.config: needs username/,
+    );
+  });
+
+  test("secrets are marked sensitive", () => {
+    assert.equal(KEYS["sasl.jaas.config"].sensitive, true);
+    assert.equal(KEYS["ssl.key.password"].sensitive, true);
   });
 });

@@ -123,14 +123,16 @@ export async function handleDescribeConfigs(
         const e = c.effective.get(name)!;
         const source = e.source === "static" ? SOURCE_STATIC_BROKER : SOURCE_DEFAULT;
         const key = KEYS[name as keyof typeof KEYS];
+        // A secret (ssl.key.password, sasl.jaas.config) is never sent: null, is_sensitive (Kafka).
+        const value = key.sensitive === true ? null : e.value;
         const entry: DescribeConfigsResourceResult = {
           name,
-          value: e.value,
+          value,
           readOnly: true,
           isDefault: e.source === "default",
           configSource: source,
-          isSensitive: false,
-          synonyms: withSynonyms ? [{ name, value: e.value, source }] : [],
+          isSensitive: key.sensitive === true,
+          synonyms: withSynonyms ? [{ name, value, source }] : [],
           configType: configType(key.kind),
           documentation: withDocumentation ? key.doc : null,
         };
