@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { describeConfigsCodec } from "../../src/protocol/describe_configs.ts";
 import { produceCodec } from "../../src/protocol/produce.ts";
 import { encodeBatch } from "../../src/protocol/records.ts";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
@@ -61,6 +62,38 @@ describe("configuration at startup", () => {
     assert.match(r.stdout, /^num\.partitions=5$/m);
     assert.match(r.stdout, /^log\.retention\.hours=24$/m);
     assert.match(r.stdout, /^log\.segment\.bytes=1073741824 {2}# default$/m);
+  });
+
+  it("secrets are never shown: --print-config hides them, DescribeConfigs answers null (is_sensitive)", async () => {
+    const jaas =
+      'org.apache.kafka.common.security.plain.PlainLoginModule required username="b" password="hunter2";';
+    const secrets = { "ssl.key.password": "hunter2", "sasl.jaas.config": jaas };
+    const args = Object.entries(secrets).flatMap(([k, v]) => ["--override", `${k}=${v}`]);
+    const r = await broker(...args, "--print-config");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ssl\.key\.password=\[hidden\]$/m);
+    assert.match(r.stdout, /^sasl\.jaas\.config=\[hidden\]$/m);
+    assert.doesNotMatch(r.stdout, /hunter2/);
+    const b = await BrokerProcess.start({ overrides: secrets });
+    const client = await RawClient.tcp(b.bootstrap);
+    try {
+      const res = await client.request(describeConfigsCodec, 4, {
+        resources: [{ resourceType: 4, resourceName: "", configurationKeys: null }],
+        includeSynonyms: true,
+        includeDocumentation: false,
+      });
+      const entries = new Map(res.results[0].configs.map((c) => [c.name, c]));
+      for (const key of Object.keys(secrets)) {
+        assert.equal(entries.get(key)?.value, null, key);
+        assert.equal(entries.get(key)?.isSensitive, true, key);
+        assert.equal(entries.get(key)?.synonyms[0].value, null, key);
+      }
+      assert.equal(entries.get("num.partitions")?.isSensitive, false);
+      assert.doesNotMatch(JSON.stringify(res), /hunter2/);
+    } finally {
+      client.close();
+      await b.destroy();
+    }
   });
 });
 
