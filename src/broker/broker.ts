@@ -4,8 +4,10 @@
 // marker.
 
 import type * as net from "node:net";
-import { ClusterNode } from "../cluster/node.ts";
+import { dirname } from "node:path";
+import { ClusterNode, type ClusterSecurity } from "../cluster/node.ts";
 import { zkBlocks } from "../cluster/producer_id_blocks.ts";
+import { ZkAcls, ZkSaslCredentials } from "../cluster/zk_security.ts";
 import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
@@ -34,6 +36,7 @@ import { registerLz4 } from "../protocol/lz4_node.ts";
 import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offset_commit.ts";
 import type { OffsetDeleteRequest } from "../protocol/offset_delete.ts";
 import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
+import type { OffsetForLeaderEpochRequest } from "../protocol/offset_for_leader_epoch.ts";
 import { CODECS } from "../protocol/registry.ts";
 import type {
   AlterUserScramCredentialsRequest,
@@ -120,8 +123,17 @@ import { LogCleaner } from "./log_cleaner.ts";
 import { LogManager, type PartitionEntry, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
 import { fileBlocks, ProducerIdAllocator } from "./producer_ids.ts";
-import { AclOperation, allowed, allowedOnCluster, ResourceType, requestHost } from "./security/access.ts";
 import {
+  AclOperation,
+  allowed,
+  allowedBetweenBrokers,
+  allowedOnCluster,
+  ResourceType,
+  requestHost,
+} from "./security/access.ts";
+import { CLUSTER_NAME } from "./security/acl.ts";
+import {
+  type AclWriter,
   createAclsErrorResponse,
   createAclsFromRequest,
   deleteAclsErrorResponse,
@@ -130,8 +142,8 @@ import {
   describeAclsResponse,
 } from "./security/acl_apis.ts";
 import { defaultAclFilePath, loadAclFile, saveAclFile } from "./security/acl_store.ts";
-import { ALLOW_ALL, Authorizer } from "./security/authorizer.ts";
-import { SaslCredentials } from "./security/sasl_store.ts";
+import { ALLOW_ALL, Authorizer, clientHost } from "./security/authorizer.ts";
+import { FileSaslCredentials, loadSecret, type SaslCredentials } from "./security/sasl_store.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { MarkerWriter } from "./txn/markers.ts";
 import { TRANSACTION_STATE_TOPIC, type TxnLogRecord } from "./txn/transaction_log.ts";
@@ -178,7 +190,9 @@ export class Broker {
   private readonly markers: MarkerWriter;
   /** Kafka's ACLs when authorizer.class.name is set (null: none). */
   private authorizer: Authorizer | null = null;
-  /** SCRAM users (sasl.credentials.file), for the SASL listeners and the user APIs. */
+  /** Where CreateAcls and DeleteAcls write: the authorizer (acls.json) or ZooKeeper (null: none). */
+  private aclWriter: AclWriter | null = null;
+  /** SCRAM users (sasl.credentials.file, or ZooKeeper in a cluster), for the SASL listeners and the user APIs. */
   readonly saslUsers: SaslCredentials;
   readonly coordinator: GroupCoordinator;
 
@@ -220,25 +234,43 @@ export class Broker {
       logger: this.logger,
       authorizer: ALLOW_ALL,
     };
+    const zkConnect = config.zookeeperConnect;
     if (config.authorizerEnabled) {
-      // Kafka's ACLs, kept in acls.json in the first log dir (rewritten durably on every change).
+      // Kafka's ACLs: a single broker keeps them in acls.json in the first log dir (rewritten
+      // durably on every change); a cluster in ZooKeeper (ZkAcls writes them, every broker
+      // reads them at each session and follows their change notifications).
       const aclFile = defaultAclFilePath(config.logDirs);
       const authorizer = Authorizer.fromConfig(
         { superUsers: config.superUsers, allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound },
-        () => saveAclFile(aclFile, authorizer.acls()),
+        zkConnect === null ? () => saveAclFile(aclFile, authorizer.acls()) : undefined,
       );
-      authorizer.replaceAll(loadAclFile(aclFile));
+      if (zkConnect === null) authorizer.replaceAll(loadAclFile(aclFile));
       this.authorizer = authorizer;
+      this.aclWriter = authorizer;
       this.ctx.authorizer = authorizer;
     }
-    if (config.zookeeperConnect !== null) {
-      const cluster = createClusterNode(this.ctx, {
-        onRoleChange: (e, role) => this.offsetsRoleChange(e, role),
-      });
+    if (zkConnect !== null) {
+      // The cluster's users (/config/users) and ACLs (/kafka-acl...): zk_security.ts.
+      const zk = () => cluster.zk;
+      const users = new ZkSaslCredentials(zk, loadSecret(dirname(config.saslCredentialsFile)));
+      const acls = this.authorizer === null ? null : new ZkAcls(this.authorizer, zk, this.logLine);
+      if (acls !== null) this.aclWriter = acls;
+      this.saslUsers = users;
+      const cluster = createClusterNode(
+        this.ctx,
+        { onRoleChange: (e, role) => this.offsetsRoleChange(e, role) },
+        {
+          load: async (session) => {
+            await users.loadAll(session);
+            await acls?.loadAll(session);
+          },
+          userChanged: (session, user) => users.reload(session, user),
+        },
+      );
       this.ctx.cluster = cluster;
       // Producer ids unique across the cluster: blocks from /latest_producer_id_block.
       this.ctx.producerIds = new ProducerIdAllocator(zkBlocks(config.brokerId, () => cluster.zk));
-    }
+    } else this.saslUsers = new FileSaslCredentials(config.saslCredentialsFile);
     this.offsetsTopic = offsetsTopic(this.ctx);
     this.cleaner = new LogCleaner({
       config,
@@ -268,7 +300,6 @@ export class Broker {
       // Group events follow what clients do (a fuzzer's joins, a reconnect loop): rate-limited.
       (l) => this.logger.limited("group events", l),
     );
-    this.saslUsers = new SaslCredentials(config.saslCredentialsFile);
     this.txnTopic = new InternalTopic(this.ctx, {
       name: TRANSACTION_STATE_TOPIC,
       partitions: config.transactionStateLogPartitions,
@@ -543,7 +574,7 @@ export class Broker {
     const T = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     on(ApiKey.AddPartitionsToTxn, (req: AddPartitionsToTxnRequest, rc) => {
       const v = rc.header.apiVersion;
-      if (v >= 4 && !allowedOnCluster(c, rc, AclOperation.CLUSTER_ACTION))
+      if (v >= 4 && !allowedBetweenBrokers(c, rc, "AddPartitionsToTxn"))
         return {
           throttleTimeMs: 0,
           errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
@@ -588,7 +619,7 @@ export class Broker {
         : handleEndTxn(t, req, rc.header.apiVersion),
     );
     on(ApiKey.WriteTxnMarkers, (req: WriteTxnMarkersRequest, rc) =>
-      allowedOnCluster(c, rc, AclOperation.CLUSTER_ACTION) || allowedOnCluster(c, rc, AclOperation.ALTER)
+      allowedBetweenBrokers(c, rc, "WriteTxnMarkers", true)
         ? handleWriteTxnMarkers(this.markers, req)
         : {
             markers: req.markers.map((m) => ({
@@ -624,7 +655,7 @@ export class Broker {
     const clusterDenied = "Cluster authorization failed.";
     on(ApiKey.CreateAcls, (req: CreateAclsRequest, rc) =>
       allowedOnCluster(c, rc, AclOperation.ALTER)
-        ? createAclsFromRequest(this.authorizer, req)
+        ? createAclsFromRequest(this.aclWriter, req)
         : createAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
     );
     on(ApiKey.DescribeAcls, (req: DescribeAclsRequest, rc) =>
@@ -634,7 +665,7 @@ export class Broker {
     );
     on(ApiKey.DeleteAcls, (req: DeleteAclsRequest, rc) =>
       allowedOnCluster(c, rc, AclOperation.ALTER)
-        ? deleteAclsResponse(this.authorizer, req)
+        ? deleteAclsResponse(this.aclWriter, req)
         : deleteAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
     );
     on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.saslUsers, req, rc));
@@ -668,7 +699,34 @@ export class Broker {
       );
       return res;
     });
-    on(ApiKey.OffsetForLeaderEpoch, (req) => handleOffsetForLeaderEpoch(c, req));
+    // Kafka's ACLs: CLUSTER_ACTION (a follower) answers every topic, else DESCRIBE on each topic.
+    on(ApiKey.OffsetForLeaderEpoch, async (req: OffsetForLeaderEpochRequest, rc) => {
+      const follower = req.replicaId >= 0;
+      if (
+        !c.authorizer.enabled ||
+        (follower
+          ? allowedBetweenBrokers(c, rc, "OffsetForLeaderEpoch")
+          : allowedOnCluster(c, rc, AclOperation.CLUSTER_ACTION))
+      )
+        return handleOffsetForLeaderEpoch(c, req);
+      const may = (name: string) => allowed(c, rc, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+      const res = await handleOffsetForLeaderEpoch(c, {
+        ...req,
+        topics: req.topics.filter((t) => may(t.topic)),
+      });
+      for (const t of req.topics)
+        if (!may(t.topic))
+          res.topics.push({
+            topic: t.topic,
+            partitions: t.partitions.map((p) => ({
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              partition: p.partition,
+              leaderEpoch: -1,
+              endOffset: -1,
+            })),
+          });
+      return res;
+    });
     on(ApiKey.CreatePartitions, async (req: CreatePartitionsRequest, rc) => {
       const may = (name: string) => allowed(c, rc, AclOperation.ALTER, ResourceType.TOPIC, name);
       if (req.topics.every((t) => may(t.name))) return handleCreatePartitions(c, req);
@@ -723,10 +781,29 @@ export class Broker {
     const cluster = c.cluster;
     if (cluster !== null) {
       // Between brokers: served (and advertised) only in a cluster.
-      on(ApiKey.LeaderAndIsr, (req) => cluster.handleLeaderAndIsr(req as never));
-      on(ApiKey.UpdateMetadata, (req) => cluster.handleUpdateMetadata(req as never));
-      on(ApiKey.StopReplica, (req) => cluster.handleStopReplica(req as never));
-      on(ApiKey.ControlledShutdown, (req) => cluster.handleControlledShutdown(req as never));
+      // Kafka's ACLs: CLUSTER_ACTION on the cluster, else the whole request answers
+      // CLUSTER_AUTHORIZATION_FAILED (and the refusal is logged: allowedBetweenBrokers).
+      const refused = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      on(ApiKey.LeaderAndIsr, (req, rc) =>
+        allowedBetweenBrokers(c, rc, "LeaderAndIsr")
+          ? cluster.handleLeaderAndIsr(req as never)
+          : { errorCode: refused, partitionErrors: [], topics: [] },
+      );
+      on(ApiKey.UpdateMetadata, (req, rc) =>
+        allowedBetweenBrokers(c, rc, "UpdateMetadata")
+          ? cluster.handleUpdateMetadata(req as never)
+          : { errorCode: refused },
+      );
+      on(ApiKey.StopReplica, (req, rc) =>
+        allowedBetweenBrokers(c, rc, "StopReplica")
+          ? cluster.handleStopReplica(req as never)
+          : { errorCode: refused, partitionErrors: [] },
+      );
+      on(ApiKey.ControlledShutdown, (req, rc) =>
+        allowedBetweenBrokers(c, rc, "ControlledShutdown")
+          ? cluster.handleControlledShutdown(req as never)
+          : { errorCode: refused, remainingPartitions: [] },
+      );
       on(ApiKey.AlterPartitionReassignments, (req) =>
         cluster.handleAlterPartitionReassignments(req as never),
       );
@@ -1106,6 +1183,7 @@ export class Broker {
     const cluster = this.ctx.cluster;
     // In a cluster the cluster id comes from ZooKeeper, and a broker id in use stops the start.
     if (cluster !== null) this.ctx.logs.clusterId = await cluster.connect();
+    if (cluster !== null) this.checkInterBrokerPrincipal();
     this.recovery = await this.ctx.logs.open();
     const r = this.recovery;
     this.logLine(
@@ -1214,6 +1292,25 @@ export class Broker {
     return this.ports;
   }
 
+  /**
+   * A cluster with the authorizer: the other brokers' requests arrive over the PLAINTEXT
+   * inter-broker listener as User:ANONYMOUS and need CLUSTER_ACTION on the cluster. Said at the
+   * start when the ACLs just read (and super.users) do not allow it from this broker's address.
+   */
+  private checkInterBrokerPrincipal(): void {
+    const a = this.authorizer;
+    const c = this.config;
+    if (a === null || c.listenerSecurity.get(c.interBrokerListenerName)?.protocol !== "PLAINTEXT") return;
+    const host = clientHost(c.advertised.find((l) => l.name === c.interBrokerListenerName)?.host ?? "");
+    if (a.authorize("User:ANONYMOUS", host, AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME))
+      return;
+    this.logLine(
+      `warning: the inter-broker listener ${c.interBrokerListenerName} is PLAINTEXT, so brokers reach each other as User:ANONYMOUS, ` +
+        "which neither super.users nor an ACL allows CLUSTER_ACTION on the cluster: the brokers will refuse each other's " +
+        "LeaderAndIsr, UpdateMetadata and replica fetches. Add User:ANONYMOUS to super.users (or grant it CLUSTER_ACTION).",
+    );
+  }
+
   /** max.connections and max.connections.per.ip: null admits, else the reason to refuse. */
   private admit(ip: string): string | null {
     const c = this.config;
@@ -1320,6 +1417,7 @@ export class Broker {
 function createClusterNode(
   ctx: BrokerContext,
   groups: { onRoleChange(e: PartitionEntry, role: "leader" | "follower" | "none"): void },
+  security: ClusterSecurity,
 ): ClusterNode {
   const { config, logs, writers, tracker } = ctx;
   return new ClusterNode({
@@ -1364,5 +1462,6 @@ function createClusterNode(
     deleteLocalTopic: (topic) => logs.deleteTopic(topic, () => ctx.topicDeleted(topic)),
     onRoleChange: (e, role) => groups.onRoleChange(e, role),
     applyTopicConfig: (topic, overrides) => logs.setTopicConfig(topic, overrides),
+    security,
   });
 }

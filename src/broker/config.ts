@@ -70,7 +70,7 @@ export const KEYS: Record<string, KeyDef> = {
   "authorizer.class.name": {
     kind: "string",
     default: "",
-    doc: "Empty: no authorization (every client may do everything). Kafka's kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer (or milena): Kafka's ACLs, kept in acls.json in the first log dir (a single broker)",
+    doc: "Empty: no authorization (every client may do everything). Kafka's kafka.security.authorizer.AclAuthorizer or org.apache.kafka.metadata.authorizer.StandardAuthorizer (or milena): Kafka's ACLs, kept in acls.json in the first log dir (a single broker) or, with zookeeper.connect, in ZooKeeper as Kafka keeps them (/kafka-acl, /kafka-acl-extended)",
   },
   "super.users": {
     kind: "string",
@@ -979,10 +979,6 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       `authorizer.class.name: ${authorizerName} is not served (${AUTHORIZERS.join(", ")})`,
     );
   const authorizerEnabled = authorizerName !== "";
-  if (authorizerEnabled && zookeeperConnectOf(values) !== null)
-    throw new ConfigError(
-      "authorizer.class.name: ACLs are kept per broker (acls.json) for now, so a ZooKeeper cluster cannot use them yet",
-    );
   const advertised = has("advertised.listeners")
     ? (values.get("advertised.listeners") as string[]).map((s) => parseListener("advertised.listeners", s))
     : listeners;

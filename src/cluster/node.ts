@@ -34,6 +34,7 @@ import { Controller } from "./controller.ts";
 import { MetadataCache } from "./metadata_cache.ts";
 import { FetcherManager } from "./replica_fetcher.ts";
 import { type ReplicaLog, ReplicaManager } from "./replicas.ts";
+import { userOfEntityPath } from "./zk_security.ts";
 import {
   decodeClusterId,
   decodeConfigChange,
@@ -76,6 +77,16 @@ export interface ClusterDeps {
   deleteLocalTopic(topic: string): Promise<void>;
   /** A topic's config overrides changed in the cluster: apply them to its local partitions. */
   applyTopicConfig(topic: string, overrides: Map<string, string>): Promise<void>;
+  /** The cluster's users and ACLs (zk_security.ts), read at each new session and kept up to date. */
+  security?: ClusterSecurity;
+}
+
+/** What a session's security state needs from the node (implemented over zk_security.ts). */
+export interface ClusterSecurity {
+  /** Read every user and ACL afresh and watch the ACL changes (each new session). */
+  load(zk: ZkSession): Promise<void>;
+  /** A user's config change notification: read that user again. */
+  userChanged(zk: ZkSession, user: string): Promise<void>;
 }
 
 export class ClusterNode {
@@ -154,6 +165,8 @@ export class ClusterNode {
     }
     for (const p of PERSISTENT_PATHS) await this.zk.mkdirp(p);
     this.clusterId = await this.readClusterId(this.zk);
+    // Users and ACLs before the listeners open: the first clients authenticate against them.
+    await this.loadSecurity(this.zk);
     const held = await this.zk.get(Z.broker(this.brokerId));
     if (held !== null)
       throw new ClusterStartError(
@@ -203,7 +216,8 @@ export class ClusterNode {
       }
       throw e;
     }
-    await this.watchConfigChanges(zk, true);
+    await this.loadSecurity(zk);
+    await this.watchConfigChanges(zk);
     const me = await zk.get(Z.broker(this.brokerId));
     this.brokerEpoch = me?.stat.czxid ?? -1n;
     this.replicas.registered = true;
@@ -237,14 +251,37 @@ export class ClusterNode {
 
   /** The highest config change notification handled (its sequence number). */
   private configChangeSeen = -1;
+  /** The session whose notifications were noted and users and ACLs read (loadSecurity). */
+  private securityLoaded: ZkSession | null = null;
 
   /**
-   * /config/changes: a topic's overrides changed somewhere in the cluster (Kafka's config change
-   * notifications): re-read /config/topics/<t> and apply it here. At registration only the
-   * newest sequence is noted (the topics this broker opens read their config then).
+   * Once per session, before its config change watch: note the newest config change (what came
+   * before is in what this broker reads now: the topics it opens read their config, the users
+   * are all read), then read the cluster's users and ACLs (and watch the ACL changes).
+   */
+  private async loadSecurity(zk: ZkSession): Promise<void> {
+    if (this.securityLoaded === zk) return;
+    await this.watchConfigChanges(zk, true);
+    await this.deps.security?.load(zk);
+    this.securityLoaded = zk;
+  }
+
+  /**
+   * /config/changes: an entity's config changed somewhere in the cluster (Kafka's config change
+   * notifications, entity_path "topics/<t>" or "users/<sanitized user>"): re-read
+   * /config/topics/<t> and apply it here, or re-read /config/users/<user>. With `first` only the
+   * newest sequence is noted (loadSecurity).
    */
   private async watchConfigChanges(zk: ZkSession, first = false): Promise<void> {
     if (this.stopping || zk !== this.zk) return;
+    if (first) {
+      const names = await zk.children(Z.configChanges);
+      for (const n of names) {
+        const seq = Number(n.slice(n.lastIndexOf("_") + 1));
+        if (Number.isInteger(seq)) this.configChangeSeen = Math.max(this.configChangeSeen, seq);
+      }
+      return;
+    }
     const names = await zk.children(
       Z.configChanges,
       () =>
@@ -256,16 +293,22 @@ export class ClusterNode {
       .map((n) => ({ n, seq: Number(n.slice(n.lastIndexOf("_") + 1)) }))
       .filter((x) => Number.isInteger(x.seq))
       .sort((a, b) => a.seq - b.seq);
-    if (first) {
-      this.configChangeSeen = Math.max(this.configChangeSeen, seqs.at(-1)?.seq ?? -1);
-      return;
-    }
     for (const { n, seq } of seqs) {
       if (seq <= this.configChangeSeen) continue;
       this.configChangeSeen = seq;
       const got = await zk.get(`${Z.configChanges}/${n}`);
       const entity = got === null ? null : decodeConfigChange(got.data);
-      if (entity === null || !entity.startsWith("topics/")) continue;
+      if (entity === null) continue;
+      const user = userOfEntityPath(entity);
+      if (user !== null) {
+        await this.deps.security
+          ?.userChanged(zk, user)
+          .catch((e) =>
+            this.deps.limited("config change", `reading user ${user} failed: ${(e as Error).message}`),
+          );
+        continue;
+      }
+      if (!entity.startsWith("topics/")) continue;
       const topic = entity.slice("topics/".length);
       if (!this.deps.logs.topics.has(topic)) continue;
       await this.deps.applyTopicConfig(topic, await this.topicOverrides(topic));

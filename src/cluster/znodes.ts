@@ -20,6 +20,10 @@
 //   /isr_change_notification/isr_change_<seq>     {"version":1,"partitions":[{"topic":"t","partition":0}]}
 //   /latest_producer_id_block                     {"version":1,"broker":1,"block_start":"0","block_end":"999"}
 //
+// The security state is drawn where it is written (src/cluster/zk_security.ts): SCRAM users at
+// /config/users/<user> (with users/<user> config change notifications), ACLs at /kafka-acl,
+// /kafka-acl-extended/prefixed and their change notifications.
+//
 // WebSocket listeners are listed like any other endpoint ("WEBSOCKET://h:9094"), mapped to the
 // PLAINTEXT security protocol.
 

@@ -15,6 +15,8 @@ export interface ClusterOptions {
   chroot?: string;
   /** Each broker in its own network namespace on this bridge (partition tests). */
   network?: TestNetwork;
+  /** Run once ZooKeeper is up, before any broker starts (e.g. `milena users --zookeeper`). */
+  beforeBrokers?: (connect: string) => Promise<void>;
 }
 
 export class TestCluster {
@@ -39,6 +41,7 @@ export class TestCluster {
     };
     const brokers: BrokerProcess[] = [];
     try {
+      await opts.beforeBrokers?.(connect);
       for (let id = 1; id <= (opts.brokers ?? 3); id++) {
         const own: Record<string, string> =
           net === undefined

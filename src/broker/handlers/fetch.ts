@@ -25,7 +25,7 @@ import { downConvertBatches } from "../../protocol/message_set.ts";
 import { ON_SENT, type Releasable, type RequestContext } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import type { PartitionEntry } from "../log_manager.ts";
-import { AclOperation, allowed, allowedOnCluster, ResourceType } from "../security/access.ts";
+import { AclOperation, allowed, allowedBetweenBrokers, ResourceType } from "../security/access.ts";
 
 interface ReadOutcome {
   res: FetchResponse;
@@ -64,7 +64,7 @@ async function readAll(
     const denied =
       ctx.authorizer.enabled &&
       (req.replicaId >= 0
-        ? !allowedOnCluster(ctx, rc, AclOperation.CLUSTER_ACTION)
+        ? !allowedBetweenBrokers(ctx, rc, "Fetch from a follower")
         : !allowed(ctx, rc, AclOperation.READ, ResourceType.TOPIC, topic?.name ?? t.topic));
     for (const p of t.partitions) {
       const out: FetchPartitionResponse = {

@@ -38,3 +38,30 @@ export function allowedOnCluster(
 ): boolean {
   return allowed(ctx, rc, operation, ResourceType.CLUSTER, CLUSTER_NAME);
 }
+
+/**
+ * CLUSTER_ACTION on the cluster, which Kafka asks of every request between brokers (LeaderAndIsr,
+ * UpdateMetadata, StopReplica, ControlledShutdown, a follower's Fetch and OffsetForLeaderEpoch,
+ * WriteTxnMarkers, AddPartitionsToTxn v4+). A refusal is logged (rate-limited) with the remedy:
+ * brokers reach each other over a PLAINTEXT inter-broker listener as User:ANONYMOUS, which an
+ * operator makes a super user (or grants CLUSTER_ACTION); a cluster that forgot it would
+ * otherwise stall without a word. `orAlter`: ALTER on the cluster passes too (WriteTxnMarkers).
+ */
+export function allowedBetweenBrokers(
+  ctx: BrokerContext,
+  rc: Pick<RequestContext, "connection">,
+  api: string,
+  orAlter = false,
+): boolean {
+  if (!ctx.authorizer.enabled) return true;
+  if (allowedOnCluster(ctx, rc, AclOperation.CLUSTER_ACTION)) return true;
+  if (orAlter && allowedOnCluster(ctx, rc, AclOperation.ALTER)) return true;
+  ctx.logger.limited(
+    "inter-broker authorization",
+    `${api} from ${rc.connection.principal} at ${requestHost(rc)} refused: CLUSTER_ACTION on the cluster is not allowed. ` +
+      "Brokers send their requests as the principal of the inter-broker listener (User:ANONYMOUS over PLAINTEXT): " +
+      "add it to super.users (super.users=User:admin;User:ANONYMOUS) or grant it CLUSTER_ACTION on the cluster, " +
+      "else replication and leader changes stop",
+  );
+  return false;
+}

@@ -42,6 +42,18 @@ import {
 } from "./acl.ts";
 import type { AclCreateResult, AclDeleteResult, Authorizer } from "./authorizer.ts";
 
+/**
+ * What changes the ACLs: the Authorizer itself (a single broker: in memory, its onChange saves
+ * acls.json) or ZkAcls (a cluster: the znodes first, src/cluster/zk_security.ts).
+ */
+export interface AclWriter {
+  createAcls(
+    bindings: readonly AclBinding[],
+    options?: ValidateOptions,
+  ): AclCreateResult[] | Promise<AclCreateResult[]>;
+  deleteAcls(filters: readonly AclBindingFilter[]): AclDeleteResult[] | Promise<AclDeleteResult[]>;
+}
+
 /** CreateAclsRequest.getErrorResponse(SecurityDisabledException("No Authorizer is configured.")). */
 export const NO_AUTHORIZER_MESSAGE = "No Authorizer is configured.";
 /** AclApis.handleDescribeAcls's message. */
@@ -144,11 +156,22 @@ export function createAclsErrorResponse(
 export function createAclsFromRequest(
   authorizer: Authorizer | null,
   req: CreateAclsRequest,
+  options?: ValidateOptions,
+): CreateAclsResponse;
+export function createAclsFromRequest(
+  writer: AclWriter | null,
+  req: CreateAclsRequest,
+  options?: ValidateOptions,
+): CreateAclsResponse | Promise<CreateAclsResponse>;
+export function createAclsFromRequest(
+  writer: AclWriter | null,
+  req: CreateAclsRequest,
   options: ValidateOptions = {},
-): CreateAclsResponse {
-  if (authorizer === null)
+): CreateAclsResponse | Promise<CreateAclsResponse> {
+  if (writer === null)
     return createAclsErrorResponse(req, AclErrorCode.SECURITY_DISABLED, NO_AUTHORIZER_MESSAGE);
-  return createAclsResponse(authorizer.createAcls(req.creations.map(aclBindingFromCreation), options));
+  const results = writer.createAcls(req.creations.map(aclBindingFromCreation), options);
+  return results instanceof Promise ? results.then(createAclsResponse) : createAclsResponse(results);
 }
 
 /**
@@ -240,11 +263,17 @@ export function deleteAclsErrorResponse(
 }
 
 /** DeleteAcls answered by the authorizer (null: none configured, SECURITY_DISABLED). */
+export function deleteAclsResponse(authorizer: Authorizer | null, req: DeleteAclsRequest): DeleteAclsResponse;
 export function deleteAclsResponse(
-  authorizer: Authorizer | null,
+  writer: AclWriter | null,
   req: DeleteAclsRequest,
-): DeleteAclsResponse {
-  if (authorizer === null)
+): DeleteAclsResponse | Promise<DeleteAclsResponse>;
+export function deleteAclsResponse(
+  writer: AclWriter | null,
+  req: DeleteAclsRequest,
+): DeleteAclsResponse | Promise<DeleteAclsResponse> {
+  if (writer === null)
     return deleteAclsErrorResponse(req, AclErrorCode.SECURITY_DISABLED, NO_AUTHORIZER_MESSAGE);
-  return deleteAclsResponseOf(authorizer.deleteAcls(req.filters.map(aclFilterFromDeleteFilter)));
+  const results = writer.deleteAcls(req.filters.map(aclFilterFromDeleteFilter));
+  return results instanceof Promise ? results.then(deleteAclsResponseOf) : deleteAclsResponseOf(results);
 }
