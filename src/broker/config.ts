@@ -1211,10 +1211,15 @@ function interBrokerSaslOf(
  * Kafka's JAAS configuration line: `<LoginModule class> <flag> key="value" ...;` (flag one of
  * required, requisite, sufficient, optional; values quoted, \" and \\ escaped).
  */
-export function parseJaasConfig(key: string, text: string): { loginModule: string; options: Map<string, string> } {
+export function parseJaasConfig(
+  key: string,
+  text: string,
+): { loginModule: string; options: Map<string, string> } {
   const m = /^\s*([A-Za-z_$][\w.$]*)\s+(required|requisite|sufficient|optional)\b([\s\S]*?);?\s*$/.exec(text);
   if (m === null)
-    throw new ConfigError(`${key}: not a JAAS line (LoginModuleClass required username="..." password="...";)`);
+    throw new ConfigError(
+      `${key}: not a JAAS line (LoginModuleClass required username="..." password="...";)`,
+    );
   const options = new Map<string, string>();
   const rest = m[3];
   const option = /\s*([A-Za-z_][\w.-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s";]+))/y;

@@ -177,7 +177,8 @@ describe("defaults", () => {
       "ssl.certificate.location": "/etc/milena/cert.pem",
       "ssl.ca.location": "/etc/milena/ca.pem",
       "ssl.key.password": "secret",
-      "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="b";',
+      "sasl.jaas.config":
+        'org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="b";',
       "sasl.credentials.file": "/etc/milena/sasl-credentials.json",
     };
     // Java keystores are refused with advice (ssl.*.location PEM files instead).
