@@ -104,6 +104,7 @@ import {
   handleDescribeUserScramCredentials,
   handleSaslAuthenticate,
   handleSaslHandshake,
+  type SaslBackends,
   saslRawToken,
 } from "./handlers/sasl.ts";
 import {
@@ -131,6 +132,8 @@ import {
 } from "./security/acl_apis.ts";
 import { defaultAclFilePath, loadAclFile, saveAclFile } from "./security/acl_store.ts";
 import { ALLOW_ALL, Authorizer } from "./security/authorizer.ts";
+import { JwksSource } from "./security/jwks.ts";
+import { jwksTokenValidator } from "./security/oauthbearer.ts";
 import { SaslCredentials } from "./security/sasl_store.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { MarkerWriter } from "./txn/markers.ts";
@@ -180,6 +183,9 @@ export class Broker {
   private authorizer: Authorizer | null = null;
   /** SCRAM users (sasl.credentials.file), for the SASL listeners and the user APIs. */
   readonly saslUsers: SaslCredentials;
+  /** OAUTHBEARER's verification keys (sasl.oauthbearer.jwks.endpoint.url), when it is enabled. */
+  private readonly jwks: JwksSource | null;
+  private readonly sasl: SaslBackends;
   readonly coordinator: GroupCoordinator;
 
   constructor(
@@ -269,6 +275,28 @@ export class Broker {
       (l) => this.logger.limited("group events", l),
     );
     this.saslUsers = new SaslCredentials(config.saslCredentialsFile);
+    const oauth = config.oauthbearer;
+    this.jwks =
+      oauth === null
+        ? null
+        : new JwksSource({
+            url: oauth.jwksEndpointUrl,
+            refreshMs: oauth.jwksEndpointRefreshMs,
+            log: (l) => this.logger.limited("jwks", l),
+          });
+    this.sasl = {
+      users: this.saslUsers,
+      oauthbearer:
+        oauth === null || this.jwks === null
+          ? null
+          : jwksTokenValidator(this.jwks, {
+              expectedAudience: oauth.expectedAudience,
+              expectedIssuer: oauth.expectedIssuer,
+              subClaimName: oauth.subClaimName,
+              scopeClaimName: oauth.scopeClaimName,
+              clockSkewSeconds: oauth.clockSkewSeconds,
+            }),
+    };
     this.txnTopic = new InternalTopic(this.ctx, {
       name: TRANSACTION_STATE_TOPIC,
       partitions: config.transactionStateLogPartitions,
@@ -637,7 +665,7 @@ export class Broker {
         ? deleteAclsResponse(this.authorizer, req)
         : deleteAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
     );
-    on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.saslUsers, req, rc));
+    on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.sasl, req, rc));
     // Users: DESCRIBE / ALTER on the cluster (Kafka's).
     on(ApiKey.DescribeUserScramCredentials, (req: DescribeUserScramCredentialsRequest, rc) =>
       allowedOnCluster(c, rc, AclOperation.DESCRIBE)
@@ -1103,6 +1131,14 @@ export class Broker {
 
   async start(): Promise<BoundPorts> {
     for (const w of this.config.warnings) this.logLine(`warning: ${w}`);
+    if (this.jwks !== null) {
+      // No usable key at startup stops it, as Kafka (a typo in the URL is found now, not at the
+      // first login).
+      await this.jwks.load();
+      this.logLine(
+        `OAUTHBEARER: ${this.jwks.current().length} verification key(s) from ${this.config.oauthbearer!.jwksEndpointUrl}`,
+      );
+    }
     const cluster = this.ctx.cluster;
     // In a cluster the cluster id comes from ZooKeeper, and a broker id in use stops the start.
     if (cluster !== null) this.ctx.logs.clusterId = await cluster.connect();
@@ -1145,7 +1181,7 @@ export class Broker {
       requests: this.requestMemory,
       responses: this.responseMemory,
       connectionResponseBytes: this.config.fetchMaxBytes,
-      saslToken: (conn, token) => saslRawToken(this.ctx, this.saslUsers, conn, token),
+      saslToken: (conn, token) => saslRawToken(this.ctx, this.sasl, conn, token),
     };
     const admission = {
       admit: (ip: string) => this.admit(ip),
@@ -1304,6 +1340,7 @@ export class Broker {
     this.coordinator.stop();
     await this.txnCoordinator.stop();
     this.markers.close();
+    this.jwks?.close();
     await this.cleaner.stop();
     await this.ctx.cluster?.stop();
     await this.ctx.writers.shutdown();

@@ -178,6 +178,8 @@ describe("defaults", () => {
       "ssl.ca.location": "/etc/milena/ca.pem",
       "ssl.key.password": "secret",
       "sasl.credentials.file": "/etc/milena/sasl-credentials.json",
+      "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/.well-known/jwks.json",
+      "sasl.oauthbearer.expected.issuer": "https://idp.example",
     };
     // Java keystores are refused with advice (ssl.*.location PEM files instead).
     for (const jks of ["ssl.keystore.location", "ssl.truststore.location"])
@@ -370,6 +372,54 @@ describe("listeners", () => {
 
   test("classic port out of range is refused", {}, () => {
     rejects(() => resolve({ port: "70000" }), /port/, /70000/);
+  });
+});
+
+describe("SASL OAUTHBEARER keys", () => {
+  test("OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url; Kafka's defaults for the rest", () => {
+    const sasl = { listeners: "SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "OAUTHBEARER" };
+    rejects(() => resolve(sasl), /sasl\.oauthbearer\.jwks\.endpoint\.url is required/, /OAUTHBEARER/);
+    rejects(
+      () => resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "ftp://idp/jwks" }),
+      /sasl\.oauthbearer\.jwks\.endpoint\.url: ftp: is not file:, http: or https:/,
+    );
+    rejects(
+      () => resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "file:///nonexistent/jwks.json" }),
+      /sasl\.oauthbearer\.jwks\.endpoint\.url: file:\/\/\/nonexistent\/jwks\.json does not exist/,
+    );
+    rejects(() => resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "jwks.json" }), /is not a URL/);
+    const c = resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/jwks" });
+    assert.deepEqual(c.oauthbearer, {
+      jwksEndpointUrl: "https://idp.example/jwks",
+      jwksEndpointRefreshMs: 3_600_000,
+      expectedAudience: [],
+      expectedIssuer: null,
+      subClaimName: "sub",
+      scopeClaimName: "scope",
+      clockSkewSeconds: 30,
+    });
+    const d = resolve({
+      ...sasl,
+      "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/jwks",
+      "sasl.oauthbearer.expected.audience": "milena,kafka",
+      "sasl.oauthbearer.sub.claim.name": "uid",
+      "sasl.oauthbearer.clock.skew.seconds": "5",
+    });
+    assert.deepEqual(d.oauthbearer?.expectedAudience, ["milena", "kafka"]);
+    assert.equal(d.oauthbearer?.subClaimName, "uid");
+    assert.equal(d.oauthbearer?.clockSkewSeconds, 5);
+    rejects(
+      () =>
+        resolve({
+          ...sasl,
+          "sasl.oauthbearer.jwks.endpoint.url": "https://x/j",
+          "sasl.oauthbearer.sub.claim.name": " ",
+        }),
+      /sasl\.oauthbearer\.sub\.claim\.name must not be empty/,
+    );
+    // Without OAUTHBEARER the keys are accepted and unused.
+    assert.equal(resolve({ "sasl.oauthbearer.jwks.endpoint.url": "https://x/j" }).oauthbearer, null);
+    rejects(() => resolve({ "sasl.enabled.mechanisms": "GSSAPI" }), /GSSAPI is not served/);
   });
 });
 
