@@ -215,6 +215,31 @@ describe("SASL OAUTHBEARER (kafkajs, kcat)", () => {
     assert.match(broker.output, /SASL session expired .*without re-authentication/);
   });
 
+  it("re-authentication renews the session with a fresh token, but not as another principal", async () => {
+    const c = await RawClient.tcp(`127.0.0.1:${broker.ports.SASL_PLAINTEXT}`);
+    const login = async (sub: string) => {
+      await c.request(saslHandshakeCodec, 1, { mechanism: "OAUTHBEARER" });
+      return c.request(saslAuthenticateCodec, 2, {
+        authBytes: oauthMessage(mint(sub, { exp: nowS() + 60 })),
+      });
+    };
+    try {
+      assert.equal((await login("alice")).errorCode, 0);
+      const again = await login("alice");
+      assert.equal(again.errorCode, 0, again.errorMessage ?? "");
+      assert.ok(Number(again.sessionLifetimeMs) > 50_000);
+      const other = await login("admin");
+      assert.equal(other.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+      assert.equal(
+        other.errorMessage,
+        "Cannot change principals during re-authentication from User.alice: User.admin",
+      );
+      await c.closedPromise;
+    } finally {
+      c.close();
+    }
+  });
+
   it('over WebSocket: a valid token authenticates, an invalid one is SASL_AUTHENTICATION_FAILED {"status":"invalid_token"}', async () => {
     const url = `ws://127.0.0.1:${broker.ports.WEBSOCKET_SASL_PLAINTEXT}`;
     const c = await RawClient.ws(url);

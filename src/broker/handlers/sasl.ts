@@ -11,7 +11,8 @@
 //                          session_lifetime_ms is connections.max.reauth.ms, for OAUTHBEARER
 //                          min(exp - now, connections.max.reauth.ms when > 0), as Kafka (the
 //                          client re-authenticates with a new handshake before it ends, or the
-//                          connection is closed at its next request).
+//                          connection is closed at its next request). A re-authentication as
+//                          another principal is refused (the connection closes), as Kafka.
 //                          Failure: SASL_AUTHENTICATION_FAILED with a message that never says
 //                          whether the user exists, answered after
 //                          connection.failed.authentication.delay.ms, then the connection closes.
@@ -90,7 +91,14 @@ async function saslStep(
   const maxReauthMs = ctx.config.connectionsMaxReauthMs;
   /** Authenticated; the session lasts connections.max.reauth.ms, or until a credential expires (0: no end). */
   const done = (username: string, reply: Uint8Array, credentialExpiresAtMs = 0): SaslStep => {
-    conn.principal = `User:${username}`;
+    const principal = `User:${username}`;
+    // A re-authentication (KIP-368) renews the session of the same principal: a credential of
+    // someone else (another user's token) is refused, and the connection closes, as Kafka does.
+    if (s.authenticated && conn.principal !== principal)
+      throw new SaslAuthenticationError(
+        `Cannot change principals during re-authentication from ${conn.principal.replace(":", ".")}: ${principal.replace(":", ".")}`,
+      );
+    conn.principal = principal;
     s.authenticated = true;
     s.mechanism = null;
     s.exchange = null;
