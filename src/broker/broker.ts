@@ -107,6 +107,7 @@ import {
   handleDescribeUserScramCredentials,
   handleSaslAuthenticate,
   handleSaslHandshake,
+  type SaslBackends,
   saslRawToken,
 } from "./handlers/sasl.ts";
 import {
@@ -143,6 +144,8 @@ import {
 } from "./security/acl_apis.ts";
 import { defaultAclFilePath, loadAclFile, saveAclFile } from "./security/acl_store.ts";
 import { ALLOW_ALL, Authorizer, clientHost } from "./security/authorizer.ts";
+import { JwksSource } from "./security/jwks.ts";
+import { jwksTokenValidator } from "./security/oauthbearer.ts";
 import { FileSaslCredentials, loadSecret, type SaslCredentials } from "./security/sasl_store.ts";
 import { TransactionCoordinator } from "./txn/coordinator.ts";
 import { MarkerWriter } from "./txn/markers.ts";
@@ -194,6 +197,9 @@ export class Broker {
   private aclWriter: AclWriter | null = null;
   /** SCRAM users (sasl.credentials.file, or ZooKeeper in a cluster), for the SASL listeners and the user APIs. */
   readonly saslUsers: SaslCredentials;
+  /** OAUTHBEARER's verification keys (sasl.oauthbearer.jwks.endpoint.url), when it is enabled. */
+  private readonly jwks: JwksSource | null;
+  private readonly sasl: SaslBackends;
   readonly coordinator: GroupCoordinator;
 
   constructor(
@@ -300,6 +306,28 @@ export class Broker {
       // Group events follow what clients do (a fuzzer's joins, a reconnect loop): rate-limited.
       (l) => this.logger.limited("group events", l),
     );
+    const oauth = config.oauthbearer;
+    this.jwks =
+      oauth === null
+        ? null
+        : new JwksSource({
+            url: oauth.jwksEndpointUrl,
+            refreshMs: oauth.jwksEndpointRefreshMs,
+            log: (l) => this.logger.limited("jwks", l),
+          });
+    this.sasl = {
+      users: this.saslUsers,
+      oauthbearer:
+        oauth === null || this.jwks === null
+          ? null
+          : jwksTokenValidator(this.jwks, {
+              expectedAudience: oauth.expectedAudience,
+              expectedIssuer: oauth.expectedIssuer,
+              subClaimName: oauth.subClaimName,
+              scopeClaimName: oauth.scopeClaimName,
+              clockSkewSeconds: oauth.clockSkewSeconds,
+            }),
+    };
     this.txnTopic = new InternalTopic(this.ctx, {
       name: TRANSACTION_STATE_TOPIC,
       partitions: config.transactionStateLogPartitions,
@@ -668,7 +696,7 @@ export class Broker {
         ? deleteAclsResponse(this.aclWriter, req)
         : deleteAclsErrorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterDenied),
     );
-    on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.saslUsers, req, rc));
+    on(ApiKey.SaslAuthenticate, (req, rc) => handleSaslAuthenticate(c, this.sasl, req, rc));
     // Users: DESCRIBE / ALTER on the cluster (Kafka's).
     on(ApiKey.DescribeUserScramCredentials, (req: DescribeUserScramCredentialsRequest, rc) =>
       allowedOnCluster(c, rc, AclOperation.DESCRIBE)
@@ -1180,6 +1208,14 @@ export class Broker {
 
   async start(): Promise<BoundPorts> {
     for (const w of this.config.warnings) this.logLine(`warning: ${w}`);
+    if (this.jwks !== null) {
+      // No usable key at startup stops it, as Kafka (a typo in the URL is found now, not at the
+      // first login).
+      await this.jwks.load();
+      this.logLine(
+        `OAUTHBEARER: ${this.jwks.current().length} verification key(s) from ${this.config.oauthbearer!.jwksEndpointUrl}`,
+      );
+    }
     const cluster = this.ctx.cluster;
     // In a cluster the cluster id comes from ZooKeeper, and a broker id in use stops the start.
     if (cluster !== null) this.ctx.logs.clusterId = await cluster.connect();
@@ -1223,7 +1259,7 @@ export class Broker {
       requests: this.requestMemory,
       responses: this.responseMemory,
       connectionResponseBytes: this.config.fetchMaxBytes,
-      saslToken: (conn, token) => saslRawToken(this.ctx, this.saslUsers, conn, token),
+      saslToken: (conn, token) => saslRawToken(this.ctx, this.sasl, conn, token),
     };
     const admission = {
       admit: (ip: string) => this.admit(ip),
@@ -1402,6 +1438,7 @@ export class Broker {
     this.coordinator.stop();
     await this.txnCoordinator.stop();
     this.markers.close();
+    this.jwks?.close();
     await this.cleaner.stop();
     await this.ctx.cluster?.stop();
     await this.ctx.writers.shutdown();

@@ -85,7 +85,44 @@ export const KEYS: Record<string, KeyDef> = {
   "sasl.enabled.mechanisms": {
     kind: "list",
     default: "SCRAM-SHA-256,SCRAM-SHA-512",
-    doc: "SASL mechanisms the SASL_PLAINTEXT / SASL_SSL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the SCRAM credentials; offer it on SASL_SSL only)",
+    doc: "SASL mechanisms the SASL_PLAINTEXT / SASL_SSL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the SCRAM credentials; offer it on SASL_SSL only), OAUTHBEARER (signed JWTs, checked with sasl.oauthbearer.jwks.endpoint.url)",
+  },
+  "sasl.oauthbearer.jwks.endpoint.url": {
+    kind: "string",
+    default: null,
+    doc: "Required with OAUTHBEARER: the JSON Web Key Set tokens are verified with, a file: URL (a JWKS file, or Milena: one PEM public key) or an http(s): URL (at most 1 MiB, 10 s)",
+  },
+  "sasl.oauthbearer.jwks.endpoint.refresh.ms": {
+    kind: "long",
+    default: "3600000",
+    doc: "The JWKS is read again this often, and when a token names an unknown kid (at most every 10 s); a failed read keeps the last keys",
+    min: 1000,
+  },
+  "sasl.oauthbearer.expected.audience": {
+    kind: "list",
+    default: "",
+    doc: "OAUTHBEARER: a token's aud must include one of these (empty: not checked)",
+  },
+  "sasl.oauthbearer.expected.issuer": {
+    kind: "string",
+    default: null,
+    doc: "OAUTHBEARER: a token's iss must be this (unset: not checked)",
+  },
+  "sasl.oauthbearer.sub.claim.name": {
+    kind: "string",
+    default: "sub",
+    doc: "OAUTHBEARER: the claim whose value is the principal (User:<value>)",
+  },
+  "sasl.oauthbearer.scope.claim.name": {
+    kind: "string",
+    default: "scope",
+    doc: "OAUTHBEARER: the claim holding the token's scopes (kept, not enforced)",
+  },
+  "sasl.oauthbearer.clock.skew.seconds": {
+    kind: "int",
+    default: "30",
+    doc: "OAUTHBEARER: leeway for exp, nbf and iat against this broker's clock",
+    min: 0,
   },
   "sasl.credentials.file": {
     kind: "string",
@@ -642,6 +679,49 @@ export interface InterBrokerSasl {
   password: string;
 }
 
+/** How OAUTHBEARER tokens are checked (Kafka's sasl.oauthbearer.* names, KIP-768). */
+export interface OAuthBearerConfig {
+  jwksEndpointUrl: string;
+  jwksEndpointRefreshMs: number;
+  expectedAudience: string[];
+  expectedIssuer: string | null;
+  subClaimName: string;
+  scopeClaimName: string;
+  clockSkewSeconds: number;
+}
+
+function oauthBearerConfig(values: Map<string, unknown>): OAuthBearerConfig {
+  const url = values.get("sasl.oauthbearer.jwks.endpoint.url") as string | undefined;
+  if (url === undefined || url.trim() === "")
+    throw new ConfigError(
+      "sasl.oauthbearer.jwks.endpoint.url is required when sasl.enabled.mechanisms includes OAUTHBEARER (a file: or https: URL of the JWKS tokens are verified with)",
+    );
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url: "${url}" is not a URL`);
+  }
+  if (!["file:", "http:", "https:"].includes(u.protocol))
+    throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url: ${u.protocol} is not file:, http: or https:`);
+  if (u.protocol === "file:" && !fs.existsSync(u))
+    throw new ConfigError(`sasl.oauthbearer.jwks.endpoint.url: ${url} does not exist`);
+  const name = (k: string) => {
+    const v = (values.get(k) as string).trim();
+    if (v === "") throw new ConfigError(`${k} must not be empty`);
+    return v;
+  };
+  return {
+    jwksEndpointUrl: url,
+    jwksEndpointRefreshMs: values.get("sasl.oauthbearer.jwks.endpoint.refresh.ms") as number,
+    expectedAudience: (values.get("sasl.oauthbearer.expected.audience") as string[]).filter((a) => a !== ""),
+    expectedIssuer: (values.get("sasl.oauthbearer.expected.issuer") as string | undefined) ?? null,
+    subClaimName: name("sasl.oauthbearer.sub.claim.name"),
+    scopeClaimName: name("sasl.oauthbearer.scope.claim.name"),
+    clockSkewSeconds: values.get("sasl.oauthbearer.clock.skew.seconds") as number,
+  };
+}
+
 export interface BrokerConfig {
   brokerId: number;
   listeners: Listener[];
@@ -652,11 +732,13 @@ export interface BrokerConfig {
   interBrokerListenerName: string;
   /** Its security protocol (TLS and SASL of the connections to the other brokers). */
   interBrokerProtocol: SecurityProtocol;
-  /** The credentials this broker authenticates to the others with (a SASL inter-broker listener). */
+  /** The credentials this broker authenticates to the others with (a cluster's SASL inter-broker listener). */
   interBrokerSasl: InterBrokerSasl | null;
   /** TLS (ssl.*): PEM files, for the SSL and SASL_SSL listeners. */
   ssl: SslConfig;
   saslEnabledMechanisms: string[];
+  /** sasl.oauthbearer.*: set when sasl.enabled.mechanisms has OAUTHBEARER. */
+  oauthbearer: OAuthBearerConfig | null;
   /** authorizer.class.name set: Kafka's ACLs are enforced. */
   authorizerEnabled: boolean;
   superUsers: string;
@@ -908,18 +990,16 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     throw new ConfigError(
       `inter.broker.listener.name: ${interBrokerListenerName} is not one of the TCP listeners (${tcpListeners.map((l) => l.name).join(", ")})`,
     );
-  if (interBroker.protocol !== "PLAINTEXT" && zookeeperConnectOf(values) !== null)
-    throw new ConfigError(
-      `inter.broker.listener.name: ${interBrokerListenerName} is ${interBroker.protocol}; brokers reach each other over PLAINTEXT listeners only for now`,
-    );
-  const interBrokerSasl = usesSasl(interBroker.protocol)
-    ? interBrokerSaslOf(
-        interBrokerListenerName,
-        values.get("sasl.mechanism.inter.broker.protocol") as string,
-        listenerJaas,
-        (values.get("sasl.jaas.config") as string | undefined) ?? null,
-      )
-    : null;
+  // Only a cluster's brokers connect to each other: a single broker needs no credentials of its own.
+  const interBrokerSasl =
+    usesSasl(interBroker.protocol) && zookeeperConnectOf(values) !== null
+      ? interBrokerSaslOf(
+          interBrokerListenerName,
+          values.get("sasl.mechanism.inter.broker.protocol") as string,
+          listenerJaas,
+          (values.get("sasl.jaas.config") as string | undefined) ?? null,
+        )
+      : null;
   const ssl: SslConfig = {
     keyLocation: (values.get("ssl.key.location") as string | undefined) ?? null,
     certificateLocation: (values.get("ssl.certificate.location") as string | undefined) ?? null,
@@ -958,10 +1038,11 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     m.toUpperCase(),
   );
   for (const m of saslEnabledMechanisms)
-    if (!["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].includes(m))
+    if (!["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"].includes(m))
       throw new ConfigError(
-        `sasl.enabled.mechanisms: ${m} is not served (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI and OAUTHBEARER are not)`,
+        `sasl.enabled.mechanisms: ${m} is not served (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER; GSSAPI is not)`,
       );
+  const oauthbearer = saslEnabledMechanisms.includes("OAUTHBEARER") ? oauthBearerConfig(values) : null;
   if (
     saslEnabledMechanisms.length === 0 &&
     listeners.some((l) => usesSasl(listenerSecurity.get(l.name)!.protocol))
@@ -1072,6 +1153,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     interBrokerSasl,
     ssl,
     saslEnabledMechanisms,
+    oauthbearer,
     authorizerEnabled,
     superUsers: values.get("super.users") as string,
     allowEveryoneIfNoAclFound: values.get("allow.everyone.if.no.acl.found") as boolean,

@@ -56,7 +56,7 @@ export interface SaslState {
   authenticated: boolean;
   mechanism: string | null;
   exchange: unknown;
-  /** 0: no end. */
+  /** 0: no end. connections.max.reauth.ms after authenticating, or sooner (an OAUTHBEARER token's exp). */
   expiresAtMs: number;
   /** SaslHandshake v0 chose the mechanism: the exchange comes as raw tokens, not requests. */
   raw: boolean;
@@ -260,7 +260,9 @@ export class Connection {
         return;
       }
       if (sasl.expiresAtMs > 0 && Date.now() > sasl.expiresAtMs) {
-        this.fail("SASL session expired (connections.max.reauth.ms) without re-authentication");
+        this.fail(
+          "SASL session expired (connections.max.reauth.ms, or the OAUTHBEARER token's exp) without re-authentication",
+        );
         return;
       }
     }

@@ -180,6 +180,8 @@ describe("defaults", () => {
       "sasl.jaas.config":
         'org.apache.kafka.common.security.plain.PlainLoginModule required username="a" password="b";',
       "sasl.credentials.file": "/etc/milena/sasl-credentials.json",
+      "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/.well-known/jwks.json",
+      "sasl.oauthbearer.expected.issuer": "https://idp.example",
     };
     // Java keystores are refused with advice (ssl.*.location PEM files instead).
     for (const jks of ["ssl.keystore.location", "ssl.truststore.location"])
@@ -375,6 +377,54 @@ describe("listeners", () => {
   });
 });
 
+describe("SASL OAUTHBEARER keys", () => {
+  test("OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url; Kafka's defaults for the rest", () => {
+    const sasl = { listeners: "SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms": "OAUTHBEARER" };
+    rejects(() => resolve(sasl), /sasl\.oauthbearer\.jwks\.endpoint\.url is required/, /OAUTHBEARER/);
+    rejects(
+      () => resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "ftp://idp/jwks" }),
+      /sasl\.oauthbearer\.jwks\.endpoint\.url: ftp: is not file:, http: or https:/,
+    );
+    rejects(
+      () => resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "file:///nonexistent/jwks.json" }),
+      /sasl\.oauthbearer\.jwks\.endpoint\.url: file:\/\/\/nonexistent\/jwks\.json does not exist/,
+    );
+    rejects(() => resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "jwks.json" }), /is not a URL/);
+    const c = resolve({ ...sasl, "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/jwks" });
+    assert.deepEqual(c.oauthbearer, {
+      jwksEndpointUrl: "https://idp.example/jwks",
+      jwksEndpointRefreshMs: 3_600_000,
+      expectedAudience: [],
+      expectedIssuer: null,
+      subClaimName: "sub",
+      scopeClaimName: "scope",
+      clockSkewSeconds: 30,
+    });
+    const d = resolve({
+      ...sasl,
+      "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/jwks",
+      "sasl.oauthbearer.expected.audience": "milena,kafka",
+      "sasl.oauthbearer.sub.claim.name": "uid",
+      "sasl.oauthbearer.clock.skew.seconds": "5",
+    });
+    assert.deepEqual(d.oauthbearer?.expectedAudience, ["milena", "kafka"]);
+    assert.equal(d.oauthbearer?.subClaimName, "uid");
+    assert.equal(d.oauthbearer?.clockSkewSeconds, 5);
+    rejects(
+      () =>
+        resolve({
+          ...sasl,
+          "sasl.oauthbearer.jwks.endpoint.url": "https://x/j",
+          "sasl.oauthbearer.sub.claim.name": " ",
+        }),
+      /sasl\.oauthbearer\.sub\.claim\.name must not be empty/,
+    );
+    // Without OAUTHBEARER the keys are accepted and unused.
+    assert.equal(resolve({ "sasl.oauthbearer.jwks.endpoint.url": "https://x/j" }).oauthbearer, null);
+    rejects(() => resolve({ "sasl.enabled.mechanisms": "GSSAPI" }), /GSSAPI is not served/);
+  });
+});
+
 describe("parseOverrides", () => {
   test("key=value pairs, trimmed; the value may hold '='", () => {
     assert.deepEqual(
@@ -405,6 +455,7 @@ describe("inter-broker security", () => {
   const SASL = {
     listeners: "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093",
     "inter.broker.listener.name": "SASL_PLAINTEXT",
+    "zookeeper.connect": "127.0.0.1:2181",
   };
   const JAAS =
     'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="p\\"w";';
@@ -418,6 +469,8 @@ describe("inter-broker security", () => {
     assert.equal(c.interBrokerProtocol, "SASL_PLAINTEXT");
     assert.deepEqual(c.interBrokerSasl, { mechanism: "SCRAM-SHA-512", username: "broker", password: 'p"w' });
     assert.equal(resolve({}).interBrokerSasl, null);
+    // A single broker does not connect to itself: no credentials needed.
+    assert.equal(resolve({ listeners: "SASL_PLAINTEXT://127.0.0.1:9093" }).interBrokerSasl, null);
   });
 
   test("listener.name.<listener>.<mechanism>.sasl.jaas.config wins over sasl.jaas.config", () => {

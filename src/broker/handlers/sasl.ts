@@ -5,9 +5,14 @@
 //                          UNSUPPORTED_SASL_MECHANISM with the list; on a listener without SASL, or
 //                          twice without an authentication between, ILLEGAL_SASL_STATE
 //   SaslAuthenticate       PLAIN: one step; SCRAM-SHA-256/512: client-first -> server-first,
-//                          client-final -> server-final. Success: the connection's principal is
-//                          User:<name>, session_lifetime_ms is connections.max.reauth.ms (the
-//                          client re-authenticates with a new handshake before it ends).
+//                          client-final -> server-final; OAUTHBEARER: one step (the client's
+//                          message with a JWT, security/oauthbearer.ts). Success: the
+//                          connection's principal is User:<name> (OAUTHBEARER: the token's sub),
+//                          session_lifetime_ms is connections.max.reauth.ms, for OAUTHBEARER
+//                          min(exp - now, connections.max.reauth.ms when > 0), as Kafka (the
+//                          client re-authenticates with a new handshake before it ends, or the
+//                          connection is closed at its next request). A re-authentication as
+//                          another principal is refused (the connection closes), as Kafka.
 //                          Failure: SASL_AUTHENTICATION_FAILED with a message that never says
 //                          whether the user exists, answered after
 //                          connection.failed.authentication.delay.ms, then the connection closes.
@@ -26,6 +31,7 @@ import type {
 import type { Connection, RequestContext } from "../../transport/connection.ts";
 import type { BrokerContext } from "../context.ts";
 import { SaslAuthenticationError, UnacceptableCredentialError } from "../security/errors.ts";
+import { OAuthBearerServerExchange, type TokenValidator } from "../security/oauthbearer.ts";
 import { verifyPlainAsync } from "../security/plain.ts";
 import type { SaslCredentials } from "../security/sasl_store.ts";
 import {
@@ -57,12 +63,20 @@ export function handleSaslHandshake(
   return { errorCode: ErrorCode.NONE, mechanisms };
 }
 
-type SaslStep = { ok: true; bytes: Uint8Array } | { ok: false; errorCode: number; message: string };
+/** What a SASL listener authenticates against: the SCRAM users, and OAUTHBEARER's token check (null: not enabled). */
+export interface SaslBackends {
+  users: SaslCredentials;
+  oauthbearer: TokenValidator | null;
+}
+
+type SaslStep =
+  | { ok: true; bytes: Uint8Array; sessionLifetimeMs: number }
+  | { ok: false; errorCode: number; message: string };
 
 /** One step of the connection's exchange (SaslAuthenticate's bytes, or a v0 raw token). */
 async function saslStep(
   ctx: BrokerContext,
-  users: SaslCredentials,
+  { users, oauthbearer }: SaslBackends,
   conn: Connection,
   bytes: Uint8Array,
 ): Promise<SaslStep> {
@@ -74,22 +88,50 @@ async function saslStep(
       message: "SaslAuthenticate before a SaslHandshake",
     };
   const mechanism = s.mechanism;
-  const done = (username: string) => {
-    conn.principal = `User:${username}`;
+  const maxReauthMs = ctx.config.connectionsMaxReauthMs;
+  /** Authenticated; the session lasts connections.max.reauth.ms, or until a credential expires (0: no end). */
+  const done = (username: string, reply: Uint8Array, credentialExpiresAtMs = 0): SaslStep => {
+    const principal = `User:${username}`;
+    // A re-authentication (KIP-368) renews the session of the same principal: a credential of
+    // someone else (another user's token) is refused, and the connection closes, as Kafka does.
+    if (s.authenticated && conn.principal !== principal)
+      throw new SaslAuthenticationError(
+        `Cannot change principals during re-authentication from ${conn.principal.replace(":", ".")}: ${principal.replace(":", ".")}`,
+      );
+    conn.principal = principal;
     s.authenticated = true;
     s.mechanism = null;
     s.exchange = null;
     s.raw = false;
-    const lifetime = ctx.config.connectionsMaxReauthMs;
-    s.expiresAtMs = lifetime > 0 ? Date.now() + lifetime : 0;
+    const now = Date.now();
+    let lifetime = maxReauthMs;
+    // Kafka's ReauthInfo: min(credential lifetime, connections.max.reauth.ms when set). A token
+    // accepted within the clock skew after its exp gets 1 ms (0 would mean "no end").
+    if (credentialExpiresAtMs > 0) {
+      const left = Math.max(1, Math.floor(credentialExpiresAtMs - now));
+      lifetime = maxReauthMs > 0 ? Math.min(left, maxReauthMs) : left;
+    }
+    s.expiresAtMs = lifetime > 0 ? now + lifetime : 0;
+    return { ok: true, bytes: reply, sessionLifetimeMs: lifetime };
   };
   try {
     if (mechanism === "PLAIN") {
       const { username } = await verifyPlainAsync(bytes, (u) => users.user(u), {
         fakeCredentialSecret: users.secret,
       });
-      done(username);
-      return { ok: true, bytes: EMPTY };
+      return done(username, EMPTY);
+    }
+    if (mechanism === "OAUTHBEARER" && oauthbearer !== null) {
+      let x = s.exchange as OAuthBearerServerExchange | null;
+      if (x === null) {
+        // After SaslHandshake v0 there is no error code: an invalid token is answered as Kafka
+        // does, with an error challenge, and the client's "\x01" then fails.
+        x = new OAuthBearerServerExchange(oauthbearer, { challengeOnInvalidToken: s.raw });
+        s.exchange = x;
+      }
+      const reply = await x.evaluate(bytes);
+      if (!x.complete) return { ok: true, bytes: reply, sessionLifetimeMs: 0 };
+      return done(x.result.principalName, reply, x.result.expiresAtMs);
     }
     if (!isScramMechanism(mechanism))
       return { ok: false, errorCode: ErrorCode.ILLEGAL_SASL_STATE, message: `mechanism ${mechanism}` };
@@ -99,11 +141,10 @@ async function saslStep(
         fakeCredentialSecret: users.secret,
       });
       s.exchange = x;
-      return { ok: true, bytes: x.first(Buffer.from(bytes)) };
+      return { ok: true, bytes: x.first(Buffer.from(bytes)), sessionLifetimeMs: 0 };
     }
     const serverFinal = x.final(Buffer.from(bytes));
-    done(x.principal);
-    return { ok: true, bytes: serverFinal };
+    return done(x.principal, serverFinal);
   } catch (e) {
     if (!(e instanceof SaslAuthenticationError)) throw e;
     ctx.logger.limited(
@@ -120,17 +161,17 @@ async function saslStep(
 
 export async function handleSaslAuthenticate(
   ctx: BrokerContext,
-  users: SaslCredentials,
+  backends: SaslBackends,
   req: SaslAuthenticateRequest,
   rc: RequestContext,
 ): Promise<SaslAuthenticateResponse> {
-  const r = await saslStep(ctx, users, rc.connection, req.authBytes);
+  const r = await saslStep(ctx, backends, rc.connection, req.authBytes);
   if (r.ok)
     return {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       authBytes: r.bytes,
-      sessionLifetimeMs: ctx.config.connectionsMaxReauthMs,
+      sessionLifetimeMs: r.sessionLifetimeMs,
     };
   const conn = rc.connection;
   // A SASL connection that failed is closed once the answer is out; a SaslAuthenticate on a
@@ -143,11 +184,11 @@ export async function handleSaslAuthenticate(
 /** A raw token after SaslHandshake v0: the reply token, or null (failed: the connection closes). */
 export async function saslRawToken(
   ctx: BrokerContext,
-  users: SaslCredentials,
+  backends: SaslBackends,
   conn: Connection,
   token: Buffer,
 ): Promise<Uint8Array | null> {
-  const r = await saslStep(ctx, users, conn, token);
+  const r = await saslStep(ctx, backends, conn, token);
   return r.ok ? r.bytes : null;
 }
 
