@@ -73,6 +73,19 @@ export class ConnectionError extends MilenaError {
   }
 }
 
+/**
+ * The TLS handshake failed because a certificate was refused (the broker's, not signed by a
+ * trusted CA or not for that host; or the client's): not retriable, trying again fails the same.
+ */
+export class TlsError extends MilenaError {
+  /** node:tls's code (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID). */
+  readonly code?: string;
+  constructor(message: string, details: ErrorDetails & { code?: string } = {}) {
+    super(message, false, details);
+    if (details.code !== undefined) this.code = details.code;
+  }
+}
+
 /** No reply within requestTimeout (retriable; the connection is closed, as Kafka clients do). */
 export class RequestTimeoutError extends MilenaError {
   constructor(message: string, details: ErrorDetails = {}) {
@@ -104,6 +117,23 @@ export class MilenaAggregateError extends MilenaError {
       message,
       errors.every((e) => e.retriable),
     );
+  }
+}
+
+/**
+ * SASL authentication failed (kafkajs: KafkaJSSASLAuthenticationError): the broker refused the
+ * credentials (SASL_AUTHENTICATION_FAILED, with its message), does not offer the mechanism
+ * (UNSUPPORTED_SASL_MECHANISM), does not take SASL on that listener (ILLEGAL_SASL_STATE), or the
+ * client refused the broker (a wrong SCRAM server signature). Not retriable: the same
+ * credentials fail again.
+ */
+export class SaslAuthenticationError extends KafkaProtocolError {
+  constructor(
+    message?: string,
+    details: ErrorDetails = {},
+    code: number = ErrorCode.SASL_AUTHENTICATION_FAILED,
+  ) {
+    super(code, message, details);
   }
 }
 
@@ -251,6 +281,7 @@ const BY_CODE = new Map<number, ProtocolErrorClass>([
   [73, TopicDeletionDisabledError],
   [ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, UnsupportedCompressionTypeError],
   [ErrorCode.INVALID_RECORD, InvalidRecordError],
+  [ErrorCode.SASL_AUTHENTICATION_FAILED, SaslAuthenticationError],
 ]);
 
 /** The typed error for a Kafka error code (its subclass when there is one). */
