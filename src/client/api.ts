@@ -66,6 +66,8 @@ export {
   RecordListTooLargeError,
   RequestTimedOutError,
   RequestTimeoutError,
+  SaslAuthenticationError,
+  TlsError,
   TopicAlreadyExistsError,
   TopicDeletionDisabledError,
   UnknownServerError,
@@ -127,4 +129,5 @@ export {
 } from "./producer.ts";
 export type { ConsumedRecord, RecordHeaders } from "./records.ts";
 export type { RetryOptions } from "./retry.ts";
+export type { OauthBearerToken, PemInput, SaslMechanism, SaslOptions, TlsOptions } from "./security.ts";
 export type { WebSocketFactory, WebSocketLike } from "./transport.ts";

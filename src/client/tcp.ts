@@ -1,13 +1,55 @@
-// The TCP transport (Node only: node:net), plugged in by the Node entry. Kafka's framing: each
+// The TCP transport (Node only: node:net, node:tls when the client has `ssl`), plugged in by
+// the Node entry. Kafka's framing: each
 // request and response is a 4-byte big-endian size followed by that many bytes. Request chunks
 // are written corked (one syscall for header and batches, no copy); replies are cut from the
 // stream by the broker's FrameDecoder (src/transport/frame_decoder.ts): without copying when a
 // reply sits in one chunk, assembled once when it spans several.
 
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { FrameDecoder } from "../transport/frame_decoder.ts";
-import { ConnectionError } from "./errors.ts";
+import { ConnectionError, TlsError } from "./errors.ts";
+import type { PemInput, TlsOptions } from "./security.ts";
 import type { TcpConnector, Transport, TransportEvents } from "./transport.ts";
+
+/** node:tls's codes for a refused certificate (the handshake will fail the same way again). */
+const CERTIFICATE_ERRORS = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+]);
+
+function pem(v: PemInput | undefined): string | Buffer | (string | Buffer)[] | undefined {
+  if (v === undefined) return undefined;
+  const one = (x: string | Uint8Array) =>
+    typeof x === "string" ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return Array.isArray(v) ? v.map(one) : one(v);
+}
+
+/** node:tls's options for TlsOptions (the host as SNI name unless it is an IP address). */
+export function nodeTlsOptions(host: string, o: TlsOptions): tls.ConnectionOptions {
+  const servername = o.servername ?? (net.isIP(host) === 0 ? host : undefined);
+  return {
+    ca: pem(o.ca),
+    cert: pem(o.cert),
+    key: pem(o.key),
+    passphrase: o.passphrase,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    ...(servername !== undefined ? { servername } : {}),
+  };
+}
 
 /** Largest reply frame the client accepts (Kafka's int32 frame size; a bigger one is a broken stream). */
 const MAX_REPLY_BYTES = 0x7fffffff;
@@ -41,10 +83,13 @@ class TcpTransport implements Transport {
   }
 }
 
-export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, timeoutMs) =>
+export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, timeoutMs, tlsOptions) =>
   new Promise((resolve, reject) => {
     const label = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket =
+      tlsOptions === null || tlsOptions === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({ host, port, ...nodeTlsOptions(host, tlsOptions) }).setNoDelay(true);
     const transport = new TcpTransport(socket);
     const frames = new FrameDecoder(MAX_REPLY_BYTES);
     let connected = false;
@@ -55,7 +100,7 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
       socket.destroy();
     }, timeoutMs);
     const onFrame = (f: Buffer) => events.onFrame(f);
-    socket.once("connect", () => {
+    socket.once(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
       connected = true;
       clearTimeout(timer);
       resolve(transport);
@@ -78,11 +123,18 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
     socket.on("close", () => {
       clearTimeout(timer);
       if (!connected) {
+        const code = (lastError as { code?: string } | null)?.code;
         reject(
-          new ConnectionError(`cannot connect to ${label}: ${lastError?.message ?? "closed"}`, {
-            broker: label,
-            cause: lastError ?? undefined,
-          }),
+          code !== undefined && CERTIFICATE_ERRORS.has(code)
+            ? new TlsError(`TLS with ${label} failed: ${lastError?.message} (${code})`, {
+                broker: label,
+                cause: lastError,
+                code,
+              })
+            : new ConnectionError(`cannot connect to ${label}: ${lastError?.message ?? "closed"}`, {
+                broker: label,
+                cause: lastError ?? undefined,
+              }),
         );
         return;
       }
