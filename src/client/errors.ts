@@ -86,6 +86,40 @@ export class TlsError extends MilenaError {
   }
 }
 
+/**
+ * OpenSSL's / node:tls's codes for a refused certificate, ours or the broker's (trying again
+ * fails the same way): such a failure is a TlsError. Plain strings, so the browser-safe
+ * WebSocket transport can check a `ws` error's code too.
+ */
+export const CERTIFICATE_ERRORS = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+]);
+
+/** A TlsError for a socket error that is a refused certificate, else null. */
+export function tlsRefusal(label: string, e: unknown): TlsError | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !CERTIFICATE_ERRORS.has(code)) return null;
+  return new TlsError(`TLS with ${label} failed: ${(e as Error).message} (${code})`, {
+    broker: label,
+    cause: e,
+    code,
+  });
+}
+
 /** No reply within requestTimeout (retriable; the connection is closed, as Kafka clients do). */
 export class RequestTimeoutError extends MilenaError {
   constructor(message: string, details: ErrorDetails = {}) {

@@ -8,28 +8,9 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { FrameDecoder } from "../transport/frame_decoder.ts";
-import { ConnectionError, TlsError } from "./errors.ts";
+import { ConnectionError, tlsRefusal } from "./errors.ts";
 import type { PemInput, TlsOptions } from "./security.ts";
 import type { TcpConnector, Transport, TransportEvents } from "./transport.ts";
-
-/** node:tls's codes for a refused certificate (the handshake will fail the same way again). */
-const CERTIFICATE_ERRORS = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
-  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
-  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
-  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-]);
 
 function pem(v: PemInput | undefined): string | Buffer | (string | Buffer)[] | undefined {
   if (v === undefined) return undefined;
@@ -123,28 +104,25 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
     socket.on("close", () => {
       clearTimeout(timer);
       if (!connected) {
-        const code = (lastError as { code?: string } | null)?.code;
         reject(
-          code !== undefined && CERTIFICATE_ERRORS.has(code)
-            ? new TlsError(`TLS with ${label} failed: ${lastError?.message} (${code})`, {
-                broker: label,
-                cause: lastError,
-                code,
-              })
-            : new ConnectionError(`cannot connect to ${label}: ${lastError?.message ?? "closed"}`, {
-                broker: label,
-                cause: lastError ?? undefined,
-              }),
+          tlsRefusal(label, lastError) ??
+            new ConnectionError(`cannot connect to ${label}: ${lastError?.message ?? "closed"}`, {
+              broker: label,
+              cause: lastError ?? undefined,
+            }),
         );
         return;
       }
+      // TLS 1.3: a broker that refuses the client's certificate (or its absence) says so after
+      // the handshake completed on the client's side, with an alert.
       events.onClose(
         transport.closedByUs
           ? null
-          : new ConnectionError(
-              `connection to ${label} closed${lastError ? `: ${lastError.message}` : " by the broker"}`,
-              { broker: label, cause: lastError ?? undefined },
-            ),
+          : (tlsRefusal(label, lastError) ??
+              new ConnectionError(
+                `connection to ${label} closed${lastError ? `: ${lastError.message}` : " by the broker"}`,
+                { broker: label, cause: lastError ?? undefined },
+              )),
       );
     });
   });

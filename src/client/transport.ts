@@ -7,7 +7,7 @@
 //     any object shaped like the standard WebSocket: the browser's, Node 22's global one, or the
 //     `ws` package, which the Node entry injects with its own options.
 
-import { ConnectionError } from "./errors.ts";
+import { ConnectionError, tlsRefusal } from "./errors.ts";
 import type { TlsOptions } from "./security.ts";
 
 /** Where a broker is: TCP host:port, or a WebSocket URL. */
@@ -128,6 +128,8 @@ export async function connectWebSocket(
     let opened = false;
     let closed = false;
     let lastError: string | null = null;
+    /** The `ws` package's underlying error (its code says whether a certificate was refused). */
+    let cause: unknown = null;
     const transport = new WebSocketTransport(ws);
     const timer = setTimeout(() => {
       if (opened) return;
@@ -147,6 +149,7 @@ export async function connectWebSocket(
     ws.onerror = (ev) => {
       const msg = (ev as { message?: string; error?: { message?: string } })?.message;
       lastError = msg ?? (ev as { error?: { message?: string } })?.error?.message ?? "WebSocket error";
+      cause = (ev as { error?: unknown })?.error ?? null;
     };
     ws.onmessage = (ev) => {
       const d = ev.data;
@@ -168,7 +171,10 @@ export async function connectWebSocket(
         if (!closed) {
           closed = true;
           reject(
-            new ConnectionError(`cannot connect to ${address.label}: ${lastError ?? `closed (${ev?.code})`}`),
+            tlsRefusal(address.label, cause) ??
+              new ConnectionError(
+                `cannot connect to ${address.label}: ${lastError ?? `closed (${ev?.code})`}`,
+              ),
           );
         }
         return;

@@ -156,7 +156,7 @@ describe("the Milena client over TLS and SASL", () => {
     );
   });
 
-  it("mTLS: a CA-signed client certificate is let in; without one the broker refuses", async () => {
+  it("mTLS: a CA-signed client certificate is let in; without one (a TlsError) or with a stranger's the broker refuses", async () => {
     const alice = certs.client("alice");
     await roundTrip(
       {
@@ -165,12 +165,23 @@ describe("the Milena client over TLS and SASL", () => {
       },
       "mtls",
     );
-    const none = client({
-      bootstrap: `127.0.0.1:${mtls.ports.SSL}`,
-      ssl: { ca: [ca] },
-      retry: { retries: 0 },
+    // No client certificate: the broker's TLS 1.3 alert (certificate required) is a TlsError, not retried.
+    const none = client({ bootstrap: `127.0.0.1:${mtls.ports.SSL}`, ssl: { ca: [ca] } });
+    const t0 = Date.now();
+    await assert.rejects(none.admin().connect(), (e: Error) => {
+      assert.ok(e instanceof TlsError, `${e.name}: ${e.message}`);
+      assert.equal((e as TlsError).code, "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED");
+      return true;
     });
-    await assert.rejects(none.admin().connect());
+    assert.ok(Date.now() - t0 < 2000, "not retried");
+    // A stranger's certificate: the broker closes the connection (without an alert: only a
+    // closed connection, which the client cannot tell from any other).
+    const stranger = client({
+      bootstrap: `127.0.0.1:${mtls.ports.SSL}`,
+      retry: { retries: 0 },
+      ssl: { ca: [ca], cert: fs.readFileSync(certs.stranger.cert), key: fs.readFileSync(certs.stranger.key) },
+    });
+    await assert.rejects(stranger.admin().connect());
   });
 
   for (const [listener, mechanism] of [
@@ -256,19 +267,24 @@ describe("the Milena client over TLS and SASL", () => {
       },
       "wss-scram",
     );
-    // Without the CA, the broker's certificate is refused.
+    // Without the CA, the broker's certificate is refused, and not retried.
+    const t0 = Date.now();
     await assert.rejects(
       client({
         bootstrap: url,
-        retry: { retries: 0 },
         sasl: { mechanism: "scram-sha-256", username: "alice", password: "alice-secret" },
       })
         .admin()
         .connect(),
+      (e: Error) => {
+        assert.ok(e instanceof TlsError, `${e.name}: ${e.message}`);
+        return true;
+      },
     );
+    assert.ok(Date.now() - t0 < 2000, "not retried");
   });
 
-  it("re-authentication: a producer keeps producing for 6 s past 2 s sessions on one connection", async () => {
+  it("re-authentication: a producer and a long-polling consumer keep going for 6 s past 2 s sessions, each on one connection", async () => {
     for (const [listener, mechanism] of [
       ["SASL_SSL", "scram-sha-512"],
       ["SASL_PLAINTEXT", "plain"],
@@ -283,6 +299,25 @@ describe("the Milena client over TLS and SASL", () => {
       const producer = m.producer({ acks: -1 });
       await producer.connect();
       const outputBefore = broker.output.length;
+      // A consumer on its own client, reading as it goes: its Fetches long-poll (1 s), so its
+      // re-authentications queue behind a Fetch in flight.
+      const reader = client({
+        bootstrap: at(listener),
+        ssl: listener === "SASL_SSL" ? { ca } : undefined,
+        sasl: { mechanism, username: "alice", password: "alice-secret" },
+      });
+      const readerStats = instrument(reader);
+      await producer.send({ topic, messages: [{ value: "start" }] });
+      const consumer = reader.consumer({ maxWaitTimeInMs: 1000 });
+      await consumer.connect();
+      await consumer.assign([{ topic, offset: "earliest" }]);
+      const read: string[] = [];
+      const reading = (async () => {
+        for await (const r of consumer.records()) {
+          read.push(String(r.value));
+          if (read.at(-1) === "end") break;
+        }
+      })();
       let sent = 0;
       const end = Date.now() + 6000;
       while (Date.now() < end) {
@@ -290,17 +325,24 @@ describe("the Milena client over TLS and SASL", () => {
         await Promise.all([0, 1, 2].map(() => producer.send({ topic, messages: [{ value: `v${sent++}` }] })));
         await sleep(20);
       }
+      await producer.send({ topic, messages: [{ value: "end" }] });
+      await Promise.race([
+        reading,
+        sleep(15_000).then(() => {
+          throw new Error(`the consumer read ${read.length} of ${sent + 2}`);
+        }),
+      ]);
+      await consumer.disconnect();
       await producer.disconnect();
       assert.equal(stats.opened, 1, "the producer's connection was never reopened");
       assert.ok(stats.handshakes >= 3, `re-authenticated (${stats.handshakes} handshakes in 6 s)`);
+      assert.equal(readerStats.opened, 1, "the consumer's connection was never reopened");
+      assert.ok(readerStats.handshakes >= 3, `the consumer re-authenticated (${readerStats.handshakes})`);
+      assert.deepEqual(read, ["start", ...Array.from({ length: sent }, (_, i) => `v${i}`), "end"]);
       assert.doesNotMatch(broker.output.slice(outputBefore), /SASL session expired/);
-      const got = await consumeN(client({ bootstrap: at("PLAINTEXT") }), topic, sent);
-      assert.equal(got.length, sent);
       // One partition (num.partitions=1): stored in the order sent, across the re-authentications.
-      assert.deepEqual(
-        got,
-        Array.from({ length: sent }, (_, i) => `v${i}`),
-      );
+      const got = await consumeN(client({ bootstrap: at("PLAINTEXT") }), topic, sent + 2);
+      assert.deepEqual(got, read);
     }
   });
 
