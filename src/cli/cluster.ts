@@ -8,7 +8,8 @@ import { COMMON_OPTIONS, client, out } from "./common.ts";
 
 export const CLUSTER_USAGE = `usage:
   milena cluster status
-options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 export async function cluster(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;

@@ -1,20 +1,26 @@
 // What the client-side commands share: the --bootstrap option (host:port for the Kafka protocol
-// over TCP, ws://host:port for it over WebSocket), the client, and how errors end the process.
+// over TCP, ws://host:port for it over WebSocket), --command-config (TLS and SASL settings,
+// command_config.ts), the client, and how errors end the process.
 
 import { Milena } from "../client/node.ts";
 import { type OptionSpec, type Parsed, str } from "./args.ts";
+import { loadCommandConfig } from "./command_config.ts";
 
 export const DEFAULT_BOOTSTRAP = "127.0.0.1:9092";
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   bootstrap: { type: "string" },
   "timeout-ms": { type: "number" },
+  "command-config": { type: "string" },
   help: { type: "boolean" },
 };
 
 export function client(p: Parsed, bootstrap = str(p, "bootstrap") ?? DEFAULT_BOOTSTRAP): Milena {
   const timeout = (p.options.get("timeout-ms")?.[0] as number | undefined) ?? 10_000;
+  const file = str(p, "command-config");
+  const security = file === undefined ? {} : loadCommandConfig(file);
   return new Milena({
+    ...security,
     bootstrap,
     clientId: "milena-cli",
     connectionTimeout: timeout,

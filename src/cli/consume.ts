@@ -9,7 +9,8 @@ import { COMMON_OPTIONS, client, out } from "./common.ts";
 export const CONSUME_USAGE = `usage: milena consume TOPIC [--from-beginning | --offset N|earliest|latest] [--partition N]
                       [--max-messages N] [--idle-timeout-ms N]
                       [--print-key] [--print-timestamp] [--print-headers] [--print-offset]
-options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 const SPEC = {
   ...COMMON_OPTIONS,

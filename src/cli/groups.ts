@@ -14,7 +14,8 @@ export const GROUPS_USAGE = `usage:
   milena groups reset-offsets GROUP (--topic TOPIC[:P,P...] ... | --all-topics)
                               (--to-earliest | --to-latest | --to-offset N) [--execute | --dry-run]
     (without --execute the new offsets are printed and nothing changes)
-options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 const SPEC = {
   ...COMMON_OPTIONS,

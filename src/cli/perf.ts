@@ -11,7 +11,8 @@ export const PERF_USAGE = `usage:
                       [--acks 0|1|-1|all] [--compression none|gzip|lz4] [--transport tcp|ws]
   milena perf consume --topic T --messages N [--transport tcp|ws]
 options: --bootstrap host:port | ws://host:port (default by --transport: 127.0.0.1:9092 or
-ws://127.0.0.1:9094), --timeout-ms N`;
+ws://127.0.0.1:9094), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 const SPEC = {
   ...COMMON_OPTIONS,

@@ -10,7 +10,8 @@ import { COMMON_OPTIONS, client } from "./common.ts";
 export const PRODUCE_USAGE = `usage: milena produce TOPIC [--key-separator SEP] [--header key=value ...]
                       [--acks 0|1|-1|all] [--compression none|gzip|lz4] [--partition N]
 reads records from stdin, one per line
-options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 const SPEC = {
   ...COMMON_OPTIONS,

@@ -13,7 +13,8 @@ export const TOPICS_USAGE = `usage:
   milena topics alter-config TOPIC [--set key=value ...] [--delete key ...]
   milena topics reassign TOPIC --partition P (--replicas B1,B2,... | --cancel)   (a cluster)
   milena topics reassignments                                                   (moves in progress)
-options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 const SPEC = {
   ...COMMON_OPTIONS,

@@ -76,6 +76,8 @@ export {
   RecordListTooLargeError,
   RequestTimedOutError,
   RequestTimeoutError,
+  SaslAuthenticationError,
+  TlsError,
   TopicAlreadyExistsError,
   TopicDeletionDisabledError,
   UnknownServerError,
@@ -137,4 +139,5 @@ export {
 } from "./producer.ts";
 export type { ConsumedRecord, RecordHeaders } from "./records.ts";
 export type { RetryOptions } from "./retry.ts";
+export type { OauthBearerToken, PemInput, SaslMechanism, SaslOptions, TlsOptions } from "./security.ts";
 export type { WebSocketFactory, WebSocketLike } from "./transport.ts";

@@ -6,6 +6,10 @@
 //   const member = milena.consumer({ groupId: "billing" });          // a group consumer
 //   const admin = milena.admin();
 //
+// Security, as kafkajs has it: `ssl: true | { ca, cert, key, ... }` (TLS; wss:// for WebSocket)
+// and `sasl: { mechanism: "scram-sha-512", username, password }` (or plain, scram-sha-256,
+// oauthbearer with an oauthBearerProvider), used by every connection the client opens.
+//
 // MilenaClient is environment-neutral: it takes a Platform. The Node entry (src/client/node.ts,
 // the package's main export) and the browser entry (src/client/browser.ts) each export a
 // `Milena` subclass that supplies theirs.
@@ -18,6 +22,7 @@ import { GroupConsumer, type GroupConsumerConfig } from "./group_consumer.ts";
 import type { Codec, Platform } from "./platform.ts";
 import { Producer, type ProducerConfig } from "./producer.ts";
 import { type RetryOptions, retryDefaults } from "./retry.ts";
+import { type SaslOptions, saslOptionsOf, type TlsOptions, tlsOptionsOf } from "./security.ts";
 import { parseAddress, type WebSocketLike } from "./transport.ts";
 
 export interface MilenaConfig {
@@ -46,6 +51,18 @@ export interface MilenaConfig {
   ) => unknown;
   /** Extra compression codecs by id (e.g. { [CompressionTypes.ZSTD]: zstdCodec }). */
   codecs?: { [id: number]: Codec };
+  /**
+   * TLS: true (the system's CAs) or { ca, cert, key, passphrase, rejectUnauthorized, servername }
+   * (file contents, as node:tls takes them). TCP goes over node:tls; a ws:// address becomes
+   * wss://. In a browser, TLS is the browser's own (wss://) and these settings are not used.
+   */
+  ssl?: boolean | TlsOptions;
+  /**
+   * SASL, after each connection's ApiVersions: { mechanism: "plain" | "scram-sha-256" |
+   * "scram-sha-512", username, password } or { mechanism: "oauthbearer", oauthBearerProvider }.
+   * A refusal is a SaslAuthenticationError (not retried).
+   */
+  sasl?: SaslOptions;
 }
 
 export class MilenaClient<B extends Uint8Array = Uint8Array> {
@@ -55,6 +72,8 @@ export class MilenaClient<B extends Uint8Array = Uint8Array> {
   private readonly connectionTimeout: number;
   private readonly requestTimeout: number;
   private readonly retry: RetryOptions;
+  private readonly tls: TlsOptions | null;
+  private readonly sasl: SaslOptions | null;
 
   constructor(config: MilenaConfig, platform: Platform) {
     const list = config.bootstrap ?? config.brokers;
@@ -75,6 +94,8 @@ export class MilenaClient<B extends Uint8Array = Uint8Array> {
     this.connectionTimeout = config.connectionTimeout ?? 10_000;
     this.requestTimeout = config.requestTimeout ?? 30_000;
     this.retry = config.retry ?? {};
+    this.tls = tlsOptionsOf(config.ssl);
+    this.sasl = saslOptionsOf(config.sasl);
   }
 
   private cluster(maxInFlight: number, retry: RetryOptions | undefined): Cluster {
@@ -84,6 +105,8 @@ export class MilenaClient<B extends Uint8Array = Uint8Array> {
       connectionTimeoutMs: this.connectionTimeout,
       requestTimeoutMs: this.requestTimeout,
       maxInFlight,
+      tls: this.tls,
+      sasl: this.sasl,
       retry: retryDefaults({ ...this.retry, ...retry }),
     });
   }

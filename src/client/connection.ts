@@ -3,7 +3,14 @@
 // (Kafka answers each connection in order, so a reply must be for the oldest waiting request;
 // anything else is a broken connection), a bound on requests in flight, request timeouts, and
 // the API versions agreed with the broker (ApiVersions on connect: the highest version both
-// sides know, per API).
+// sides know, per API), TLS (`tls`: node:tls for TCP, wss:// for WebSocket) and SASL (`sasl`:
+// src/client/sasl.ts, right after ApiVersions, bounded by the connection timeout).
+//
+// Re-authentication (KIP-368): when SaslAuthenticate answers a session lifetime, the connection
+// authenticates again at 85-95% of it (jittered), on the same socket. Requests made meanwhile are
+// held and sent once it is done, in the order they were made; requests already sent are answered
+// first (the broker answers in order), so nothing is reordered. If it fails, the connection fails
+// (retriable ConnectionError): the client reopens it and authenticates from scratch.
 
 import { alterConfigsCodec } from "../protocol/alter_configs.ts";
 import type { ApiCodec } from "../protocol/api.ts";
@@ -33,11 +40,19 @@ import {
   alterPartitionReassignmentsCodec,
   listPartitionReassignmentsCodec,
 } from "../protocol/reassignments.ts";
-import { createAclsCodec, deleteAclsCodec, describeAclsCodec } from "../protocol/security.ts";
+import {
+  createAclsCodec,
+  deleteAclsCodec,
+  describeAclsCodec,
+  saslAuthenticateCodec,
+  saslHandshakeCodec,
+} from "../protocol/security.ts";
 import { syncGroupCodec } from "../protocol/sync_group.ts";
 import { Writer } from "../protocol/writer.ts";
 import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
 import type { Platform } from "./platform.ts";
+import { authenticate, type SaslChannel } from "./sasl.ts";
+import type { SaslOptions, TlsOptions } from "./security.ts";
 import { type BrokerAddress, connectWebSocket, type Transport, type TransportEvents } from "./transport.ts";
 
 /** Up to the newest version the codec has (the client fills every layout's fields). */
@@ -74,6 +89,9 @@ const CLIENT_VERSIONS = new Map<number, [number, number]>(
     [describeAclsCodec, 1, LATEST],
     [createAclsCodec, 1, LATEST],
     [deleteAclsCodec, 1, LATEST],
+    // SASL (sasl.ts): the v1 handshake (v0's raw tokens are not spoken), SaslAuthenticate v0-2
+    [saslHandshakeCodec, 1, 1],
+    [saslAuthenticateCodec, 0, LATEST],
   ].map(([c, lo, hi]) => {
     const codec = c as ApiCodec<unknown, unknown>;
     return [codec.key, [Math.max(lo as number, codec.minVersion), Math.min(hi as number, codec.maxVersion)]];
@@ -86,6 +104,10 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** Requests sent and not yet answered, at most. */
   maxInFlight: number;
+  /** TLS settings: TCP over node:tls, ws:// URLs as wss://. Null or absent: plaintext. */
+  tls?: TlsOptions | null;
+  /** SASL credentials: authenticate after ApiVersions (and re-authenticate). Null or absent: none. */
+  sasl?: SaslOptions | null;
 }
 
 interface Pending {
@@ -116,10 +138,18 @@ export class Connection {
   private failure: Error | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly closeListeners: ((e: Error) => void)[] = [];
+  /** Requests made during a re-authentication, sent once it is done; null when not in one. */
+  private held: { write(): void; reject(e: Error): void }[] | null = null;
+  private reauthTimer: ReturnType<typeof setTimeout> | null = null;
+  /** SASL authentications done on this connection (the first, then each re-authentication). */
+  authentications = 0;
+  /** The session lifetime the broker gave at the last authentication (ms; 0 = none). */
+  sessionLifetimeMs = 0;
 
   private constructor(
     readonly address: BrokerAddress,
     private readonly opts: ConnectionOptions,
+    private readonly platform: Platform,
   ) {}
 
   /** Connect and agree API versions. */
@@ -128,7 +158,8 @@ export class Connection {
     address: BrokerAddress,
     opts: ConnectionOptions,
   ): Promise<Connection> {
-    const conn = new Connection(address, opts);
+    const conn = new Connection(address, opts, platform);
+    const tls = opts.tls ?? null;
     const events: TransportEvents = {
       onFrame: (f) => conn.onFrame(f),
       onClose: (e) =>
@@ -141,19 +172,25 @@ export class Connection {
         throw new ConnectionError(
           `TCP is not available here (${platform.name}): use a ws:// bootstrap address for ${address.label}`,
         );
-      conn.transport = await platform.tcp(address.host, address.port, events, opts.connectionTimeoutMs);
+      conn.transport = await platform.tcp(address.host, address.port, events, opts.connectionTimeoutMs, tls);
     } else {
       if (platform.webSocket === null)
         throw new ConnectionError(
           "no WebSocket implementation: pass one as the `WebSocket` option (in Node 20: the ws package)",
         );
-      conn.transport = await connectWebSocket(platform.webSocket, address, events, opts.connectionTimeoutMs);
+      // `ssl` on a ws:// address means wss:// (a wss:// address is TLS either way).
+      const a =
+        tls !== null && /^ws:/i.test(address.url)
+          ? { ...address, url: `wss:${address.url.slice(3)}` }
+          : address;
+      conn.transport = await connectWebSocket(platform.webSocket, a, events, opts.connectionTimeoutMs, tls);
     }
     const every = Math.max(10, Math.min(1000, opts.requestTimeoutMs / 4));
     conn.timer = setInterval(() => conn.checkTimeouts(), every);
     (conn.timer as { unref?: () => void }).unref?.();
     try {
       await conn.negotiate();
+      if (opts.sasl) conn.scheduleReauth(await conn.authenticateWithin(opts.sasl, opts.connectionTimeoutMs));
     } catch (e) {
       conn.close();
       throw e;
@@ -178,6 +215,73 @@ export class Connection {
       const v = Math.min(mine[1], k.maxVersion);
       if (v >= Math.max(mine[0], k.minVersion)) this.versions.set(k.apiKey, v);
     }
+  }
+
+  /** SASL authentication, failed with a ConnectionError when it takes over `ms`. */
+  private async authenticateWithin(sasl: SaslOptions, ms: number): Promise<number> {
+    const label = this.address.label;
+    const channel: SaslChannel = {
+      label,
+      version: (k) => this.version(k),
+      call: (codec, version, req) => this.dispatch(codec, version, req, undefined, true),
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ConnectionError(`SASL authentication with ${label} did not finish within ${ms} ms`, {
+              broker: label,
+            }),
+          ),
+        ms,
+      );
+    });
+    try {
+      const lifetime = await Promise.race([authenticate(channel, sasl, this.platform.crypto), timeout]);
+      this.authentications++;
+      this.sessionLifetimeMs = lifetime;
+      return lifetime;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Re-authenticate at 85-95% of the session lifetime (KIP-368's window, jittered). */
+  private scheduleReauth(lifetimeMs: number): void {
+    if (lifetimeMs <= 0 || this.failure !== null) return;
+    const at = Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1));
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = null;
+      void this.reauthenticate();
+    }, at);
+    (this.reauthTimer as { unref?: () => void }).unref?.();
+  }
+
+  private async reauthenticate(): Promise<void> {
+    const sasl = this.opts.sasl;
+    if (this.failure !== null || !sasl) return;
+    this.held = [];
+    let lifetime: number;
+    try {
+      // Its replies may queue behind requests already in flight (a long-polling Fetch): allow for them.
+      lifetime = await this.authenticateWithin(
+        sasl,
+        this.opts.connectionTimeoutMs + this.opts.requestTimeoutMs,
+      );
+    } catch (e) {
+      this.fail(
+        new ConnectionError(
+          `re-authentication with ${this.address.label} failed, the connection is reopened: ${(e as Error).message}`,
+          { broker: this.address.label, cause: e },
+        ),
+      );
+      return;
+    }
+    const held = this.held ?? [];
+    this.held = null;
+    for (const h of held) h.write();
+    this.scheduleReauth(lifetime);
   }
 
   /** The version agreed for an API, or -1. */
@@ -239,6 +343,17 @@ export class Connection {
     req: ReqIn,
     opts?: RequestOptions,
   ): Promise<Res> {
+    return this.dispatch(codec, version, req, opts, false);
+  }
+
+  /** send(); `urgent` (SASL's own requests) goes ahead of requests held during a re-authentication. */
+  private dispatch<Req, Res, ReqIn>(
+    codec: ApiCodec<Req, Res, ReqIn, unknown>,
+    version: number,
+    req: ReqIn,
+    opts: RequestOptions | undefined,
+    urgent: boolean,
+  ): Promise<Res> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = correlationId >= 0x7fffffff ? 1 : correlationId + 1;
@@ -252,11 +367,11 @@ export class Connection {
     codec.encodeRequest(w, version, req);
     finishFrame(w);
     return new Promise<Res>((resolve, reject) => {
-      this.pending.push({
+      const entry: Pending = {
         correlationId,
         apiKey: codec.key,
         version,
-        deadline: Date.now() + this.opts.requestTimeoutMs + (opts?.extraTimeoutMs ?? 0),
+        deadline: 0,
         resolve: (r) => {
           try {
             resolve(codec.decodeResponse(r, version));
@@ -273,13 +388,23 @@ export class Connection {
           }
         },
         reject,
-      });
+      };
       this.inFlight++;
-      try {
-        this.transport!.send(w.chunks(), w.length);
-      } catch (e) {
-        this.fail(e as Error);
-      }
+      const write = () => {
+        if (this.failure !== null) {
+          reject(this.failure);
+          return;
+        }
+        entry.deadline = Date.now() + this.opts.requestTimeoutMs + (opts?.extraTimeoutMs ?? 0);
+        this.pending.push(entry);
+        try {
+          this.transport!.send(w.chunks(), w.length);
+        } catch (e) {
+          this.fail(e as Error);
+        }
+      };
+      if (this.held !== null && !urgent) this.held.push({ write, reject });
+      else write();
     });
   }
 
@@ -306,17 +431,25 @@ export class Connection {
     finishFrame(w);
     return new Promise<void>((resolve, reject) => {
       this.inFlight++;
-      this.unwritten.add(reject);
-      try {
-        this.transport!.send(w.chunks(), w.length, () => {
-          if (!this.unwritten.delete(reject)) return;
-          this.inFlight--;
-          this.releaseSlot();
-          resolve();
-        });
-      } catch (e) {
-        this.fail(e as Error);
-      }
+      const write = () => {
+        if (this.failure !== null) {
+          reject(this.failure);
+          return;
+        }
+        this.unwritten.add(reject);
+        try {
+          this.transport!.send(w.chunks(), w.length, () => {
+            if (!this.unwritten.delete(reject)) return;
+            this.inFlight--;
+            this.releaseSlot();
+            resolve();
+          });
+        } catch (e) {
+          this.fail(e as Error);
+        }
+      };
+      if (this.held !== null) this.held.push({ write, reject });
+      else write();
     });
   }
 
@@ -381,7 +514,12 @@ export class Connection {
     this.failure = e;
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
+    if (this.reauthTimer !== null) clearTimeout(this.reauthTimer);
+    this.reauthTimer = null;
     this.transport?.close();
+    const held = this.held ?? [];
+    this.held = null;
+    for (const h of held) h.reject(e);
     const pending = this.pending.splice(this.head);
     this.pending.length = 0;
     this.head = 0;

@@ -73,6 +73,53 @@ export class ConnectionError extends MilenaError {
   }
 }
 
+/**
+ * The TLS handshake failed because a certificate was refused (the broker's, not signed by a
+ * trusted CA or not for that host; or the client's): not retriable, trying again fails the same.
+ */
+export class TlsError extends MilenaError {
+  /** node:tls's code (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID). */
+  readonly code?: string;
+  constructor(message: string, details: ErrorDetails & { code?: string } = {}) {
+    super(message, false, details);
+    if (details.code !== undefined) this.code = details.code;
+  }
+}
+
+/**
+ * OpenSSL's / node:tls's codes for a refused certificate, ours or the broker's (trying again
+ * fails the same way): such a failure is a TlsError. Plain strings, so the browser-safe
+ * WebSocket transport can check a `ws` error's code too.
+ */
+export const CERTIFICATE_ERRORS = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+]);
+
+/** A TlsError for a socket error that is a refused certificate, else null. */
+export function tlsRefusal(label: string, e: unknown): TlsError | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !CERTIFICATE_ERRORS.has(code)) return null;
+  return new TlsError(`TLS with ${label} failed: ${(e as Error).message} (${code})`, {
+    broker: label,
+    cause: e,
+    code,
+  });
+}
+
 /** No reply within requestTimeout (retriable; the connection is closed, as Kafka clients do). */
 export class RequestTimeoutError extends MilenaError {
   constructor(message: string, details: ErrorDetails = {}) {
@@ -104,6 +151,23 @@ export class MilenaAggregateError extends MilenaError {
       message,
       errors.every((e) => e.retriable),
     );
+  }
+}
+
+/**
+ * SASL authentication failed (kafkajs: KafkaJSSASLAuthenticationError): the broker refused the
+ * credentials (SASL_AUTHENTICATION_FAILED, with its message), does not offer the mechanism
+ * (UNSUPPORTED_SASL_MECHANISM), does not take SASL on that listener (ILLEGAL_SASL_STATE), or the
+ * client refused the broker (a wrong SCRAM server signature). Not retriable: the same
+ * credentials fail again.
+ */
+export class SaslAuthenticationError extends KafkaProtocolError {
+  constructor(
+    message?: string,
+    details: ErrorDetails = {},
+    code: number = ErrorCode.SASL_AUTHENTICATION_FAILED,
+  ) {
+    super(code, message, details);
   }
 }
 
@@ -251,6 +315,7 @@ const BY_CODE = new Map<number, ProtocolErrorClass>([
   [73, TopicDeletionDisabledError],
   [ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, UnsupportedCompressionTypeError],
   [ErrorCode.INVALID_RECORD, InvalidRecordError],
+  [ErrorCode.SASL_AUTHENTICATION_FAILED, SaslAuthenticationError],
 ]);
 
 /** The typed error for a Kafka error code (its subclass when there is one). */

@@ -3,7 +3,8 @@
 //     are Buffers (views into the fetched bytes);
 //   - CRC-32C from @node-rs/crc32 (hardware instructions), UTF-8 through Buffer;
 //   - gzip through node:zlib, LZ4 through lz4-napi (both synchronous);
-//   - "host:port" bootstrap addresses use TCP (src/client/tcp.ts);
+//   - "host:port" bootstrap addresses use TCP (src/client/tcp.ts), node:tls with `ssl`;
+//   - SASL/SCRAM's PBKDF2, HMAC and digests through node:crypto (src/client/node_crypto.ts);
 //   - "ws://" ones use the `ws` package, loaded on first use (Node 20 has no global WebSocket;
 //     where the package is missing, a global WebSocket is used when there is one).
 
@@ -12,8 +13,10 @@ import { crc32c } from "@node-rs/crc32";
 import { compressFrameSync, decompressFrameSync } from "lz4-napi";
 import { utf8Decode, utf8Write } from "../protocol/utf8.ts";
 import { MilenaClient, type MilenaConfig } from "./client.ts";
+import { nodeCrypto } from "./node_crypto.ts";
 import { browserPlatform, CompressionTypes, type Platform } from "./platform.ts";
-import { tcpConnector } from "./tcp.ts";
+import type { TlsOptions } from "./security.ts";
+import { nodeTlsOptions, tcpConnector } from "./tcp.ts";
 import type { WebSocketFactory, WebSocketLike } from "./transport.ts";
 
 export * from "./api.ts";
@@ -42,11 +45,17 @@ function loadWs(): Promise<WebSocketFactory> {
   wsFactory ??= import("ws").then(
     (m) => {
       const WS = m.WebSocket ?? m.default;
-      return (url: string) => {
+      return (url: string, tls?: TlsOptions | null) => {
+        // wss:// with the client's `ssl` settings (CA, client certificate ...), as TCP has them.
+        const secure =
+          tls !== null && tls !== undefined && /^wss:/i.test(url)
+            ? nodeTlsOptions(new URL(url).hostname.replace(/^\[|\]$/g, ""), tls)
+            : {};
         const ws = new WS(url, {
           perMessageDeflate: false,
           maxPayload: MAX_WS_PAYLOAD,
           generateMask: zeroMask,
+          ...secure,
         });
         ws.binaryType = "nodebuffer";
         const like = ws as unknown as WebSocketLike;
@@ -94,8 +103,9 @@ export function nodePlatform(): Platform {
       Buffer.isBuffer(buf) && end - start > 16
         ? buf.toString("utf8", start, end)
         : utf8Decode(buf, start, end),
-    webSocket: async (url) => (await loadWs())(url),
+    webSocket: async (url, tls) => (await loadWs())(url, tls),
     tcp: tcpConnector,
+    crypto: nodeCrypto,
   };
 }
 

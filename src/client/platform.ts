@@ -1,14 +1,16 @@
 // What the client needs from its environment, as one object per client instance: byte arrays,
-// CRC-32C, UTF-8, compression codecs and the transports. `browserPlatform()` builds it from
+// CRC-32C, UTF-8, compression codecs, the transports and SASL's cryptography. `browserPlatform()` builds it from
 // plain TypeScript and web-standard globals only (Uint8Array, TextEncoder, CompressionStream,
-// WebSocket), so it runs in a browser, in Node, in Deno or a worker. The Node entry
+// WebSocket, Web Crypto), so it runs in a browser, in Node, in Deno or a worker. The Node entry
 // (src/client/node.ts) starts from it and swaps in Node's faster pieces (Buffer, zlib,
-// lz4-napi, @node-rs/crc32) and adds TCP and the `ws` package; nothing here imports them.
+// lz4-napi, @node-rs/crc32, node:crypto) and adds TCP (and TLS) and the `ws` package; nothing
+// here imports them.
 
 import { utf8Decode, utf8Length, utf8Write } from "../protocol/utf8.ts";
 import { crc32c } from "./crc32c.ts";
 import { lz4CompressFrame, lz4DecompressFrame } from "./lz4.ts";
 import type { TcpConnector, WebSocketFactory } from "./transport.ts";
+import { type SaslCrypto, webCrypto } from "./web_crypto.ts";
 
 /** A compression codec; either direction may be asynchronous (CompressionStream is). */
 export interface Codec {
@@ -34,8 +36,10 @@ export interface Platform {
   readonly codecs: Map<number, Codec>;
   /** Opens WebSocket connections (ws:// and wss:// bootstrap addresses). */
   webSocket: WebSocketFactory | null;
-  /** Opens TCP connections (host:port bootstrap addresses); null in a browser. */
+  /** Opens TCP connections (host:port bootstrap addresses), with TLS when asked; null in a browser. */
   tcp: TcpConnector | null;
+  /** PBKDF2, HMAC, digests and random bytes for SASL/SCRAM; null where there is no Web Crypto. */
+  crypto: SaslCrypto | null;
 }
 
 interface StreamLike {
@@ -85,6 +89,7 @@ function webGzip(): Codec | null {
 
 /** The global WebSocket constructor (browsers, Deno, Node 22+), as a factory. */
 function globalWebSocket(): WebSocketFactory | null {
+  // TLS options are not used: a browser's wss:// is the browser's own TLS.
   const W = (globalThis as unknown as { WebSocket?: new (url: string) => unknown }).WebSocket;
   if (typeof W !== "function") return null;
   return (url) => new W(url) as ReturnType<WebSocketFactory>;
@@ -106,5 +111,6 @@ export function browserPlatform(): Platform {
     codecs,
     webSocket: globalWebSocket(),
     tcp: null,
+    crypto: webCrypto(),
   };
 }

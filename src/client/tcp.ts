@@ -1,13 +1,36 @@
-// The TCP transport (Node only: node:net), plugged in by the Node entry. Kafka's framing: each
+// The TCP transport (Node only: node:net, node:tls when the client has `ssl`), plugged in by
+// the Node entry. Kafka's framing: each
 // request and response is a 4-byte big-endian size followed by that many bytes. Request chunks
 // are written corked (one syscall for header and batches, no copy); replies are cut from the
 // stream by the broker's FrameDecoder (src/transport/frame_decoder.ts): without copying when a
 // reply sits in one chunk, assembled once when it spans several.
 
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { FrameDecoder } from "../transport/frame_decoder.ts";
-import { ConnectionError } from "./errors.ts";
+import { ConnectionError, tlsRefusal } from "./errors.ts";
+import type { PemInput, TlsOptions } from "./security.ts";
 import type { TcpConnector, Transport, TransportEvents } from "./transport.ts";
+
+function pem(v: PemInput | undefined): string | Buffer | (string | Buffer)[] | undefined {
+  if (v === undefined) return undefined;
+  const one = (x: string | Uint8Array) =>
+    typeof x === "string" ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  return Array.isArray(v) ? v.map(one) : one(v);
+}
+
+/** node:tls's options for TlsOptions (the host as SNI name unless it is an IP address). */
+export function nodeTlsOptions(host: string, o: TlsOptions): tls.ConnectionOptions {
+  const servername = o.servername ?? (net.isIP(host) === 0 ? host : undefined);
+  return {
+    ca: pem(o.ca),
+    cert: pem(o.cert),
+    key: pem(o.key),
+    passphrase: o.passphrase,
+    rejectUnauthorized: o.rejectUnauthorized ?? true,
+    ...(servername !== undefined ? { servername } : {}),
+  };
+}
 
 /** Largest reply frame the client accepts (Kafka's int32 frame size; a bigger one is a broken stream). */
 const MAX_REPLY_BYTES = 0x7fffffff;
@@ -41,10 +64,13 @@ class TcpTransport implements Transport {
   }
 }
 
-export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, timeoutMs) =>
+export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, timeoutMs, tlsOptions) =>
   new Promise((resolve, reject) => {
     const label = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket =
+      tlsOptions === null || tlsOptions === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({ host, port, ...nodeTlsOptions(host, tlsOptions) }).setNoDelay(true);
     const transport = new TcpTransport(socket);
     const frames = new FrameDecoder(MAX_REPLY_BYTES);
     let connected = false;
@@ -55,7 +81,7 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
       socket.destroy();
     }, timeoutMs);
     const onFrame = (f: Buffer) => events.onFrame(f);
-    socket.once("connect", () => {
+    socket.once(socket instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
       connected = true;
       clearTimeout(timer);
       resolve(transport);
@@ -79,20 +105,24 @@ export const tcpConnector: TcpConnector = (host, port, events: TransportEvents, 
       clearTimeout(timer);
       if (!connected) {
         reject(
-          new ConnectionError(`cannot connect to ${label}: ${lastError?.message ?? "closed"}`, {
-            broker: label,
-            cause: lastError ?? undefined,
-          }),
+          tlsRefusal(label, lastError) ??
+            new ConnectionError(`cannot connect to ${label}: ${lastError?.message ?? "closed"}`, {
+              broker: label,
+              cause: lastError ?? undefined,
+            }),
         );
         return;
       }
+      // TLS 1.3: a broker that refuses the client's certificate (or its absence) says so after
+      // the handshake completed on the client's side, with an alert.
       events.onClose(
         transport.closedByUs
           ? null
-          : new ConnectionError(
-              `connection to ${label} closed${lastError ? `: ${lastError.message}` : " by the broker"}`,
-              { broker: label, cause: lastError ?? undefined },
-            ),
+          : (tlsRefusal(label, lastError) ??
+              new ConnectionError(
+                `connection to ${label} closed${lastError ? `: ${lastError.message}` : " by the broker"}`,
+                { broker: label, cause: lastError ?? undefined },
+              )),
       );
     });
   });

@@ -7,7 +7,8 @@
 //     any object shaped like the standard WebSocket: the browser's, Node 22's global one, or the
 //     `ws` package, which the Node entry injects with its own options.
 
-import { ConnectionError } from "./errors.ts";
+import { ConnectionError, tlsRefusal } from "./errors.ts";
+import type { TlsOptions } from "./security.ts";
 
 /** Where a broker is: TCP host:port, or a WebSocket URL. */
 export interface BrokerAddress {
@@ -43,6 +44,8 @@ export type TcpConnector = (
   port: number,
   events: TransportEvents,
   timeoutMs: number,
+  /** TLS (node:tls) when not null. */
+  tls: TlsOptions | null,
 ) => Promise<Transport>;
 
 /** The part of the standard WebSocket interface the transport uses. */
@@ -63,8 +66,15 @@ export interface WebSocketLike {
   sendChunks?(chunks: readonly Uint8Array[]): void;
 }
 
-/** Opens a WebSocket (the Node entry's loads the `ws` package on first use, hence the promise). */
-export type WebSocketFactory = (url: string) => WebSocketLike | Promise<WebSocketLike>;
+/**
+ * Opens a WebSocket (the Node entry's loads the `ws` package on first use, hence the promise).
+ * `tls` is for wss:// URLs where the factory can use it (the Node entry's `ws`); a browser's
+ * WebSocket does its own TLS and ignores it.
+ */
+export type WebSocketFactory = (
+  url: string,
+  tls?: TlsOptions | null,
+) => WebSocketLike | Promise<WebSocketLike>;
 
 const OPEN = 1;
 
@@ -105,10 +115,11 @@ export async function connectWebSocket(
   address: BrokerAddress,
   events: TransportEvents,
   timeoutMs: number,
+  tls: TlsOptions | null = null,
 ): Promise<Transport> {
   let ws: WebSocketLike;
   try {
-    ws = await factory(address.url);
+    ws = await factory(address.url, tls);
   } catch (e) {
     throw new ConnectionError(`cannot open ${address.label}: ${(e as Error).message}`, { cause: e });
   }
@@ -117,6 +128,8 @@ export async function connectWebSocket(
     let opened = false;
     let closed = false;
     let lastError: string | null = null;
+    /** The `ws` package's underlying error (its code says whether a certificate was refused). */
+    let cause: unknown = null;
     const transport = new WebSocketTransport(ws);
     const timer = setTimeout(() => {
       if (opened) return;
@@ -136,6 +149,7 @@ export async function connectWebSocket(
     ws.onerror = (ev) => {
       const msg = (ev as { message?: string; error?: { message?: string } })?.message;
       lastError = msg ?? (ev as { error?: { message?: string } })?.error?.message ?? "WebSocket error";
+      cause = (ev as { error?: unknown })?.error ?? null;
     };
     ws.onmessage = (ev) => {
       const d = ev.data;
@@ -157,7 +171,10 @@ export async function connectWebSocket(
         if (!closed) {
           closed = true;
           reject(
-            new ConnectionError(`cannot connect to ${address.label}: ${lastError ?? `closed (${ev?.code})`}`),
+            tlsRefusal(address.label, cause) ??
+              new ConnectionError(
+                `cannot connect to ${address.label}: ${lastError ?? `closed (${ev?.code})`}`,
+              ),
           );
         }
         return;

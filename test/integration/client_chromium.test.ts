@@ -2,20 +2,24 @@
 // bundled with esbuild, served on a loopback page, and run in headless Chromium (Debian's
 // chromium, driven by playwright-core). The page produces records with keys, headers and lz4
 // and gzip compression through the broker's WebSocket listener and consumes them back; the
-// Node side checks them with its own client. .ci/run installs chromium; where it is missing
-// the test is skipped with the reason.
+// Node side checks them with its own client. SASL/SCRAM-SHA-512 from the page (Web Crypto's
+// PBKDF2 and HMAC in the bundle) on a WEBSOCKET_SASL_PLAINTEXT listener, a wrong password refused
+// with SaslAuthenticationError. .ci/run installs chromium; where it is missing the test is
+// skipped with the reason.
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { existsSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { type Browser, chromium } from "playwright-core";
 import { Milena } from "../../src/index.ts";
-import { BrokerProcess } from "../helpers/broker_process.ts";
+import { BrokerProcess, run } from "../helpers/broker_process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
@@ -51,6 +55,20 @@ async function roundTrip(url, topic) {
   await consumer.disconnect();
   return { got, hasBuffer: typeof Buffer !== "undefined", hasProcess: typeof process !== "undefined" };
 }
+async function scram(url, topic, password) {
+  const { Milena, SaslAuthenticationError } = MilenaBrowser;
+  const milena = new Milena({ bootstrap: url, clientId: "chromium-sasl", retry: { retries: 0 },
+    sasl: { mechanism: "scram-sha-512", username: "alice", password } });
+  const producer = milena.producer({ acks: -1 });
+  try {
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: "scram from the browser" }] });
+    await producer.disconnect();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, name: e.name, type: e.type, message: e.message, typed: e instanceof SaslAuthenticationError };
+  }
+}
 </script>`;
 
 describe("the WebSocket client in headless Chromium", { skip }, () => {
@@ -60,7 +78,30 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
   let origin = "";
 
   before(async () => {
-    broker = await BrokerProcess.start();
+    const logDir = fs.mkdtempSync(join(tmpdir(), "milena-chromium-"));
+    const add = await run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(ROOT, "src/cli/main.ts"),
+        "users",
+        "add",
+        "alice",
+        "--password",
+        "alice-secret",
+      ].concat(["--file", join(logDir, "sasl-credentials.json")]),
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(add.code, 0, add.stderr);
+    broker = await BrokerProcess.start({
+      logDir,
+      overrides: {
+        listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0,WEBSOCKET_SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "connection.failed.authentication.delay.ms": 50,
+      },
+    });
     const bundle = await esbuild.build({
       entryPoints: [join(ROOT, "src/client/browser.ts")],
       bundle: true,
@@ -138,5 +179,42 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
     await consumer.disconnect();
     assert.equal(keys.size, 60);
     await page.close();
+  });
+
+  it("SASL/SCRAM-SHA-512 from the page (Web Crypto); a wrong password is a SaslAuthenticationError", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(origin);
+    const url = `ws://127.0.0.1:${broker.ports.WEBSOCKET_SASL_PLAINTEXT}`;
+    const call = (password: string) =>
+      page.evaluate(
+        ([u, p]) =>
+          (globalThis as unknown as { scram(u: string, t: string, p: string): Promise<unknown> }).scram(
+            u,
+            "chromium-scram",
+            p,
+          ),
+        [url, password],
+      ) as Promise<{ ok: boolean; name?: string; type?: string; message?: string; typed?: boolean }>;
+    const good = await call("alice-secret");
+    assert.deepEqual(good, { ok: true });
+    const bad = await call("wrong");
+    assert.equal(bad.ok, false);
+    assert.equal(bad.typed, true, `${bad.name}: ${bad.message}`);
+    assert.equal(bad.type, "SASL_AUTHENTICATION_FAILED");
+    assert.deepEqual(errors, []);
+    await page.close();
+    const milena = new Milena({ bootstrap: broker.bootstrap });
+    const consumer = milena.consumer({ autoOffsetReset: "earliest" });
+    await consumer.connect();
+    await consumer.assign([{ topic: "chromium-scram", offset: "earliest" }]);
+    const values: string[] = [];
+    for await (const rec of consumer.records()) {
+      values.push(Buffer.from(rec.value!).toString());
+      break;
+    }
+    await consumer.disconnect();
+    assert.deepEqual(values, ["scram from the browser"]);
   });
 });
