@@ -174,6 +174,11 @@ export const KEYS: Record<string, KeyDef> = {
     doc: "none, requested (a client certificate is asked for and checked when given) or required; its subject is the principal (User:CN=...)",
   },
   "ssl.enabled.protocols": { kind: "list", default: "TLSv1.2,TLSv1.3", doc: "TLS versions accepted" },
+  "ssl.endpoint.identification.algorithm": {
+    kind: "string",
+    default: "https",
+    doc: "https: a broker connecting to another over an SSL / SASL_SSL inter-broker listener checks the name in its certificate against the host it connects to; empty: it checks only that a CA of ssl.ca.location signed it",
+  },
   "ssl.cipher.suites": {
     kind: "list",
     default: "",
@@ -837,6 +842,8 @@ export interface SslConfig {
   /** TLS versions allowed (ssl.enabled.protocols). */
   enabledProtocols: string[];
   cipherSuites: string[];
+  /** ssl.endpoint.identification.algorithm: "https" (check the peer's name) or "" (don't). */
+  endpointIdentificationAlgorithm: string;
 }
 
 /** Parse Java-properties text: key=value or key: value, # and ! comments, \ continuations. */
@@ -1007,8 +1014,17 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     keyPassword: (values.get("ssl.key.password") as string | undefined) ?? null,
     clientAuth: values.get("ssl.client.auth") as SslConfig["clientAuth"],
     enabledProtocols: values.get("ssl.enabled.protocols") as string[],
+    endpointIdentificationAlgorithm: (
+      (values.get("ssl.endpoint.identification.algorithm") as string | undefined) ?? ""
+    )
+      .trim()
+      .toLowerCase(),
     cipherSuites: values.get("ssl.cipher.suites") as string[],
   };
+  if (!["https", ""].includes(ssl.endpointIdentificationAlgorithm))
+    throw new ConfigError(
+      `ssl.endpoint.identification.algorithm: "${ssl.endpointIdentificationAlgorithm}" is not https or empty`,
+    );
   if (!["none", "requested", "required"].includes(ssl.clientAuth))
     throw new ConfigError(`ssl.client.auth: "${ssl.clientAuth}" is not none, requested or required`);
   for (const v of ssl.enabledProtocols)

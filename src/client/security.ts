@@ -25,6 +25,11 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
   /** The name the broker's certificate must carry (default: the host connected to). */
   servername?: string;
+  /**
+   * Check that name (default true; Kafka's ssl.endpoint.identification.algorithm=https). False:
+   * any certificate the CAs signed is accepted, whatever its name (Node only).
+   */
+  checkServerName?: boolean;
 }
 
 /** A token for SASL/OAUTHBEARER (RFC 7628), with optional extensions (KIP-342). */

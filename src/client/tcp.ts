@@ -29,6 +29,8 @@ export function nodeTlsOptions(host: string, o: TlsOptions): tls.ConnectionOptio
     passphrase: o.passphrase,
     rejectUnauthorized: o.rejectUnauthorized ?? true,
     ...(servername !== undefined ? { servername } : {}),
+    // The chain is still checked against `ca`; only the name in the certificate is not.
+    ...(o.checkServerName === false ? { checkServerIdentity: () => undefined } : {}),
   };
 }
 

@@ -1,12 +1,14 @@
 // A connection from this broker to another one, for the controller's requests (LeaderAndIsr,
 // UpdateMetadata, StopReplica) and a follower's (Fetch, OffsetForLeaderEpoch): Milena's client
-// Connection over the shared protocol codecs, opened on first use and again after a failure.
-// Requests to one broker go out in the order sent (Kafka's controller sends one at a time per
-// broker, so a broker applies state changes in the controller's order).
+// Connection over the shared protocol codecs, opened on first use and again after a failure,
+// with the inter-broker listener's TLS and SASL (inter_broker_security.ts). Requests to one
+// broker go out in the order sent (Kafka's controller sends one at a time per broker, so a
+// broker applies state changes in the controller's order).
 
 import { Connection } from "../client/connection.ts";
 import { nodePlatform } from "../client/node.ts";
 import type { ApiCodec } from "../protocol/api.ts";
+import type { ChannelSecurity } from "./inter_broker_security.ts";
 
 export interface Endpoint {
   host: string;
@@ -24,22 +26,29 @@ export class BrokerChannel {
     readonly brokerId: number,
     public endpoint: Endpoint,
     private readonly clientId: string,
+    /** TLS and SASL of inter.broker.listener.name (inter_broker_security.ts). */
+    private readonly security: ChannelSecurity,
     private readonly requestTimeoutMs = 30_000,
   ) {}
 
   private connection(): Promise<Connection> {
     if (this.conn === null) {
       const { host, port } = this.endpoint;
-      const opened = Connection.open(
-        platform,
-        { kind: "tcp", host, port, url: "", label: `broker ${this.brokerId} (${host}:${port})` },
-        {
-          clientId: this.clientId,
-          connectionTimeoutMs: 5000,
-          requestTimeoutMs: this.requestTimeoutMs,
-          maxInFlight: 1,
-        },
-      );
+      const open = async () =>
+        Connection.open(
+          platform,
+          { kind: "tcp", host, port, url: "", label: `broker ${this.brokerId} (${host}:${port})` },
+          {
+            clientId: this.clientId,
+            connectionTimeoutMs: 5000,
+            requestTimeoutMs: this.requestTimeoutMs,
+            maxInFlight: 1,
+            // Read at each connection: a renewed certificate is used without a restart.
+            tls: this.security.tls(),
+            sasl: this.security.sasl,
+          },
+        );
+      const opened = open();
       this.conn = opened;
       opened.then(
         (c) =>

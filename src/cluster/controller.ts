@@ -25,6 +25,7 @@ import {
   updateMetadataCodec,
 } from "../protocol/inter_broker.ts";
 import { BrokerChannel } from "./broker_channel.ts";
+import type { ChannelSecurity } from "./inter_broker_security.ts";
 import {
   type BrokerRegistration,
   decodeBroker,
@@ -48,6 +49,8 @@ export interface ControllerOptions {
   imbalancePercentage: number;
   /** inter.broker.listener.name: the endpoint the controller (and followers) reach brokers on. */
   interBrokerListener: string;
+  /** TLS and SASL of the connections to the brokers. */
+  security: ChannelSecurity;
   log(line: string): void;
 }
 
@@ -875,7 +878,12 @@ export class Controller {
     let c = this.channels.get(b);
     if (c === undefined || c.endpoint.host !== ep.host || c.endpoint.port !== ep.port) {
       c?.close();
-      c = new BrokerChannel(b, { host: ep.host, port: ep.port }, `milena-controller-${this.opts.brokerId}`);
+      c = new BrokerChannel(
+        b,
+        { host: ep.host, port: ep.port },
+        `milena-controller-${this.opts.brokerId}`,
+        this.opts.security,
+      );
       this.channels.set(b, c);
     }
     return c;

@@ -31,6 +31,7 @@ import type {
 import { assignReplicas } from "./assignment.ts";
 import { BrokerChannel, type Endpoint } from "./broker_channel.ts";
 import { Controller } from "./controller.ts";
+import { interBrokerSecurity } from "./inter_broker_security.ts";
 import { MetadataCache } from "./metadata_cache.ts";
 import { FetcherManager } from "./replica_fetcher.ts";
 import { type ReplicaLog, ReplicaManager } from "./replicas.ts";
@@ -112,6 +113,7 @@ export class ClusterNode {
         replicaFetchMaxBytes: c.replicaFetchMaxBytes,
         replicaFetchResponseMaxBytes: c.replicaFetchResponseMaxBytes,
         replicaFetchWaitMaxMs: c.replicaFetchWaitMaxMs,
+        security: interBrokerSecurity(c),
         replicaFetchMinBytes: c.replicaFetchMinBytes,
         replicaFetchBackoffMs: c.replicaFetchBackoffMs,
         log: deps.limited,
@@ -361,6 +363,7 @@ export class ClusterNode {
       imbalanceCheckIntervalMs: this.deps.config.leaderImbalanceCheckIntervalMs,
       imbalancePercentage: this.deps.config.leaderImbalancePerBrokerPercentage,
       interBrokerListener: this.deps.config.interBrokerListenerName,
+      security: interBrokerSecurity(this.deps.config),
       log: this.deps.log,
     });
     this.controller = ctl;
@@ -444,7 +447,12 @@ export class ClusterNode {
     const id = this.cache.controllerId;
     const ep = id >= 0 ? this.cache.endpoint(id, this.deps.config.interBrokerListenerName) : undefined;
     if (ep === undefined) throw new Error("no controller known");
-    const ch = new BrokerChannel(id, { host: ep.host, port: ep.port }, `milena-broker-${this.brokerId}`);
+    const ch = new BrokerChannel(
+      id,
+      { host: ep.host, port: ep.port },
+      `milena-broker-${this.brokerId}`,
+      interBrokerSecurity(this.deps.config),
+    );
     try {
       const res = await ch.request(controlledShutdownCodec, CONTROLLED_SHUTDOWN_VERSION, {
         brokerId: this.brokerId,

@@ -13,6 +13,7 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { fetchCodec, fetchRecordsBuffer } from "../protocol/fetch.ts";
 import { offsetForLeaderEpochCodec } from "../protocol/offset_for_leader_epoch.ts";
 import { BrokerChannel, type Endpoint } from "./broker_channel.ts";
+import type { ChannelSecurity } from "./inter_broker_security.ts";
 import type { PartitionReplica, ReplicaLog, ReplicaManager } from "./replicas.ts";
 
 export interface FetcherOptions {
@@ -23,6 +24,8 @@ export interface FetcherOptions {
   replicaFetchWaitMaxMs: number;
   replicaFetchMinBytes: number;
   replicaFetchBackoffMs: number;
+  /** TLS and SASL of the connections to the leaders. */
+  security: ChannelSecurity;
   log(kind: string, line: string): void;
 }
 
@@ -63,6 +66,7 @@ class ReplicaFetcher {
       leader,
       endpoint,
       `milena-replica-fetcher-${opts.brokerId}`,
+      opts.security,
       opts.replicaFetchWaitMaxMs + 30_000,
     );
     void this.run();

@@ -17,6 +17,11 @@ export interface ClusterOptions {
   network?: TestNetwork;
   /** Run once ZooKeeper is up, before any broker starts (e.g. `milena users --zookeeper`). */
   beforeBrokers?: (connect: string) => Promise<void>;
+  /**
+   * The PLAINTEXT listener settled() and bootstrap() use, when the inter-broker one (each
+   * broker's `bootstrap`) is secured.
+   */
+  probeListener?: string;
 }
 
 export class TestCluster {
@@ -25,7 +30,13 @@ export class TestCluster {
     readonly brokers: BrokerProcess[],
     readonly connect: string,
     private readonly overrides: Record<string, string | number | boolean>,
+    private readonly probeListener: string | undefined,
   ) {}
+
+  /** Where a plaintext client reaches broker `b`. */
+  private address(b: BrokerProcess): string {
+    return this.probeListener === undefined ? b.bootstrap : `${b.host}:${b.ports[this.probeListener]}`;
+  }
 
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
     const net = opts.network;
@@ -59,7 +70,7 @@ export class TestCluster {
       await zk.destroy();
       throw e;
     }
-    const c = new TestCluster(zk, brokers, connect, overrides);
+    const c = new TestCluster(zk, brokers, connect, overrides, opts.probeListener);
     await c.settled();
     return c;
   }
@@ -70,7 +81,7 @@ export class TestCluster {
     for (const b of live)
       await eventually(
         async () => {
-          const client = await RawClient.tcp(b.bootstrap);
+          const client = await RawClient.tcp(this.address(b));
           try {
             const md = await client.request(metadataCodec, 9, metadataRequest([], false));
             return md.brokers.length === live.length && md.controllerId > 0;
@@ -83,13 +94,18 @@ export class TestCluster {
       );
   }
 
+  /** The overrides every broker of the cluster started with (to start one more). */
+  brokerOverrides(): Record<string, string | number | boolean> {
+    return { ...this.overrides };
+  }
+
   broker(id: number): BrokerProcess {
     return this.brokers[id - 1];
   }
 
   /** Every live broker's bootstrap address. */
   bootstrap(): string[] {
-    return this.brokers.filter((b) => b.alive).map((b) => b.bootstrap);
+    return this.brokers.filter((b) => b.alive).map((b) => this.address(b));
   }
 
   /** Restart a broker that was stopped or killed, on the same log dir (new ports). */

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { it } from "node:test";
 import { Controller } from "../../src/cluster/controller.ts";
+import { PLAINTEXT_CHANNEL } from "../../src/cluster/inter_broker_security.ts";
 import {
   encodeBroker,
   encodePartitionState,
@@ -54,6 +55,7 @@ async function setup() {
     imbalanceCheckIntervalMs: 300000,
     imbalancePercentage: 10,
     interBrokerListener: "PLAINTEXT",
+    security: PLAINTEXT_CHANNEL,
     log: (l) => lines.push(l),
   });
   await ctl.start();
@@ -179,6 +181,7 @@ it("ends the leader epoch of a leader that restarted before the controller read 
     imbalanceCheckIntervalMs: 300000,
     imbalancePercentage: 10,
     interBrokerListener: "PLAINTEXT",
+    security: PLAINTEXT_CHANNEL,
     log: (l) => lines.push(`${Date.now() % 100000} ${l.split("\n")[0]}`),
   });
   try {

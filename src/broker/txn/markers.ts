@@ -7,6 +7,7 @@
 // channels carry KIP-890's verification of a transactional produce to a coordinator elsewhere.
 
 import { BrokerChannel } from "../../cluster/broker_channel.ts";
+import { interBrokerSecurity } from "../../cluster/inter_broker_security.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { addPartitionsToTxnCodec, writeTxnMarkersCodec } from "../../protocol/transactions.ts";
 import type { BrokerContext } from "../context.ts";
@@ -149,6 +150,7 @@ export class MarkerWriter {
         broker,
         { host: ep.host, port: ep.port },
         `milena-txn-${this.ctx.config.brokerId}`,
+        interBrokerSecurity(this.ctx.config),
       );
       this.channels.set(broker, ch);
     }
