@@ -6,7 +6,6 @@
 // the connection that did not re-authenticate); the same over the WebSocket SASL listener.
 
 import assert from "node:assert/strict";
-import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
@@ -20,29 +19,11 @@ import { metadataCodec } from "../../src/protocol/metadata.ts";
 import { saslAuthenticateCodec, saslHandshakeCodec } from "../../src/protocol/security.ts";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
 import { makeCerts, type TestCerts } from "../helpers/certs.ts";
+import { b64, mint, nowS, stranger, writeJwks } from "../helpers/jwt.ts";
 import { RawClient, requestFrame, sizePrefixed } from "../integration/raw_client.ts";
 
 const { AclResourceTypes, ResourcePatternTypes, AclOperationTypes, AclPermissionTypes } = kafkajs;
 const KCAT = "/usr/bin/kcat";
-
-const issuer = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
-
-const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
-const nowS = () => Math.floor(Date.now() / 1000);
-
-/** A token as the backend mints one: RS256 with kid k1 unless told otherwise. */
-function mint(sub: string, claims: Record<string, unknown> = {}, key: KeyObject = issuer.privateKey): string {
-  const input = `${b64({ alg: "RS256", typ: "JWT", kid: "k1" })}.${b64({
-    sub,
-    iat: nowS(),
-    exp: nowS() + 600,
-    aud: "milena",
-    iss: "https://backend.test",
-    ...claims,
-  })}`;
-  return `${input}.${sign("sha256", Buffer.from(input), key).toString("base64url")}`;
-}
 
 function oauthMessage(token: string): Buffer {
   return Buffer.from(`n,,\x01auth=Bearer ${token}\x01\x01`);
@@ -83,10 +64,7 @@ describe("SASL OAUTHBEARER (kafkajs, kcat)", () => {
   before(async () => {
     certs = makeCerts();
     const jwks = join(certs.dir, "jwks.json");
-    fs.writeFileSync(
-      jwks,
-      JSON.stringify({ keys: [{ ...issuer.publicKey.export({ format: "jwk" }), kid: "k1", use: "sig" }] }),
-    );
+    writeJwks(jwks);
     broker = await BrokerProcess.start({
       logDir: fs.mkdtempSync(join(certs.dir, "logs-")),
       overrides: {

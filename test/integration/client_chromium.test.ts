@@ -4,7 +4,9 @@
 // and gzip compression through the broker's WebSocket listener and consumes them back; the
 // Node side checks them with its own client. SASL/SCRAM-SHA-512 from the page (Web Crypto's
 // PBKDF2 and HMAC in the bundle) on a WEBSOCKET_SASL_PLAINTEXT listener, a wrong password refused
-// with SaslAuthenticationError. .ci/run installs chromium; where it is missing the test is
+// with SaslAuthenticationError; SASL/OAUTHBEARER over wss (WEBSOCKET_SASL_SSL) with a token the
+// page fetches from its backend (this test's HTTP server, signing with the key whose JWKS the
+// broker reads), a token signed by another key refused. .ci/run installs chromium; where it is missing the test is
 // skipped with the reason.
 
 import assert from "node:assert/strict";
@@ -15,11 +17,13 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { type Browser, chromium } from "playwright-core";
 import { Milena } from "../../src/index.ts";
 import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { makeCerts, type TestCerts } from "../helpers/certs.ts";
+import { mint, nowS, stranger, writeJwks } from "../helpers/jwt.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
@@ -69,6 +73,21 @@ async function scram(url, topic, password) {
     return { ok: false, name: e.name, type: e.type, message: e.message, typed: e instanceof SaslAuthenticationError };
   }
 }
+async function oauth(url, topic, tokenPath) {
+  const { Milena, SaslAuthenticationError } = MilenaBrowser;
+  // The page's backend issues a short-lived token; the client asks for it at each (re)login.
+  const milena = new Milena({ bootstrap: url, clientId: "chromium-oauth", retry: { retries: 0 },
+    sasl: { mechanism: "oauthbearer", oauthBearerProvider: async () => ({ value: await (await fetch(tokenPath)).text() }) } });
+  const producer = milena.producer({ acks: -1 });
+  try {
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: "token from the browser" }] });
+    await producer.disconnect();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, name: e.name, type: e.type, message: e.message, typed: e instanceof SaslAuthenticationError };
+  }
+}
 </script>`;
 
 describe("the WebSocket client in headless Chromium", { skip }, () => {
@@ -76,9 +95,13 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
   let server: http.Server;
   let browser: Browser;
   let origin = "";
+  let certs: TestCerts;
 
   before(async () => {
     const logDir = fs.mkdtempSync(join(tmpdir(), "milena-chromium-"));
+    certs = makeCerts();
+    const jwks = join(certs.dir, "jwks.json");
+    writeJwks(jwks);
     const add = await run(
       process.execPath,
       [
@@ -97,8 +120,13 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
     broker = await BrokerProcess.start({
       logDir,
       overrides: {
-        listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0,WEBSOCKET_SASL_PLAINTEXT://127.0.0.1:0",
-        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        listeners:
+          "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0,WEBSOCKET_SASL_PLAINTEXT://127.0.0.1:0,WEBSOCKET_SASL_SSL://127.0.0.1:0",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512,OAUTHBEARER",
+        "sasl.oauthbearer.jwks.endpoint.url": pathToFileURL(jwks).href,
+        "sasl.oauthbearer.expected.audience": "milena",
+        "ssl.key.location": certs.serverKey,
+        "ssl.certificate.location": certs.serverCert,
         "connection.failed.authentication.delay.ms": 50,
       },
     });
@@ -115,6 +143,9 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
     const js = bundle.outputFiles[0].text;
     server = http.createServer((req, res) => {
       if (req.url === "/milena.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
+      // The user's backend: a token for alice, valid a minute; or one signed by a key the broker never saw.
+      else if (req.url === "/token") res.writeHead(200).end(mint("alice", { exp: nowS() + 60 }));
+      else if (req.url === "/forged-token") res.writeHead(200).end(mint("alice", {}, stranger.privateKey));
       else res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -138,6 +169,7 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
     await browser?.close();
     server?.close();
     await broker?.destroy();
+    if (certs !== undefined) fs.rmSync(certs.dir, { recursive: true, force: true });
   });
 
   it("produces and consumes through the broker, and the Node client reads the same records", async () => {
@@ -216,5 +248,44 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
     }
     await consumer.disconnect();
     assert.deepEqual(values, ["scram from the browser"]);
+  });
+
+  it("OAUTHBEARER over wss: a token from the page's backend; a forged one is a SaslAuthenticationError", async () => {
+    // The test CA is not the browser's: this context accepts the broker's certificate.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(origin);
+    const url = `wss://127.0.0.1:${broker.ports.WEBSOCKET_SASL_SSL}`;
+    const call = (tokenPath: string) =>
+      page.evaluate(
+        ([u, p]) =>
+          (globalThis as unknown as { oauth(u: string, t: string, p: string): Promise<unknown> }).oauth(
+            u,
+            "chromium-oauth",
+            p,
+          ),
+        [url, tokenPath],
+      ) as Promise<{ ok: boolean; name?: string; type?: string; message?: string; typed?: boolean }>;
+    const good = await call("/token");
+    assert.deepEqual(good, { ok: true });
+    const bad = await call("/forged-token");
+    assert.equal(bad.ok, false);
+    assert.equal(bad.typed, true, `${bad.name}: ${bad.message}`);
+    assert.equal(bad.type, "SASL_AUTHENTICATION_FAILED");
+    assert.deepEqual(errors, []);
+    await context.close();
+    const milena = new Milena({ bootstrap: broker.bootstrap });
+    const consumer = milena.consumer({ autoOffsetReset: "earliest" });
+    await consumer.connect();
+    await consumer.assign([{ topic: "chromium-oauth", offset: "earliest" }]);
+    const values: string[] = [];
+    for await (const rec of consumer.records()) {
+      values.push(Buffer.from(rec.value!).toString());
+      break;
+    }
+    await consumer.disconnect();
+    assert.deepEqual(values, ["token from the browser"], "exactly the record sent with the good token");
   });
 });
