@@ -8,13 +8,11 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import kafkajs, { Kafka, logLevel } from "kafkajs";
-import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { addUser, BrokerProcess, run } from "../helpers/broker_process.ts";
 
 const { AclResourceTypes, ResourcePatternTypes, AclOperationTypes, AclPermissionTypes } = kafkajs;
 const KCAT = "/usr/bin/kcat";
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("ACLs (kafkajs, kcat, SASL)", () => {
   let broker: BrokerProcess;
@@ -67,23 +65,7 @@ describe("ACLs (kafkajs, kcat, SASL)", () => {
   before(async () => {
     dir = fs.mkdtempSync(join(fs.realpathSync("/tmp"), "milena-acls-"));
     for (const user of ["admin", "alice", "bob"]) {
-      const r = await run(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(ROOT, "src/cli/main.ts"),
-          "users",
-          "add",
-          user,
-          "--password",
-          `${user}-secret`,
-          "--file",
-          join(dir, "sasl-credentials.json"),
-        ],
-        { timeoutMs: 30_000 },
-      );
-      assert.equal(r.code, 0, r.stderr);
+      await addUser(user, `${user}-secret`, ["--file", join(dir, "sasl-credentials.json")]);
     }
     broker = await start();
     const admin = kafkaAs("admin").admin();

@@ -11,7 +11,6 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { ErrorCode } from "../../src/protocol/error_codes.ts";
 import { metadataCodec } from "../../src/protocol/metadata.ts";
@@ -21,12 +20,11 @@ import {
   saslAuthenticateCodec,
   saslHandshakeCodec,
 } from "../../src/protocol/security.ts";
-import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { addUser, BrokerProcess, run } from "../helpers/broker_process.ts";
 import { makeCerts, type TestCerts } from "../helpers/certs.ts";
 import { RawClient } from "../integration/raw_client.ts";
 
 const KCAT = "/usr/bin/kcat";
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("SASL (kcat, kafkajs)", () => {
   let certs: TestCerts;
@@ -83,23 +81,7 @@ describe("SASL (kcat, kafkajs)", () => {
     const logDir = fs.mkdtempSync(join(certs.dir, "logs-"));
     credentials = join(logDir, "sasl-credentials.json");
     // The first user, before the broker starts (no password in the file).
-    const add = await run(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(ROOT, "src/cli/main.ts"),
-        "users",
-        "add",
-        "alice",
-        "--password",
-        "alice-secret",
-        "--file",
-        credentials,
-      ],
-      { timeoutMs: 30_000 },
-    );
-    assert.equal(add.code, 0, add.stderr);
+    await addUser("alice", "alice-secret", ["--file", credentials]);
     assert.doesNotMatch(fs.readFileSync(credentials, "utf8"), /alice-secret/);
     assert.equal(fs.statSync(credentials).mode & 0o777, 0o600);
     broker = await BrokerProcess.start({

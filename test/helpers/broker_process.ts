@@ -157,6 +157,30 @@ export class BrokerProcess {
   }
 }
 
+/**
+ * `milena users add USER --password PASSWORD ...where` (where: `--file PATH` or `--zookeeper
+ * CONNECT`, and e.g. `--mechanism SCRAM-SHA-512`), as an operator makes a user; throws when it
+ * fails.
+ */
+export async function addUser(user: string, password: string, where: string[]): Promise<void> {
+  const r = await run(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "users",
+      "add",
+      user,
+      "--password",
+      password,
+      ...where,
+    ],
+    { timeoutMs: 30_000 },
+  );
+  if (r.code !== 0) throw new Error(`milena users add ${user} exited ${r.code}: ${r.stderr}`);
+}
+
 /** Run a command, collecting stdout/stderr; resolves with the exit code. */
 export function run(
   cmd: string,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { addUser, BrokerProcess, run } from "../helpers/broker_process.ts";
 
 const BIN = fileURLToPath(new URL("../../src/cli/milena.js", import.meta.url));
 const milena = (args: string[]) => run(process.execPath, [BIN, ...args], { timeoutMs: 60_000 });
@@ -47,16 +47,7 @@ describe("milena acls", () => {
 
   before(async () => {
     dir = fs.mkdtempSync(join(fs.realpathSync("/tmp"), "milena-cli-acls-"));
-    const r = await milena([
-      "users",
-      "add",
-      "alice",
-      "--password",
-      "alice-secret",
-      "--file",
-      join(dir, "sasl-credentials.json"),
-    ]);
-    assert.equal(r.code, 0, r.stderr);
+    await addUser("alice", "alice-secret", ["--file", join(dir, "sasl-credentials.json")]);
     broker = await BrokerProcess.start({
       logDir: dir,
       overrides: {

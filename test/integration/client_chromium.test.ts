@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { type Browser, chromium } from "playwright-core";
 import { Milena } from "../../src/index.ts";
-import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { addUser, BrokerProcess } from "../helpers/broker_process.ts";
 import { makeCerts, type TestCerts } from "../helpers/certs.ts";
 import { mint, nowS, stranger, writeJwks } from "../helpers/jwt.ts";
 
@@ -102,21 +102,7 @@ describe("the WebSocket client in headless Chromium", { skip }, () => {
     certs = makeCerts();
     const jwks = join(certs.dir, "jwks.json");
     writeJwks(jwks);
-    const add = await run(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(ROOT, "src/cli/main.ts"),
-        "users",
-        "add",
-        "alice",
-        "--password",
-        "alice-secret",
-      ].concat(["--file", join(logDir, "sasl-credentials.json")]),
-      { timeoutMs: 30_000 },
-    );
-    assert.equal(add.code, 0, add.stderr);
+    await addUser("alice", "alice-secret", ["--file", join(logDir, "sasl-credentials.json")]);
     broker = await BrokerProcess.start({
       logDir,
       overrides: {

@@ -14,14 +14,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { certificatePrincipal } from "../../src/transport/tls_options.ts";
-import { BrokerProcess, run } from "../helpers/broker_process.ts";
+import { addUser, BrokerProcess } from "../helpers/broker_process.ts";
 import { makeCerts, type TestCerts } from "../helpers/certs.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const JAAS = (password: string) =>
   `org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="${password}";`;
 
@@ -97,27 +95,8 @@ describe("a cluster over a secured inter-broker listener", () => {
           ...tls(),
         },
         probeListener: "PLAINTEXT",
-        beforeBrokers: async (connect) => {
-          const r = await run(
-            process.execPath,
-            [
-              "--import",
-              "tsx",
-              join(ROOT, "src/cli/main.ts"),
-              "users",
-              "add",
-              "broker",
-              "--password",
-              "broker-secret",
-              "--mechanism",
-              "SCRAM-SHA-512",
-              "--zookeeper",
-              connect,
-            ],
-            { timeoutMs: 30_000 },
-          );
-          assert.equal(r.code, 0, r.stderr);
-        },
+        beforeBrokers: (connect) =>
+          addUser("broker", "broker-secret", ["--mechanism", "SCRAM-SHA-512", "--zookeeper", connect]),
       });
     });
     after(async () => cluster?.destroy());
