@@ -30,6 +30,7 @@ import type {
 } from "../protocol/reassignments.ts";
 import { assignReplicas } from "./assignment.ts";
 import { BrokerChannel, type Endpoint } from "./broker_channel.ts";
+import { purgeObsoleteNotifications } from "./change_notifications.ts";
 import { Controller } from "./controller.ts";
 import { interBrokerSecurity } from "./inter_broker_security.ts";
 import { MetadataCache } from "./metadata_cache.ts";
@@ -315,6 +316,13 @@ export class ClusterNode {
       if (!this.deps.logs.topics.has(topic)) continue;
       await this.deps.applyTopicConfig(topic, await this.topicOverrides(topic));
     }
+    await purgeObsoleteNotifications(
+      zk,
+      Z.configChanges,
+      seqs.map((x) => x.n),
+    ).catch((e) =>
+      this.deps.limited("config change", `purging config changes failed: ${(e as Error).message}`),
+    );
   }
 
   /** A topic's config overrides, as the cluster keeps them (/config/topics/<t>). */

@@ -67,6 +67,7 @@ import {
   userConfigZnodePath,
 } from "../broker/security/scram.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
+import { purgeObsoleteNotifications } from "./change_notifications.ts";
 import { encodeConfigChange, Z } from "./znodes.ts";
 import {
   ZK_BAD_VERSION,
@@ -331,6 +332,11 @@ export class ZkAcls implements AclWriter {
         this.log(`ACLs: ignoring ${changePath}/${n}: ${e.message}`);
       }
     }
+    await purgeObsoleteNotifications(
+      zk,
+      changePath,
+      names.map((x) => x.n),
+    ).catch((e) => this.log(`ACLs: purging ${changePath} failed: ${(e as Error).message}`));
   }
 
   /**

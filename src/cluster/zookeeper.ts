@@ -28,6 +28,8 @@ export interface ZkStat {
   czxid: bigint;
   /** Session that owns an ephemeral znode, 0 for a persistent one. */
   ephemeralOwner: bigint;
+  /** When the znode was created (ms since the epoch, the ZooKeeper server's clock). */
+  ctime: number;
 }
 
 export interface ZkOptions {
@@ -51,6 +53,7 @@ function stat(s: zookeeper.Stat): ZkStat {
     version: s.version,
     czxid: s.czxid.readBigInt64BE(0),
     ephemeralOwner: s.ephemeralOwner.readBigInt64BE(0),
+    ctime: Number(s.ctime.readBigInt64BE(0)),
   };
 }
 

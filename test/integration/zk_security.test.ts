@@ -2,7 +2,8 @@
 // ZooKeeper, without brokers: two "brokers" (two sessions, each with its own authorizer and
 // store) writing at once lose nothing (the conditional writes with the znode version retry), and
 // each learns the other's changes through the notifications. Plus the pure pieces: the config
-// change entity path of a user, and merging ACL entries.
+// change entity path of a user, and merging ACL entries; notifications older than 15 minutes are
+// purged.
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -17,6 +18,7 @@ import {
 } from "../../src/broker/security/acl.ts";
 import { Authorizer } from "../../src/broker/security/authorizer.ts";
 import { scramCredential } from "../../src/broker/security/scram.ts";
+import { CHANGE_EXPIRATION_MS, purgeObsoleteNotifications } from "../../src/cluster/change_notifications.ts";
 import {
   alterUserCredentials,
   readAllUserCredentials,
@@ -93,6 +95,29 @@ describe("users and ACLs in a real ZooKeeper, two writers at once", () => {
     sessions.push(s);
     return s;
   };
+
+  it("change notifications older than the expiration are purged, oldest first, as Kafka does", async () => {
+    const zk = await session();
+    const dir = "/kafka-acl-changes";
+    await zk.mkdirp(dir);
+    for (let i = 0; i < 2; i++)
+      await zk.createSequential(`${dir}/acl_changes_`, Buffer.from(`TOPIC:old${i}`));
+    await new Promise((r) => setTimeout(r, 400));
+    await zk.createSequential(`${dir}/acl_changes_`, Buffer.from("TOPIC:young"));
+    const names = async () => (await zk.children(dir)).sort();
+    // Nothing is 15 minutes old yet.
+    assert.equal(await purgeObsoleteNotifications(zk, dir, await names()), 0);
+    assert.equal((await names()).length, 3);
+    // With a 200 ms expiration the two older ones go; the scan stops at the young one.
+    assert.equal(await purgeObsoleteNotifications(zk, dir, await names(), Date.now(), 200), 2);
+    const left = await names();
+    assert.equal(left.length, 1);
+    assert.equal((await zk.get(`${dir}/${left[0]}`))?.data.toString(), "TOPIC:young");
+    // 16 minutes from now, with Kafka's expiration: every one.
+    assert.equal(await purgeObsoleteNotifications(zk, dir, left, Date.now() + 16 * 60_000), 1);
+    assert.deepEqual(await names(), []);
+    assert.equal(CHANGE_EXPIRATION_MS, 15 * 60_000);
+  });
 
   it("concurrent CreateAcls on one resource from two brokers keep every ACL, and each broker learns the other's", async () => {
     const chroot = `/acls-${randomBytes(4).toString("hex")}`;
