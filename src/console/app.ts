@@ -86,7 +86,12 @@ async function show(): Promise<void> {
   }
 }
 
-function login(config: ConsoleConfig, url: string, message: string): void {
+function login(
+  config: ConsoleConfig,
+  url: string,
+  message: string,
+  previous: Credentials | null = null,
+): void {
   const mechanisms = (config.sasl?.mechanisms ?? []).filter((m) =>
     (LOGIN_MECHANISMS as readonly string[]).includes(m),
   );
@@ -101,7 +106,13 @@ function login(config: ConsoleConfig, url: string, message: string): void {
     ),
     field(
       "user name",
-      el("input", { name: "username", required: true, autocomplete: "username", id: "login-username" }),
+      el("input", {
+        name: "username",
+        required: true,
+        autocomplete: "username",
+        id: "login-username",
+        value: previous?.username ?? null,
+      }),
     ),
     field(
       "password",
@@ -147,6 +158,7 @@ async function connect(config: ConsoleConfig, url: string, credentials: Credenti
         config,
         url,
         e instanceof SaslAuthenticationError ? `Refused: ${e.message}` : errorText(e),
+        credentials,
       );
     replace(
       main,

@@ -86,7 +86,10 @@ function bytesCell(b: Uint8Array | null, mode: ViewMode, cls: string): HTMLEleme
   const { text, fallback } = formatBytes(b, mode);
   return el(
     "pre",
-    { class: fallback ? `${cls} muted` : cls, title: fallback ? "not JSON: shown as text" : null },
+    {
+      class: `${cls}${mode === "hex" ? " hex" : ""}${fallback ? " muted" : ""}`,
+      title: fallback ? "not JSON: shown as text" : null,
+    },
     text,
   );
 }

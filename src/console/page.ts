@@ -9,6 +9,7 @@ export function consolePage(scriptVersion: string, styleVersion: string): string
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Milena console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/console.css?v=${encodeURIComponent(styleVersion)}">
 <script type="module" src="/console/app.js?v=${encodeURIComponent(scriptVersion)}"></script>
 </head>
