@@ -129,7 +129,7 @@ export async function charts(ctx: ViewContext): Promise<void> {
         }
         rateChart.setData([xs, ...rates] as uPlot.AlignedData);
         latencyChart.setData([xs, pollMs, probeMs] as uPlot.AlignedData);
-        status.textContent = `${xs.length} samples`;
+        status.textContent = `${xs.length} samples${probed === null ? "" : `; last probe produce ${probed.toFixed(1)} ms`}`;
         status.className = "muted";
       }
       last = { at, ends };

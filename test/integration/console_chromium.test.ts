@@ -314,6 +314,48 @@ describe("the web console in headless Chromium", { skip }, () => {
     assert.deepEqual(problems, []);
   });
 
+  it("reads from an offset, the last N and a time", async () => {
+    const values = async () =>
+      page.$$eval("#message-table pre.value", (pres) => pres.map((p) => p.textContent));
+    const read = async (fill: () => Promise<void>, n: number) => {
+      await page.goto(`${consoleUrl()}#messages?topic=${TOPIC}`);
+      await ready(page, "messages");
+      await page.fill("#browse-partition", "0");
+      await fill();
+      await page.click("#browse-submit");
+      await page.waitForFunction(
+        (want) => document.getElementById("browse-status")?.textContent === want,
+        `${n} record${n === 1 ? "" : "s"}`,
+        { timeout: 15_000 },
+      );
+      return values();
+    };
+    const fromOffset = await read(async () => {
+      await page.selectOption("#browse-start", "offset");
+      await page.fill("#browse-offset", "5");
+      await page.fill("#browse-count", "3");
+    }, 3);
+    assert.deepEqual(fromOffset, ["record 5", "record 6", "record 7"]);
+    const last = await read(async () => {
+      await page.selectOption("#browse-start", "last");
+      await page.fill("#browse-count", "2");
+    }, 2);
+    assert.deepEqual(last, ["record 8", "record 9"]);
+    const since2000 = await read(async () => {
+      await page.selectOption("#browse-start", "timestamp");
+      await page.fill("#browse-time", "2000-01-01T00:00:00");
+      await page.fill("#browse-count", "2");
+    }, 2);
+    assert.deepEqual(since2000, ["record 0", "record 1"]);
+    const future = await read(async () => {
+      await page.selectOption("#browse-start", "timestamp");
+      await page.fill("#browse-time", "2999-01-01T00:00:00");
+    }, 0);
+    assert.deepEqual(future, []);
+    await shot(page, "messages-offsets");
+    assert.deepEqual(problems, []);
+  });
+
   it("draws live charts of records/s while records arrive", async () => {
     await page.goto(`${consoleUrl()}#charts`);
     await ready(page, "charts");
@@ -333,6 +375,14 @@ describe("the web console in headless Chromium", { skip }, () => {
         2,
     );
     assert.equal(await page.locator("#chart-rates canvas").count(), 1);
+    await page.selectOption("#probe-topic", TOPIC);
+    await page.waitForFunction(
+      () => /last probe produce \d+\.\d ms/.test(document.getElementById("chart-status")?.textContent ?? ""),
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
     assert.match((await page.textContent("#chart-rates")) ?? "", new RegExp(TOPIC));
     await shot(page, "charts");
     assert.deepEqual(problems, []);
