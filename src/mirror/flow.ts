@@ -226,13 +226,44 @@ export class Flow {
       await syncReader.assign([{ topic: syncsTopic, offset: "earliest" }]);
       void this.readSyncs(syncReader);
 
+      // Heartbeats, checkpoints and config syncs run beside the loop (one of each at a time), so
+      // one waiting out a cluster's retries holds nothing else up; their errors end the session.
+      let live = true;
+      const busy = new Set<string>();
+      const background = (what: string, fn: () => Promise<void>) => {
+        if (busy.has(what)) return;
+        busy.add(what);
+        fn()
+          .catch((e) => {
+            if (live) this.fail(new Error(`${what}: ${describe(e)}`));
+          })
+          .finally(() => busy.delete(what));
+      };
+      // The progress line on a timer of its own: it goes on while a cluster is away.
+      let progressFrom = { at: Date.now(), copied: this.stats.copied };
+      const progress =
+        cfg.progressLogIntervalMs > 0
+          ? setInterval(() => {
+              const now = Date.now();
+              const secs = (now - progressFrom.at) / 1000;
+              const rate = secs > 0 ? (this.stats.copied - progressFrom.copied) / secs : 0;
+              progressFrom = { at: now, copied: this.stats.copied };
+              let lag = 0;
+              for (const l of this.stats.lag.values()) lag += l;
+              this.log(
+                `[mirror ${this.name}] ${this.stats.copied} records copied, ${rate.toFixed(1)} records/s, lag ${lag} records over ${this.stats.lag.size} partitions, ${this.topics.size} topics, ${this.stats.syncs} offset syncs, ${this.stats.checkpoints} checkpoints`,
+              );
+            }, cfg.progressLogIntervalMs)
+          : null;
+      closers.push(async () => {
+        live = false;
+        if (progress !== null) clearInterval(progress);
+      });
       let nextTopics = 0;
       let nextConfigs = Date.now() + cfg.syncTopicConfigsIntervalMs;
       let nextCheckpoint = Date.now() + cfg.emitCheckpointsIntervalMs;
       let nextGroupSync = Date.now() + cfg.syncGroupOffsetsIntervalMs;
       let nextHeartbeat = 0;
-      let nextProgress = Date.now() + cfg.progressLogIntervalMs;
-      let progressFrom = { at: Date.now(), copied: this.stats.copied };
       for (;;) {
         this.check();
         const now = Date.now();
@@ -251,6 +282,14 @@ export class Flow {
                 heartbeatInterval: 1000,
                 rebalanceTimeout: 10_000,
                 maxWaitTimeInMs: 200,
+                onPartitionsAssigned: (parts) => {
+                  const own = new Set(parts.map((t) => t.topic));
+                  for (const k of [...this.stats.lag.keys()])
+                    if (!own.has(k.slice(0, k.lastIndexOf("-")))) this.stats.lag.delete(k);
+                  this.log(
+                    `[mirror ${this.name}] assigned ${parts.map((t) => `${t.topic}:${[...t.partitions].sort((x, y) => x - y).join(",")}`).join(" ") || "nothing"}`,
+                  );
+                },
               });
               const c = consumer;
               closers.unshift(() => c.disconnect());
@@ -277,30 +316,25 @@ export class Flow {
         }
         if (cfg.syncTopicConfigs && now >= nextConfigs) {
           nextConfigs = now + cfg.syncTopicConfigsIntervalMs;
-          for (const [topic, remote] of this.topics)
-            await this.syncConfigs(srcAdmin, tgtAdmin, topic, remote);
+          const topics = [...this.topics];
+          background("topic config sync", async () => {
+            for (const [topic, remote] of topics) await this.syncConfigs(srcAdmin, tgtAdmin, topic, remote);
+          });
         }
         if (cfg.emitHeartbeats && now >= nextHeartbeat) {
           nextHeartbeat = now + cfg.emitHeartbeatsIntervalMs;
-          const hb = encodeHeartbeat(cfg.source, cfg.target, now);
-          await producer.send({ topic: HEARTBEATS_TOPIC, messages: [{ key: hb.key, value: hb.value }] });
-          this.stats.heartbeats++;
+          background("heartbeat", async () => {
+            const hb = encodeHeartbeat(cfg.source, cfg.target, now);
+            await producer.send({ topic: HEARTBEATS_TOPIC, messages: [{ key: hb.key, value: hb.value }] });
+            this.stats.heartbeats++;
+          });
         }
         if (cfg.emitCheckpoints && now >= nextCheckpoint) {
           nextCheckpoint = now + cfg.emitCheckpointsIntervalMs;
           const syncGroups = cfg.syncGroupOffsets && now >= nextGroupSync;
           if (syncGroups) nextGroupSync = now + cfg.syncGroupOffsetsIntervalMs;
-          await this.checkpoint(srcAdmin, tgtAdmin, producer, checkpointsTopic, syncGroups);
-        }
-        if (cfg.progressLogIntervalMs > 0 && now >= nextProgress) {
-          nextProgress = now + cfg.progressLogIntervalMs;
-          const secs = (now - progressFrom.at) / 1000;
-          const rate = secs > 0 ? (this.stats.copied - progressFrom.copied) / secs : 0;
-          progressFrom = { at: now, copied: this.stats.copied };
-          let lag = 0;
-          for (const l of this.stats.lag.values()) lag += l;
-          this.log(
-            `[mirror ${this.name}] ${this.stats.copied} records copied, ${rate.toFixed(1)} records/s, lag ${lag} records over ${this.stats.lag.size} partitions, ${this.topics.size} topics, ${this.stats.syncs} offset syncs, ${this.stats.checkpoints} checkpoints`,
+          background("checkpoints", () =>
+            this.checkpoint(srcAdmin, tgtAdmin, producer, checkpointsTopic, syncGroups),
           );
         }
         const next = Math.min(
@@ -308,7 +342,6 @@ export class Flow {
           cfg.syncTopicConfigs ? nextConfigs : Number.POSITIVE_INFINITY,
           cfg.emitHeartbeats ? nextHeartbeat : Number.POSITIVE_INFINITY,
           cfg.emitCheckpoints ? nextCheckpoint : Number.POSITIVE_INFINITY,
-          cfg.progressLogIntervalMs > 0 ? nextProgress : Number.POSITIVE_INFINITY,
         );
         await this.waker.sleep(Math.min(1000, next - Date.now()));
       }
