@@ -18,6 +18,7 @@
 //                   (kafkajs over SASL_PLAINTEXT / SCRAM, no authorizer vs AclAuthorizer with 480
 //                   ACLs: 50,000 sends of one record, QUICK 10,000) (security.ts)
 //   9. micro        tinybench of the hot functions (micro.ts)
+//  10. mirror       `milena mirror` between two brokers beside a consume + produce pipe (mirror.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
@@ -27,7 +28,7 @@
 //   (default)          full sizes (W1 1,000,000 records), three repetitions (~19.5 minutes; the
 //                      cluster ~4 of them, compaction ~2.5, security ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
-//                      compaction, security, micro); RESULTS.md is then left alone. --e2e and --micro
+//                      compaction, security, micro, mirror); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.
 //   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
 //                      as from a separate run (e.g. `--only=cluster --update`)
@@ -78,6 +79,7 @@ import { type GroupsResult, HEARTBEAT_MS, measureGroups } from "./groups.ts";
 import { type HardeningResult, hardeningTables, measureHardening } from "./hardening.ts";
 import { type Limits, measureLimits } from "./limits.ts";
 import { type MicroResult, runMicro } from "./micro.ts";
+import { type MirrorResult, measureMirror, mirrorIntro, mirrorTables } from "./mirror.ts";
 import { type PeerServer, startNats, startRedis } from "./peers.ts";
 import { machineBusyMs, selfCpuMs, waitForQuiet } from "./procstat.ts";
 import { formatSummary, profileFiles, summarize } from "./profile.ts";
@@ -98,6 +100,7 @@ const ALL_PARTS = [
   "compaction",
   "security",
   "micro",
+  "mirror",
 ] as const;
 type Part = (typeof ALL_PARTS)[number];
 const onlyArg = argv.find((a) => a.startsWith("--only="))?.slice(7);
@@ -681,6 +684,13 @@ async function main(): Promise<void> {
     partDone("micro");
   }
 
+  let mirrorResult: MirrorResult | null = null;
+  if (parts.has("mirror")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    mirrorResult = await measureMirror(quick, log);
+    partDone("mirror");
+  }
+
   const c = e2eConfig;
   const sections: { title: string; intro: string; body: string }[] = [];
   if (rows.length > 0) {
@@ -812,6 +822,12 @@ async function main(): Promise<void> {
     });
   }
 
+  if (mirrorResult)
+    sections.push({
+      title: "Mirroring",
+      intro: mirrorIntro(mirrorResult),
+      body: mirrorTables(mirrorResult, mdTable),
+    });
   log("");
   for (const s of sections) log(`## ${s.title}\n\n${s.body}\n`);
   for (const n of notes) log(`note: ${n}`);
