@@ -14,7 +14,8 @@
 // - Offset syncs (offsets.ts): for records the target acknowledged, to
 //   mm2-offset-syncs.<target>.internal on the source; read back from there (so a restart, or
 //   another process's partitions, count too).
-// - Checkpoints: every emit.checkpoints.interval, each source group's committed offsets of
+// - Checkpoints: every emit.checkpoints.interval, each source group's (groups listed every
+//   refresh.groups.interval, filtered by groups / groups.exclude) committed offsets of
 //   copied topics, translated, to <source>.checkpoints.internal on the target; with
 //   sync.group.offsets.enabled, also committed for the group on the target while it has no
 //   members there (never moving a target commit backwards).
@@ -117,6 +118,9 @@ export class Flow {
   private topics = new Map<string, string>();
   private lastSync = new Map<string, { upstreamOffset: number; downstreamOffset: number }>();
   private running: Promise<void> | null = null;
+  /** The source's groups, listed every refresh.groups.interval. */
+  private groups: string[] | null = null;
+  private groupsListedAt = 0;
 
   constructor(
     readonly config: FlowConfig,
@@ -183,6 +187,7 @@ export class Flow {
     this.failure = null;
     this.topics = new Map();
     this.lastSync = new Map();
+    this.groups = null;
     const cfg = this.config;
     const closers: (() => Promise<unknown>)[] = [];
     const src = this.client(this.source, "source");
@@ -541,11 +546,15 @@ export class Flow {
     syncGroups: boolean,
   ): Promise<void> {
     if (this.topics.size === 0) return;
-    const { groups } = await srcAdmin.listGroups();
+    if (this.groups === null || Date.now() >= this.groupsListedAt + this.config.refreshGroupsIntervalMs) {
+      this.groups = (await srcAdmin.listGroups()).groups.map((g) => g.groupId);
+      this.groupsListedAt = Date.now();
+    }
+    const groups = this.groups;
     const checkpoints: Checkpoint[] = [];
-    for (const g of groups) {
-      if (!shouldReplicateGroup(this.config, g.groupId)) continue;
-      const offsets = await srcAdmin.fetchOffsets({ groupId: g.groupId });
+    for (const groupId of groups) {
+      if (!shouldReplicateGroup(this.config, groupId)) continue;
+      const offsets = await srcAdmin.fetchOffsets({ groupId });
       for (const t of offsets) {
         const remote = this.topics.get(t.topic);
         if (remote === undefined) continue;
@@ -554,7 +563,7 @@ export class Flow {
           const downstream = this.store.translate(t.topic, p.partition, p.offset);
           if (downstream === null) continue;
           checkpoints.push({
-            group: g.groupId,
+            group: groupId,
             topic: remote,
             partition: p.partition,
             upstreamOffset: p.offset,
