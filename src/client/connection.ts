@@ -16,6 +16,7 @@ import { alterConfigsCodec } from "../protocol/alter_configs.ts";
 import type { ApiCodec } from "../protocol/api.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { apiVersionsCodec } from "../protocol/api_versions.ts";
+import { createPartitionsCodec } from "../protocol/create_partitions.ts";
 import { createTopicsCodec } from "../protocol/create_topics.ts";
 import { deleteGroupsCodec } from "../protocol/delete_groups.ts";
 import { deleteTopicsCodec } from "../protocol/delete_topics.ts";
@@ -68,6 +69,7 @@ const CLIENT_VERSIONS = new Map<number, [number, number]>(
     [listOffsetsCodec, 1, LATEST],
     [metadataCodec, 1, LATEST],
     [createTopicsCodec, 0, LATEST],
+    [createPartitionsCodec, 0, LATEST], // admin.createPartitions
     [deleteTopicsCodec, 0, LATEST],
     [describeConfigsCodec, 0, LATEST],
     [alterConfigsCodec, 0, LATEST],

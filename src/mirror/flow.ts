@@ -3,8 +3,9 @@
 //
 // - Topics: every refresh.topics.interval the source's topics go through the policy's filter
 //   (policy.ts); each one copied gets its remote topic on the target with the source's partition
-//   count and topic configs (those set on the topic, minus config.properties.exclude), and the
-//   configs are brought up to date every sync.topic.configs.interval.
+//   count and topic configs (those set on the topic, minus config.properties.exclude); the
+//   configs are brought up to date every sync.topic.configs.interval, and a remote topic grows
+//   when its source did (the group then rejoins to take the new partitions).
 // - Records: a consumer group on the source (milena-mirror-<source>-<target>, so several
 //   `milena mirror` processes with the same flow share its partitions) hands over fetched
 //   batches; each goes to the same partition of the remote topic with its key, value, headers and
@@ -116,6 +117,10 @@ export class Flow {
   private readonly store = new OffsetSyncStore();
   /** Source topic -> remote topic, of the topics being copied. */
   private topics = new Map<string, string>();
+  /** Source topic -> its partition count at the last refresh. */
+  private partitionCounts = new Map<string, number>();
+  /** A remote topic was given more partitions since the producer was made. */
+  private grown = false;
   private lastSync = new Map<string, { upstreamOffset: number; downstreamOffset: number }>();
   private running: Promise<void> | null = null;
   /** The source's groups, listed every refresh.groups.interval. */
@@ -186,6 +191,7 @@ export class Flow {
   private async session(): Promise<void> {
     this.failure = null;
     this.topics = new Map();
+    this.partitionCounts = new Map();
     this.lastSync = new Map();
     this.groups = null;
     const cfg = this.config;
@@ -202,7 +208,8 @@ export class Flow {
       );
       await srcAdmin.connect();
       await tgtAdmin.connect();
-      const producer = tgt.producer({ acks: -1, batchSize: 512 * 1024, lingerMs: 0 });
+      const newProducer = () => tgt.producer({ acks: -1, batchSize: 512 * 1024, lingerMs: 0 });
+      let producer = newProducer();
       closers.push(() => producer.disconnect());
       await producer.connect();
       const syncProducer = src.producer({ acks: 1, idempotent: false });
@@ -276,6 +283,15 @@ export class Flow {
           nextTopics = now + cfg.refreshTopicsIntervalMs;
           const changed = await this.refreshTopics(srcAdmin, tgtAdmin);
           if (changed) {
+            if (this.grown) {
+              // The producer knows the old partition counts: a new one sees the new ones.
+              if (consumer !== null) await consumer.stop();
+              this.grown = false;
+              const old = producer;
+              producer = newProducer();
+              await producer.connect();
+              await old.disconnect();
+            }
             if (consumer !== null) await consumer.stop();
             else {
               consumer = src.consumer({
@@ -378,48 +394,58 @@ export class Flow {
     }
   }
 
-  /** Find the topics to copy; create what is missing on the target. True when the set changed. */
+  /**
+   * Find the topics to copy; create what is missing on the target, grow remote topics whose
+   * source grew. True when the topics or their partition counts changed (the group rejoins).
+   */
   private async refreshTopics(srcAdmin: Admin, tgtAdmin: Admin): Promise<boolean> {
     const all = await srcAdmin.listTopics();
     const wanted = all.filter((t) => this.policy.shouldReplicateTopic(this.config, t)).sort();
-    const fresh = wanted.filter((t) => !this.topics.has(t));
-    if (fresh.length === 0 && wanted.length === this.topics.size) return false;
-    const { topics: meta } = await srcAdmin.fetchTopicMetadata({ topics: wanted });
+    const { topics: meta } =
+      wanted.length === 0 ? { topics: [] } : await srcAdmin.fetchTopicMetadata({ topics: wanted });
+    const changed =
+      meta.length !== this.topics.size ||
+      meta.some((t) => this.partitionCounts.get(t.name) !== t.partitions.length);
+    if (!changed) return false;
     const existing = new Set(await tgtAdmin.listTopics());
     for (const t of meta) {
       const remote = this.policy.formatRemoteTopic(this.config.source, t.name);
+      const count = t.partitions.length;
       if (!existing.has(remote)) {
         const configs = await this.wantedConfigs(srcAdmin, t.name);
         await tgtAdmin.createTopics({
           topics: [
             {
               topic: remote,
-              numPartitions: t.partitions.length,
+              numPartitions: count,
               replicationFactor: this.config.replicationFactor,
               configEntries: [...configs].map(([name, value]) => ({ name, value })),
             },
           ],
         });
         this.log(
-          `[mirror ${this.name}] created ${remote} (${t.partitions.length} partitions${configs.size > 0 ? `, ${[...configs].map(([k, v]) => `${k}=${v}`).join(" ")}` : ""})`,
+          `[mirror ${this.name}] created ${remote} (${count} partitions${configs.size > 0 ? `, ${[...configs].map(([k, v]) => `${k}=${v}`).join(" ")}` : ""})`,
         );
-      } else if (this.config.syncTopicConfigs && !this.topics.has(t.name)) {
-        await this.syncConfigs(srcAdmin, tgtAdmin, t.name, remote);
+        continue;
       }
-      if (existing.has(remote)) {
-        const { topics: rm } = await tgtAdmin.fetchTopicMetadata({ topics: [remote] });
-        const have = rm[0]?.partitions.length ?? 0;
-        if (have < t.partitions.length)
-          this.log(
-            `[mirror ${this.name}] ${remote} has ${have} partitions, ${t.name} ${t.partitions.length}: records of the missing partitions wait until they exist on the target`,
-          );
+      if (this.config.syncTopicConfigs && !this.topics.has(t.name))
+        await this.syncConfigs(srcAdmin, tgtAdmin, t.name, remote);
+      const { topics: rm } = await tgtAdmin.fetchTopicMetadata({ topics: [remote] });
+      const have = rm[0]?.partitions.length ?? 0;
+      if (have < count) {
+        await tgtAdmin.createPartitions({ topicPartitions: [{ topic: remote, count }] });
+        this.grown = true;
+        this.log(`[mirror ${this.name}] grew ${remote} from ${have} to ${count} partitions, as ${t.name}`);
       }
     }
-    const next = new Map<string, string>();
-    for (const t of meta) next.set(t.name, this.policy.formatRemoteTopic(this.config.source, t.name));
-    this.topics = next;
-    this.log(`[mirror ${this.name}] copying ${next.size} topics: ${[...next.keys()].join(", ")}`);
-    return next.size > 0;
+    this.topics = new Map(
+      meta.map((t) => [t.name, this.policy.formatRemoteTopic(this.config.source, t.name)]),
+    );
+    this.partitionCounts = new Map(meta.map((t) => [t.name, t.partitions.length]));
+    this.log(
+      `[mirror ${this.name}] copying ${this.topics.size} topics: ${[...this.topics.keys()].join(", ")}`,
+    );
+    return this.topics.size > 0;
   }
 
   /** The configs set on a source topic that the flow copies. */

@@ -392,6 +392,66 @@ describe("milena mirror between two single-broker clusters", { timeout: 240_000 
     assert.ok(hbOnA.length > 0 && hbOnA.every((h) => h.source === "A" && h.target === "B"));
     assert.equal(await mirror.stop(), 0);
   });
+  it("follows the source: a config changed there, partitions added there", async () => {
+    const src = new Milena({ bootstrap: a.bootstrap });
+    const admin = src.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: "growing", numPartitions: 1, configEntries: [{ name: "retention.ms", value: "1000000" }] },
+      ],
+    });
+    const p = src.producer();
+    await p.connect();
+    await p.send({ topic: "growing", messages: [{ value: "first", partition: 0 }] });
+    const mirror = await MirrorProcess.start(config(a, b, "A->B.enabled = true\nA->B.topics = growing"));
+    mirrors.push(mirror);
+    const tgt = new Milena({ bootstrap: b.bootstrap }).admin();
+    await tgt.connect();
+    const remoteConfig = async (name: string) =>
+      (
+        await tgt.describeConfigs({ resources: [{ type: 2, name: "A.growing" }] })
+      ).resources[0].configEntries.find((e) => e.configName === name)?.configValue;
+    await eventually(
+      async () => (await highWatermarks(b.bootstrap, "A.growing")) === 1,
+      30_000,
+      "the first record",
+    );
+    assert.equal(await remoteConfig("retention.ms"), "1000000");
+    // A config changed on the source reaches the remote topic (sync.topic.configs.interval 1 s).
+    await admin.alterConfigs({
+      resources: [{ type: 2, name: "growing", configEntries: [{ name: "retention.ms", value: "2000000" }] }],
+    });
+    await eventually(
+      async () => (await remoteConfig("retention.ms")) === "2000000",
+      30_000,
+      "the new retention.ms on B",
+    );
+    // Partitions added on the source: the remote topic grows, and their records come over.
+    await admin.createPartitions({ topicPartitions: [{ topic: "growing", count: 3 }] });
+    await eventually(
+      async () => (await tgt.fetchTopicMetadata({ topics: ["A.growing"] })).topics[0].partitions.length === 3,
+      30_000,
+      "A.growing with 3 partitions",
+    );
+    const p2 = src.producer(); // p knows 1 partition
+    await p2.connect();
+    await p2.send({ topic: "growing", messages: [{ value: "in 2", partition: 2 }] });
+    await p2.disconnect();
+    await eventually(
+      async () => {
+        const r = await readAll(b.bootstrap, "A.growing");
+        return r.some((x) => x.partition === 2 && x.value === "in 2");
+      },
+      30_000,
+      "the record of partition 2 on B",
+    );
+    await p.disconnect();
+    await admin.disconnect();
+    await tgt.disconnect();
+    assert.match(mirror.output, /grew A\.growing from 1 to 3 partitions/);
+    assert.equal(await mirror.stop(), 0);
+  });
 });
 
 async function readAllRaw(bootstrap: string, topic: string): Promise<{ key: Buffer; value: Buffer }[]> {
