@@ -38,8 +38,9 @@
 //   sync.group.offsets.enabled, sync.group.offsets.interval.seconds (false, 60)
 //   offset.lag.max                         an offset sync at least every this many records (100)
 //   replication.factor                     of the remote topics (default -1: the target's default)
-//   exactly.once.source.support            disabled only (see README: Milena's client has no
-//                                          transactional producer yet)
+//   exactly.once.source.support            enabled: each copied batch and the flow's position in one
+//                                          transaction on the target (transactional.ts); default
+//                                          disabled (at least once, the position on the source)
 //   progress.log.interval.seconds          Milena's: the per-flow progress line (default 10; 0: off)
 //
 // Lines are key=value or key: value (spaces around either are dropped), # and ! start comments.
@@ -82,6 +83,8 @@ export interface FlowConfig {
   offsetLagMax: number;
   replicationFactor: number;
   progressLogIntervalMs: number;
+  /** exactly.once.source.support = enabled: records and position in one target transaction. */
+  exactlyOnce: boolean;
 }
 
 export interface MirrorConfig {
@@ -273,13 +276,11 @@ export function parseMirrorConfig(text: string, where: string): MirrorConfig {
           } catch (e) {
             return fail(key, `bad regular expression: ${(e as Error).message}`);
           }
-        case "eos":
-          if (value.toLowerCase() !== "disabled")
-            fail(
-              key,
-              `"${value}": only "disabled" is supported (Milena's client has no transactional producer yet; the copy is at least once)`,
-            );
-          return false;
+        case "eos": {
+          const l = value.toLowerCase();
+          if (l !== "disabled" && l !== "enabled") fail(key, `"${value}" is not enabled or disabled`);
+          return l === "enabled";
+        }
       }
     };
     const f: FlowConfig = {
@@ -303,8 +304,8 @@ export function parseMirrorConfig(text: string, where: string): MirrorConfig {
       offsetLagMax: val("offset.lag.max", "int") as number,
       replicationFactor: val("replication.factor", "int") as number,
       progressLogIntervalMs: val("progress.log.interval.seconds", "seconds") as number,
+      exactlyOnce: val("exactly.once.source.support", "eos") as boolean,
     };
-    val("exactly.once.source.support", "eos");
     if (f.offsetLagMax < 1) fail(get("offset.lag.max").key, "must be at least 1");
     if (f.replicationFactor === 0 || f.replicationFactor < -1)
       fail(get("replication.factor").key, "must be -1 (the target's default) or at least 1");

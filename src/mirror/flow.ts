@@ -27,9 +27,13 @@
 // closed (the group commits what the target acknowledged), the error is logged, and a new session
 // starts after a backoff (1 s doubling to 30 s). The flow never exits on its own.
 
+import { Cluster } from "../client/cluster.ts";
 import type { Consumer } from "../client/consumer.ts";
 import type { GroupConsumer } from "../client/group_consumer.ts";
 import type { ConsumedRecord } from "../client/records.ts";
+import { retryDefaults } from "../client/retry.ts";
+import { saslOptionsOf, tlsOptionsOf } from "../client/security.ts";
+import { parseAddress } from "../client/transport.ts";
 import { type Admin, ConfigResourceTypes, ConfigSource, Milena, type Producer } from "../index.ts";
 import { type ClusterConfig, type FlowConfig, matchesAny } from "./config.ts";
 import {
@@ -43,12 +47,15 @@ import {
   OffsetSyncStore,
 } from "./offsets.ts";
 import { HEARTBEATS_TOPIC, mirrorGroupId, type ReplicationPolicy, shouldReplicateGroup } from "./policy.ts";
+import { TransactionalWriter } from "./transactional.ts";
 
 export type Log = (line: string) => void;
 
 /** Largest send of one partition's records: offset syncs are per send. */
 const MAX_CHUNK = 10_000;
 const BACKOFF_MIN_MS = 1000;
+/** Largest transaction of the exactly-once copy, in record bytes (well under max.message.bytes). */
+const TXN_CHUNK_BYTES = 512 * 1024;
 const BACKOFF_MAX_MS = 30_000;
 
 export interface FlowStats {
@@ -80,6 +87,20 @@ class Waker {
   wake(): void {
     for (const w of [...this.wakers]) w();
   }
+}
+
+/** A Cluster (the client's connections) of a configured cluster, for the transactional writer. */
+function clusterOf(c: ClusterConfig, m: Milena, clientId: string): Cluster {
+  return new Cluster(m.platform, {
+    bootstrap: c.bootstrap.map(parseAddress),
+    clientId,
+    connectionTimeoutMs: 5000,
+    requestTimeoutMs: 30_000,
+    maxInFlight: 4,
+    tls: tlsOptionsOf(c.security.ssl),
+    sasl: saslOptionsOf(c.security.sasl),
+    retry: retryDefaults({ retries: 5, initialRetryTime: 200, maxRetryTime: 5000 }),
+  });
 }
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -119,6 +140,8 @@ export class Flow {
   private topics = new Map<string, string>();
   /** Source topic -> its partition count at the last refresh. */
   private partitionCounts = new Map<string, number>();
+  /** exactly.once.source.support = enabled: this session's transactional writer. */
+  private writer: TransactionalWriter | null = null;
   /** A remote topic was given more partitions since the producer was made. */
   private grown = false;
   private lastSync = new Map<string, { upstreamOffset: number; downstreamOffset: number }>();
@@ -212,6 +235,19 @@ export class Flow {
       let producer = newProducer();
       closers.push(() => producer.disconnect());
       await producer.connect();
+      if (cfg.exactlyOnce) {
+        const w = new TransactionalWriter(
+          clusterOf(this.target, tgt, `milena-mirror-${cfg.source}-${cfg.target}-txn`),
+          mirrorGroupId(cfg.source, cfg.target),
+          mirrorGroupId(cfg.source, cfg.target),
+        );
+        closers.push(async () => {
+          w.disconnect();
+          this.writer = null;
+        });
+        await w.connect();
+        this.writer = w;
+      }
       const syncProducer = src.producer({ acks: 1, idempotent: false });
       closers.push(() => syncProducer.disconnect());
       await syncProducer.connect();
@@ -303,7 +339,8 @@ export class Flow {
                 heartbeatInterval: 1000,
                 rebalanceTimeout: 10_000,
                 maxWaitTimeInMs: 200,
-                onPartitionsAssigned: (parts) => {
+                onPartitionsAssigned: async (parts) => {
+                  if (this.writer !== null) await this.seekToTargetPosition(tgtAdmin, consumer!, parts);
                   const own = new Set(parts.map((t) => t.topic));
                   for (const k of [...this.stats.lag.keys()])
                     if (!own.has(k.slice(0, k.lastIndexOf("-")))) this.stats.lag.delete(k);
@@ -506,6 +543,68 @@ export class Flow {
     const remote = this.topics.get(batch.topic);
     if (remote === undefined) throw new Error(`no remote topic for ${batch.topic}`);
     const L = this.config.offsetLagMax;
+    const k = `${batch.topic}\u0000${batch.partition}`;
+    const syncs: OffsetSync[] = [];
+    const candidate = (upstreamOffset: number, downstreamOffset: number) => {
+      if (!needsSync(this.lastSync.get(k), upstreamOffset, downstreamOffset, L)) return;
+      const s = { topic: batch.topic, partition: batch.partition, upstreamOffset, downstreamOffset };
+      this.lastSync.set(k, s);
+      this.store.add(s);
+      syncs.push(s);
+    };
+    if (this.writer !== null) {
+      // One transaction per chunk of at most TXN_CHUNK_BYTES: its records in one batch (so record
+      // i is at baseOffset + i: every record can be a sync) and the position after it.
+      let at = 0;
+      while (at < records.length) {
+        let end = at;
+        let bytes = 0;
+        while (end < records.length && (end === at || bytes < TXN_CHUNK_BYTES)) {
+          const r = records[end];
+          bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 64;
+          end++;
+        }
+        const chunk = records.slice(at, end);
+        const base = await this.writer.write(
+          remote,
+          batch.partition,
+          chunk.map((r) => ({
+            key: r.key,
+            value: r.value,
+            headers: headersOf(r) ?? [],
+            timestamp: r.timestamp,
+          })),
+          chunk[chunk.length - 1].offset + 1,
+        );
+        for (let i = 0; i < chunk.length; i++) candidate(chunk[i].offset, base + i);
+        at = end;
+      }
+    } else {
+      await this.copyIdempotent(producer, remote, batch, candidate);
+    }
+    this.stats.copied += records.length;
+    this.stats.lag.set(
+      `${batch.topic}-${batch.partition}`,
+      Math.max(0, batch.highWatermark - records[records.length - 1].offset - 1),
+    );
+    if (syncs.length > 0) {
+      this.stats.syncs += syncs.length;
+      // Not awaited: a lost sync only makes a translation older (never wrong).
+      syncProducer
+        .send({ topic: syncsTopic, messages: syncs.map((s) => ({ ...encodeOffsetSync(s), partition: 0 })) })
+        .catch((e) => this.log(`[mirror ${this.name}] offset syncs not written: ${describe(e)}`));
+    }
+  }
+
+  /** At least once: the batch through the idempotent producer, sends split at sync windows. */
+  private async copyIdempotent(
+    producer: Producer,
+    remote: string,
+    batch: { partition: number; records: ConsumedRecord<Buffer>[] },
+    candidate: (upstreamOffset: number, downstreamOffset: number) => void,
+  ): Promise<void> {
+    const records = batch.records;
+    const L = this.config.offsetLagMax;
     const chunks: [number, number][] = [];
     let start = 0;
     for (let i = 1; i < records.length; i++)
@@ -532,34 +631,37 @@ export class Flow {
         }),
       ),
     );
-    const k = `${batch.topic}\u0000${batch.partition}`;
-    const syncs: OffsetSync[] = [];
     for (let c = 0; c < chunks.length; c++) {
       const md = results[c].find((m) => m.partition === batch.partition);
-      if (md === undefined || md.baseOffset < 0) continue;
-      const upstreamOffset = records[chunks[c][0]].offset;
-      if (!needsSync(this.lastSync.get(k), upstreamOffset, md.baseOffset, L)) continue;
-      const s = {
-        topic: batch.topic,
-        partition: batch.partition,
-        upstreamOffset,
-        downstreamOffset: md.baseOffset,
-      };
-      this.lastSync.set(k, s);
-      this.store.add(s);
-      syncs.push(s);
+      if (md !== undefined && md.baseOffset >= 0) candidate(records[chunks[c][0]].offset, md.baseOffset);
     }
-    this.stats.copied += records.length;
-    this.stats.lag.set(
-      `${batch.topic}-${batch.partition}`,
-      Math.max(0, batch.highWatermark - records[records.length - 1].offset - 1),
-    );
-    if (syncs.length > 0) {
-      this.stats.syncs += syncs.length;
-      // Not awaited: a lost sync only makes a translation older (never wrong).
-      syncProducer
-        .send({ topic: syncsTopic, messages: syncs.map((s) => ({ ...encodeOffsetSync(s), partition: 0 })) })
-        .catch((e) => this.log(`[mirror ${this.name}] offset syncs not written: ${describe(e)}`));
+  }
+
+  /**
+   * Exactly once: the flow's position is what its transactions committed for its group on the
+   * target (remote topic, partition -> the source's next offset); start each partition there.
+   */
+  private async seekToTargetPosition(
+    tgtAdmin: Admin,
+    consumer: GroupConsumer<Buffer>,
+    parts: { topic: string; partitions: number[] }[],
+  ): Promise<void> {
+    const byRemote = new Map<string, string>();
+    for (const t of parts) {
+      const remote = this.topics.get(t.topic);
+      if (remote !== undefined) byRemote.set(remote, t.topic);
+    }
+    if (byRemote.size === 0) return;
+    const offsets = await tgtAdmin.fetchOffsets({
+      groupId: mirrorGroupId(this.config.source, this.config.target),
+      topics: [...byRemote.keys()],
+    });
+    for (const t of offsets) {
+      const topic = byRemote.get(t.topic)!;
+      const mine = parts.find((x) => x.topic === topic)?.partitions ?? [];
+      for (const p of t.partitions)
+        if (p.offset >= 0 && mine.includes(p.partition))
+          await consumer.seek({ topic, partition: p.partition, offset: p.offset });
     }
   }
 

@@ -58,6 +58,9 @@ test("a flow not enabled is not run; Kafka's policy class names are accepted", (
   );
   assert.equal(c.flows.length, 1);
   assert.equal(c.policy, "identity");
+  assert.equal(c.flows[0].exactlyOnce, false);
+  const eos = parseMirrorConfig(`${BASE}A->B.enabled = true\nA->B.exactly.once.source.support = enabled\n`, "f");
+  assert.equal(eos.flows[0].exactlyOnce, true);
 });
 
 test("per-cluster security, with Kafka's sasl.jaas.config", () => {
@@ -100,8 +103,8 @@ test("mistakes stop startup with the line named", () => {
     [`${BASE}A->B.enabled = true\njust words\n`, /f line 5: expected key=value/],
     [`${BASE}A->B.enabled = true\nA.color = red\n`, /f line 5: A\.color: unknown cluster setting/],
     [
-      `${BASE}A->B.enabled = true\nexactly.once.source.support = enabled\n`,
-      /f line 5: exactly\.once\.source\.support: "enabled": only "disabled"/,
+      `${BASE}A->B.enabled = true\nexactly.once.source.support = preparing\n`,
+      /f line 5: exactly\.once\.source\.support: "preparing" is not enabled or disabled/,
     ],
     [
       `${BASE}A->B.enabled = true\nA.sasl.mechanism = PLAIN\n`,
