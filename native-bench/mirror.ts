@@ -11,6 +11,9 @@
 //           the same copy plus a consumer group with commits, offset syncs to A, heartbeats and
 //           checkpoints to B. Timed from the first record seen on B to the last (startup and the
 //           group join excluded; also reported: from process start).
+//   exactly once  the mirror with exactly.once.source.support = enabled (a second source topic
+//           with the same records): a target transaction per fetched batch, done when the
+//           positions its transactions committed on B add up to N.
 // records/s = N / time; median of the repetitions (QUICK: 100,000 records, one repetition; full:
 // 500,000, three).
 
@@ -28,7 +31,7 @@ const PARTITIONS = 4;
 const VALUE_BYTES = 100;
 
 export interface MirrorRun {
-  kind: "pipe" | "mirror";
+  kind: "pipe" | "mirror" | "eos";
   records: number;
   /** Copy time, ms (mirror: first record on the target to the last). */
   ms: number;
@@ -95,6 +98,7 @@ async function mirror(
   src: string,
   n: number,
   log: (l: string) => void,
+  eos: boolean,
 ): Promise<{ ms: number; totalMs: number }> {
   const dir = fs.mkdtempSync(join(tmpdir(), "milena-bench-mirror-"));
   const file = join(dir, "mirror.properties");
@@ -107,6 +111,7 @@ A->B.enabled = true
 A->B.topics = ${src.replace(/[.]/g, "\\.")}
 emit.checkpoints.interval.seconds = 5
 progress.log.interval.seconds = 0
+exactly.once.source.support = ${eos ? "enabled" : "disabled"}
 `,
   );
   const mb = new Milena({ bootstrap: `127.0.0.1:${b.kafkaPort}` });
@@ -133,7 +138,15 @@ progress.log.interval.seconds = 0
     for (;;) {
       const have = await endOffsets(admin, remote);
       if (have > 0 && first === 0) first = performance.now();
-      if (have >= n) break;
+      // Exactly once, the log also holds a marker per transaction: done is the position the
+      // transactions committed (the source's next offsets, summing to n).
+      const done = eos
+        ? (await admin.fetchOffsets({ groupId: "milena-mirror-A-B", topics: [remote] }))[0].partitions.reduce(
+            (sum, p) => sum + Math.max(0, p.offset),
+            0,
+          )
+        : have;
+      if (done >= n) break;
       if (Date.now() > deadline || child.exitCode !== null)
         throw new Error(`mirror: ${have} of ${n} records copied:\n${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -167,42 +180,48 @@ export async function measureMirror(quick: boolean, log: (l: string) => void): P
     const m = new Milena({ bootstrap: `127.0.0.1:${a.kafkaPort}` });
     const runsOf = reps;
     for (let rep = 0; rep < runsOf; rep++) {
-      // A fresh source topic per repetition: the mirror's group starts from its beginning.
+      // Fresh source topics per repetition and kind: each mirror starts from their beginning.
       const src = `mirror-src-${rep}`;
+      const eosSrc = `mirror-eos-${rep}`;
       const admin = m.admin();
       await admin.connect();
-      await admin.createTopics({ topics: [{ topic: src, numPartitions: PARTITIONS }] });
+      await admin.createTopics({
+        topics: [src, eosSrc].map((topic) => ({ topic, numPartitions: PARTITIONS })),
+      });
       await admin.disconnect();
       const producer = m.producer({ acks: 1, batchSize: 512 * 1024 });
       await producer.connect();
       const value = Buffer.alloc(VALUE_BYTES, 120);
       const ts = Date.now();
-      for (let i = 0; i < records; i += 10_000) {
-        const sends: Promise<unknown>[] = [];
-        for (let j = i; j < Math.min(records, i + 10_000); j += 1000)
-          sends.push(
-            producer.send({
-              topic: src,
-              messages: Array.from({ length: Math.min(1000, records - j) }, (_, k) => ({
-                key: `key-${String(j + k).padStart(6, "0")}`,
-                value,
-                headers: { h: "v" },
-                timestamp: ts,
-                partition: (j + k) % PARTITIONS,
-              })),
-            }),
-          );
-        await Promise.all(sends);
-      }
+      for (const topic of [src, eosSrc])
+        for (let i = 0; i < records; i += 10_000) {
+          const sends: Promise<unknown>[] = [];
+          for (let j = i; j < Math.min(records, i + 10_000); j += 1000)
+            sends.push(
+              producer.send({
+                topic,
+                messages: Array.from({ length: Math.min(1000, records - j) }, (_, k) => ({
+                  key: `key-${String(j + k).padStart(6, "0")}`,
+                  value,
+                  headers: { h: "v" },
+                  timestamp: ts,
+                  partition: (j + k) % PARTITIONS,
+                })),
+              }),
+            );
+          await Promise.all(sends);
+        }
       await producer.disconnect();
       const p = await pipe(a, b, src, `pipe-dst-${rep}`, records);
       runs.push({ kind: "pipe", records, ms: p, totalMs: p });
       log(`  mirror rep ${rep + 1}: pipe ${fmtInt((records / p) * 1000)} records/s`);
-      const mr = await mirror(a, b, src, records, log);
-      runs.push({ kind: "mirror", records, ms: mr.ms, totalMs: mr.totalMs });
-      log(
-        `  mirror rep ${rep + 1}: milena mirror ${fmtInt((records / mr.ms) * 1000)} records/s (${fmtInt((records / mr.totalMs) * 1000)} with startup)`,
-      );
+      for (const eos of [false, true]) {
+        const mr = await mirror(a, b, eos ? eosSrc : src, records, log, eos);
+        runs.push({ kind: eos ? "eos" : "mirror", records, ms: mr.ms, totalMs: mr.totalMs });
+        log(
+          `  mirror rep ${rep + 1}: milena mirror${eos ? " exactly once" : ""} ${fmtInt((records / mr.ms) * 1000)} records/s (${fmtInt((records / mr.totalMs) * 1000)} with startup)`,
+        );
+      }
     }
   } finally {
     await a.stop();
@@ -217,7 +236,9 @@ export function mirrorIntro(r: MirrorResult): string {
     "partitions on A, copied to B. _pipe_: Milena's plain consumer and idempotent producer (acks=-1) in one process, " +
     "each fetched batch sent and acknowledged before the next is read. _milena mirror_: the mirror as its own process " +
     "(a consumer group committing after the target's acks, offset syncs, heartbeats, checkpoints), timed from the " +
-    "first record on B to the last; 'with startup' from spawning it (tsx start, group join, topic creation). " +
+    "first record on B to the last; 'with startup' from spawning it (tsx start, group join, topic creation); " +
+    "_exactly once_: the same with exactly.once.source.support=enabled (a transaction per fetched batch, its " +
+    "records and the flow's position), until the committed positions reach the last record. " +
     `Median of ${r.reps}.`
   );
 }
@@ -246,6 +267,12 @@ export function mirrorTables(
         fmtInt(rate("mirror", "totalMs")),
         `${(rate("mirror", "totalMs") / pipeRate).toFixed(2)}x`,
         "",
+      ],
+      [
+        "milena mirror, exactly once",
+        fmtInt(rate("eos", "ms")),
+        `${(rate("eos", "ms") / pipeRate).toFixed(2)}x`,
+        each("eos"),
       ],
     ],
   );

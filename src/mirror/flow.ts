@@ -12,6 +12,9 @@
 //   timestamp, through an idempotent producer (acks=all). The group commits a batch's offsets only
 //   after the target acknowledged all of it: after a crash the flow resumes from the last commit,
 //   so records may be copied twice (at least once) but none is lost.
+//   With exactly.once.source.support each batch is instead one transaction on the target holding
+//   its records and the flow's position (transactional.ts), and a partition starts from the
+//   position kept there: each record once for read_committed consumers.
 // - Offset syncs (offsets.ts): for records the target acknowledged, to
 //   mm2-offset-syncs.<target>.internal on the source; read back from there (so a restart, or
 //   another process's partitions, count too).

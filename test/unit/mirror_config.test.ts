@@ -59,7 +59,10 @@ test("a flow not enabled is not run; Kafka's policy class names are accepted", (
   assert.equal(c.flows.length, 1);
   assert.equal(c.policy, "identity");
   assert.equal(c.flows[0].exactlyOnce, false);
-  const eos = parseMirrorConfig(`${BASE}A->B.enabled = true\nA->B.exactly.once.source.support = enabled\n`, "f");
+  const eos = parseMirrorConfig(
+    `${BASE}A->B.enabled = true\nA->B.exactly.once.source.support = enabled\n`,
+    "f",
+  );
   assert.equal(eos.flows[0].exactlyOnce, true);
 });
 
