@@ -185,7 +185,9 @@ export class Flow {
     });
   }
 
-  private fail(e: unknown): void {
+  /** End session `session` (an error from a later one's clients, or after it ended, is ignored). */
+  private fail(e: unknown, session: number): void {
+    if (session !== this.stats.sessions) return;
     if (this.failure === null) this.failure = e;
     this.waker.wake();
   }
@@ -216,6 +218,7 @@ export class Flow {
   /** One run of the flow with fresh clients, until an error or stop(). */
   private async session(): Promise<void> {
     this.failure = null;
+    const session = this.stats.sessions;
     this.topics = new Map();
     this.partitionCounts = new Map();
     this.lastSync = new Map();
@@ -275,7 +278,7 @@ export class Flow {
       closers.push(() => syncReader.disconnect());
       await syncReader.connect();
       await syncReader.assign([{ topic: syncsTopic, offset: "earliest" }]);
-      void this.readSyncs(syncReader);
+      void this.readSyncs(syncReader, session);
 
       // Heartbeats, checkpoints and config syncs run beside the loop (one of each at a time), so
       // one waiting out a cluster's retries holds nothing else up; their errors end the session.
@@ -286,7 +289,7 @@ export class Flow {
         busy.add(what);
         fn()
           .catch((e) => {
-            if (live) this.fail(new Error(`${what}: ${describe(e)}`));
+            if (live) this.fail(new Error(`${what}: ${describe(e)}`), session);
           })
           .finally(() => busy.delete(what));
       };
@@ -363,13 +366,13 @@ export class Flow {
                 await this.copy(producer, syncProducer, syncsTopic, batch);
               },
               onError: (e, ctx) => {
-                if (ctx.fatal) this.fail(e);
+                if (ctx.fatal) this.fail(e, session);
                 else if (!this.stopping) {
                   this.log(
                     `[mirror ${this.name}] ${ctx.topic !== undefined ? `${ctx.topic}-${ctx.partition}: ` : ""}${describe(e)} (retrying)`,
                   );
                   // A failed copy means the target's producer is in doubt: start afresh.
-                  if (ctx.offset !== undefined) this.fail(e);
+                  if (ctx.offset !== undefined) this.fail(e, session);
                 }
               },
             });
@@ -417,7 +420,7 @@ export class Flow {
     }
   }
 
-  private async readSyncs(reader: Consumer<Buffer>): Promise<void> {
+  private async readSyncs(reader: Consumer<Buffer>, session: number): Promise<void> {
     try {
       await reader.run({
         eachMessage: ({ message }) => {
@@ -430,7 +433,7 @@ export class Flow {
         },
       });
     } catch (e) {
-      if (!this.stopping) this.fail(e);
+      if (!this.stopping) this.fail(e, session);
     }
   }
 
@@ -552,7 +555,8 @@ export class Flow {
       if (!needsSync(this.lastSync.get(k), upstreamOffset, downstreamOffset, L)) return;
       const s = { topic: batch.topic, partition: batch.partition, upstreamOffset, downstreamOffset };
       this.lastSync.set(k, s);
-      this.store.add(s);
+      // Not into this.store: it learns syncs from the topic only, in the topic's order (a sync
+      // read back after newer local ones would otherwise drop them, see OffsetSyncStore.add).
       syncs.push(s);
     };
     if (this.writer !== null) {

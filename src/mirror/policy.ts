@@ -5,8 +5,9 @@
 // replication.policy.separator); a topic's source is the part before its first separator. A
 // flow A->B never copies a topic whose chain of sources holds B ("B.T" on A is B's own T come
 // back): that is what lets A->B and B->A run together without loops.
-// IdentityReplicationPolicy: the same name on both sides; nothing tells a remote topic from a
-// local one, so config.ts refuses two flows that form a cycle under it.
+// IdentityReplicationPolicy: the same name on both sides (but for the heartbeats topics, named as
+// by the default policy, as MM2 does); nothing tells a remote topic from a local one, so config.ts
+// refuses two flows that form a cycle under it.
 //
 // Never copied: internal topics (names starting with "__" or ".", ending in ".internal" or
 // "-internal", the mirror's own mm2-* topics). Always copied, whatever `topics` says: the
@@ -25,19 +26,27 @@ export class ReplicationPolicy {
 
   /** The name on the target of `topic` from cluster `source`. */
   formatRemoteTopic(source: string, topic: string): string {
-    return this.kind === "identity" ? topic : `${source}${this.separator}${topic}`;
+    // Identity keeps names, except the heartbeats topics (as MM2's IdentityReplicationPolicy):
+    // the target's own `heartbeats` is where this flow writes.
+    if (this.kind === "identity" && !this.isHeartbeatsTopic(topic)) return topic;
+    return `${source}${this.separator}${topic}`;
+  }
+
+  /** Under identity naming only heartbeats topics carry their source in the name. */
+  private named(topic: string): boolean {
+    return this.kind === "default" || (this.isHeartbeatsTopic(topic) && topic !== HEARTBEATS_TOPIC);
   }
 
   /** The cluster a remote topic came from (null: a local topic, or identity naming). */
   topicSource(topic: string): string | null {
-    if (this.kind === "identity") return null;
+    if (!this.named(topic)) return null;
     const i = topic.indexOf(this.separator);
     return i > 0 ? topic.slice(0, i) : null;
   }
 
   /** The topic's name on the cluster it came from (null: not a remote topic). */
   upstreamTopic(topic: string): string | null {
-    if (this.kind === "identity") return null;
+    if (!this.named(topic)) return null;
     const i = topic.indexOf(this.separator);
     return i > 0 ? topic.slice(i + this.separator.length) : null;
   }
@@ -64,9 +73,7 @@ export class ReplicationPolicy {
   }
 
   isHeartbeatsTopic(topic: string): boolean {
-    if (topic === HEARTBEATS_TOPIC) return true;
-    const up = this.upstreamTopic(topic);
-    return up !== null && this.isHeartbeatsTopic(up);
+    return topic === HEARTBEATS_TOPIC || topic.endsWith(`${this.separator}${HEARTBEATS_TOPIC}`);
   }
 
   /** Whether `topic` came, through any number of hops, from cluster `alias`. */

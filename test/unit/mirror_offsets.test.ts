@@ -124,6 +124,11 @@ test("policy: names, internal topics, loops, include / exclude, groups", () => {
   const id = new ReplicationPolicy("identity", ".");
   assert.equal(id.formatRemoteTopic("A", "orders"), "orders");
   assert.equal(id.shouldReplicateTopic(ba, "A.orders"), true); // identity cannot tell
+  assert.equal(id.formatRemoteTopic("A", "heartbeats"), "A.heartbeats"); // not the target's own
+  assert.equal(id.formatRemoteTopic("A", "C.heartbeats"), "A.C.heartbeats");
+  assert.equal(id.shouldReplicateTopic(ba, "A.heartbeats"), false);
+  assert.equal(id.shouldReplicateTopic(ba, "heartbeats"), true);
+  assert.equal(id.topicSource("orders.eu"), null);
   assert.equal(shouldReplicateGroup(ab, "billing"), true);
   assert.equal(shouldReplicateGroup(ab, "skip-me"), false);
   assert.equal(shouldReplicateGroup(ab, "milena-mirror-A-B"), false);
