@@ -222,7 +222,13 @@ export class Broker {
       config.logMaxOpenFiles,
       config.recordValidation,
     );
-    const logs = new LogManager(config, state, writers, (l) => this.logger.limited("log dirs", l));
+    const logs = new LogManager(
+      config,
+      state,
+      writers,
+      (l) => this.logger.limited("log dirs", l),
+      (l) => this.logLine(l),
+    );
     const tracker = new ProduceTracker();
     this.ctx = {
       config,
