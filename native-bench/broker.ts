@@ -47,6 +47,7 @@ export class BenchBroker {
     const overrides: Record<string, string | number> = {
       "log.dirs": logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "schema.registry.listeners": "",
       ...opts.overrides,
     };
     const args = [...(opts.nodeFlags ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];

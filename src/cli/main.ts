@@ -167,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       broker.ports.listeners,
     )
       .map(([name, port]) => `${name}:${port}`)
-      .join(",")}\n`,
+      .join(",")} schema.registry=${broker.ports.schemaRegistry ?? "off"}\n`,
   );
   await stopRequested;
   await broker.stop();

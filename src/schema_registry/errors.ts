@@ -20,7 +20,8 @@ export class RegistryError extends Error {
 
 export const Errors = {
   subjectNotFound: (subject: string) => new RegistryError(404, 40401, `Subject '${subject}' not found.`),
-  versionNotFound: (version: number | string) => new RegistryError(404, 40402, `Version ${version} not found.`),
+  versionNotFound: (version: number | string) =>
+    new RegistryError(404, 40402, `Version ${version} not found.`),
   schemaNotFound: (id?: number) =>
     new RegistryError(404, 40403, id === undefined ? "Schema not found" : `Schema ${id} not found`),
   subjectSoftDeleted: (subject: string) =>
@@ -48,7 +49,11 @@ export const Errors = {
       `Subject '${subject}' Version ${version} was not deleted first before being permanently deleted`,
     ),
   subjectLevelCompatibilityNotConfigured: (subject: string) =>
-    new RegistryError(404, 40408, `Subject '${subject}' does not have subject-level compatibility configured`),
+    new RegistryError(
+      404,
+      40408,
+      `Subject '${subject}' does not have subject-level compatibility configured`,
+    ),
   subjectLevelModeNotConfigured: (subject: string) =>
     new RegistryError(404, 40409, `Subject '${subject}' does not have subject-level mode configured`),
   incompatible: (message: string) => new RegistryError(409, 409, message),
@@ -66,7 +71,11 @@ export const Errors = {
       "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive",
     ),
   invalidMode: () =>
-    new RegistryError(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE, IMPORT"),
+    new RegistryError(
+      422,
+      42204,
+      "Invalid mode. Valid values are READWRITE, READONLY, READONLY_OVERRIDE, IMPORT",
+    ),
   operationNotPermitted: (message: string) => new RegistryError(422, 42205, message),
   /** Confluent's 42205 when an imported id is taken by another schema. */
   idInUse: (id: number) =>

@@ -48,7 +48,9 @@ export function canonicalText(type: SchemaType, text: string): string {
 
 function ajvFor(schema: unknown): Ajv {
   const draft =
-    typeof schema === "object" && schema !== null ? String((schema as { $schema?: unknown }).$schema ?? "") : "";
+    typeof schema === "object" && schema !== null
+      ? String((schema as { $schema?: unknown }).$schema ?? "")
+      : "";
   const opts = { strict: false, validateFormats: false, allErrors: false } as const;
   if (draft.includes("2020-12")) return new Ajv2020(opts) as unknown as Ajv;
   if (draft.includes("2019-09")) return new Ajv2019(opts) as unknown as Ajv;
@@ -98,6 +100,65 @@ export function parseSchema(type: SchemaType, text: string, refs: readonly Resol
         throw Errors.invalidSchema(`${canonical.slice(0, 200)}: ${(e as Error).message}`);
       }
       return { type, canonical, proto: root };
+    }
+  }
+}
+
+/**
+ * A check of a payload (the bytes after Confluent's magic byte and id) against a parsed schema:
+ * null when it decodes, else why not. Avro: avsc reads exactly the bytes; JSON: UTF-8 JSON that
+ * the schema validates; Protobuf: Confluent's message indexes (a zigzag varint count, 0 meaning
+ * the first message, then each index), then a message of that type.
+ */
+export function payloadValidator(p: Parsed): (bytes: Uint8Array) => string | null {
+  switch (p.type) {
+    case "AVRO":
+      return (bytes) => {
+        try {
+          p.avro.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          return null;
+        } catch (e) {
+          return `not Avro of this schema (${(e as Error).message})`;
+        }
+      };
+    case "JSON": {
+      const ajv = ajvFor(p.json);
+      for (const [name, s] of p.refs) ajv.addSchema(s as object, name);
+      const validate = ajv.compile(p.json as object);
+      return (bytes) => {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+        } catch (e) {
+          return `not JSON (${(e as Error).message})`;
+        }
+        if (validate(doc)) return null;
+        return ajv.errorsText(validate.errors);
+      };
+    }
+    case "PROTOBUF": {
+      const top = p.proto.nestedArray.flatMap(function flat(n): protobuf.ReflectionObject[] {
+        return n instanceof protobuf.Type
+          ? [n]
+          : n instanceof protobuf.Namespace
+            ? n.nestedArray.flatMap(flat)
+            : [];
+      });
+      return (bytes) => {
+        const r = protobuf.Reader.create(bytes);
+        try {
+          const count = r.sint32();
+          const path = count === 0 ? [0] : Array.from({ length: count }, () => r.sint32());
+          let t: protobuf.Type | undefined = top[path[0]] as protobuf.Type | undefined;
+          for (const i of path.slice(1))
+            t = t?.nestedArray.filter((n) => n instanceof protobuf.Type)[i] as protobuf.Type | undefined;
+          if (t === undefined) return `no message at index ${path.join(".")}`;
+          t.decode(bytes.subarray(r.pos));
+          return null;
+        } catch (e) {
+          return `not a Protobuf message of this schema (${(e as Error).message})`;
+        }
+      };
     }
   }
 }

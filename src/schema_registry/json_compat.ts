@@ -44,7 +44,15 @@ export function jsonReadable(
   readerRefs: Map<string, unknown> = new Map(),
   writerRefs: Map<string, unknown> = new Map(),
 ): Incompatibility[] {
-  const ctx: Ctx = { readerRoot: reader, writerRoot: writer, readerRefs, writerRefs, seen: new Map(), depth: 0, out: [] };
+  const ctx: Ctx = {
+    readerRoot: reader,
+    writerRoot: writer,
+    readerRefs,
+    writerRefs,
+    seen: new Map(),
+    depth: 0,
+    out: [],
+  };
   walk(ctx, reader as Schema, writer as Schema, "#/");
   return ctx.out;
 }
@@ -55,9 +63,13 @@ function deref(s: Schema, root: unknown, refs: Map<string, unknown>, depth = 0):
   let target: unknown;
   if (ref.startsWith("#")) {
     target = root;
-    for (const part of ref.slice(1).split("/").filter((p) => p !== "")) {
+    for (const part of ref
+      .slice(1)
+      .split("/")
+      .filter((p) => p !== "")) {
       const key = decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~");
-      target = typeof target === "object" && target !== null ? (target as Record<string, unknown>)[key] : undefined;
+      target =
+        typeof target === "object" && target !== null ? (target as Record<string, unknown>)[key] : undefined;
     }
   } else target = refs.get(ref);
   if (target === undefined) return s; // remote or unknown: left as it is
@@ -79,26 +91,29 @@ function add(ctx: Ctx, errorType: string, path: string, description: string): vo
   ctx.out.push({ errorType, description: `${description} at path '${path}'` });
 }
 
-function walk(ctx: Ctx, r0: Schema, w0: Schema, path: string): void {
+function walk(ctx: Ctx, r0: Schema, w0: Schema, path: string) {
   const r = deref(r0, ctx.readerRoot, ctx.readerRefs);
   const w = deref(w0, ctx.writerRoot, ctx.writerRefs);
   if (w === false || isTrivial(r)) return;
   if (r === false) return add(ctx, "SCHEMA_NARROWED", path, "The new schema accepts nothing");
   if (w === true) return add(ctx, "SCHEMA_NARROWED", path, "The new schema restricts what the old accepted");
-  let pairs = ctx.seen.get(r);
-  if (pairs?.has(w) || ctx.depth > 64) return; // recursive definitions
-  if (pairs === undefined) ctx.seen.set(r, (pairs = new Set()));
-  pairs.add(w);
+  // Both are objects here (true readers are trivial, false writers returned above).
+  const ro = r as Record<string, unknown>;
+  const wo = w as Record<string, unknown>;
+  let pairs = ctx.seen.get(ro);
+  if (pairs?.has(wo) || ctx.depth > 64) return; // recursive definitions
+  if (pairs === undefined) ctx.seen.set(ro, (pairs = new Set()));
+  pairs.add(wo);
   ctx.depth++;
   try {
-    compare(ctx, r, w as Record<string, unknown>, path);
+    compare(ctx, ro, wo, path);
   } finally {
     ctx.depth--;
-    pairs.delete(w);
+    pairs.delete(wo);
   }
 }
 
-function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown>, path: string): void {
+function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown>, path: string) {
   // Combinations first: each writer branch must be read; a plain writer by some reader branch.
   for (const k of ["oneOf", "anyOf"] as const)
     if (Array.isArray(w[k])) {
@@ -114,7 +129,8 @@ function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
         walk(sub, b, w, path);
         return sub.out.length === 0;
       });
-      if (!ok) add(ctx, "COMBINED_TYPE_SUBSCHEMAS_CHANGED", path, `No ${k} branch of the new schema reads the old`);
+      if (!ok)
+        add(ctx, "COMBINED_TYPE_SUBSCHEMAS_CHANGED", path, `No ${k} branch of the new schema reads the old`);
       return;
     }
   if (Array.isArray(r.allOf)) {
@@ -134,7 +150,12 @@ function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
     if (wt === null) return add(ctx, "TYPE_NARROWED", path, "A type was added to the new schema");
     const lost = [...wt].filter((t) => !covered(t));
     if (lost.length === wt.size)
-      return add(ctx, "TYPE_CHANGED", path, `The type changed from ${[...wt].join(",")} to ${[...rt].join(",")}`);
+      return add(
+        ctx,
+        "TYPE_CHANGED",
+        path,
+        `The type changed from ${[...wt].join(",")} to ${[...rt].join(",")}`,
+      );
     if (lost.length > 0) add(ctx, "TYPE_NARROWED", path, `The type no longer includes ${lost.join(",")}`);
   }
   const has = (t: string) => wt === null || wt.has(t) || (t === "number" && wt.has("integer"));
@@ -144,7 +165,12 @@ function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
     const accepted = new Set((r.enum as unknown[]).map((v) => JSON.stringify(v)));
     const wv = Array.isArray(w.enum) ? (w.enum as unknown[]) : "const" in w ? [w.const] : null;
     if (wv === null || wv.some((v) => !accepted.has(JSON.stringify(v))))
-      add(ctx, wv === null ? "ENUM_ARRAY_ADDED" : "ENUM_ARRAY_NARROWED", path, "The enum of the new schema is narrower");
+      add(
+        ctx,
+        wv === null ? "ENUM_ARRAY_ADDED" : "ENUM_ARRAY_NARROWED",
+        path,
+        "The enum of the new schema is narrower",
+      );
   }
   if ("const" in r && JSON.stringify(r.const) !== JSON.stringify(w.const))
     add(ctx, "CONST_CHANGED", path, "The const of the new schema differs");
@@ -153,13 +179,15 @@ function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
   const upper = (k: string, type: string) => {
     if (typeof r[k] !== "number") return;
     if (typeof w[k] !== "number") add(ctx, `${bound(k)}_ADDED`, path, `${k} was added`);
-    else if ((r[k] as number) < (w[k] as number)) add(ctx, `${bound(k)}_DECREASED`, path, `${k} was decreased`);
+    else if ((r[k] as number) < (w[k] as number))
+      add(ctx, `${bound(k)}_DECREASED`, path, `${k} was decreased`);
     void type;
   };
   const lower = (k: string) => {
     if (typeof r[k] !== "number") return;
     if (typeof w[k] !== "number") add(ctx, `${bound(k)}_ADDED`, path, `${k} was added`);
-    else if ((r[k] as number) > (w[k] as number)) add(ctx, `${bound(k)}_INCREASED`, path, `${k} was increased`);
+    else if ((r[k] as number) > (w[k] as number))
+      add(ctx, `${bound(k)}_INCREASED`, path, `${k} was increased`);
   };
   if (has("string")) {
     upper("maxLength", "string");
@@ -181,7 +209,8 @@ function compare(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
   if (has("array")) {
     upper("maxItems", "array");
     lower("minItems");
-    if (r.uniqueItems === true && w.uniqueItems !== true) add(ctx, "UNIQUE_ITEMS_ADDED", path, "uniqueItems was added");
+    if (r.uniqueItems === true && w.uniqueItems !== true)
+      add(ctx, "UNIQUE_ITEMS_ADDED", path, "uniqueItems was added");
     if (r.items !== undefined && !Array.isArray(r.items)) {
       if (w.items === undefined || Array.isArray(w.items)) {
         if (!isTrivial(r.items as Schema)) add(ctx, "ITEMS_ADDED", path, "items was added");
@@ -207,12 +236,22 @@ function objects(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
     const at = `${path}properties/${p}/`;
     if (p in rp) walk(ctx, rp[p], wp[p], at);
     else if (rAdd === false)
-      add(ctx, "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL", at, `The property '${p}' was removed from a closed content model`);
+      add(
+        ctx,
+        "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+        at,
+        `The property '${p}' was removed from a closed content model`,
+      );
     else if (rAdd !== true) {
       const sub = { ...ctx, out: [] as Incompatibility[] };
       walk(sub, rAdd, wp[p], at);
       if (sub.out.length > 0)
-        add(ctx, "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", at, `The property '${p}' was removed`);
+        add(
+          ctx,
+          "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+          at,
+          `The property '${p}' was removed`,
+        );
     }
   }
   for (const p of Object.keys(rp)) {
@@ -221,12 +260,22 @@ function objects(ctx: Ctx, r: Record<string, unknown>, w: Record<string, unknown
     if (wAdd === false) continue; // the writer never wrote it
     if (wAdd === true) {
       if (!isTrivial(rp[p]))
-        add(ctx, "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL", at, `The property '${p}' was added to an open content model`);
+        add(
+          ctx,
+          "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
+          at,
+          `The property '${p}' was added to an open content model`,
+        );
     } else {
       const sub = { ...ctx, out: [] as Incompatibility[] };
       walk(sub, rp[p], wAdd, at);
       if (sub.out.length > 0)
-        add(ctx, "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL", at, `The property '${p}' was added`);
+        add(
+          ctx,
+          "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
+          at,
+          `The property '${p}' was added`,
+        );
     }
   }
   for (const p of rReq)

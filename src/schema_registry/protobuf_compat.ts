@@ -45,7 +45,10 @@ export function protobufReadable(reader: protobuf.Root, writer: protobuf.Root): 
     if (wm.fullName.includes(".map_") || wm.options?.map_entry === true) continue;
     const rm = reader.lookup(wm.fullName);
     if (!(rm instanceof protobuf.Type)) {
-      out.push({ errorType: "MESSAGE_REMOVED", description: `The message ${wm.fullName.slice(1)} was removed` });
+      out.push({
+        errorType: "MESSAGE_REMOVED",
+        description: `The message ${wm.fullName.slice(1)} was removed`,
+      });
       continue;
     }
     const at = (f: protobuf.Field) => `${wm.fullName.slice(1)}.${f.name} (field ${f.id})`;
@@ -53,11 +56,17 @@ export function protobufReadable(reader: protobuf.Root, writer: protobuf.Root): 
       const rf = rm.fieldsById[wf.id];
       if (rf === undefined) {
         if (wf.required)
-          out.push({ errorType: "REQUIRED_FIELD_REMOVED", description: `The required field ${at(wf)} was removed` });
+          out.push({
+            errorType: "REQUIRED_FIELD_REMOVED",
+            description: `The required field ${at(wf)} was removed`,
+          });
         continue;
       }
       if (rf.map !== wf.map) {
-        out.push({ errorType: "FIELD_KIND_CHANGED", description: `The field ${at(rf)} changed between map and not` });
+        out.push({
+          errorType: "FIELD_KIND_CHANGED",
+          description: `The field ${at(rf)} changed between map and not`,
+        });
         continue;
       }
       const rk = kindOf(rf);
@@ -77,12 +86,21 @@ export function protobufReadable(reader: protobuf.Root, writer: protobuf.Root): 
           errorType: "FIELD_SCALAR_KIND_CHANGED",
           description: `The type of field ${at(rf)} changed from ${wScalar} to ${rScalar}`,
         });
-      if (rf.repeated !== wf.repeated && (rk.kind === "message" || wk.kind === "message" || rScalar === "string"))
-        out.push({ errorType: "FIELD_LABEL_CHANGED", description: `The field ${at(rf)} changed between repeated and not` });
+      if (
+        rf.repeated !== wf.repeated &&
+        (rk.kind === "message" || wk.kind === "message" || rScalar === "string")
+      )
+        out.push({
+          errorType: "FIELD_LABEL_CHANGED",
+          description: `The field ${at(rf)} changed between repeated and not`,
+        });
     }
     for (const rf of rm.fieldsArray)
       if (rf.required && wm.fieldsById[rf.id] === undefined)
-        out.push({ errorType: "REQUIRED_FIELD_ADDED", description: `The required field ${at(rf)} was added` });
+        out.push({
+          errorType: "REQUIRED_FIELD_ADDED",
+          description: `The required field ${at(rf)} was added`,
+        });
   }
   return out;
 }

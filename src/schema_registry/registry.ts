@@ -6,9 +6,21 @@
 // Ids: the same schema (type, canonical text, references) has one id in every subject; a new
 // one gets the highest id seen + 1. Versions: the subject's highest (soft-deleted included) + 1.
 
-import { checkCompatibility, type CompatibilityLevel, DEFAULT_LEVEL, describeFindings, parseLevel } from "./compatibility.ts";
+import {
+  type CompatibilityLevel,
+  checkCompatibility,
+  DEFAULT_LEVEL,
+  describeFindings,
+  parseLevel,
+} from "./compatibility.ts";
 import { Errors, RegistryError } from "./errors.ts";
-import { canonicalText, type Parsed, parseSchema, type ResolvedReference } from "./formats.ts";
+import {
+  canonicalText,
+  type Parsed,
+  parseSchema,
+  payloadValidator,
+  type ResolvedReference,
+} from "./formats.ts";
 import type { SchemaReference, SchemasRecord, SchemaType, SchemaValue } from "./schemas_records.ts";
 
 export const MODES = ["READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT"] as const;
@@ -56,6 +68,7 @@ export class SchemaRegistry {
   private versions = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly parsedCache = new Map<number, Parsed>();
+  private readonly validators = new Map<number, (bytes: Uint8Array) => string | null>();
 
   constructor(
     private readonly append: Append,
@@ -82,7 +95,12 @@ export class SchemaRegistry {
         if (before === undefined) this.versions++;
         versions.set(r.version, v);
         if (!this.ids.has(v.id)) {
-          this.ids.set(v.id, { id: v.id, schemaType: v.schemaType, schema: v.schema, references: v.references });
+          this.ids.set(v.id, {
+            id: v.id,
+            schemaType: v.schemaType,
+            schema: v.schema,
+            references: v.references,
+          });
           this.idOf.set(identity(v.schemaType, canonicalText(v.schemaType, v.schema), v.references), v.id);
         }
         if (v.id > this.maxId) this.maxId = v.id;
@@ -114,6 +132,7 @@ export class SchemaRegistry {
     if (s === undefined) return;
     this.ids.delete(id);
     this.parsedCache.delete(id);
+    this.validators.delete(id);
     this.idOf.delete(identity(s.schemaType, canonicalText(s.schemaType, s.schema), s.references));
   }
 
@@ -128,7 +147,9 @@ export class SchemaRegistry {
     try {
       await this.append(records);
     } catch (e) {
-      throw e instanceof RegistryError ? e : Errors.storeError(`Error while writing to the schemas topic: ${(e as Error).message}`);
+      throw e instanceof RegistryError
+        ? e
+        : Errors.storeError(`Error while writing to the schemas topic: ${(e as Error).message}`);
     }
     for (const r of records) this.apply(r);
   }
@@ -149,8 +170,11 @@ export class SchemaRegistry {
     this.schemaById(id);
     const out: { subject: string; version: number }[] = [];
     for (const [subject, versions] of this.subjects)
-      for (const [version, v] of versions) if (v.id === id && (deleted || !v.deleted)) out.push({ subject, version });
-    return out.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.version - b.version));
+      for (const [version, v] of versions)
+        if (v.id === id && (deleted || !v.deleted)) out.push({ subject, version });
+    return out.sort((a, b) =>
+      a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.version - b.version,
+    );
   }
 
   listSubjects(deleted: boolean, prefix = ""): string[] {
@@ -163,7 +187,8 @@ export class SchemaRegistry {
   /** A subject's versions, ascending; 40401 when it has none (live, or any with `deleted`). */
   listVersions(subject: string, deleted: boolean): number[] {
     const versions = this.subjects.get(subject);
-    const out = versions === undefined ? [] : [...versions].filter(([, v]) => deleted || !v.deleted).map(([n]) => n);
+    const out =
+      versions === undefined ? [] : [...versions].filter(([, v]) => deleted || !v.deleted).map(([n]) => n);
     if (out.length === 0) throw Errors.subjectNotFound(subject);
     return out.sort((a, b) => a - b);
   }
@@ -178,8 +203,46 @@ export class SchemaRegistry {
     return v;
   }
 
+  /** GET .../versions/{v}/referencedby: the ids of the schemas referencing that version. */
+  referencedBy(subject: string, version: string): number[] {
+    const target = this.getVersion(subject, version, false);
+    const out = new Set<number>();
+    for (const versions of this.subjects.values())
+      for (const v of versions.values())
+        if (!v.deleted && v.references.some((r) => r.subject === subject && r.version === target.version))
+          out.add(v.id);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** Whether `id` is the schema of a live version of `subject` (broker-side validation). */
+  idInSubject(subject: string, id: number): boolean {
+    const versions = this.subjects.get(subject);
+    if (versions === undefined) return false;
+    for (const v of versions.values()) if (v.id === id && !v.deleted) return true;
+    return false;
+  }
+
+  /** Whether a payload decodes with schema `id`: null, or why not. */
+  validatePayload(id: number, bytes: Uint8Array): string | null {
+    let check = this.validators.get(id);
+    if (check === undefined) {
+      const s = this.schemaById(id);
+      const parsed = this.parsedOf({ ...s, subject: "", version: 0, deleted: false });
+      check = payloadValidator(parsed);
+      this.validators.set(id, check);
+    }
+    return check(bytes);
+  }
+
+  /** Whether the registry (null) or a subject holds any version. */
+  hasSchemas(subject: string | null): boolean {
+    return subject === null ? this.subjects.size > 0 : (this.subjects.get(subject)?.size ?? 0) > 0;
+  }
+
   compatibilityOf(subject: string | null): CompatibilityLevel {
-    return (subject === null ? undefined : this.configs.get(subject)) ?? this.configs.get(null) ?? DEFAULT_LEVEL;
+    return (
+      (subject === null ? undefined : this.configs.get(subject)) ?? this.configs.get(null) ?? DEFAULT_LEVEL
+    );
   }
 
   /** The subject's own level (null: none configured). */
@@ -211,7 +274,9 @@ export class SchemaRegistry {
     for (const r of refs) {
       const v = this.subjects.get(r.subject)?.get(r.version);
       if (v === undefined)
-        throw Errors.invalidSchema(`: reference ${r.name} to subject ${r.subject} version ${r.version} not found`);
+        throw Errors.invalidSchema(
+          `: reference ${r.name} to subject ${r.subject} version ${r.version} not found`,
+        );
       // The referenced schema's own references first (Avro named types in order).
       out.push(...this.resolveReferences(v.references));
       out.push({ name: r.name, type: v.schemaType, schema: v.schema });
@@ -245,7 +310,11 @@ export class SchemaRegistry {
     if (version === null) {
       const prev = this.liveVersions(subject);
       return describeFindings(
-        checkCompatibility(level.endsWith("_TRANSITIVE") ? level : (`${level}_TRANSITIVE` as CompatibilityLevel), parsed, prev),
+        checkCompatibility(
+          level.endsWith("_TRANSITIVE") ? level : (`${level}_TRANSITIVE` as CompatibilityLevel),
+          parsed,
+          prev,
+        ),
         level,
       );
     }
@@ -321,7 +390,8 @@ export class SchemaRegistry {
       } else id = existingId ?? this.maxId + 1;
       let version = versions === undefined ? 1 : Math.max(0, ...versions.keys()) + 1;
       if (importing && req.version !== undefined && req.version > 0) {
-        if (versions?.has(req.version)) throw Errors.operationNotPermitted(`Version ${req.version} of ${subject} exists`);
+        if (versions?.has(req.version))
+          throw Errors.operationNotPermitted(`Version ${req.version} of ${subject} exists`);
         version = req.version;
       }
       await this.write([
@@ -401,7 +471,9 @@ export class SchemaRegistry {
 
   setMode(subject: string | null, mode: string | null): Promise<void> {
     if (subject !== null) this.checkSubject(subject);
-    return this.change(() => this.write([{ keytype: "MODE", subject, value: mode === null ? null : { mode } }]));
+    return this.change(() =>
+      this.write([{ keytype: "MODE", subject, value: mode === null ? null : { mode } }]),
+    );
   }
 }
 

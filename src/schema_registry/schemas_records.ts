@@ -87,7 +87,8 @@ function parseJson(b: Buffer): Record<string, unknown> | null {
 export function decodeSchemasRecord(key: Buffer, value: Buffer | null): SchemasRecord | null {
   const k = parseJson(key);
   if (k === null) return null;
-  const subject = k.subject === null || k.subject === undefined ? null : str(k.subject) ? k.subject : undefined;
+  const subject =
+    k.subject === null || k.subject === undefined ? null : str(k.subject) ? k.subject : undefined;
   if (subject === undefined) return null;
   const v = value === null ? null : parseJson(value);
   if (value !== null && v === null) return null;
@@ -101,7 +102,8 @@ export function decodeSchemasRecord(key: Buffer, value: Buffer | null): SchemasR
       const refs = Array.isArray(v.references) ? v.references : [];
       const references: SchemaReference[] = [];
       for (const r of refs) {
-        if (typeof r !== "object" || r === null || !str(r.name) || !str(r.subject) || !int(r.version)) return null;
+        if (typeof r !== "object" || r === null || !str(r.name) || !str(r.subject) || !int(r.version))
+          return null;
         references.push({ name: r.name, subject: r.subject, version: r.version });
       }
       return {

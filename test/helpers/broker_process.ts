@@ -26,6 +26,8 @@ export class BrokerProcess {
   /** Every listener's bound port, by name (PLAINTEXT, SSL, SASL_SSL, WEBSOCKET, ...). */
   ports: Record<string, number> = {};
   wsPort = 0;
+  /** The Schema Registry's port (0: off). */
+  schemaRegistryPort = 0;
   output = "";
   exitCode: number | null = null;
   private child: ChildProcess | null = null;
@@ -77,6 +79,11 @@ export class BrokerProcess {
     return `${this.host}:${this.kafkaPort}`;
   }
 
+  /** The Schema Registry's URL (http, on the first listener's host). */
+  get schemaRegistryUrl(): string {
+    return `http://127.0.0.1:${this.schemaRegistryPort}`;
+  }
+
   get wsUrl(): string {
     return `ws://${this.host}:${this.wsPort}`;
   }
@@ -85,6 +92,7 @@ export class BrokerProcess {
     const overrides: Record<string, string | number | boolean> = {
       "log.dirs": this.logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "schema.registry.listeners": "http://127.0.0.1:0",
       "num.partition.writers": 2,
       ...this.overrides,
     };
@@ -121,6 +129,8 @@ export class BrokerProcess {
             const [name, port] = pair.split(":");
             this.ports[name] = Number(port);
           }
+          const sr = /schema\.registry=(\d+|off)/.exec(buf);
+          this.schemaRegistryPort = sr === null || sr[1] === "off" ? 0 : Number(sr[1]);
           clearTimeout(timer);
           resolve();
         }
