@@ -2,9 +2,13 @@
 // Avro, JSON Schema and Protobuf values serialized in Confluent's wire format, produced to a topic
 // with value.schema.validation and schema.validation.payload on, consumed and deserialized back;
 // an Avro value written with an older schema read with a newer one; bytes the registry client
-// cannot place refused. Also the REST API's error answers (Confluent's codes and bounds).
+// cannot place refused. Also the REST API's error answers (Confluent's codes and bounds), and
+// HTTP Basic authentication against the SCRAM users when the broker has a SASL listener.
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import {
@@ -16,7 +20,7 @@ import {
   SchemaRegistryError,
 } from "../../src/client/schema_serdes.ts";
 import { type Admin, type ConsumedRecord, type Consumer, Milena } from "../../src/index.ts";
-import { BrokerProcess } from "../helpers/broker_process.ts";
+import { addUser, BrokerProcess } from "../helpers/broker_process.ts";
 
 async function take(c: Consumer<Buffer>, n: number): Promise<ConsumedRecord<Buffer>[]> {
   const out: ConsumedRecord<Buffer>[] = [];
@@ -193,5 +197,48 @@ describe("schema serializers of Milena's client", () => {
     // The broker is still serving.
     const types = await (await fetch(`${url}/schemas/types`)).json();
     assert.deepEqual([...types].sort(), ["AVRO", "JSON", "PROTOBUF"]);
+  });
+});
+
+describe("Schema Registry authentication on a broker with SASL", () => {
+  let broker: BrokerProcess;
+
+  before(async () => {
+    const logDir = fs.mkdtempSync(join(tmpdir(), "milena-sr-auth-"));
+    await addUser("alice", "alice-secret", ["--file", join(logDir, "sasl-credentials.json")]);
+    broker = await BrokerProcess.start({
+      logDir,
+      overrides: { listeners: "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0" },
+    });
+  });
+
+  after(async () => {
+    await broker?.destroy();
+  });
+
+  it("asks for HTTP Basic credentials and checks them against the SCRAM users", async () => {
+    const url = broker.schemaRegistryUrl;
+    const none = await fetch(`${url}/subjects`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get("www-authenticate") ?? "", /^Basic/);
+    assert.equal(((await none.json()) as { error_code: number }).error_code, 401);
+    const basic = (u: string, p: string) => ({
+      authorization: `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`,
+    });
+    assert.equal((await fetch(`${url}/subjects`, { headers: basic("alice", "wrong") })).status, 401);
+    assert.equal((await fetch(`${url}/subjects`, { headers: basic("mallory", "alice-secret") })).status, 401);
+    const ok = await fetch(`${url}/subjects`, { headers: basic("alice", "alice-secret") });
+    assert.equal(ok.status, 200);
+    // Milena's client and the kafkajs one with credentials.
+    const mine = new SchemaRegistryClient({ url, username: "alice", password: "alice-secret" });
+    const id = await mine.register("auth-value", { schema: '"string"' });
+    const theirs = new SchemaRegistry({ host: url, auth: { username: "alice", password: "alice-secret" } });
+    assert.equal(await theirs.getLatestSchemaId("auth-value"), id);
+    const anonymous = new SchemaRegistryClient({ url });
+    await assert.rejects(
+      anonymous.schemaById(id),
+      (e) => e instanceof SchemaRegistryError && e.status === 401,
+    );
+    assert.match(broker.output, /authentication BASIC/);
   });
 });
