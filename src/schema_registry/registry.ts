@@ -460,20 +460,35 @@ export class SchemaRegistry {
     });
   }
 
+  /** Subject-level configs and modes are bounded like versions (a PUT per made-up subject). */
+  private checkSettingRoom(
+    map: Map<string | null, unknown>,
+    subject: string | null,
+    removing: boolean,
+  ): void {
+    if (subject === null || removing || map.has(subject)) return;
+    if (map.size >= this.limits.maxSchemas)
+      throw Errors.operationNotPermitted(
+        `The registry holds schema.registry.max.schemas (${this.limits.maxSchemas}) subject-level settings`,
+      );
+  }
+
   setCompatibility(subject: string | null, level: CompatibilityLevel | null): Promise<void> {
     if (subject !== null) this.checkSubject(subject);
-    return this.change(() =>
-      this.write([
+    return this.change(() => {
+      this.checkSettingRoom(this.configs, subject, level === null);
+      return this.write([
         { keytype: "CONFIG", subject, value: level === null ? null : { compatibilityLevel: level } },
-      ]),
-    );
+      ]);
+    });
   }
 
   setMode(subject: string | null, mode: string | null): Promise<void> {
     if (subject !== null) this.checkSubject(subject);
-    return this.change(() =>
-      this.write([{ keytype: "MODE", subject, value: mode === null ? null : { mode } }]),
-    );
+    return this.change(() => {
+      this.checkSettingRoom(this.modes, subject, mode === null);
+      return this.write([{ keytype: "MODE", subject, value: mode === null ? null : { mode } }]);
+    });
   }
 }
 
