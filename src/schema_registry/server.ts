@@ -57,6 +57,8 @@ export interface ServerOptions {
   maxRequestBytes: number;
   /** BASIC: resolves to the user name, or null when the credentials do not verify. */
   authenticate: ((user: string, password: string) => Promise<boolean>) | null;
+  /** A refused authentication is answered after this long (connection.failed.authentication.delay.ms). */
+  failedAuthenticationDelayMs: number;
   log: (line: string) => void;
 }
 
@@ -352,7 +354,11 @@ export function startRegistryServer(registry: SchemaRegistry, o: ServerOptions):
   };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
-      if (!(await authorized(req))) throw new RegistryError(401, 401, "Unauthorized");
+      if (!(await authorized(req))) {
+        if (req.headers.authorization !== undefined && o.failedAuthenticationDelayMs > 0)
+          await new Promise((r) => setTimeout(r, o.failedAuthenticationDelayMs));
+        throw new RegistryError(401, 401, "Unauthorized");
+      }
       const url = new URL(req.url ?? "/", "http://registry");
       const parts = pathParts(url.pathname);
       if (parts === null) throw Errors.notFound();

@@ -88,6 +88,7 @@ export class SchemaRegistryService {
             }
           : null,
         maxRequestBytes: c.maxRequestBytes,
+        failedAuthenticationDelayMs: this.ctx.config.connectionFailedAuthenticationDelayMs,
         authenticate:
           c.authentication === "BASIC"
             ? async (user, password) => {
