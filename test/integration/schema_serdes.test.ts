@@ -194,7 +194,52 @@ describe("schema serializers of Milena's client", () => {
     assert.equal((await call("DELETE", "/subjects/codes-value")).status, 200);
     assert.equal((await call("GET", "/subjects/codes-value/versions")).body.error_code, 40401);
     assert.equal((await call("DELETE", "/subjects/codes-value?permanent=true")).status, 200);
+    // Junk of every kind (methods, paths, bodies, content types) gets answers, never a crash.
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const segments = [
+      "subjects",
+      "schemas",
+      "ids",
+      "versions",
+      "config",
+      "mode",
+      "compatibility",
+      "latest",
+      "-1",
+      "%zz",
+      "0",
+      "99999999999",
+      "x",
+      "",
+    ];
+    const bodies = [
+      "",
+      "{",
+      "null",
+      "[]",
+      '{"schema":null}',
+      '{"schema":"\\"int\\"","schemaType":"PROTOBUF"}',
+      '{"compatibility":1}',
+      '{"mode":"IMPORT"}',
+      '{"schema":"{}","schemaType":"JSON","references":[{"name":1}]}',
+    ];
+    for (let i = 0; i < 150; i++) {
+      const path = `/${Array.from({ length: 1 + rnd(5) }, () => segments[rnd(segments.length)]).join("/")}`;
+      const method = ["GET", "POST", "PUT", "DELETE"][rnd(4)];
+      const res = await fetch(`${url}${path}?deleted=${rnd(2) === 0}&permanent=true`, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: method === "GET" ? undefined : bodies[rnd(bodies.length)],
+      });
+      assert.ok(res.status < 500, `${method} ${path}: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer().catch(() => {});
+    }
     // The broker is still serving.
+    assert.ok(broker.alive);
     const types = await (await fetch(`${url}/schemas/types`)).json();
     assert.deepEqual([...types].sort(), ["AVRO", "JSON", "PROTOBUF"]);
   });
