@@ -77,37 +77,44 @@ export class SchemaRegistryService {
       );
     const ssl = this.ctx.config.ssl;
     for (const l of c.listeners) {
-      const server = await startRegistryServer(this.registry, {
-        host: l.host,
-        port: l.port,
-        tls: l.tls
-          ? {
-              key: fs.readFileSync(ssl.keyLocation!),
-              cert: fs.readFileSync(ssl.certificateLocation!),
-              ...(ssl.keyPassword === null ? {} : { passphrase: ssl.keyPassword }),
-            }
-          : null,
-        maxRequestBytes: c.maxRequestBytes,
-        failedAuthenticationDelayMs: this.ctx.config.connectionFailedAuthenticationDelayMs,
-        authenticate:
-          c.authentication === "BASIC"
-            ? async (user, password) => {
-                try {
-                  await verifyPlainAsync(
-                    Buffer.from(`\u0000${user}\u0000${password}`),
-                    (u) => this.users.user(u),
-                    {
-                      fakeCredentialSecret: this.users.secret,
-                    },
-                  );
-                  return true;
-                } catch {
-                  return false;
-                }
+      let server: RegistryServer;
+      try {
+        server = await startRegistryServer(this.registry, {
+          host: l.host,
+          port: l.port,
+          tls: l.tls
+            ? {
+                key: fs.readFileSync(ssl.keyLocation!),
+                cert: fs.readFileSync(ssl.certificateLocation!),
+                ...(ssl.keyPassword === null ? {} : { passphrase: ssl.keyPassword }),
               }
             : null,
-        log: (l) => this.ctx.logger.limited("schema registry", l),
-      });
+          maxRequestBytes: c.maxRequestBytes,
+          failedAuthenticationDelayMs: this.ctx.config.connectionFailedAuthenticationDelayMs,
+          authenticate:
+            c.authentication === "BASIC"
+              ? async (user, password) => {
+                  try {
+                    await verifyPlainAsync(
+                      Buffer.from(`\u0000${user}\u0000${password}`),
+                      (u) => this.users.user(u),
+                      {
+                        fakeCredentialSecret: this.users.secret,
+                      },
+                    );
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                }
+              : null,
+          log: (l) => this.ctx.logger.limited("schema registry", l),
+        });
+      } catch (e) {
+        throw new Error(
+          `schema.registry.listeners: cannot listen on ${l.host}:${l.port}: ${(e as Error).message}`,
+        );
+      }
       this.servers.push(server);
       this.ports.push(server.port);
       this.ctx.log(

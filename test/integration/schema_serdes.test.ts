@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -285,5 +286,31 @@ describe("Schema Registry authentication on a broker with SASL", () => {
       (e) => e instanceof SchemaRegistryError && e.status === 401,
     );
     assert.match(broker.output, /authentication BASIC/);
+  });
+});
+
+describe("Schema Registry listener", () => {
+  it("empty schema.registry.listeners turns it off; a port in use stops startup naming the key", async () => {
+    const off = await BrokerProcess.start({ overrides: { "schema.registry.listeners": "" } });
+    try {
+      assert.equal(off.schemaRegistryPort, 0);
+      assert.match(off.output, /schema\.registry=off/);
+    } finally {
+      await off.destroy();
+    }
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+    const port = (taken.address() as net.AddressInfo).port;
+    const b = await BrokerProcess.start({
+      overrides: { "schema.registry.listeners": `http://127.0.0.1:${port}` },
+      expectStart: false,
+    });
+    try {
+      assert.equal(b.exitCode, 1);
+      assert.match(b.output, /schema\.registry\.listeners: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    } finally {
+      await b.destroy();
+      taken.close();
+    }
   });
 });
