@@ -47,6 +47,7 @@ export class BenchBroker {
     const overrides: Record<string, string | number> = {
       "log.dirs": logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "metrics.listener": "127.0.0.1:0",
       ...opts.overrides,
     };
     const args = [...(opts.nodeFlags ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
@@ -64,7 +65,10 @@ export class BenchBroker {
         buf += d.toString();
         b.output += d.toString();
         // The whole line (its listeners= map may follow the ports).
-        const m = /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?\n/.exec(buf);
+        const m =
+          /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?(?: metrics=(\d+|off))?\n/.exec(
+            buf,
+          );
         if (m) {
           b.startMs = performance.now() - t0;
           b.openedLine = /opened \d+ partition\(s\)[^\n]*/.exec(b.output)?.[0] ?? "";

@@ -637,6 +637,11 @@ export const KEYS: Record<string, KeyDef> = {
     default: "true",
     doc: "Milena: the writers walk every produced record (and decompress compressed batches) as Kafka's LogValidator; false checks only batch headers and CRCs (for measuring the cost, or producers trusted completely)",
   },
+  "metrics.listener": {
+    kind: "string",
+    default: "127.0.0.1:9644",
+    doc: "Milena: host:port of the HTTP listener serving /metrics (Prometheus text format), /healthz and /readyz (GET and HEAD only); empty or off: none",
+  },
   "websocket.allowed.origins": {
     kind: "list",
     default: "",
@@ -729,6 +734,8 @@ function oauthBearerConfig(values: Map<string, unknown>): OAuthBearerConfig {
 
 export interface BrokerConfig {
   brokerId: number;
+  /** metrics.listener: the HTTP listener's address (null: off). */
+  metricsListener: { host: string; port: number } | null;
   listeners: Listener[];
   advertised: Listener[];
   /** Each listener's security protocol and transport, by name. */
@@ -917,6 +924,17 @@ function parseListener(key: string, s: string): Listener {
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
   return { name, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+/** host:port ([v6]:port), or null for empty / off (metrics.listener). */
+function parseHostPort(key: string, s: string): { host: string; port: number } | null {
+  const v = s.trim();
+  if (v === "" || v.toLowerCase() === "off") return null;
+  const m = /^(\[[^\]]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(v);
+  if (!m) throw new ConfigError(`${key}: "${s}" is not host:port (or empty / off)`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range (0-65535)`);
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
 }
 
 /** Build the broker config from file values then overrides (later wins). */
@@ -1161,6 +1179,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     throw new ConfigError("default.replication.factor above 1 needs a cluster (zookeeper.connect)");
   return {
     brokerId: num("broker.id"),
+    metricsListener: parseHostPort("metrics.listener", values.get("metrics.listener") as string),
     listeners,
     advertised,
     listenerSecurity,

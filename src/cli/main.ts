@@ -167,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       broker.ports.listeners,
     )
       .map(([name, port]) => `${name}:${port}`)
-      .join(",")}\n`,
+      .join(",")} metrics=${broker.ports.metrics ?? "off"}\n`,
   );
   await stopRequested;
   await broker.stop();
