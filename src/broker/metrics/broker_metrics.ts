@@ -7,7 +7,7 @@
 // exporter spells them (kafka_server_brokertopicmetrics_messagesin_total ...); Milena's own start
 // with milena_. README.md "Metrics" lists each.
 
-import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ClusterNode } from "../../cluster/node.ts";
 import type { Connection } from "../../transport/connection.ts";
 import type { Purgatory } from "../context.ts";
@@ -15,6 +15,7 @@ import type { GroupCoordinator } from "../groups/coordinator.ts";
 import type { LogCleaner } from "../log_cleaner.ts";
 import type { LogManager, PartitionEntry } from "../log_manager.ts";
 import type { WriterPool } from "../writers.ts";
+import { collector, type MetricType } from "./collector.ts";
 import type { Sample } from "./histogram.ts";
 import type { RequestMetrics } from "./request_metrics.ts";
 
@@ -32,24 +33,6 @@ export interface MetricsSources {
   cleaner: LogCleaner;
   /** What a consumer can read to (the log end on a single broker): lag is measured against it. */
   highWatermark(e: PartitionEntry): number;
-}
-
-type MetricType = "counter" | "gauge" | "histogram";
-
-/** A collector in the shape prom-client's Registry prints (get() is called at each scrape). */
-function collector(
-  name: string,
-  type: MetricType,
-  help: string,
-  samples: () => Sample[] | Promise<Sample[]>,
-): Metric {
-  return {
-    name,
-    help,
-    type,
-    aggregator: "sum",
-    get: async () => ({ name, help, type, aggregator: "sum", values: await samples() }),
-  } as unknown as Metric;
 }
 
 function partitions(logs: LogManager): PartitionEntry[] {
