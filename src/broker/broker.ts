@@ -1460,7 +1460,7 @@ export class Broker {
     };
     process.on("uncaughtException", (e) => report("uncaught error", e));
     process.on("unhandledRejection", (e) => report("unhandled rejection", e));
-    // SIGUSR2: one line of where memory is (an operator's quick look; metrics come later).
+    // SIGUSR2: one line of where memory is (an operator's quick look; /metrics has the rest).
     process.on("SIGUSR2", () => this.logLine(this.memoryReport()));
   }
 
