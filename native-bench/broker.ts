@@ -21,6 +21,8 @@ export interface BenchBrokerOptions {
 export class BenchBroker {
   kafkaPort = 0;
   wsPort = 0;
+  /** The HTTP listener's port (metrics.listener; 0: off). */
+  metricsPort = 0;
   /** Each listener's bound port, by name (PLAINTEXT, SSL, SASL_PLAINTEXT, ...), from the started line. */
   listenerPorts: Record<string, number> = {};
   output = "";
@@ -74,6 +76,7 @@ export class BenchBroker {
           b.openedLine = /opened \d+ partition\(s\)[^\n]*/.exec(b.output)?.[0] ?? "";
           b.kafkaPort = Number(m[1]);
           b.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          b.metricsPort = m[4] === undefined || m[4] === "off" ? 0 : Number(m[4]);
           for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
             const at = pair.lastIndexOf(":");
             b.listenerPorts[pair.slice(0, at)] = Number(pair.slice(at + 1));

@@ -17,7 +17,9 @@
 //                   the lean client and kafkajs), the authorizer's cost per Produce request
 //                   (kafkajs over SASL_PLAINTEXT / SCRAM, no authorizer vs AclAuthorizer with 480
 //                   ACLs: 50,000 sends of one record, QUICK 10,000) (security.ts)
-//   9. micro        tinybench of the hot functions (micro.ts)
+//   9. metrics      W1 / W3 on two brokers alike but for metrics.listener (off, or on and
+//                   scraped every second): the cost of /metrics (metrics.ts)
+//  10. micro        tinybench of the hot functions (micro.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
@@ -27,7 +29,7 @@
 //   (default)          full sizes (W1 1,000,000 records), three repetitions (~19.5 minutes; the
 //                      cluster ~4 of them, compaction ~2.5, security ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
-//                      compaction, security, micro); RESULTS.md is then left alone. --e2e and --micro
+//                      compaction, security, metrics, micro); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.
 //   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
 //                      as from a separate run (e.g. `--only=cluster --update`)
@@ -77,6 +79,7 @@ import {
 import { type GroupsResult, HEARTBEAT_MS, measureGroups } from "./groups.ts";
 import { type HardeningResult, hardeningTables, measureHardening } from "./hardening.ts";
 import { type Limits, measureLimits } from "./limits.ts";
+import { type MetricsResult, measureMetrics, metricsIntro, metricsTables } from "./metrics.ts";
 import { type MicroResult, runMicro } from "./micro.ts";
 import { type PeerServer, startNats, startRedis } from "./peers.ts";
 import { machineBusyMs, selfCpuMs, waitForQuiet } from "./procstat.ts";
@@ -97,6 +100,7 @@ const ALL_PARTS = [
   "cluster",
   "compaction",
   "security",
+  "metrics",
   "micro",
 ] as const;
 type Part = (typeof ALL_PARTS)[number];
@@ -668,6 +672,22 @@ async function main(): Promise<void> {
     partDone("security");
   }
 
+  let metrics: MetricsResult | null = null;
+  if (parts.has("metrics")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    metrics = await measureMetrics(
+      {
+        records: e2eConfig.records,
+        reps: e2eConfig.reps,
+        window: e2eConfig.window,
+        fetchMaxBytes: e2eConfig.fetchMaxBytes,
+        quietWaitMs: e2eConfig.quietWaitMs,
+      },
+      log,
+    );
+    partDone("metrics");
+  }
+
   let micro: MicroResult[] = [];
   let microOthers = 0;
   if (parts.has("micro")) {
@@ -802,6 +822,13 @@ async function main(): Promise<void> {
       title: "TLS and authorization",
       intro: securityIntro(security),
       body: securityTables(security, mdTable),
+    });
+  }
+  if (metrics) {
+    sections.push({
+      title: "The cost of /metrics",
+      intro: metricsIntro(metrics),
+      body: metricsTables(metrics, mdTable),
     });
   }
   if (micro.length > 0) {
