@@ -5,7 +5,7 @@ NODE ?= node
 TSX = $(NODE) --import tsx
 CONFIG ?= config/server.properties
 
-.PHONY: chaos cluster run test typecheck lint format unit integration conformance bench install test-deps
+.PHONY: chaos cluster run test typecheck lint format unit integration conformance bench install test-deps console
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -13,10 +13,18 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json
 
+# The web console (src/console/), bundled for browsers with esbuild into dist/console/ (generated,
+# not in git), which src/console/serve.ts serves. Rebuilt when a source file is newer than it.
+CONSOLE_SOURCES := $(shell find src -name '*.ts' -o -name '*.css')
+dist/console/app.js: $(CONSOLE_SOURCES) node_modules/.package-lock.json
+	$(TSX) src/console/build.ts
+
+console: install dist/console/app.js
+
 # Start one broker from config/server.properties: Kafka protocol on 127.0.0.1:9092,
 # WebSocket on 127.0.0.1:9094, data under ./data. (TypeScript runs through tsx: the build is
 # the type check.)
-run: install typecheck
+run: install typecheck console
 	$(TSX) src/cli/main.ts broker $(CONFIG)
 
 # A local cluster: ZooKeeper on 127.0.0.1:2181 (Debian's package, installed when missing) and
@@ -42,7 +50,7 @@ format: install
 	npx biome check --write .
 
 # Every test: type check, lint, unit, integration (real broker process), conformance (kafkajs, kcat).
-test: install typecheck lint test-deps
+test: install typecheck lint test-deps console
 	$(TSX) --test --test-concurrency=2 --test-timeout=300000 test/unit/*.test.ts test/integration/*.test.ts test/conformance/*.test.ts
 
 # kcat and chromium from Debian when missing (.ci/install-test-deps.sh).
@@ -52,7 +60,7 @@ test-deps:
 unit: install
 	$(TSX) --test test/unit/*.test.ts
 
-integration: install
+integration: install console
 	$(TSX) --test --test-concurrency=1 test/integration/*.test.ts
 
 conformance: install

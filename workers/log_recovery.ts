@@ -1,11 +1,13 @@
 // Recovery pool task (piscina): open one partition from disk (scan, cut a torn tail, rebuild
 // indexes, read its topic id from partition.metadata), or write a log dir's checkpoints and
 // clean-shutdown marker at shutdown. The logic is in src/log/recovery.ts, src/log/log_dir.ts
-// and src/log/partition_metadata.ts; this file only dispatches.
+// and src/log/partition_metadata.ts; this file only dispatches. An open adds its progress to the
+// log dirs' counters in the task's SharedArrayBuffer (src/broker/recovery_progress.ts).
 
 import { threadId } from "node:worker_threads";
 import type { OffsetsRecord } from "../src/broker/groups/offsets_records.ts";
 import { replayOffsetsPartition } from "../src/broker/groups/offsets_replay.ts";
+import { scanProgressInto } from "../src/broker/recovery_progress.ts";
 import { decodeTxnRecord, type TxnLogRecord } from "../src/broker/txn/transaction_log.ts";
 import {
   LOG_START_CHECKPOINT,
@@ -18,7 +20,12 @@ import { applyScan, type PartitionScan, type ScanOptions, scanPartition } from "
 import { replayRecords } from "../src/log/replay.ts";
 
 export type RecoveryTask =
-  | { op: "open"; partitions: { dir: string; options: ScanOptions }[] }
+  | {
+      op: "open";
+      /** `slot`: the partition's log dir's counters in `progress`. */
+      partitions: { dir: string; options: ScanOptions; slot: number }[];
+      progress: SharedArrayBuffer;
+    }
   | { op: "replay-offsets"; dir: string }
   | { op: "replay-txns"; dir: string }
   | {
@@ -54,7 +61,7 @@ export default function run(
   if (task.op === "open") {
     const scans = task.partitions.map((p) => {
       try {
-        const scan = scanPartition(p.dir, p.options);
+        const scan = scanPartition(p.dir, p.options, scanProgressInto(task.progress, p.slot));
         applyScan(scan);
         return { ...scan, metadata: readPartitionMetadata(p.dir) };
       } catch (e) {

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { ClusterNode, type ClusterSecurity } from "../cluster/node.ts";
 import { zkBlocks } from "../cluster/producer_id_blocks.ts";
 import { ZkAcls, ZkSaslCredentials } from "../cluster/zk_security.ts";
+import { consoleHandler } from "../console/serve.ts";
 import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
@@ -118,6 +119,7 @@ import {
   handleListTransactions,
   handleWriteTxnMarkers,
 } from "./handlers/transactions.ts";
+import type { HttpHandler } from "./http/handler.ts";
 import { brokerRoutes } from "./http/routes.ts";
 import { type HttpListener, startHttpListener } from "./http/server.ts";
 import { InternalTopic, isInternalTopic } from "./internal_topic.ts";
@@ -234,7 +236,13 @@ export class Broker {
       config.logMaxOpenFiles,
       config.recordValidation,
     );
-    const logs = new LogManager(config, state, writers, (l) => this.logger.limited("log dirs", l));
+    const logs = new LogManager(
+      config,
+      state,
+      writers,
+      (l) => this.logger.limited("log dirs", l),
+      (l) => this.logLine(l),
+    );
     const tracker = new ProduceTracker();
     this.requestMetrics = config.metricsListener === null ? null : new RequestMetrics();
     this.ctx = {
@@ -1369,7 +1377,7 @@ export class Broker {
       highWatermark: (e) =>
         this.ctx.cluster === null ? e.reader.logEndOffset : this.ctx.cluster.replicas.highWatermark(e),
     });
-    const routes = brokerRoutes({ notReady: () => this.notReady(), registry });
+    const routes = brokerRoutes({ notReady: () => this.notReady(), registry, console: this.consoleRoute() });
     try {
       this.http = await startHttpListener(at.host, at.port, routes, (l) => this.logger.limited("http", l));
     } catch (e) {
@@ -1377,6 +1385,26 @@ export class Broker {
     }
     this.ports.metrics = this.http.port;
     this.logLine(`HTTP (metrics, health) listening on ${at.host}:${this.http.port}`);
+  }
+
+  /**
+   * The web console at "/" (console.enabled): its page connects to console.websocket.listener at
+   * its advertised address (the bound port once the listeners are up), asking for a SASL login
+   * when that listener is SASL_*.
+   */
+  private consoleRoute(): HttpHandler | null {
+    const name = this.config.consoleListener;
+    if (name === null) return null;
+    const sec = this.config.listenerSecurity.get(name)!;
+    const sasl = usesSasl(sec.protocol) ? { mechanisms: this.config.saslEnabledMechanisms } : null;
+    return consoleHandler({
+      webSocketUrl: () => {
+        const a = this.config.advertised.find((l) => l.name === name)!;
+        const host = a.host.includes(":") && !a.host.startsWith("[") ? `[${a.host}]` : a.host;
+        return `${usesTls(sec.protocol) ? "wss" : "ws"}://${host}:${a.port}`;
+      },
+      sasl,
+    });
   }
 
   /** null when the broker serves, else why not (/readyz). */

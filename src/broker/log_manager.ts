@@ -84,6 +84,7 @@ import {
 } from "../log/topic_intents.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { OffsetsRecord } from "./groups/offsets_records.ts";
+import { RecoveryProgress } from "./recovery_progress.ts";
 import { readTopicConfig, renderTopicConfig } from "./topic_config_store.ts";
 import { partitionLogConfig } from "./topic_configs.ts";
 import type { TxnLogRecord } from "./txn/transaction_log.ts";
@@ -235,6 +236,8 @@ export class LogManager {
     private readonly state: PartitionState,
     private readonly writers: WriterPool,
     private readonly report: (line: string) => void = () => {},
+    /** Lines not rate-limited: startup recovery's progress (recovery_progress.ts). */
+    private readonly info: (line: string) => void = report,
   ) {
     for (const d of config.logDirs) this.perDir.set(d, 0);
   }
@@ -408,12 +411,16 @@ export class LogManager {
       }
     }
     this.recoveryProgress.total = toOpen.length;
+    const progress = new RecoveryProgress(this.config.logDirs, this.info);
+    const slotOf = (logDir: string) => this.config.logDirs.indexOf(logDir);
+    progress.begin(toOpen.map((p) => ({ dir: p.dir, slot: slotOf(p.logDir) })));
     const chunk = Math.max(1, Math.ceil(toOpen.length / (pool.options.maxThreads * 4)));
     for (let i = 0; i < toOpen.length; i += chunk) {
       const part = toOpen.slice(i, i + chunk);
       const task: RecoveryTask = {
         op: "open",
-        partitions: part.map((p) => ({ dir: p.dir, options: p.options })),
+        partitions: part.map((p) => ({ dir: p.dir, options: p.options, slot: slotOf(p.logDir) })),
+        progress: progress.buffer,
       };
       jobs.push(
         (pool.run(task) as Promise<OpenResult>).then((r) => {
@@ -421,6 +428,7 @@ export class LogManager {
           this.recoveryProgress.done += part.length;
           r.scans.forEach((scan, j) => {
             const p = part[j];
+            progress.partitionDone(slotOf(p.logDir));
             if ("error" in scan) {
               // A directory that cannot be read is left where it is, reported, and skipped:
               // the rest of the broker starts.
@@ -435,7 +443,13 @@ export class LogManager {
         }),
       );
     }
-    await Promise.all(jobs);
+    try {
+      await Promise.all(jobs);
+    } catch (e) {
+      progress.end(false);
+      throw e;
+    }
+    progress.end(true);
     for (const [topic, kind] of undone) {
       report.notes.push(
         kind === "create"

@@ -37,7 +37,8 @@ export const ACLS_USAGE = `usage:
 RESOURCE: --topic NAME, --group NAME, --cluster, --transactional-id ID (each repeatable; "*" is every one)
 OP: All, Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs,
   IdempotentWrite (any case). P: User:NAME ("User:*" everyone). Hosts default to "*".
-options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N`;
+options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
+  --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
 const SPEC = {
   ...COMMON_OPTIONS,

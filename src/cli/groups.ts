@@ -1,7 +1,8 @@
 // `milena groups list|describe|delete|reset-offsets`, as kafka-consumer-groups.sh does them:
 // describe shows each partition's committed offset, log end offset and lag with the member that
 // holds it; reset-offsets prints the plan and only applies it with --execute (the group must
-// have no active members, as Kafka requires).
+// have no active members, as Kafka requires), one OffsetCommit per topic, a progress line on
+// stderr after each.
 
 import type { Admin } from "../client/node.ts";
 import { all, flag, integer, num, parseArgs, UsageError } from "./args.ts";
@@ -193,14 +194,16 @@ async function resetOffsets(admin: Admin, groupId: string, p: ReturnType<typeof 
       err("Dry run: nothing was changed (add --execute to apply these offsets).");
       return 0;
     }
-    for (const topic of new Set(plan.map((x) => x.topic)))
-      await admin.setOffsets({
-        groupId,
-        topic,
-        partitions: plan
-          .filter((x) => x.topic === topic)
-          .map((x) => ({ partition: x.partition, offset: x.offset })),
-      });
+    // One OffsetCommit per topic: a line on stderr after each, the partitions committed so far.
+    let done = 0;
+    for (const topic of new Set(plan.map((x) => x.topic))) {
+      const partitions = plan
+        .filter((x) => x.topic === topic)
+        .map((x) => ({ partition: x.partition, offset: x.offset }));
+      await admin.setOffsets({ groupId, topic, partitions });
+      done += partitions.length;
+      err(`Committed the new offsets of ${topic}: ${done} of ${plan.length} partitions done.`);
+    }
     return 0;
   });
 }

@@ -1,16 +1,20 @@
 // `milena perf produce|consume`, as kafka-producer-perf-test.sh and kafka-consumer-perf-test.sh:
-// a fixed number of records of a fixed size, optionally capped in rate, over TCP or WebSocket;
-// a live progress line on a terminal; at the end msgs/s, MB/s and (produce) latency percentiles.
+// a fixed number of records of a fixed size, optionally capped in rate, over TCP or WebSocket.
+// Every --reporting-interval ms a progress line on stderr for that window, in the Kafka tools'
+// shapes plus percent done and ETA (on a terminal also a status line updated in place); at the
+// end, on stdout and unchanged, msgs/s, MB/s and (produce) latency percentiles.
 
 import { setTimeout as sleep } from "node:timers/promises";
+import { ProgressOutput, percentEta } from "../progress.ts";
 import { acksOf, compressionOf, flag, integer, num, parseArgs, str, UsageError } from "./args.ts";
 import { COMMON_OPTIONS, client, out } from "./common.ts";
 
 export const PERF_USAGE = `usage:
   milena perf produce --topic T --num-records N --record-size BYTES [--throughput RECORDS_PER_SEC]
                       [--acks 0|1|-1|all] [--compression none|gzip|lz4] [--transport tcp|ws]
-  milena perf consume --topic T --messages N [--transport tcp|ws]
-options: --bootstrap host:port | ws://host:port (default by --transport: 127.0.0.1:9092 or
+                      [--reporting-interval MS]
+  milena perf consume --topic T --messages N [--transport tcp|ws] [--reporting-interval MS]
+options: --reporting-interval MS: a progress line on stderr every MS ms (default 5000), --bootstrap host:port | ws://host:port (default by --transport: 127.0.0.1:9092 or
 ws://127.0.0.1:9094), --timeout-ms N,
   --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
 
@@ -25,7 +29,21 @@ const SPEC = {
   transport: { type: "string" as const },
   messages: { type: "number" as const },
   "batch-size": { type: "number" as const },
+  "reporting-interval": { type: "number" as const },
 };
+
+/** A progress line every `ms` (unref'd: it never keeps the process alive); stop() ends it. */
+function every(ms: number, f: () => void): { stop: () => void } {
+  const t = setInterval(f, ms);
+  t.unref();
+  return { stop: () => clearInterval(t) };
+}
+
+/** kafka-consumer-perf-test's time column: "2026-12-03 17:18:04:123" (local time). */
+function timestamp(d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}:${p(d.getMilliseconds(), 3)}`;
+}
 
 function bootstrapOf(p: ReturnType<typeof parseArgs>): string {
   const transport = str(p, "transport");
@@ -56,7 +74,8 @@ export async function perf(argv: string[]): Promise<number> {
   const topic = str(p, "topic");
   if (topic === undefined) throw new UsageError(`perf ${kind ?? ""} needs --topic`);
   const bootstrap = bootstrapOf(p);
-  const tty = process.stderr.isTTY === true;
+  const interval = integer("reporting-interval", num(p, "reporting-interval"), 1) ?? 5000;
+  const progress = new ProgressOutput(process.stderr);
   if (kind === "produce") {
     const n = integer("num-records", num(p, "num-records"), 1);
     const size = integer("record-size", num(p, "record-size"), 0);
@@ -80,13 +99,27 @@ export async function perf(argv: string[]): Promise<number> {
     let sent = 0;
     let acked = 0;
     let latencySum = 0;
-    let lastReport = start;
-    const report = (final: boolean) => {
+    // The window since the last progress line, as kafka-producer-perf-test's Stats.
+    let win = { start, count: 0, latencySum: 0, maxLatency: 0 };
+    const windowLine = () => {
       const now = performance.now();
-      const secs = (now - start) / 1000;
-      const line = `${acked} records sent, ${fmt(acked / secs, 1)} records/sec (${fmt((acked * size) / secs / 1048576)} MB/sec), ${fmt(latencySum / Math.max(1, acked), 1)} ms avg latency`;
-      if (tty && !final) process.stderr.write(`\r${line}   `);
+      const secs = Math.max(1e-9, (now - win.start) / 1000);
+      progress.line(
+        `${win.count} records sent, ${fmt(win.count / secs, 1)} records/sec (${fmt((win.count * size) / secs / 1048576)} MB/sec), ` +
+          `${fmt(win.latencySum / Math.max(1, win.count), 1)} ms avg latency, ${fmt(win.maxLatency, 1)} ms max latency. ` +
+          percentEta(acked, n, now - start),
+      );
+      win = { start: now, count: 0, latencySum: 0, maxLatency: 0 };
     };
+    const statusLine = () => {
+      const secs = (performance.now() - start) / 1000;
+      progress.status(
+        `${acked} records sent, ${fmt(acked / secs, 1)} records/sec (${fmt((acked * size) / secs / 1048576)} MB/sec), ` +
+          `${fmt(latencySum / Math.max(1, acked), 1)} ms avg latency ${percentEta(acked, n, secs * 1000)}`,
+      );
+    };
+    const ticker = every(interval, windowLine);
+    const status = progress.tty ? every(1000, statusLine) : null;
     try {
       while (sent < n) {
         const count = Math.min(chunk, n - sent);
@@ -104,21 +137,22 @@ export async function perf(argv: string[]): Promise<number> {
             for (let i = from; i < from + count; i++) latencies[i] = lat;
             acked += count;
             latencySum += lat * count;
+            win.count += count;
+            win.latencySum += lat * count;
+            if (lat > win.maxLatency) win.maxLatency = lat;
           });
         inFlight.push(promise);
         sent += count;
         if (inFlight.length >= 2000) await Promise.all(inFlight.splice(0, 1000));
-        if (tty && performance.now() - lastReport > 1000) {
-          lastReport = performance.now();
-          report(false);
-        }
       }
       await Promise.all(inFlight);
     } finally {
+      ticker.stop();
+      status?.stop();
+      progress.clearStatus();
       await producer.disconnect();
     }
     const secs = (performance.now() - start) / 1000;
-    if (tty) process.stderr.write("\n");
     const sorted = latencies.sort();
     out(
       `${n} records sent, ${fmt(n / secs, 1)} records/sec (${fmt((n * size) / secs / 1048576)} MB/sec), ` +
@@ -139,7 +173,24 @@ export async function perf(argv: string[]): Promise<number> {
     let count = 0;
     let bytes = 0;
     const start = performance.now();
-    let lastReport = start;
+    // kafka-consumer-perf-test --show-detailed-stats: totals so far, rates over the window.
+    let last = { at: start, count: 0, bytes: 0 };
+    let headed = false;
+    const windowLine = () => {
+      const now = performance.now();
+      const secs = Math.max(1e-9, (now - last.at) / 1000);
+      if (!headed) progress.line("time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec");
+      headed = true;
+      progress.line(
+        `${timestamp()}, ${fmt(bytes / 1048576, 4)}, ${fmt((bytes - last.bytes) / 1048576 / secs, 4)}, ` +
+          `${count}, ${fmt((count - last.count) / secs, 4)} ${percentEta(count, n, now - start)}`,
+      );
+      last = { at: now, count, bytes };
+    };
+    const statusLine = () =>
+      progress.status(`${count} records consumed ${percentEta(count, n, performance.now() - start)}`);
+    const ticker = every(interval, windowLine);
+    const status = progress.tty ? every(1000, statusLine) : null;
     try {
       await consumer.assign([{ topic, offset: "earliest" }]);
       outer: for await (const b of consumer.batches()) {
@@ -148,16 +199,14 @@ export async function perf(argv: string[]): Promise<number> {
           bytes += r.value?.byteLength ?? 0;
           if (count >= n) break outer;
         }
-        if (tty && performance.now() - lastReport > 1000) {
-          lastReport = performance.now();
-          process.stderr.write(`\r${count} records consumed   `);
-        }
       }
     } finally {
+      ticker.stop();
+      status?.stop();
+      progress.clearStatus();
       await consumer.disconnect();
     }
     const secs = (performance.now() - start) / 1000;
-    if (tty) process.stderr.write("\n");
     out("data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, seconds");
     out(
       `${fmt(bytes / 1048576, 4)}, ${fmt(bytes / 1048576 / secs, 4)}, ${count}, ${fmt(count / secs, 4)}, ${fmt(secs, 3)}`,

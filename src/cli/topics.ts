@@ -1,6 +1,10 @@
 // `milena topics create|list|describe|delete|alter-config|reassign|reassignments`, as
-// kafka-topics.sh, kafka-configs.sh and kafka-reassign-partitions.sh do it.
+// kafka-topics.sh, kafka-configs.sh and kafka-reassign-partitions.sh do it. `reassign --wait`
+// follows the move (ListPartitionReassignments and the ISR, every half second) and prints a
+// line when it changes, until it is done or --wait-timeout-ms passes.
 
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Admin } from "../client/admin.ts";
 import { ConfigResourceTypes } from "../client/node.ts";
 import { all, integer, keyValue, num, parseArgs, UsageError } from "./args.ts";
 import { COMMON_OPTIONS, client, out } from "./common.ts";
@@ -12,6 +16,7 @@ export const TOPICS_USAGE = `usage:
   milena topics delete TOPIC [TOPIC ...]
   milena topics alter-config TOPIC [--set key=value ...] [--delete key ...]
   milena topics reassign TOPIC --partition P (--replicas B1,B2,... | --cancel)   (a cluster)
+                       [--wait [--wait-timeout-ms MS]]   (follow the move until done; default 600000)
   milena topics reassignments                                                   (moves in progress)
 options: --bootstrap host:port | ws://host:port (default 127.0.0.1:9092), --timeout-ms N,
   --command-config FILE (TLS and SASL: security.protocol, sasl.mechanism, sasl.username, ssl.ca.location ...)`;
@@ -26,7 +31,66 @@ const SPEC = {
   partition: { type: "number" as const },
   replicas: { type: "string" as const },
   cancel: { type: "boolean" as const },
+  wait: { type: "boolean" as const },
+  "wait-timeout-ms": { type: "number" as const },
 };
+
+const POLL_MS = 500;
+/** A line at least this often while nothing changes, so a stuck move shows it is being watched. */
+const QUIET_LINE_MS = 5000;
+
+/**
+ * Follow a partition's reassignment until the controller no longer lists it (and, unless it was
+ * a cancel, the partition's replicas are `target`): a line each time its replicas, adding,
+ * removing or in-sync replicas change. 0 when done, 1 on the timeout.
+ */
+async function waitForReassignment(
+  admin: Admin,
+  topic: string,
+  partition: number,
+  target: number[] | null,
+  timeoutMs: number,
+): Promise<number> {
+  const start = performance.now();
+  const name = `${topic}-${partition}`;
+  const secs = () => ((performance.now() - start) / 1000).toFixed(1);
+  let last = "";
+  let lastAt = Number.NEGATIVE_INFINITY;
+  for (;;) {
+    const listed = await admin.listPartitionReassignments({ topics: [{ topic, partitions: [partition] }] });
+    const move = listed.topics
+      .find((t) => t.topic === topic)
+      ?.partitions.find((x) => x.partition === partition);
+    const md = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.find(
+      (x) => x.partitionId === partition,
+    );
+    const isr = md?.isr.join(",") ?? "";
+    const replicas = (move?.replicas ?? md?.replicas ?? []).join(",");
+    if (move === undefined && (target === null || replicas === target.join(","))) {
+      out(
+        `Reassignment of partition ${name} is completed: replicas ${replicas}, in sync ${isr} (${secs()} s).`,
+      );
+      return 0;
+    }
+    const state =
+      move === undefined
+        ? `replicas ${replicas}, in sync ${isr}, metadata not yet at ${target!.join(",")}`
+        : `replicas ${replicas}, adding ${move.addingReplicas.join(",") || "-"}, removing ${move.removingReplicas.join(",") || "-"}, in sync ${isr}`;
+    const now = performance.now();
+    if (state !== last || now - lastAt >= QUIET_LINE_MS) {
+      out(`Reassignment of partition ${name} is still in progress: ${state} (${secs()} s)`);
+      last = state;
+      lastAt = now;
+    }
+    if (now - start >= timeoutMs) {
+      process.stderr.write(
+        `milena: the reassignment of ${name} is not done after ${timeoutMs} ms: ${state}\n`,
+      );
+      return 1;
+    }
+    await sleep(POLL_MS);
+  }
+}
 
 export async function topics(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
@@ -147,6 +211,9 @@ export async function topics(argv: string[]): Promise<number> {
         list === undefined ? null : list.split(",").map((b) => integer("replicas", Number(b), 0) ?? -1);
       if (replicas?.some((b) => !Number.isInteger(b) || b < 0))
         throw new UsageError(`--replicas: "${list}" is not a list of broker ids`);
+      const wait = p.options.has("wait");
+      const waitTimeout = integer("wait-timeout-ms", num(p, "wait-timeout-ms"), 0);
+      if (waitTimeout !== undefined && !wait) throw new UsageError("--wait-timeout-ms is for --wait");
       const admin = client(p).admin();
       await admin.connect();
       try {
@@ -158,6 +225,8 @@ export async function topics(argv: string[]): Promise<number> {
             ? `Cancelled the reassignment of ${names[0]}-${partition}.`
             : `Reassigning ${names[0]}-${partition} to ${replicas.join(",")}.`,
         );
+        if (wait)
+          return await waitForReassignment(admin, names[0], partition, replicas, waitTimeout ?? 600_000);
       } finally {
         await admin.disconnect();
       }

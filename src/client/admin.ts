@@ -7,6 +7,7 @@ import { alterConfigsCodec } from "../protocol/alter_configs.ts";
 import { createTopicsCodec } from "../protocol/create_topics.ts";
 import { deleteTopicsCodec } from "../protocol/delete_topics.ts";
 import { describeConfigsCodec } from "../protocol/describe_configs.ts";
+import { describeLogDirsCodec } from "../protocol/describe_log_dirs.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { incrementalAlterConfigsCodec } from "../protocol/incremental_alter_configs.ts";
 import { listOffsetsCodec } from "../protocol/list_offsets.ts";
@@ -90,6 +91,25 @@ export interface ResourceConfigQuery {
   name: string;
   /** Default: every config. */
   configNames?: string[];
+}
+
+/** One broker's answer to DescribeLogDirs (describeLogDirs). */
+export interface BrokerLogDirs {
+  nodeId: number;
+  /** The response's top-level error (v3+; 0 otherwise). */
+  errorCode: number;
+  logDirs: {
+    logDir: string;
+    /** KAFKA_STORAGE_ERROR for an offline dir. */
+    errorCode: number;
+    /** The dir's file system size and free bytes (v4; -1 when unknown). */
+    totalBytes: number;
+    usableBytes: number;
+    topics: {
+      topic: string;
+      partitions: { partition: number; size: number; offsetLag: number; isFuture: boolean }[];
+    }[];
+  }[];
 }
 
 export interface TopicMetadata {
@@ -317,6 +337,62 @@ export class Admin {
       controller: res.controllerId,
       clusterId: res.clusterId,
     };
+  }
+
+  /**
+   * Each broker's log dirs with the partitions they hold and their bytes on disk (DescribeLogDirs,
+   * kafka-log-dirs.sh). Every broker of the cluster unless `brokers` names some; every partition
+   * unless `topics` names some (each topic with all its partitions, or those listed). A broker's
+   * error code is thrown.
+   */
+  async describeLogDirs(
+    opts: { brokers?: number[]; topics?: { topic: string; partitions?: number[] }[] } = {},
+  ): Promise<{ brokers: BrokerLogDirs[] }> {
+    this.check();
+    await this.cluster.withRetry(() => this.cluster.metadata([]));
+    let topics: { topic: string; partitions: number[] }[] | null = null;
+    if (opts.topics !== undefined) {
+      topics = [];
+      for (const t of opts.topics) {
+        const partitions =
+          t.partitions ??
+          (
+            await this.cluster.topic(t.topic, { refresh: true, allowAutoTopicCreation: false })
+          ).partitions.map((p) => p.partitionId);
+        topics.push({ topic: t.topic, partitions });
+      }
+    }
+    const ids = opts.brokers ?? [...this.cluster.brokers.keys()].sort((a, b) => a - b);
+    const brokers: BrokerLogDirs[] = [];
+    const errors: MilenaError[] = [];
+    for (const nodeId of ids) {
+      const res = await this.cluster.withRetry(async () =>
+        (await this.cluster.connection(nodeId)).request(describeLogDirsCodec, { topics }),
+      );
+      if (res.errorCode !== 0)
+        errors.push(protocolError(res.errorCode, `DescribeLogDirs at broker ${nodeId}`));
+      brokers.push({
+        nodeId,
+        errorCode: res.errorCode,
+        logDirs: res.results.map((d) => ({
+          logDir: d.logDir,
+          errorCode: d.errorCode,
+          totalBytes: d.totalBytes,
+          usableBytes: d.usableBytes,
+          topics: d.topics.map((t) => ({
+            topic: t.name,
+            partitions: t.partitions.map((p) => ({
+              partition: p.partitionIndex,
+              size: p.partitionSize,
+              offsetLag: p.offsetLag,
+              isFuture: p.isFutureKey,
+            })),
+          })),
+        })),
+      });
+    }
+    throwAll(errors, "describeLogDirs");
+    return { brokers };
   }
 
   private async listOffsets(topic: string, timestamp: number): Promise<Map<number, number>> {

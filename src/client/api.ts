@@ -16,6 +16,7 @@ export {
   Admin,
   type AdminConfig,
   AlterConfigOpTypes,
+  type BrokerLogDirs,
   type ConfigEntry,
   ConfigResourceTypes,
   ConfigSource,

@@ -21,6 +21,7 @@ import { deleteGroupsCodec } from "../protocol/delete_groups.ts";
 import { deleteTopicsCodec } from "../protocol/delete_topics.ts";
 import { describeConfigsCodec } from "../protocol/describe_configs.ts";
 import { describeGroupsCodec } from "../protocol/describe_groups.ts";
+import { describeLogDirsCodec } from "../protocol/describe_log_dirs.ts";
 import { fetchCodec } from "../protocol/fetch.ts";
 import { findCoordinatorCodec } from "../protocol/find_coordinator.ts";
 import { decodeResponseHeader, finishFrame, startRequestFrame } from "../protocol/header.ts";
@@ -71,6 +72,7 @@ const CLIENT_VERSIONS = new Map<number, [number, number]>(
     [describeConfigsCodec, 0, LATEST],
     [alterConfigsCodec, 0, LATEST],
     [incrementalAlterConfigsCodec, 0, LATEST],
+    [describeLogDirsCodec, 0, LATEST], // admin.describeLogDirs
     [findCoordinatorCodec, 0, LATEST],
     // consumer groups (group_consumer.ts, group_admin.ts)
     [joinGroupCodec, 1, LATEST], // v1+: rebalance_timeout_ms; v4+: MEMBER_ID_REQUIRED

@@ -23,7 +23,12 @@
 //
 // Each session starts with loadAll: the newest notifications are noted first, then everything is
 // read, then the watches are set; a change in between is read twice, which is harmless.
-// Notifications are not purged (Kafka deletes those older than 15 minutes).
+// Notifications older than 15 minutes are purged (change_notifications.ts), as Kafka does.
+//
+//   Milena's own: /milena/sasl_fake_credential_secret   32 random bytes, made by the first broker
+//     that needs it: the secret an unknown user's fake SCRAM salt is derived from (scram.ts). One
+//     for the cluster, so every broker answers an unknown user with the same salt (a per-broker
+//     secret would let a client tell an unknown user from a real one by asking two brokers).
 
 import {
   type AccessControlEntry,
@@ -171,14 +176,38 @@ export async function alterUserCredentials(
   throw new Error(`${path}: changed by others ${MAX_UPDATE_RETRIES} times in a row`);
 }
 
+export const ZK_FAKE_CREDENTIAL_SECRET_PATH = "/milena/sasl_fake_credential_secret";
+
+/** The cluster's fake-credential secret: read, or made from `proposal` by the first broker. */
+export async function clusterFakeCredentialSecret(zk: ZkSession, proposal: Buffer): Promise<Buffer> {
+  const got = await zk.get(ZK_FAKE_CREDENTIAL_SECRET_PATH);
+  if (got !== null && got.data.length === 32) return got.data;
+  await zk.mkdirp("/milena");
+  try {
+    await zk.create(ZK_FAKE_CREDENTIAL_SECRET_PATH, proposal);
+    return proposal;
+  } catch (e) {
+    if (!(e instanceof ZkError && e.code === ZK_NODE_EXISTS)) throw e;
+    const other = await zk.get(ZK_FAKE_CREDENTIAL_SECRET_PATH);
+    if (other === null || other.data.length !== 32)
+      throw new Error(`${ZK_FAKE_CREDENTIAL_SECRET_PATH} is not 32 bytes`);
+    return other.data;
+  }
+}
+
 /** The cluster's users: /config/users in ZooKeeper, in memory for the authentications. */
 export class ZkSaslCredentials implements SaslCredentials {
   private store: CredentialStore = new Map();
 
+  /** The cluster's fake-credential secret; until the first session read it, this broker's own. */
+  secret: Buffer;
+
   constructor(
     private readonly zk: () => ZkSession | null,
-    readonly secret: Buffer,
-  ) {}
+    localSecret: Buffer,
+  ) {
+    this.secret = localSecret;
+  }
 
   user(name: string): UserScramCredentials | undefined {
     return this.store.get(name);
@@ -190,6 +219,7 @@ export class ZkSaslCredentials implements SaslCredentials {
 
   /** Every user, read afresh (a new session). */
   async loadAll(zk: ZkSession): Promise<void> {
+    this.secret = await clusterFakeCredentialSecret(zk, this.secret);
     this.store = await readAllUserCredentials(zk);
   }
 

@@ -16,6 +16,11 @@
 // ends the log: the segment is cut at that batch's position and every later segment is
 // dropped. The scan reports { truncate } and the lost bytes; applyScan() does the cutting and
 // rewrites the indexes it rebuilt.
+//
+// Progress (the broker logs percent done per log dir, src/broker/recovery_progress.ts): the scan
+// reports, through an optional callback, the bytes of .log files it is past (read, skipped by a
+// resumed index, cut or dropped: each segment's whole size once it is done) and the segments
+// done, as it goes (about every megabyte read), so the total is the sum of the .log file sizes.
 
 import * as fs from "node:fs";
 import {
@@ -68,7 +73,10 @@ export interface PartitionScan {
 
 const CHUNK = 1 << 20;
 
-export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
+/** Bytes of .log files and whole segments done since the last call (see the top). */
+export type ScanProgress = (bytes: number, segments: number) => void;
+
+export function scanPartition(dir: string, opts: ScanOptions, progress?: ScanProgress): PartitionScan {
   recoverCleanerFiles(dir); // an interrupted clean discarded, an interrupted swap completed
   const bases = segmentBases(fs.readdirSync(dir));
   const result: PartitionScan = { dir, segments: [], logEndOffset: 0, truncate: null, droppedSegments: [] };
@@ -78,6 +86,7 @@ export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
     const base = bases[i];
     if (result.truncate) {
       result.droppedSegments.push(base);
+      progress?.(fileSize(logFile(dir, base)), 1);
       continue;
     }
     if (i > 0 && base < expected) {
@@ -90,10 +99,11 @@ export function scanPartition(dir: string, opts: ScanOptions): PartitionScan {
         reason: `segment base ${base} is below offset ${expected}, where the segment before ends`,
       };
       result.droppedSegments.push(base);
+      progress?.(result.truncate.lostBytes, 1);
       continue;
     }
     const verifyCrc = !opts.clean && nextSegmentBase(bases, i) > opts.recoveryPoint;
-    const seg = scanSegment(dir, base, opts, verifyCrc);
+    const seg = scanSegment(dir, base, opts, verifyCrc, progress);
     result.segments.push(seg.segment);
     expected = seg.segment.nextOffset;
     if (seg.cut) result.truncate = { segmentBase: base, ...seg.cut };
@@ -119,11 +129,20 @@ interface SegmentScan {
   cut: { atByte: number; lostBytes: number; reason: string } | null;
 }
 
-function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: boolean): SegmentScan {
+function scanSegment(
+  dir: string,
+  base: number,
+  opts: ScanOptions,
+  verifyCrc: boolean,
+  progress: ScanProgress | undefined,
+): SegmentScan {
   const path = logFile(dir, base);
   const fd = fs.openSync(path, "r");
+  let size = 0;
+  /** Bytes of this segment reported to `progress` so far. */
+  let reported = 0;
   try {
-    const size = fs.fstatSync(fd).size;
+    size = fs.fstatSync(fd).size;
     let index = new SegmentIndex(base, opts.indexIntervalBytes);
     let rebuiltIndex = true;
     let pos = 0;
@@ -182,6 +201,10 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
       }
       chunkLen = fs.readSync(fd, chunk, 0, CHUNK, at);
       chunkStart = at;
+      if (progress !== undefined && at > reported) {
+        progress(at - reported, 0);
+        reported = at;
+      }
       return chunk.subarray(0, Math.min(n, chunkLen));
     };
     while (pos < size) {
@@ -234,6 +257,7 @@ function scanSegment(dir: string, base: number, opts: ScanOptions, verifyCrc: bo
     };
   } finally {
     fs.closeSync(fd);
+    progress?.(Math.max(0, size - reported), 1);
   }
 }
 

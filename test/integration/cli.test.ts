@@ -157,6 +157,77 @@ describe("milena command line", () => {
     assert.match(r.stdout, /\n[\d.]+, [\d.]+, 5000, [\d.]+, [\d.]+\n/);
   });
 
+  it("perf produce and perf consume print a progress line every --reporting-interval on stderr", async () => {
+    assert.equal((await milena(["topics", "create", "cli-perf-progress", ...tcp])).code, 0);
+    // The consumer waits for records the producer sends at a capped rate (about 1 s of work),
+    // so both run through several 200 ms windows.
+    const consume = milena([
+      "perf",
+      "consume",
+      "--topic",
+      "cli-perf-progress",
+      "--messages",
+      "3000",
+      "--reporting-interval",
+      "200",
+      ...tcp,
+    ]);
+    const produce = await milena([
+      "perf",
+      "produce",
+      "--topic",
+      "cli-perf-progress",
+      "--num-records",
+      "3000",
+      "--record-size",
+      "100",
+      "--throughput",
+      "3000",
+      "--reporting-interval",
+      "200",
+      ...tcp,
+    ]);
+    assert.equal(produce.code, 0, produce.stderr);
+    const windows = produce.stderr
+      .split("\n")
+      .filter((l) =>
+        /^\d+ records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency\. \(\d+\.\d%, ETA (\d+ s|\d+ min \d+ s|\?)\)$/.test(
+          l,
+        ),
+      );
+    assert.ok(windows.length >= 2, `periodic lines on stderr:\n${produce.stderr}`);
+    const counted = windows.reduce((sum, l) => sum + Number(l.split(" ")[0]), 0);
+    assert.ok(
+      counted > 0 && counted <= 3000,
+      `the windows count the records acknowledged in them: ${counted}`,
+    );
+    // The summary on stdout is as before: its one line, first.
+    assert.match(
+      produce.stdout,
+      /^3000 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, [\d.]+ ms 50th, [\d.]+ ms 95th, [\d.]+ ms 99th, [\d.]+ ms 99\.9th\.\n$/,
+    );
+    const c = await consume;
+    assert.equal(c.code, 0, c.stderr);
+    const lines = c.stderr.split("\n");
+    assert.equal(lines[0], "time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec");
+    const periodic = lines.filter((l) =>
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}, [\d.]+, [\d.]+, \d+, [\d.]+ \(\d+\.\d%, ETA (\d+ s|\d+ min \d+ s|\?)\)$/.test(
+        l,
+      ),
+    );
+    assert.ok(periodic.length >= 2, `periodic lines on stderr:\n${c.stderr}`);
+    const totals = periodic.map((l) => Number(l.split(", ")[3]));
+    assert.deepEqual(
+      totals,
+      [...totals].sort((a, b) => a - b),
+      "the consumed total only grows",
+    );
+    assert.match(
+      c.stdout,
+      /^data\.consumed\.in\.MB, MB\.sec, data\.consumed\.in\.nMsg, nMsg\.sec, seconds\n[\d.]+, [\d.]+, 3000, [\d.]+, [\d.]+\n$/,
+    );
+  });
+
   it("wrong arguments exit 2 with the usage; errors exit 1 with a message", async () => {
     for (const args of [
       ["nonsense"],

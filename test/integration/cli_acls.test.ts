@@ -154,6 +154,24 @@ describe("milena acls", () => {
     assert.equal(r.stdout.trim(), "");
   });
 
+  it("over SASL with --command-config: alice may not list ACLs (the cluster's DESCRIBE), exit 1", async () => {
+    const props = join(dir, "alice.properties");
+    fs.writeFileSync(
+      props,
+      "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.username=alice\nsasl.password=alice-secret\n",
+    );
+    const r = await milena([
+      "acls",
+      "list",
+      "--bootstrap",
+      `127.0.0.1:${broker.ports.SASL_PLAINTEXT}`,
+      "--command-config",
+      props,
+    ]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /CLUSTER_AUTHORIZATION_FAILED/);
+  });
+
   it("wrong usage exits 2 naming the mistake", async () => {
     const cases: [string[], RegExp][] = [
       [["acls", "add", "--topic", "A"], /needs --allow-principal or --deny-principal/],

@@ -189,6 +189,11 @@ describe("milena groups", () => {
       ...tcp,
     ]);
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      `Committed the new offsets of ${TOPIC}: 3 of 3 partitions done.\n`,
+      "progress per commit",
+    );
     assert.deepEqual(await committed(), [5, 5, 5]);
 
     // Partitions of a topic, --to-latest; an offset past the end is clamped to it.

@@ -296,6 +296,63 @@ describe("metrics listener", () => {
     });
   });
 
+  it("serves the web console at /, pointing its page at the WebSocket listener's bound port", async () => {
+    const cfg = await http(broker.metricsPort, "/console/config.json");
+    assert.equal(cfg.status, 200);
+    assert.deepEqual(JSON.parse(cfg.body), { webSocketUrl: `ws://127.0.0.1:${broker.wsPort}`, sasl: null });
+    // The page (200), or, where `make console` has not built the bundle, a 503 that says so.
+    const page = await http(broker.metricsPort, "/");
+    if (page.status === 503) assert.match(page.body, /the console is not built: run `make console`/);
+    else {
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+      assert.match(page.body, /console\/app\.js\?v=/);
+    }
+  });
+
+  it("console.websocket.listener picks the listener and its SASL; console.enabled=false serves no console", async () => {
+    const b = await BrokerProcess.start({
+      overrides: {
+        listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0,WEBSOCKET_SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-256,PLAIN",
+        "console.websocket.listener": "WEBSOCKET_SASL_PLAINTEXT",
+      },
+    });
+    try {
+      const cfg = await http(b.metricsPort, "/console/config.json");
+      assert.deepEqual(JSON.parse(cfg.body), {
+        webSocketUrl: `ws://127.0.0.1:${b.ports.WEBSOCKET_SASL_PLAINTEXT}`,
+        sasl: { mechanisms: ["SCRAM-SHA-256", "PLAIN"] },
+      });
+    } finally {
+      await b.destroy();
+    }
+    const off = await BrokerProcess.start({ overrides: { "console.enabled": "false" } });
+    try {
+      assert.equal((await http(off.metricsPort, "/console/config.json")).status, 404);
+      assert.equal(
+        (await http(off.metricsPort, "/")).status,
+        404,
+        "no page at / (with the console: 200, or 503 before make console)",
+      );
+      assert.equal((await http(off.metricsPort, "/healthz")).status, 200);
+    } finally {
+      await off.destroy();
+    }
+    for (const [value, error] of [
+      ["PLAINTEXT", /console\.websocket\.listener: PLAINTEXT is not a WebSocket listener/],
+      ["NOPE", /console\.websocket\.listener: NOPE is not one of the listeners/],
+    ] as const) {
+      const bad = await BrokerProcess.start({
+        overrides: { "console.websocket.listener": value },
+        expectStart: false,
+      });
+      assert.equal(bad.exitCode, 1);
+      assert.match(bad.output, error);
+      await bad.destroy();
+    }
+  });
+
   it("metrics.listener=off binds nothing but the Kafka listeners", async () => {
     const b = await BrokerProcess.start({ overrides: { "metrics.listener": "off" } });
     try {

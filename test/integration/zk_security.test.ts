@@ -96,6 +96,24 @@ describe("users and ACLs in a real ZooKeeper, two writers at once", () => {
     return s;
   };
 
+  it("every broker of a cluster derives unknown users' fake SCRAM salts from one secret", async () => {
+    const chroot = `/secret-${randomBytes(4).toString("hex")}`;
+    const stores = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const zk = await ZkSession.connect(server.connect(chroot), {
+          sessionTimeoutMs: 10_000,
+          connectionTimeoutMs: 10_000,
+        });
+        sessions.push(zk);
+        const store = new ZkSaslCredentials(() => zk, randomBytes(32));
+        await store.loadAll(zk);
+        return store;
+      }),
+    );
+    assert.equal(stores[0].secret.length, 32);
+    for (const s of stores) assert.deepEqual(s.secret, stores[0].secret);
+  });
+
   it("change notifications older than the expiration are purged, oldest first, as Kafka does", async () => {
     const zk = await session();
     const dir = "/kafka-acl-changes";

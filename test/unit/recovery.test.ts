@@ -462,3 +462,38 @@ describe("segment chain", () => {
     p.close();
   });
 });
+
+describe("progress", () => {
+  test("reports every segment and every byte of the .log files once, clean or cut", () => {
+    const batches = writeLog(40, 1500);
+    const bases = [...new Set(batches.map((a) => a.segmentBase))];
+    assert.ok(bases.length >= 3, "several segments");
+    const sizes = () => bases.reduce((n, b) => n + fs.statSync(logFile(dir, b)).size, 0);
+    const files = snapshot();
+    const total = sizes();
+    // A torn tail in the second segment: it is cut there and the later segments dropped, but
+    // their bytes are still done (the total the broker shows is the files' size before).
+    const second = logFile(dir, bases[1]);
+    const torn = fs.readFileSync(second);
+    torn[torn.length - 10] ^= 0xff;
+    for (const [what, damage] of [
+      ["clean", () => {}],
+      ["a CRC mismatch", () => fs.writeFileSync(second, torn)],
+    ] as const) {
+      restore(files);
+      damage();
+      for (const opts of [{ clean: true }, { clean: false }]) {
+        let bytes = 0;
+        let segments = 0;
+        const s = scanPartition(dir, { recoveryPoint: 0, indexIntervalBytes: INTERVAL, ...opts }, (b, n) => {
+          assert.ok(b >= 0 && n >= 0);
+          bytes += b;
+          segments += n;
+        });
+        if (what !== "clean" && !opts.clean) assert.ok(s.truncate && s.droppedSegments.length > 0, "cut");
+        assert.equal(bytes, total, `${what}, ${JSON.stringify(opts)}: bytes`);
+        assert.equal(segments, bases.length, `${what}, ${JSON.stringify(opts)}: segments`);
+      }
+    }
+  });
+});

@@ -1,6 +1,5 @@
 // The routes of the broker's HTTP listener, in the order they are tried: health, metrics, then
-// the web console at "/" (src/console/serve.ts exports consoleHandler: HttpHandler; mount it as
-// the last entry below, so the broker's own paths keep precedence).
+// the web console at "/" (src/console/serve.ts), last, so the broker's own paths keep precedence.
 
 import type { Registry } from "prom-client";
 import type { HttpHandler } from "./handler.ts";
@@ -11,12 +10,14 @@ export interface RouteSources {
   /** null when ready, else why not (/readyz). */
   notReady(): string | null;
   registry: Registry;
+  /** The web console's handler (null: console.enabled=false, or no WebSocket listener). */
+  console: HttpHandler | null;
 }
 
 export function brokerRoutes(s: RouteSources): HttpHandler[] {
   return [
     healthHandler(() => s.notReady()),
     metricsHandler(s.registry),
-    // Web console (issue 13): consoleHandler from "../../console/serve.ts" goes here.
+    ...(s.console === null ? [] : [s.console]),
   ];
 }
