@@ -19,7 +19,9 @@
 //                   ACLs: 50,000 sends of one record, QUICK 10,000) (security.ts)
 //   9. metrics      W1 / W3 on two brokers alike but for metrics.listener (off, or on and
 //                   scraped every second): the cost of /metrics (metrics.ts)
-//  10. micro        tinybench of the hot functions (micro.ts)
+//  10. stages       where W4's time goes: client stages, the broker's request times, event-loop
+//                   delays and run-queue waits, quiet and beside a CPU hog (latency_stages.ts)
+//  11. micro        tinybench of the hot functions (micro.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
@@ -29,7 +31,7 @@
 //   (default)          full sizes (W1 1,000,000 records), three repetitions (~19.5 minutes; the
 //                      cluster ~4 of them, compaction ~2.5, security ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
-//                      compaction, security, metrics, micro); RESULTS.md is then left alone. --e2e and --micro
+//                      compaction, security, metrics, stages, micro); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.
 //   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
 //                      as from a separate run (e.g. `--only=cluster --update`)
@@ -78,6 +80,7 @@ import {
 } from "./e2e.ts";
 import { type GroupsResult, HEARTBEAT_MS, measureGroups } from "./groups.ts";
 import { type HardeningResult, hardeningTables, measureHardening } from "./hardening.ts";
+import { measureStages, type StagesResult, stagesIntro, stagesTables } from "./latency_stages.ts";
 import { type Limits, measureLimits } from "./limits.ts";
 import { type MetricsResult, measureMetrics, metricsIntro, metricsTables } from "./metrics.ts";
 import { type MicroResult, runMicro } from "./micro.ts";
@@ -101,6 +104,7 @@ const ALL_PARTS = [
   "compaction",
   "security",
   "metrics",
+  "stages",
   "micro",
 ] as const;
 type Part = (typeof ALL_PARTS)[number];
@@ -701,6 +705,19 @@ async function main(): Promise<void> {
     partDone("metrics");
   }
 
+  let stages: StagesResult | null = null;
+  if (parts.has("stages")) {
+    stages = await measureStages(
+      {
+        rate: e2eConfig.latencyRate,
+        seconds: e2eConfig.latencySeconds,
+        quietWaitMs: e2eConfig.quietWaitMs,
+      },
+      log,
+    );
+    partDone("stages");
+  }
+
   let micro: MicroResult[] = [];
   let microOthers = 0;
   if (parts.has("micro")) {
@@ -842,6 +859,13 @@ async function main(): Promise<void> {
       title: "The cost of /metrics",
       intro: metricsIntro(metrics),
       body: metricsTables(metrics, mdTable),
+    });
+  }
+  if (stages) {
+    sections.push({
+      title: "W4's stages: where the end-to-end time goes",
+      intro: stagesIntro(stages),
+      body: stagesTables(stages, mdTable),
     });
   }
   if (micro.length > 0) {
