@@ -637,6 +637,21 @@ export const KEYS: Record<string, KeyDef> = {
     default: "true",
     doc: "Milena: the writers walk every produced record (and decompress compressed batches) as Kafka's LogValidator; false checks only batch headers and CRCs (for measuring the cost, or producers trusted completely)",
   },
+  "metrics.listener": {
+    kind: "string",
+    default: "127.0.0.1:9644",
+    doc: "Milena: host:port of the HTTP listener serving /metrics (Prometheus text format), /healthz and /readyz (GET and HEAD only); empty or off: none",
+  },
+  "console.enabled": {
+    kind: "bool",
+    default: "true",
+    doc: "Milena: serve the web console at / on the HTTP listener (metrics.listener)",
+  },
+  "console.websocket.listener": {
+    kind: "string",
+    default: "",
+    doc: "Milena: the WebSocket listener (a name in listeners, e.g. WEBSOCKET_SASL_SSL) the console's page connects to, at its advertised address; empty: the first WebSocket listener",
+  },
   "websocket.allowed.origins": {
     kind: "list",
     default: "",
@@ -751,6 +766,10 @@ function oauthBearerConfig(values: Map<string, unknown>): OAuthBearerConfig {
 
 export interface BrokerConfig {
   brokerId: number;
+  /** metrics.listener: the HTTP listener's address (null: off). */
+  metricsListener: { host: string; port: number } | null;
+  /** console.enabled and console.websocket.listener: the WebSocket listener the console uses (null: no console). */
+  consoleListener: string | null;
   listeners: Listener[];
   advertised: Listener[];
   /** Each listener's security protocol and transport, by name. */
@@ -983,6 +1002,17 @@ function schemaRegistryConfig(
     maxRequestBytes: values.get("schema.registry.max.request.bytes") as number,
     maxSchemas: values.get("schema.registry.max.schemas") as number,
   };
+}
+
+/** host:port ([v6]:port), or null for empty / off (metrics.listener). */
+function parseHostPort(key: string, s: string): { host: string; port: number } | null {
+  const v = s.trim();
+  if (v === "" || v.toLowerCase() === "off") return null;
+  const m = /^(\[[^\]]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(v);
+  if (!m) throw new ConfigError(`${key}: "${s}" is not host:port (or empty / off)`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range (0-65535)`);
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
 }
 
 /** Build the broker config from file values then overrides (later wins). */
@@ -1224,10 +1254,18 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     throw new ConfigError(
       `zookeeper.connect: "${zookeeperConnect}" is not host:port[,host:port...][/chroot]`,
     );
+  const consoleListener = consoleListenerOf(
+    values.get("console.enabled") as boolean,
+    values.get("console.websocket.listener") as string,
+    listeners,
+    listenerSecurity,
+  );
   if (zookeeperConnect === null && num("default.replication.factor") > 1)
     throw new ConfigError("default.replication.factor above 1 needs a cluster (zookeeper.connect)");
   return {
     brokerId: num("broker.id"),
+    metricsListener: parseHostPort("metrics.listener", values.get("metrics.listener") as string),
+    consoleListener,
     listeners,
     advertised,
     listenerSecurity,
@@ -1338,6 +1376,27 @@ export function normaliseCleanupPolicy(items: readonly string[]): string | null 
   if (set.size === 0 || set.size !== items.length || [...set].some((s) => s !== "delete" && s !== "compact"))
     return null;
   return set.size === 2 ? "compact,delete" : [...set][0];
+}
+
+/** The listener the console's page uses: the named one (which must be a WebSocket listener) or the first WebSocket one. */
+function consoleListenerOf(
+  enabled: boolean,
+  named: string,
+  listeners: Listener[],
+  security: Map<string, ListenerSecurity>,
+): string | null {
+  if (!enabled) return null;
+  if (named === "") return listeners.find((l) => security.get(l.name)!.websocket)?.name ?? null;
+  const sec = security.get(named);
+  if (sec === undefined)
+    throw new ConfigError(
+      `console.websocket.listener: ${named} is not one of the listeners (${listeners.map((l) => l.name).join(", ")})`,
+    );
+  if (!sec.websocket)
+    throw new ConfigError(
+      `console.websocket.listener: ${named} is not a WebSocket listener (the console runs in a browser)`,
+    );
+  return named;
 }
 
 /** listener.name.<listener>.<mechanism>.sasl.jaas.config (Kafka's per-listener JAAS override). */

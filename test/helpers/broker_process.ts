@@ -26,6 +26,8 @@ export class BrokerProcess {
   /** Every listener's bound port, by name (PLAINTEXT, SSL, SASL_SSL, WEBSOCKET, ...). */
   ports: Record<string, number> = {};
   wsPort = 0;
+  /** The HTTP listener's port (metrics.listener; 0: off). */
+  metricsPort = 0;
   /** The Schema Registry's port (0: off). */
   schemaRegistryPort = 0;
   output = "";
@@ -94,6 +96,8 @@ export class BrokerProcess {
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
       "schema.registry.listeners": "http://127.0.0.1:0",
       "num.partition.writers": 2,
+      // Not the default 9644: test brokers run side by side.
+      "metrics.listener": "127.0.0.1:0",
       ...this.overrides,
     };
     const args = ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
@@ -120,16 +124,21 @@ export class BrokerProcess {
       child.stdout!.on("data", (d: Buffer) => {
         buf += d.toString();
         this.output += d.toString();
-        const m = /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?/.exec(buf);
+        const m =
+          /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?(?: metrics=(\d+|off))?\n/.exec(
+            buf,
+          );
         if (m) {
           this.kafkaPort = Number(m[1]);
           this.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          this.metricsPort = m[4] === undefined || m[4] === "off" ? 0 : Number(m[4]);
           this.ports = {};
           for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
             const [name, port] = pair.split(":");
             this.ports[name] = Number(port);
           }
-          const sr = /schema\.registry=(\d+|off)/.exec(buf);
+          // Printed on its own line just before the started line.
+          const sr = /milena schema\.registry=(\d+|off)\n/.exec(buf);
           this.schemaRegistryPort = sr === null || sr[1] === "off" ? 0 : Number(sr[1]);
           clearTimeout(timer);
           resolve();

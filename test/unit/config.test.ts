@@ -551,3 +551,25 @@ describe("schema.registry.*", () => {
     rejects(() => resolve({ "schema.registry.authentication.method": "KERBEROS" }), /NONE or BASIC/);
   });
 });
+
+describe("metrics.listener", () => {
+  test("default 127.0.0.1:9644; host:port and [v6]:port; empty or off disables", () => {
+    assert.deepEqual(resolve({}).metricsListener, { host: "127.0.0.1", port: 9644 });
+    assert.deepEqual(resolve({ "metrics.listener": "0.0.0.0:0" }).metricsListener, {
+      host: "0.0.0.0",
+      port: 0,
+    });
+    assert.deepEqual(resolve({ "metrics.listener": "[::1]:9000" }).metricsListener, {
+      host: "::1",
+      port: 9000,
+    });
+    assert.equal(resolve({ "metrics.listener": "" }).metricsListener, null);
+    assert.equal(resolve({ "metrics.listener": "off" }).metricsListener, null);
+    assert.equal(resolve({ "metrics.listener": "OFF" }).metricsListener, null);
+  });
+
+  test("a malformed value names the key", () => {
+    for (const bad of ["9644", "localhost", "host:port", "host:70000", "http://h:1", "h:1:2"])
+      rejects(() => resolve({ "metrics.listener": bad }), /metrics\.listener/);
+  });
+});

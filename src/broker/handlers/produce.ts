@@ -14,6 +14,7 @@ import {
   LAST_OFFSET_DELTA,
   PRODUCER_EPOCH,
   PRODUCER_ID,
+  RECORD_COUNT,
 } from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
 import { validationOf } from "../../schema_registry/validation.ts";
@@ -26,6 +27,13 @@ import { AclOperation, allowed, ResourceType } from "../security/access.ts";
 /** A RecordBatch's lastOffsetDelta (bytes 23-26, record_batch_layout.ts). */
 function lastOffsetDelta(batch: Uint8Array): number {
   return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(LAST_OFFSET_DELTA);
+}
+
+/** A RecordBatch's record count (bytes 57-60, big-endian; 0 for a batch too short to hold it). */
+function recordCount(batch: Uint8Array): number {
+  if (batch.length < RECORD_COUNT + 4) return 0;
+  const at = RECORD_COUNT;
+  return ((batch[at] << 24) | (batch[at + 1] << 16) | (batch[at + 2] << 8) | batch[at + 3]) >>> 0;
 }
 
 /** Bytes the message sets of one Produce v0-2 request may decompress to, together. */
@@ -152,15 +160,24 @@ export function handleProduce(
       }
     }
     waiting++;
+    const purgatory = ctx.purgatory;
+    if (acks === -1) purgatory.produce++;
     const done = () => {
+      if (acks === -1) purgatory.produce--;
       if (--waiting === 0 && resolve !== null) resolve(acks === 0 ? NO_REPLY : reply());
     };
     const delta = cluster !== null && acks === -1 ? lastOffsetDelta(records) : 0;
+    // Kafka's BytesInPerSec and MessagesInPerSec: the batch's bytes and its record count, once
+    // appended (a retried batch the writer found a duplicate of counts again, as in Kafka).
+    const batchBytes = records.length;
+    const batchRecords = recordCount(records);
     const tag = ctx.tracker.register((errorCode, baseOffset) => {
       out.errorCode = errorCode;
       if (errorCode === 0) {
         out.baseOffset = baseOffset;
         out.logStartOffset = ctx.logs.logStartOffset(entry);
+        entry.messagesIn += batchRecords;
+        entry.bytesIn += batchBytes;
       }
       if (errorCode === 0 && acks === -1 && cluster !== null) {
         // acks=all in a cluster: answered once every in-sync replica has the batch (the high
