@@ -10,7 +10,7 @@
 //
 // Cost: the produce handler asks only for topics whose overrides turn validation on (one Map
 // lookup for a topic with overrides, nothing for the others); for those, the batch is decompressed
-// (at most max.message.bytes x 64, as the writers bound it) and its records walked on the
+// (to at most 64 MiB, the bound the writers use) and its records walked on the
 // acceptor thread.
 
 import { Reader } from "../protocol/reader.ts";
