@@ -184,6 +184,18 @@ export class SchemaRegistry {
     return out.sort();
   }
 
+  /** GET /schemas: the versions of the subjects with the prefix, by subject then version. */
+  allVersions(deleted: boolean, prefix: string, latestOnly: boolean): SchemaValue[] {
+    const out: SchemaValue[] = [];
+    for (const subject of this.listSubjects(deleted, prefix)) {
+      const versions = [...this.subjects.get(subject)!.values()]
+        .filter((v) => deleted || !v.deleted)
+        .sort((x, y) => x.version - y.version);
+      out.push(...(latestOnly ? versions.slice(-1) : versions));
+    }
+    return out;
+  }
+
   /** A subject's versions, ascending; 40401 when it has none (live, or any with `deleted`). */
   listVersions(subject: string, deleted: boolean): number[] {
     const versions = this.subjects.get(subject);

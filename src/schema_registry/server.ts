@@ -2,6 +2,8 @@
 // Reference"), over node:http / node:https on schema.registry.listeners. Routes:
 //
 //   GET    /                                             {}
+//   GET    /contexts                                     [":.:"]
+//   GET    /schemas[?subjectPrefix=&deleted=&latestOnly=] [{subject, version, id, schemaType?, references?, schema}]
 //   GET    /schemas/types                                ["JSON","PROTOBUF","AVRO"]
 //   GET    /schemas/ids/{id}[?subject=]                  {schema, schemaType?, references?}
 //   GET    /schemas/ids/{id}/schema                      the schema text itself
@@ -146,7 +148,19 @@ export async function route(
     only("GET");
     return { body: {} };
   }
+  if (a === "contexts" && n === 1) {
+    only("GET");
+    return { body: [":.:"] }; // the default context only (no schema contexts)
+  }
   if (a === "schemas") {
+    if (n === 1) {
+      only("GET");
+      return {
+        body: registry
+          .allVersions(flag(q, "deleted"), q.get("subjectPrefix") ?? "", flag(q, "latestOnly"))
+          .map(versionBody),
+      };
+    }
     if (n === 2 && b === "types") {
       only("GET");
       return { body: SCHEMA_TYPES };

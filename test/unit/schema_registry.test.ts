@@ -174,5 +174,29 @@ describe("REST routes", () => {
       route(r, "PUT", ["subjects"], new URLSearchParams(), noBody),
       (e) => code(e) === 405,
     );
+    await assert.rejects(
+      route(r, "POST", ["subjects", "a/b", "versions"], new URLSearchParams(), async () => ({
+        schema: '"long"',
+      })),
+      (e) => code(e) === 409, // string -> long is not BACKWARD
+    );
+    await r.setCompatibility("a/b", "NONE");
+    await route(r, "POST", ["subjects", "a/b", "versions"], new URLSearchParams(), async () => ({
+      schema: '"long"',
+    }));
+    const all = await route(r, "GET", ["schemas"], new URLSearchParams(), noBody);
+    assert.deepEqual(
+      (all.body as { version: number }[]).map((v) => v.version),
+      [1, 2],
+    );
+    const latest = await route(
+      r,
+      "GET",
+      ["schemas"],
+      new URLSearchParams("latestOnly=true&subjectPrefix=a"),
+      noBody,
+    );
+    assert.deepEqual(latest.body, [{ subject: "a/b", version: 2, id: 2, schema: '"long"' }]);
+    assert.deepEqual((await route(r, "GET", ["contexts"], new URLSearchParams(), noBody)).body, [":.:"]);
   });
 });
