@@ -33,6 +33,8 @@ export interface RegistryLimits {
   maxSubjectLength: number;
   /** References of one schema. */
   maxReferences: number;
+  /** Characters of schema text held, all distinct schemas together (default 256 Mi). */
+  maxSchemaBytes?: number;
 }
 
 export interface SchemaById {
@@ -65,6 +67,8 @@ export class SchemaRegistry {
   private readonly configs = new Map<string | null, CompatibilityLevel>();
   private readonly modes = new Map<string | null, string>();
   private maxId = 0;
+  /** Characters of the distinct schemas' texts (limits.maxSchemaBytes). */
+  private schemaBytes = 0;
   private versions = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly parsedCache = new Map<number, Parsed>();
@@ -95,6 +99,7 @@ export class SchemaRegistry {
         if (before === undefined) this.versions++;
         versions.set(r.version, v);
         if (!this.ids.has(v.id)) {
+          this.schemaBytes += v.schema.length;
           this.ids.set(v.id, {
             id: v.id,
             schemaType: v.schemaType,
@@ -104,6 +109,8 @@ export class SchemaRegistry {
           this.idOf.set(identity(v.schemaType, canonicalText(v.schemaType, v.schema), v.references), v.id);
         }
         if (v.id > this.maxId) this.maxId = v.id;
+        // A version overwritten with another schema (IMPORT) may leave the old one unused.
+        if (before !== undefined && before.id !== v.id) this.forgetIdIfUnused(before.id);
         return;
       }
       case "CONFIG": {
@@ -131,6 +138,7 @@ export class SchemaRegistry {
     const s = this.ids.get(id);
     if (s === undefined) return;
     this.ids.delete(id);
+    this.schemaBytes -= s.schema.length;
     this.parsedCache.delete(id);
     this.validators.delete(id);
     this.idOf.delete(identity(s.schemaType, canonicalText(s.schemaType, s.schema), s.references));
@@ -390,6 +398,9 @@ export class SchemaRegistry {
             `Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${describeFindings(findings, level).join(", ")}]`,
           );
       }
+      const maxBytes = this.limits.maxSchemaBytes ?? 256 * 1024 * 1024;
+      if (existingId === undefined && this.schemaBytes + parsed.canonical.length > maxBytes)
+        throw Errors.operationNotPermitted(`The registry holds ${maxBytes} characters of schemas, its bound`);
       if (this.versions >= this.limits.maxSchemas)
         throw Errors.operationNotPermitted(
           `The registry holds schema.registry.max.schemas (${this.limits.maxSchemas}) schema versions`,

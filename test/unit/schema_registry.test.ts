@@ -121,6 +121,19 @@ describe("SchemaRegistry", () => {
     await r.setCompatibility("b", "NONE");
     await assert.rejects(r.setCompatibility("c", "NONE"), (e) => code(e) === 42205);
     await r.setCompatibility("a", "FULL"); // changing an existing one is fine
+    // Schema text is bounded too.
+    const small = new SchemaRegistry(async () => {}, {
+      maxSchemas: 100,
+      maxSubjectLength: 255,
+      maxReferences: 10,
+      maxSchemaBytes: 60,
+    });
+    await small.register("a", avro([]));
+    await assert.rejects(
+      small.register("b", avro([{ name: "long_field_name", type: "int" }])),
+      (e) => code(e) === 42205,
+    );
+    assert.equal(await small.register("b", avro([])), 1); // the same schema costs nothing more
     assert.throws(
       () => r.register("x".repeat(256), avro([])),
       (e) => e instanceof RegistryError && e.status === 400,
