@@ -49,6 +49,7 @@ export class BenchBroker {
     const overrides: Record<string, string | number> = {
       "log.dirs": logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "schema.registry.listeners": "",
       "metrics.listener": "127.0.0.1:0",
       ...opts.overrides,
     };

@@ -38,6 +38,7 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offs
 import type { OffsetDeleteRequest } from "../protocol/offset_delete.ts";
 import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
 import type { OffsetForLeaderEpochRequest } from "../protocol/offset_for_leader_epoch.ts";
+import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../protocol/record_validation.ts";
 import { CODECS } from "../protocol/registry.ts";
 import type {
   AlterUserScramCredentialsRequest,
@@ -57,6 +58,8 @@ import type {
   TxnOffsetCommitResponse,
   WriteTxnMarkersRequest,
 } from "../protocol/transactions.ts";
+import { SchemaRegistryService } from "../schema_registry/service.ts";
+import { checkRecordSet } from "../schema_registry/validation.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
 import { activeRequest } from "../transport/connection.ts";
 import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
@@ -167,6 +170,8 @@ export interface BoundPorts {
   websocket: number | null;
   /** Every listener's port, by name. */
   listeners: Record<string, number>;
+  /** The Schema Registry's first listener's port (null: no registry). */
+  schemaRegistry: number | null;
 }
 
 function ringBytesFor(messageMaxBytes: number): number {
@@ -178,7 +183,13 @@ function ringBytesFor(messageMaxBytes: number): number {
 export class Broker {
   private readonly logLine: (line: string) => void;
   readonly ctx: BrokerContext;
-  readonly ports: BoundPorts = { kafka: 0, metrics: null, websocket: null, listeners: {} };
+  readonly ports: BoundPorts = {
+    kafka: 0,
+    metrics: null,
+    websocket: null,
+    listeners: {},
+    schemaRegistry: null,
+  };
   recovery: RecoveryReport | null = null;
   private readonly connections = new Set<Connection>();
   private readonly tcpServers: net.Server[] = [];
@@ -215,6 +226,8 @@ export class Broker {
   private readonly jwks: JwksSource | null;
   private readonly sasl: SaslBackends;
   readonly coordinator: GroupCoordinator;
+  /** The Schema Registry (schema.registry.listeners; null when off, and in a cluster for now). */
+  readonly schemaRegistry: SchemaRegistryService | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -300,6 +313,16 @@ export class Broker {
       this.ctx.producerIds = new ProducerIdAllocator(zkBlocks(config.brokerId, () => cluster.zk));
     } else this.saslUsers = new FileSaslCredentials(config.saslCredentialsFile);
     this.offsetsTopic = offsetsTopic(this.ctx);
+    if (config.schemaRegistry !== null && zkConnect !== null)
+      config.warnings.push(
+        "the Schema Registry does not run in a cluster yet (zookeeper.connect is set): schema.registry.listeners is ignored",
+      );
+    else if (config.schemaRegistry !== null) {
+      const sr = new SchemaRegistryService(this.ctx, this.saslUsers);
+      this.schemaRegistry = sr;
+      this.ctx.schemaCheck = (topic, sides, records) =>
+        checkRecordSet(sr.registry, topic, sides, records, DEFAULT_MAX_UNCOMPRESSED_BYTES);
+    }
     this.cleaner = new LogCleaner({
       config,
       logs,
@@ -1272,6 +1295,10 @@ export class Broker {
       if (ids > 0) this.logLine(`replayed ${ids} record(s) of ${TRANSACTION_STATE_TOPIC}`);
     }
     this.txnCoordinator.start();
+    if (this.schemaRegistry !== null) {
+      await this.schemaRegistry.start();
+      this.ports.schemaRegistry = this.schemaRegistry.ports[0] ?? null;
+    }
     this.cleaner.start();
     for (const n of r.notes) this.logLine(`recovery: ${n}`);
     for (const t of r.truncated) {
@@ -1517,6 +1544,7 @@ export class Broker {
     // A cluster member first hands its leaderships to other brokers (controlled shutdown).
     await this.ctx.cluster?.controlledShutdown();
     if (this.idleSweep) clearInterval(this.idleSweep);
+    await this.schemaRegistry?.stop();
     await this.http?.close();
     for (const ws of this.wsListeners) ws.close();
     const closed = Promise.all(

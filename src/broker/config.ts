@@ -657,6 +657,28 @@ export const KEYS: Record<string, KeyDef> = {
     default: "",
     doc: "Origins (scheme://host[:port]) whose browser pages may use the WebSocket listener; empty: this host only; * : any",
   },
+  "schema.registry.listeners": {
+    kind: "list",
+    default: "http://127.0.0.1:8081",
+    doc: "Milena: where the Schema Registry (Confluent's REST API) listens, http://host:port or https://host:port (TLS with ssl.key.location and ssl.certificate.location); empty: no registry",
+  },
+  "schema.registry.authentication.method": {
+    kind: "string",
+    default: null,
+    doc: "Milena: NONE, or BASIC (HTTP Basic, checked against the SCRAM users as SASL PLAIN is); default BASIC when a listener uses SASL, else NONE",
+  },
+  "schema.registry.max.request.bytes": {
+    kind: "int",
+    default: "1048576",
+    doc: "Milena: largest request body the Schema Registry reads (a schema with its JSON envelope); larger ones get 413",
+    min: 1024,
+  },
+  "schema.registry.max.schemas": {
+    kind: "int",
+    default: "10000",
+    doc: "Milena: schema versions the Schema Registry holds, all subjects together (soft-deleted ones count); a registration beyond gets 42205",
+    min: 1,
+  },
 };
 
 /** The validated values: numbers for int/long, booleans, strings, string lists. */
@@ -809,6 +831,8 @@ export interface BrokerConfig {
   logMaxOpenFiles: number;
   recordValidation: boolean;
   websocketAllowedOrigins: string[];
+  /** schema.registry.*: null when schema.registry.listeners is empty. */
+  schemaRegistry: SchemaRegistryConfig | null;
   offsetsTopicPartitions: number;
   offsetsTopicSegmentBytes: number;
   offsetsTopicReplicationFactor: number;
@@ -850,6 +874,13 @@ export interface BrokerConfig {
   /** Every key with its effective value and where it came from. */
   effective: Map<string, { value: string | null; source: "default" | "static" }>;
   warnings: string[];
+}
+
+export interface SchemaRegistryConfig {
+  listeners: { tls: boolean; host: string; port: number }[];
+  authentication: "NONE" | "BASIC";
+  maxRequestBytes: number;
+  maxSchemas: number;
 }
 
 export interface SslConfig {
@@ -936,6 +967,41 @@ function parseListener(key: string, s: string): Listener {
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
   return { name, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+function schemaRegistryConfig(
+  values: Map<string, unknown>,
+  listenerSecurity: Map<string, ListenerSecurity>,
+  ssl: SslConfig,
+): SchemaRegistryConfig | null {
+  const urls = values.get("schema.registry.listeners") as string[];
+  if (urls.length === 0) return null;
+  const listeners = urls.map((u) => {
+    const m = /^(https?):\/\/(\[[^\]]*\]|[^:/]*):(\d+)\/?$/i.exec(u);
+    if (!m)
+      throw new ConfigError(`schema.registry.listeners: "${u}" is not http://host:port or https://host:port`);
+    const port = Number(m[3]);
+    if (port > 65535) throw new ConfigError(`schema.registry.listeners: port ${port} is out of range`);
+    const tls = m[1].toLowerCase() === "https";
+    if (tls && (ssl.keyLocation === null || ssl.certificateLocation === null))
+      throw new ConfigError(
+        "schema.registry.listeners: an https listener needs ssl.key.location and ssl.certificate.location",
+      );
+    return { tls, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
+  });
+  const method = values.get("schema.registry.authentication.method") as string | undefined;
+  let authentication: "NONE" | "BASIC";
+  if (method === undefined)
+    authentication = [...listenerSecurity.values()].some((l) => usesSasl(l.protocol)) ? "BASIC" : "NONE";
+  else if (method.toUpperCase() === "NONE" || method.toUpperCase() === "BASIC")
+    authentication = method.toUpperCase() as "NONE" | "BASIC";
+  else throw new ConfigError(`schema.registry.authentication.method: "${method}" is not NONE or BASIC`);
+  return {
+    listeners,
+    authentication,
+    maxRequestBytes: values.get("schema.registry.max.request.bytes") as number,
+    maxSchemas: values.get("schema.registry.max.schemas") as number,
+  };
 }
 
 /** host:port ([v6]:port), or null for empty / off (metrics.listener). */
@@ -1182,6 +1248,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       "websocket.allowed.origins=* lets any web page open in a browser on a host that reaches the WebSocket listener produce, consume and delete topics",
     );
   }
+  const schemaRegistry = schemaRegistryConfig(values, listenerSecurity, ssl);
   const zookeeperConnect = (values.get("zookeeper.connect") as string | undefined) ?? null;
   if (zookeeperConnect !== null && !/^[^/,\s]+:\d+(,[^/,\s]+:\d+)*(\/[^\s]*)?$/.test(zookeeperConnect))
     throw new ConfigError(
@@ -1254,6 +1321,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     logMaxOpenFiles: num("log.max.open.files"),
     recordValidation: values.get("record.validation.enable") as boolean,
     websocketAllowedOrigins,
+    schemaRegistry,
     offsetsTopicPartitions: num("offsets.topic.num.partitions"),
     offsetsTopicSegmentBytes: num("offsets.topic.segment.bytes"),
     offsetsTopicReplicationFactor: num("offsets.topic.replication.factor"),

@@ -66,4 +66,13 @@ export interface BrokerContext {
   /** Kafka's ACLs (ALLOW_ALL without authorizer.class.name). */
   authorizer: AclAuthorizer;
   purgatory: Purgatory;
+  /**
+   * Broker-side schema validation (schema_registry/validation.ts) of a record set for a topic
+   * whose overrides turn it on: null when it passes, else the reason. Absent: no registry here.
+   */
+  schemaCheck?: (
+    topic: string,
+    sides: { key: boolean; value: boolean; payload: boolean },
+    records: Uint8Array,
+  ) => string | null;
 }

@@ -28,6 +28,8 @@ export class BrokerProcess {
   wsPort = 0;
   /** The HTTP listener's port (metrics.listener; 0: off). */
   metricsPort = 0;
+  /** The Schema Registry's port (0: off). */
+  schemaRegistryPort = 0;
   output = "";
   exitCode: number | null = null;
   private child: ChildProcess | null = null;
@@ -79,6 +81,11 @@ export class BrokerProcess {
     return `${this.host}:${this.kafkaPort}`;
   }
 
+  /** The Schema Registry's URL (http, on the first listener's host). */
+  get schemaRegistryUrl(): string {
+    return `http://127.0.0.1:${this.schemaRegistryPort}`;
+  }
+
   get wsUrl(): string {
     return `ws://${this.host}:${this.wsPort}`;
   }
@@ -87,6 +94,7 @@ export class BrokerProcess {
     const overrides: Record<string, string | number | boolean> = {
       "log.dirs": this.logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "schema.registry.listeners": "http://127.0.0.1:0",
       "num.partition.writers": 2,
       // Not the default 9644: test brokers run side by side.
       "metrics.listener": "127.0.0.1:0",
@@ -129,6 +137,9 @@ export class BrokerProcess {
             const [name, port] = pair.split(":");
             this.ports[name] = Number(port);
           }
+          // Printed on its own line just before the started line.
+          const sr = /milena schema\.registry=(\d+|off)\n/.exec(buf);
+          this.schemaRegistryPort = sr === null || sr[1] === "off" ? 0 : Number(sr[1]);
           clearTimeout(timer);
           resolve();
         }

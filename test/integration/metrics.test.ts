@@ -354,7 +354,10 @@ describe("metrics listener", () => {
   });
 
   it("metrics.listener=off binds nothing but the Kafka listeners", async () => {
-    const b = await BrokerProcess.start({ overrides: { "metrics.listener": "off" } });
+    // The Schema Registry (its own listener) off too: only the Kafka listeners remain.
+    const b = await BrokerProcess.start({
+      overrides: { "metrics.listener": "off", "schema.registry.listeners": "" },
+    });
     try {
       assert.match(b.output, /milena started .* metrics=off\n/);
       assert.equal(b.metricsPort, 0);

@@ -17,6 +17,7 @@ import {
   RECORD_COUNT,
 } from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
+import { validationOf } from "../../schema_registry/validation.ts";
 import { type HandlerResult, NO_REPLY, type RequestContext } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { isInternalTopic } from "../internal_topic.ts";
@@ -109,7 +110,8 @@ export function handleProduce(
       out.errorCode = version < 3 && records !== null ? ErrorCode.NONE : ErrorCode.INVALID_RECORD;
       return;
     }
-    const { maxMessageBytes, compact } = ctx.logs.topics.get(topic)!.logConfig;
+    const topicEntry = ctx.logs.topics.get(topic)!;
+    const { maxMessageBytes, compact } = topicEntry.logConfig;
     if (records.length > maxMessageBytes) {
       out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
       return;
@@ -142,6 +144,20 @@ export function handleProduce(
         return;
       }
       records = converted.batch;
+    }
+    // key/value.schema.validation (topic configs): only topics with overrides are looked at.
+    const sides = topicEntry.overrides.size === 0 ? null : validationOf(topicEntry.overrides);
+    if (sides !== null) {
+      const why =
+        ctx.schemaCheck === undefined
+          ? `Topic ${topic} has schema validation on, but this broker runs no Schema Registry`
+          : ctx.schemaCheck(topic, sides, records);
+      if (why !== null) {
+        out.errorCode = ErrorCode.INVALID_RECORD;
+        out.errorMessage = why;
+        ctx.logger.limited("schema validation", `Produce to ${topic}-${out.partitionIndex} refused: ${why}`);
+        return;
+      }
     }
     waiting++;
     const purgatory = ctx.purgatory;
