@@ -432,43 +432,104 @@ export class Producer {
     });
   }
 
-  /** Send messages to several topics at once. */
-  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+  /**
+   * Send messages to several topics at once. As far as it can, synchronously: when its topics'
+   * metadata is known and the buffer has room (the usual case), the messages are encoded now and
+   * the send's own promise is all it makes; otherwise the rest waits (sendRest).
+   */
+  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     if (this.state !== "connected")
-      throw new NotConnectedError(
-        this.state === "new" ? "producer.connect() first" : "the producer is disconnected",
+      return Promise.reject(
+        new NotConnectedError(
+          this.state === "new" ? "producer.connect() first" : "the producer is disconnected",
+        ),
       );
-    const acks = batch.acks ?? this.acks;
-    const compression = batch.compression === undefined ? this.compression : compressionId(batch.compression);
-    if (compression !== 0 && !this.platform.codecs.has(compression))
-      throw new UnsupportedCompressionTypeError(
-        `compression codec ${compression} is not available in this client`,
-      );
+    let acks: number;
+    let compression: number;
+    try {
+      acks = batch.acks ?? this.acks;
+      compression = batch.compression === undefined ? this.compression : compressionId(batch.compression);
+      if (compression !== 0 && !this.platform.codecs.has(compression))
+        throw new UnsupportedCompressionTypeError(
+          `compression codec ${compression} is not available in this client`,
+        );
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const lane = laneOf(acks, compression);
     const tracker = new SendTracker();
     const now = Date.now();
     try {
-      for (const tm of batch.topicMessages) {
+      const tms = batch.topicMessages;
+      for (let k = 0; k < tms.length; k++) {
+        const tm = tms[k];
+        const t = this.topics.get(tm.topic);
+        // metadata to load, or sends waiting for memory before this one (arrival order)
+        if (t === undefined || t.info === null || (this.memWaiters.length > 0 && !tracker.started))
+          return this.sendRest(batch, k, 0, false, lane, acks, compression, tracker, now);
+        const msgs = tm.messages;
+        if (msgs.length === 0) continue;
+        const i = this.appendMessages(t, msgs, 0, lane, acks, compression, tracker, now);
+        if (i < msgs.length) return this.sendRest(batch, k, i, true, lane, acks, compression, tracker, now);
+        tracker.started = true;
+      }
+    } catch (e) {
+      tracker.fail(e as Error);
+    }
+    return this.endSend(tracker);
+  }
+
+  /**
+   * The rest of a send, from topic k, message i on: after its topic's metadata, or after memory
+   * when `forMemory` (appendMessages stopped at i for this.memoryNeeded bytes).
+   */
+  private async sendRest(
+    batch: ProducerBatch,
+    k: number,
+    i: number,
+    forMemory: boolean,
+    lane: number,
+    acks: number,
+    compression: number,
+    tracker: SendTracker,
+    now: number,
+  ): Promise<RecordMetadata[]> {
+    try {
+      const tms = batch.topicMessages;
+      for (; k < tms.length; k++, i = 0, forMemory = false) {
+        const tm = tms[k];
         let t = this.topics.get(tm.topic);
         if (t === undefined || t.info === null) t = await this.loadTopic(tm.topic);
         const msgs = tm.messages;
-        let i = 0;
-        if (this.memWaiters.length > 0 && !tracker.started) await this.waitForMemory(0, tracker, false); // arrival order
-        while (i < msgs.length) {
+        if (!forMemory && this.memWaiters.length > 0 && !tracker.started)
+          await this.waitForMemory(0, tracker, false); // arrival order
+        for (;;) {
+          if (forMemory) {
+            await this.waitForMemory(this.memoryNeeded, tracker, tracker.started);
+            tracker.started = true;
+          }
+          if (i >= msgs.length) break;
           i = this.appendMessages(t, msgs, i, lane, acks, compression, tracker, now);
-          if (i < msgs.length) await this.waitForMemory(this.memoryNeeded, tracker, tracker.started);
-          tracker.started = true;
+          if (i >= msgs.length) {
+            tracker.started = true;
+            break;
+          }
+          forMemory = true;
         }
       }
     } catch (e) {
       tracker.fail(e as Error);
-    } finally {
-      if (tracker.credit > 0 || tracker.bufs.length > 0) {
-        this.bufferedBytes_ -= tracker.credit;
-        tracker.credit = 0;
-        for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
-        this.wake();
-      }
+    }
+    return this.endSend(tracker);
+  }
+
+  /** Every message of a send is appended (or it failed): give back unused memory, seal it. */
+  private endSend(tracker: SendTracker): Promise<RecordMetadata[]> {
+    if (tracker.credit > 0 || tracker.bufs.length > 0) {
+      this.bufferedBytes_ -= tracker.credit;
+      tracker.credit = 0;
+      for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
+      this.wake();
     }
     tracker.seal();
     this.scheduleDrain();
