@@ -163,10 +163,16 @@ class SendTracker {
   /** Memory granted to this send while it waited, not yet used by a batch. */
   credit = 0;
   /** Pooled buffers handed over with that memory (counted in it), for its next full-size batches. */
-  readonly bufs: Uint8Array[] = [];
+  bufs: Uint8Array[] | null = null;
   /** Some of its messages are appended: it waits at the head of the memory queue. */
   started = false;
-  readonly results = new Map<PartitionState, RecordMetadata>();
+  /**
+   * One RecordMetadata per partition written to: the first inline (most sends write to one),
+   * the others in a Map made when a second partition answers.
+   */
+  private firstPs: PartitionState | null = null;
+  private first: RecordMetadata | null = null;
+  private more: Map<PartitionState, RecordMetadata> | null = null;
   readonly promise: Promise<RecordMetadata[]>;
   private resolve!: (r: RecordMetadata[]) => void;
   private reject!: (e: Error) => void;
@@ -179,17 +185,21 @@ class SendTracker {
   }
 
   done(ps: PartitionState, baseOffset: number, logAppendTime: number, logStartOffset: number): void {
-    const r = this.results.get(ps);
-    if (r === undefined)
-      this.results.set(ps, {
+    const r = this.firstPs === ps ? this.first : (this.more?.get(ps) ?? null);
+    if (r === null) {
+      const m: RecordMetadata = {
         topicName: ps.topic.name,
         partition: ps.index,
         errorCode: 0,
         baseOffset,
         logAppendTime,
         logStartOffset,
-      });
-    else if (baseOffset >= 0 && (r.baseOffset < 0 || baseOffset < r.baseOffset)) r.baseOffset = baseOffset;
+      };
+      if (this.first === null) {
+        this.firstPs = ps;
+        this.first = m;
+      } else (this.more ??= new Map()).set(ps, m);
+    } else if (baseOffset >= 0 && (r.baseOffset < 0 || baseOffset < r.baseOffset)) r.baseOffset = baseOffset;
     this.pending--;
     this.check();
   }
@@ -202,7 +212,9 @@ class SendTracker {
   private check(): void {
     if (this.sealed && this.pending === 0 && !this.settled) {
       this.settled = true;
-      this.resolve([...this.results.values()]);
+      const out: RecordMetadata[] = this.first === null ? [] : [this.first];
+      if (this.more !== null) for (const m of this.more.values()) out.push(m);
+      this.resolve(out);
     }
   }
 
@@ -525,10 +537,10 @@ export class Producer {
 
   /** Every message of a send is appended (or it failed): give back unused memory, seal it. */
   private endSend(tracker: SendTracker): Promise<RecordMetadata[]> {
-    if (tracker.credit > 0 || tracker.bufs.length > 0) {
+    if (tracker.credit > 0 || (tracker.bufs !== null && tracker.bufs.length > 0)) {
       this.bufferedBytes_ -= tracker.credit;
       tracker.credit = 0;
-      for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
+      if (tracker.bufs !== null) for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
       this.wake();
     }
     tracker.seal();
@@ -665,7 +677,7 @@ export class Producer {
   ): Batch {
     let buf: Uint8Array | undefined;
     if (cap === this.batchLimit()) {
-      buf = tracker.bufs.pop();
+      buf = tracker.bufs?.pop();
       if (buf === undefined && this.pool.length > 0) {
         buf = this.pool.pop()!;
         this.pooled -= buf.length;
@@ -1217,7 +1229,7 @@ export class Producer {
   private grant(n: number, t: SendTracker): void {
     this.bufferedBytes_ += n;
     if (n === this.batchLimit() && this.pool.length > 0) {
-      t.bufs.push(this.pool.pop()!);
+      (t.bufs ??= []).push(this.pool.pop()!);
       this.pooled -= n;
     }
     this.trimPool();
