@@ -92,6 +92,8 @@ export interface Driver {
   readonly scale?: number;
   /** The same for W5 alone (NATS: one stream per partition makes W5 slow). */
   readonly w5Scale?: number;
+  /** The client is a child process (kcat): its CPU, once it exits, is the client's. */
+  readonly childClient?: boolean;
   open(): Promise<void>;
   close(): Promise<void>;
   /**
@@ -647,7 +649,8 @@ function runKcat(
  * every message is acknowledged; consume: kcat -C -p 0 -o beginning -c N -e, one byte printed per
  * message (counted). The time is kcat's spawn to its exit, minus its start-up (process,
  * librdkafka, bootstrap metadata, connection: what Milena's driver does before its timed part),
- * measured in open() as the median of 3 runs of one message. batchSize: librdkafka's batch.size
+ * measured in open() as the median of 3 runs of one message. Its CPU is the client column
+ * (kcat's, read once it exits: cutime/cstime). batchSize: librdkafka's batch.size
  * (default 1,000,000, with batch.num.messages 10,000 and linger.ms 5); absent = kcat's defaults.
  */
 export class KcatDriver implements Driver {
@@ -657,6 +660,7 @@ export class KcatDriver implements Driver {
   readonly label: string;
   readonly phases: Phase[] = ["W1 produce acks=1", "W3 consume", "W1 produce acks=-1"];
   readonly latency = false;
+  readonly childClient = true;
   private admin!: ReturnType<Milena["admin"]>;
   private milena: Milena;
   private readonly dir = fs.mkdtempSync(join(tmpdir(), "milena-bench-kcat-"));
