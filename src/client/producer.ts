@@ -821,7 +821,14 @@ export class Producer {
         this.connectBroker(node);
         continue;
       }
-      while (set.size > 0 && conn.canSend) if (!this.sendOne(conn, node, set, now)) break;
+      if (!conn.canSend) continue;
+      // Slots often free together (the broker answers a burst at once): one write for them all.
+      conn.cork();
+      try {
+        while (set.size > 0 && conn.canSend) if (!this.sendOne(conn, node, set, now)) break;
+      } finally {
+        conn.uncork();
+      }
     }
   }
 

@@ -155,6 +155,14 @@ class TcpTransport implements Transport {
     return this.socket.writableLength;
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   close(): void {
     this.closedByUs = true;
     this.socket.destroy();
