@@ -965,7 +965,10 @@ export class Producer {
     conn.send(produceCodec, version, req).then(
       (res) => {
         this.onResponse(batches, res, conn);
-        this.scheduleDrain();
+        // Now, not after the microtasks queued meanwhile: replies often come in a burst (their
+        // slots all free already) and the sends their memory woke would first encode a batch
+        // each; the next requests, from batches already closed, go out before that, in one write.
+        this.drain();
       },
       (e) => {
         for (const b of batches) this.retryOrFail(b, e);
