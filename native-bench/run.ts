@@ -62,6 +62,8 @@ import {
   IN_FLIGHT,
   IoredisDriver,
   KafkajsDriver,
+  KCAT,
+  KcatDriver,
   MilenaClientDriver,
   MilenaLeanDriver,
   NatsJsDriver,
@@ -595,7 +597,17 @@ async function main(): Promise<void> {
       new MilenaLeanDriver("websocket", broker.wsPort, broker.pid, e2eConfig.window, e2eConfig.fetchMaxBytes),
       new MilenaLeanDriver("tcp", broker.kafkaPort, broker.pid, e2eConfig.window, e2eConfig.fetchMaxBytes),
     ];
+    all.push(
+      new MilenaClientDriver("websocket", `ws://127.0.0.1:${broker.wsPort}`, broker.pid, true, {}, true),
+      new MilenaClientDriver("tcp", `127.0.0.1:${broker.kafkaPort}`, broker.pid, true, {}, true),
+    );
     if (!profile) all.push(new KafkajsDriver(broker.kafkaPort, broker.pid));
+    if (!profile && fs.existsSync(KCAT))
+      all.push(
+        new KcatDriver(broker.kafkaPort, broker.pid),
+        new KcatDriver(broker.kafkaPort, broker.pid, 16384),
+      );
+    else if (!profile) notes.push(`kcat not benchmarked: ${KCAT} not found`);
     if (nats) all.push(new NatsLeanDriver(nats.port, nats.pid), new NatsJsDriver(nats.port, nats.pid));
     if (redis) all.push(new RedisLeanDriver(redis.port, redis.pid), new IoredisDriver(redis.port, redis.pid));
     const pick = (process.env.BENCH_DRIVERS ?? "").split(",").filter(Boolean);
