@@ -21,6 +21,8 @@ export interface BenchBrokerOptions {
 export class BenchBroker {
   kafkaPort = 0;
   wsPort = 0;
+  /** The HTTP listener's port (metrics.listener; 0: off). */
+  metricsPort = 0;
   /** Each listener's bound port, by name (PLAINTEXT, SSL, SASL_PLAINTEXT, ...), from the started line. */
   listenerPorts: Record<string, number> = {};
   output = "";
@@ -47,6 +49,8 @@ export class BenchBroker {
     const overrides: Record<string, string | number> = {
       "log.dirs": logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "schema.registry.listeners": "",
+      "metrics.listener": "127.0.0.1:0",
       ...opts.overrides,
     };
     const args = [...(opts.nodeFlags ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
@@ -64,12 +68,16 @@ export class BenchBroker {
         buf += d.toString();
         b.output += d.toString();
         // The whole line (its listeners= map may follow the ports).
-        const m = /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?\n/.exec(buf);
+        const m =
+          /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?(?: metrics=(\d+|off))?\n/.exec(
+            buf,
+          );
         if (m) {
           b.startMs = performance.now() - t0;
           b.openedLine = /opened \d+ partition\(s\)[^\n]*/.exec(b.output)?.[0] ?? "";
           b.kafkaPort = Number(m[1]);
           b.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          b.metricsPort = m[4] === undefined || m[4] === "off" ? 0 : Number(m[4]);
           for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
             const at = pair.lastIndexOf(":");
             b.listenerPorts[pair.slice(0, at)] = Number(pair.slice(at + 1));

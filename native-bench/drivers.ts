@@ -8,8 +8,12 @@
 //                     consumer.batches() (records decoded) from offset 0
 //   milena lean       the lean client (client.ts): pre-built 16 KiB batches, 64 requests in
 //                     flight; fetches walk batch headers only (what the broker alone can do)
+//   milena client,    the same with the client's defaults (16 KiB batches, 5 requests in
+//     defaults        flight, 1 MiB per partition per fetch): what a user gets untuned
 //   kafkajs           kafkajs 2.2.4 over TCP: send() of 1,000 messages, 8 in flight; a group
 //                     consumer with eachBatch
+//   kcat              kcat (librdkafka) over TCP, at its defaults and with 16 KiB batches:
+//                     kcat -P of newline-separated values from a file; kcat -C -o beginning -c N
 //   nats lean         raw NATS protocol (nats_lean.ts): PUB with a reply subject, pipelines of
 //                     1,000, 8 in flight; an ack-none pull consumer, batches of 10,000, 2 pulls
 //                     in flight; a push consumer for latency
@@ -20,7 +24,11 @@
 //   ioredis           npm `ioredis`: pipeline() of 1,000 XADD, 8 in flight; xrangeBuffer COUNT
 //                     10,000; xreadBuffer BLOCK for latency
 
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import {
@@ -84,6 +92,8 @@ export interface Driver {
   readonly scale?: number;
   /** The same for W5 alone (NATS: one stream per partition makes W5 slow). */
   readonly w5Scale?: number;
+  /** The client is a child process (kcat): its CPU, once it exits, is the client's. */
+  readonly childClient?: boolean;
   open(): Promise<void>;
   close(): Promise<void>;
   /**
@@ -215,17 +225,27 @@ export class MilenaClientDriver implements Driver {
    * topic: how its topics are created (the cluster part: replication factor 3 and
    * min.insync.replicas 2; default: the broker's defaults).
    */
+  /**
+   * defaults: the producer and consumer with the client's defaults (batchSize 16 KiB, lingerMs 0,
+   * 5 requests in flight; 1 MiB per partition per fetch): W1 and W3 only, listed apart.
+   */
   constructor(
     readonly transport: TransportName,
     private readonly bootstrap: string,
     readonly serverPid: number,
     private readonly idempotent = true,
     private readonly topic: TopicSettings = {},
+    private readonly defaults = false,
   ) {
-    this.client = idempotent ? "milena client" : "milena client, idempotence off";
-    this.label = `milena client / ${transport}${idempotent ? "" : ", idempotence off"}`;
+    const variant = defaults ? ", defaults" : idempotent ? "" : ", idempotence off";
+    this.client = `milena client${variant}`;
+    this.label = `milena client / ${transport}${variant}`;
     if (!idempotent) {
       this.phases = ["W1 produce acks=-1"];
+      this.latency = false;
+    }
+    if (defaults) {
+      this.phases = ["W1 produce acks=1", "W3 consume", "W1 produce acks=-1"];
       this.latency = false;
     }
   }
@@ -261,11 +281,11 @@ export class MilenaClientDriver implements Driver {
     onStart: () => void,
   ) {
     await this.admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, ...this.topic }] });
-    const producer = this.milena.producer({
-      acks,
-      ...producerTuning(partitions),
-      ...(this.idempotent ? {} : { idempotent: false }),
-    });
+    const producer = this.milena.producer(
+      this.defaults
+        ? { acks }
+        : { acks, ...producerTuning(partitions), ...(this.idempotent ? {} : { idempotent: false }) },
+    );
     await producer.connect();
     const msgs = this.messages(partitions, valueBytes);
     // Not timed: the producer's first metadata lookup for the topic.
@@ -284,10 +304,11 @@ export class MilenaClientDriver implements Driver {
   }
 
   async consume(name: string, records: number, _valueBytes: number, _chains: number, onStart: () => void) {
-    const consumer = this.milena.consumer({
-      autoOffsetReset: "earliest",
-      maxBytesPerPartition: 8 << 20,
-    });
+    const consumer = this.milena.consumer(
+      this.defaults
+        ? { autoOffsetReset: "earliest" }
+        : { autoOffsetReset: "earliest", maxBytesPerPartition: 8 << 20 },
+    );
     await consumer.connect();
     await consumer.assign([{ topic: name, offset: 0 }]);
     onStart();
@@ -587,6 +608,196 @@ export class KafkajsDriver implements Driver {
     await producer.disconnect();
     await this.drop(name);
     return lat;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// kcat (librdkafka) against Milena: the fastest real client, as a reference for Milena's own
+
+export const KCAT = "/usr/bin/kcat";
+
+/**
+ * Run kcat; resolves once it exits 0 with its wall time, its stdout byte count, when its first
+ * stdout bytes came (ms after spawn; -1: none) and how many, and its stderr.
+ */
+function runKcat(
+  args: string[],
+  stdinFile: string | null,
+): Promise<{ ms: number; outBytes: number; firstMs: number; firstBytes: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const stdin = stdinFile === null ? "ignore" : fs.openSync(stdinFile, "r");
+    const t0 = performance.now();
+    const child = spawn(KCAT, args, { stdio: [stdin, "pipe", "pipe"] });
+    if (typeof stdin === "number") fs.closeSync(stdin);
+    let outBytes = 0;
+    let firstMs = -1;
+    let firstBytes = 0;
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      if (firstMs < 0) {
+        firstMs = performance.now() - t0;
+        firstBytes = d.length;
+      }
+      outBytes += d.length;
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const ms = performance.now() - t0;
+      if (code === 0) resolve({ ms, outBytes, firstMs, firstBytes, stderr });
+      else reject(new Error(`kcat ${args.join(" ")} exited with ${code}: ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+/**
+ * kcat -P / -C against Milena over TCP. Produce: kcat -P reads newline-separated values (100 B
+ * of printable random bytes, so no delimiter inside) from a file written once, and exits when
+ * every message is acknowledged; consume: kcat -C -p 0 -o beginning -c N -e, one byte printed per
+ * message (counted). Produce time: kcat's spawn to its exit, minus its start-up (process,
+ * librdkafka, bootstrap metadata, connection: what Milena's driver does before its timed part),
+ * measured in open() as the median of 3 runs of one message. Consume time: from kcat's first
+ * output (its first stdout chunk, a few thousand records in) to its exit, scaled to every record. Its CPU is the client column
+ * (kcat's, read once it exits: cutime/cstime). batchSize: librdkafka's batch.size
+ * (default 1,000,000, with batch.num.messages 10,000 and linger.ms 5); absent = kcat's defaults.
+ */
+export class KcatDriver implements Driver {
+  readonly system = "milena";
+  readonly client: string;
+  readonly transport = "tcp";
+  readonly label: string;
+  readonly phases: Phase[] = ["W1 produce acks=1", "W3 consume", "W1 produce acks=-1"];
+  readonly latency = false;
+  readonly childClient = true;
+  private admin!: ReturnType<Milena["admin"]>;
+  private milena: Milena;
+  private readonly dir = fs.mkdtempSync(join(tmpdir(), "milena-bench-kcat-"));
+  private readonly inputs = new Map<string, string>();
+  private produceStartMs = 0;
+  private consumeStartMs = 0;
+
+  constructor(
+    private readonly port: number,
+    readonly serverPid: number,
+    private readonly batchSize?: number,
+  ) {
+    const variant = batchSize === undefined ? "" : `, ${batchSize >> 10} KiB batches`;
+    this.client = `kcat${variant}`;
+    this.label = `kcat / tcp${variant}`;
+    this.milena = new Milena({ bootstrap: `127.0.0.1:${port}`, clientId: "bench-kcat-admin" });
+  }
+
+  private common(): string[] {
+    return ["-b", `127.0.0.1:${this.port}`, "-q", "-X", "api.version.request=true"];
+  }
+
+  private produceArgs(topic: string, acks: number): string[] {
+    const args = ["-P", ...this.common(), "-t", topic, "-p", "0", "-X", `acks=${acks}`];
+    if (this.batchSize !== undefined) args.push("-X", `batch.size=${this.batchSize}`);
+    return args;
+  }
+
+  private consumeArgs(topic: string, count: number): string[] {
+    return [
+      "-C",
+      ...this.common(),
+      "-t",
+      topic,
+      "-p",
+      "0",
+      "-o",
+      "beginning",
+      "-c",
+      String(count),
+      "-e",
+      "-f",
+      ".",
+    ];
+  }
+
+  /** A file of `records` newline-terminated printable values of `valueBytes` (written once). */
+  private input(records: number, valueBytes: number): string {
+    const key = `${records}/${valueBytes}`;
+    let path = this.inputs.get(key);
+    if (path === undefined) {
+      path = join(this.dir, `in-${records}-${valueBytes}`);
+      const fd = fs.openSync(path, "w");
+      const chunk = 10_000;
+      for (let done = 0; done < records; done += chunk) {
+        const n = Math.min(chunk, records - done);
+        const b = randomBytes(n * (valueBytes + 1));
+        for (let i = 0; i < b.length; i++) b[i] = 33 + (b[i] % 94); // printable ASCII
+        for (let r = 1; r <= n; r++) b[r * (valueBytes + 1) - 1] = 10;
+        fs.writeSync(fd, b);
+      }
+      fs.closeSync(fd);
+      this.inputs.set(key, path);
+    }
+    return path;
+  }
+
+  async open(): Promise<void> {
+    if (!fs.existsSync(KCAT)) throw new Error(`${KCAT} not found (apt-get install kcat)`);
+    this.admin = this.milena.admin();
+    await this.admin.connect();
+    const topic = `kcat-start-${this.batchSize ?? "default"}`;
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const one = this.input(1, 100);
+    const p: number[] = [];
+    const c: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      p.push((await runKcat(this.produceArgs(topic, 1), one)).ms);
+      c.push((await runKcat(this.consumeArgs(topic, 1), null)).ms);
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[1];
+    this.produceStartMs = median(p);
+    this.consumeStartMs = median(c);
+    await this.admin.deleteTopics({ topics: [topic] });
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async produce(
+    name: string,
+    _partitions: number,
+    records: number,
+    valueBytes: number,
+    acks: 1 | -1,
+    onStart: () => void,
+  ) {
+    await this.admin.createTopics({ topics: [{ topic: name, numPartitions: 1 }] });
+    const input = this.input(records, valueBytes);
+    onStart();
+    const r = await runKcat(this.produceArgs(name, acks), input);
+    if (/fail|error/i.test(r.stderr)) throw new Error(`${this.label}: ${r.stderr.slice(-2000)}`);
+    const offsets = await this.admin.fetchTopicOffsets(name);
+    const stored = Number(offsets[0]?.high ?? -1);
+    if (stored !== records) throw new Error(`${this.label}: ${stored} of ${records} records stored`);
+    return { ms: Math.max(1, r.ms - this.produceStartMs), records, wireBytes: 0 };
+  }
+
+  async consume(name: string, records: number, _valueBytes: number, _chains: number, onStart: () => void) {
+    onStart();
+    const r = await runKcat(this.consumeArgs(name, records), null);
+    if (r.outBytes !== records) throw new Error(`${this.label}: consumed ${r.outBytes} of ${records}`);
+    // From its first output (one byte per record, so the first chunk's records are left out) to
+    // its exit: no start-up in it. The start-up estimate is the fallback for a single chunk.
+    if (r.firstMs >= 0 && r.firstBytes < records && r.ms - r.firstMs > 0)
+      return { ms: ((r.ms - r.firstMs) * records) / (records - r.firstBytes), records, wireBytes: 0 };
+    return { ms: Math.max(1, r.ms - this.consumeStartMs), records, wireBytes: 0 };
+  }
+
+  async drop(name: string): Promise<void> {
+    await this.admin.deleteTopics({ topics: [name] });
+  }
+
+  latencyRun(): Promise<number[]> {
+    throw new Error("not measured");
   }
 }
 

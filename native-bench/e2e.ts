@@ -147,7 +147,7 @@ export async function runE2e(
     let meter: CpuMeter | null = null;
     let startUs = 0;
     const r = await run(() => {
-      meter = new CpuMeter(d.serverPid);
+      meter = new CpuMeter(d.serverPid, d.childClient === true);
       startUs = monotonicUs();
     });
     const endUs = monotonicUs();

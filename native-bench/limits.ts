@@ -1,8 +1,16 @@
 // The machine's limits, measured in the same run as the figures they bound:
 //
 //   fio sequential write   1 MiB blocks, buffered, one fsync at the end (--end_fsync=1), into a
-//                          fresh file (no preallocation, as a log appends): the disk's
-//                          sequential-write bandwidth, what a durable log can sustain
+//                          fresh file (no preallocation, as a log appends): writing and flushing
+//                          to the device, what a durable log can sustain
+//   fio buffered write     the same without the fsync, once as large as W1's run and once as
+//                          W2's: what an acks=1 run of that size can write through the page
+//                          cache. Small writes land in memory; past the kernel's dirty
+//                          threshold the writer is throttled to the writeback rate (on this
+//                          project's VM between 256 and 512 MiB, whatever vm.dirty_ratio says),
+//                          so each run is compared with the figure of its own size
+//   fio O_DIRECT write     1 MiB blocks, --direct=1: the device without the page cache (shown,
+//                          bounds nothing: a log writes through the cache)
 //   fio 64 KiB + fdatasync every 64 KiB write followed by fdatasync, appending: the cost of one
 //                          durable commit (acks=-1 group commit pays one per round)
 //   loopback TCP           node:net client -> node:net server in another process, 64 KiB writes
@@ -38,6 +46,10 @@ export interface Limits {
   rows: LimitRow[];
   /** MB/s (10^6), or NaN when not measured. */
   fioSeqMBs: number;
+  /** fio buffered, no fsync, as large as W1's and W2's runs (what acks=1 can write). */
+  fioCachedMBs: { w1: number; w2: number };
+  /** fio --direct=1 (the device). */
+  fioDirectMBs: number;
   fioSyncWritesPerSec: number;
   fioSyncLatencyMs: number;
   tcpMBs: number;
@@ -79,7 +91,12 @@ export function hasFio(): boolean {
   return false;
 }
 
-async function fioSeq(dir: string, bytes: number): Promise<number> {
+/** fio's sequential write of 1 MiB blocks: "fsync" flushes at the end, "cached" never, "direct" bypasses the page cache. */
+async function fioSeq(
+  dir: string,
+  bytes: number,
+  mode: "fsync" | "cached" | "direct" = "fsync",
+): Promise<number> {
   const file = join(dir, "fio-seq.dat");
   try {
     const j = await fio([
@@ -89,7 +106,7 @@ async function fioSeq(dir: string, bytes: number): Promise<number> {
       "--bs=1M",
       `--size=${bytes}`,
       "--ioengine=psync",
-      "--end_fsync=1",
+      ...(mode === "fsync" ? ["--end_fsync=1"] : mode === "direct" ? ["--direct=1"] : []),
       "--fallocate=none",
     ]);
     return j.write.bw_bytes / 1e6;
@@ -252,9 +269,15 @@ function crcMBs(): number {
   return (8 * size) / ms / 1e3;
 }
 
-export async function measureLimits(quick: boolean, log: (line: string) => void): Promise<Limits> {
+/** `runBytes`: the bytes W1 and W2 store, the sizes of the buffered writes they are compared with. */
+export async function measureLimits(
+  quick: boolean,
+  log: (line: string) => void,
+  runBytes: { w1: number; w2: number },
+): Promise<Limits> {
   const reps = quick ? 1 : 3;
-  const seqBytes = quick ? 128 << 20 : 2048 << 20;
+  // 2 GiB is 2 ** 31: past int32, so not a shift (2048 << 20 is negative).
+  const seqBytes = quick ? 128 << 20 : 2 * 2 ** 30;
   const loopBytes = quick ? 128 << 20 : 1024 << 20;
   const dir = fs.mkdtempSync(join(tmpdir(), "milena-bench-limits-"));
   const missing: string[] = [];
@@ -262,6 +285,9 @@ export async function measureLimits(quick: boolean, log: (line: string) => void)
   if (!withFio) missing.push("fio (Debian: apt-get install fio): no disk figures");
   const runs = {
     seq: [] as number[],
+    cachedW1: [] as number[],
+    cachedW2: [] as number[],
+    direct: [] as number[],
     sync: [] as number[],
     lat: [] as number[],
     tcp: [] as number[],
@@ -273,6 +299,9 @@ export async function measureLimits(quick: boolean, log: (line: string) => void)
     for (let r = 0; r < reps; r++) {
       if (withFio) {
         runs.seq.push(await fioSeq(dir, seqBytes));
+        runs.cachedW1.push(await fioSeq(dir, runBytes.w1, "cached"));
+        runs.cachedW2.push(await fioSeq(dir, runBytes.w2, "cached"));
+        runs.direct.push(await fioSeq(dir, seqBytes, "direct"));
         const s = await fioSync(dir, quick ? 1 : 3);
         runs.sync.push(s.writes);
         runs.lat.push(s.latMs);
@@ -282,7 +311,8 @@ export async function measureLimits(quick: boolean, log: (line: string) => void)
       mem.push(memcpyMBs());
       crc.push(crcMBs());
       log(
-        `limits: run ${r + 1}: fio seq ${runs.seq.at(-1)?.toFixed(0) ?? "-"} MB/s, 64 KiB+fdatasync ` +
+        `limits: run ${r + 1}: fio seq ${runs.seq.at(-1)?.toFixed(0) ?? "-"} MB/s (buffered, no fsync ` +
+          `${runs.cachedW1.at(-1)?.toFixed(0) ?? "-"} / ${runs.cachedW2.at(-1)?.toFixed(0) ?? "-"}, O_DIRECT ${runs.direct.at(-1)?.toFixed(0) ?? "-"}), 64 KiB+fdatasync ` +
           `${runs.sync.at(-1)?.toFixed(0) ?? "-"} writes/s (${runs.lat.at(-1)?.toFixed(2) ?? "-"} ms each), tcp ` +
           `${runs.tcp.at(-1)!.toFixed(0)} MB/s, ws ${runs.ws.at(-1)!.toFixed(0)} MB/s, memcpy ${mem.at(-1)!.toFixed(0)} MB/s, ` +
           `crc32c ${crc.at(-1)!.toFixed(0)} MB/s`,
@@ -291,7 +321,12 @@ export async function measureLimits(quick: boolean, log: (line: string) => void)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const gib = (b: number) => `${b / (1 << 30) >= 1 ? `${b / (1 << 30)} GiB` : `${b / (1 << 20)} MiB`}`;
+  const gib = (b: number) =>
+    !Number.isFinite(b)
+      ? "unknown"
+      : b >= 1 << 30
+        ? `${(b / (1 << 30)).toFixed(1)} GiB`
+        : `${(b / (1 << 20)).toFixed(0)} MiB`;
   const rows: LimitRow[] = [];
   if (withFio) {
     rows.push(
@@ -300,7 +335,28 @@ export async function measureLimits(quick: boolean, log: (line: string) => void)
         value: median(runs.seq),
         unit: "MB/s",
         runs: runs.seq,
-        note: `${gib(seqBytes)}, fresh file in ${tmpdir()}`,
+        note: `${gib(seqBytes)}, fresh file in ${tmpdir()}; the bound of acks=-1 runs`,
+      },
+      {
+        name: "fio sequential write, 1 MiB blocks, buffered, no fsync, W1's size",
+        value: median(runs.cachedW1),
+        unit: "MB/s",
+        runs: runs.cachedW1,
+        note: `${gib(runBytes.w1)}; the bound of W1 and W5 at acks=1`,
+      },
+      {
+        name: "fio sequential write, 1 MiB blocks, buffered, no fsync, W2's size",
+        value: median(runs.cachedW2),
+        unit: "MB/s",
+        runs: runs.cachedW2,
+        note: `${gib(runBytes.w2)}; the bound of W2`,
+      },
+      {
+        name: "fio sequential write, 1 MiB blocks, O_DIRECT",
+        value: median(runs.direct),
+        unit: "MB/s",
+        runs: runs.direct,
+        note: `${gib(seqBytes)}; the device without the page cache (bounds no row)`,
       },
       {
         name: "fio 64 KiB write + fdatasync each, appending",
@@ -338,6 +394,11 @@ export async function measureLimits(quick: boolean, log: (line: string) => void)
   return {
     rows,
     fioSeqMBs: withFio ? median(runs.seq) : Number.NaN,
+    fioCachedMBs: {
+      w1: withFio ? median(runs.cachedW1) : Number.NaN,
+      w2: withFio ? median(runs.cachedW2) : Number.NaN,
+    },
+    fioDirectMBs: withFio ? median(runs.direct) : Number.NaN,
     fioSyncWritesPerSec: withFio ? median(runs.sync) : Number.NaN,
     fioSyncLatencyMs: withFio ? median(runs.lat) : Number.NaN,
     tcpMBs: median(runs.tcp),

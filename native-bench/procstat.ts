@@ -83,6 +83,17 @@ export function selfCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/**
+ * CPU of this process's children that exited and were reaped (cutime + cstime of
+ * /proc/self/stat), in ms: a client run as a child process (kcat), counted once it exits.
+ */
+export function reapedChildrenCpuMs(): number {
+  const stat = fs.readFileSync("/proc/self/stat", "utf8");
+  // fields after the command name (which may hold spaces), from field 3 (state) on
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) * TICK_MS;
+}
+
 export interface CpuShare {
   /** Broker main thread CPU as % of one core over the phase. */
   brokerMain: number;
@@ -100,16 +111,24 @@ export class CpuMeter {
   private m0: number;
   private t0: number;
 
-  constructor(private readonly pid: number) {
+  /** children: count the CPU of child processes that exit meanwhile as the client's (kcat). */
+  constructor(
+    private readonly pid: number,
+    private readonly children = false,
+  ) {
     this.b0 = threadTimes(pid);
-    this.c0 = selfCpuMs();
+    this.c0 = this.clientMs();
     this.m0 = machineBusyMs();
     this.t0 = performance.now();
   }
 
+  private clientMs(): number {
+    return selfCpuMs() + (this.children ? reapedChildrenCpuMs() : 0);
+  }
+
   stop(): CpuShare {
     const b1 = threadTimes(this.pid);
-    const c1 = selfCpuMs();
+    const c1 = this.clientMs();
     const m1 = machineBusyMs();
     const wall = performance.now() - this.t0;
     const pct = (ms: number) => (wall > 0 ? (100 * ms) / wall : 0);

@@ -6,10 +6,11 @@
 
 import * as fs from "node:fs";
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { HistogramTable, LATENCY_BUCKETS_SECONDS } from "../src/broker/metrics/histogram.ts";
 import { writeTopicConfigText } from "../src/broker/topic_config_store.ts";
 import { OpenFiles } from "../src/log/open_files.ts";
 import { PartitionState, type PartitionStateBuffers } from "../src/log/partition_state.ts";
-import { PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
+import { fsyncTimer, PartitionWriter, StorageError } from "../src/log/partition_writer.ts";
 import {
   type AbortedTxnsResult,
   type AppendMarkerResult,
@@ -50,9 +51,15 @@ interface WriterData {
   maxOpenPartitions: number;
   /** record.validation.enable: walk every record, or check batch headers only. */
   validateRecords: boolean;
+  /** The writers' fsync histogram (HistogramTable, a row per writer) and this writer's row. */
+  fsyncStats: SharedArrayBuffer;
+  writers: number;
+  index: number;
 }
 
 const data = workerData as WriterData;
+const fsyncs = new HistogramTable(LATENCY_BUCKETS_SECONDS, data.writers, data.fsyncStats);
+fsyncTimer.observe = (seconds) => fsyncs.observe(data.index, seconds);
 const ring = new RingReader(data.ring);
 const state = new PartitionState(data.state);
 const partitions = new Map<number, PartitionWriter>();

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { ClusterNode, type ClusterSecurity } from "../cluster/node.ts";
 import { zkBlocks } from "../cluster/producer_id_blocks.ts";
 import { ZkAcls, ZkSaslCredentials } from "../cluster/zk_security.ts";
+import { consoleHandler } from "../console/serve.ts";
 import { readerFiles } from "../log/partition_reader.ts";
 import { createPartitionState, PartitionState } from "../log/partition_state.ts";
 import { validTopicName } from "../log/segment_files.ts";
@@ -37,6 +38,7 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/offs
 import type { OffsetDeleteRequest } from "../protocol/offset_delete.ts";
 import type { OffsetFetchRequest } from "../protocol/offset_fetch.ts";
 import type { OffsetForLeaderEpochRequest } from "../protocol/offset_for_leader_epoch.ts";
+import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../protocol/record_validation.ts";
 import { CODECS } from "../protocol/registry.ts";
 import type {
   AlterUserScramCredentialsRequest,
@@ -56,6 +58,8 @@ import type {
   TxnOffsetCommitResponse,
   WriteTxnMarkersRequest,
 } from "../protocol/transactions.ts";
+import { SchemaRegistryService } from "../schema_registry/service.ts";
+import { checkRecordSet } from "../schema_registry/validation.ts";
 import type { Connection, Dispatcher, Handler } from "../transport/connection.ts";
 import { activeRequest } from "../transport/connection.ts";
 import { RequestMemory, ResponseMemory } from "../transport/request_memory.ts";
@@ -118,10 +122,15 @@ import {
   handleListTransactions,
   handleWriteTxnMarkers,
 } from "./handlers/transactions.ts";
+import type { HttpHandler } from "./http/handler.ts";
+import { brokerRoutes } from "./http/routes.ts";
+import { type HttpListener, startHttpListener } from "./http/server.ts";
 import { InternalTopic, isInternalTopic } from "./internal_topic.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { LogCleaner } from "./log_cleaner.ts";
 import { LogManager, type PartitionEntry, PartitionLimitError, type RecoveryReport } from "./log_manager.ts";
+import { brokerMetrics } from "./metrics/broker_metrics.ts";
+import { RequestMetrics } from "./metrics/request_metrics.ts";
 import { ProduceTracker } from "./produce_tracker.ts";
 import { fileBlocks, ProducerIdAllocator } from "./producer_ids.ts";
 import {
@@ -155,10 +164,14 @@ import { WriterPool } from "./writers.ts";
 export interface BoundPorts {
   /** The inter-broker listener's port (else the first TCP listener's). */
   kafka: number;
+  /** The HTTP listener's port (metrics.listener; null: off). */
+  metrics: number | null;
   /** The first WebSocket listener's port. */
   websocket: number | null;
   /** Every listener's port, by name. */
   listeners: Record<string, number>;
+  /** The Schema Registry's first listener's port (null: no registry). */
+  schemaRegistry: number | null;
 }
 
 function ringBytesFor(messageMaxBytes: number): number {
@@ -170,10 +183,22 @@ function ringBytesFor(messageMaxBytes: number): number {
 export class Broker {
   private readonly logLine: (line: string) => void;
   readonly ctx: BrokerContext;
-  readonly ports: BoundPorts = { kafka: 0, websocket: null, listeners: {} };
+  readonly ports: BoundPorts = {
+    kafka: 0,
+    metrics: null,
+    websocket: null,
+    listeners: {},
+    schemaRegistry: null,
+  };
   recovery: RecoveryReport | null = null;
   private readonly connections = new Set<Connection>();
   private readonly tcpServers: net.Server[] = [];
+  /** metrics.listener: /metrics, /healthz, /readyz (null: off, or not started yet). */
+  private http: HttpListener | null = null;
+  /** Request counts and latencies per API and version (null when metrics.listener is off). */
+  private readonly requestMetrics: RequestMetrics | null;
+  /** What start() is doing now (/readyz says it); null once started. */
+  private phase: string | null = "starting";
   private readonly wsListeners: WebSocketListener[] = [];
   private readonly handlers: (Handler | undefined)[] = [];
   private readonly creating = new Map<string, Promise<number>>();
@@ -201,6 +226,8 @@ export class Broker {
   private readonly jwks: JwksSource | null;
   private readonly sasl: SaslBackends;
   readonly coordinator: GroupCoordinator;
+  /** The Schema Registry (schema.registry.listeners; null when off, and in a cluster for now). */
+  readonly schemaRegistry: SchemaRegistryService | null = null;
 
   constructor(
     readonly config: BrokerConfig,
@@ -230,6 +257,7 @@ export class Broker {
       (l) => this.logLine(l),
     );
     const tracker = new ProduceTracker();
+    this.requestMetrics = config.metricsListener === null ? null : new RequestMetrics();
     this.ctx = {
       config,
       logs,
@@ -245,6 +273,7 @@ export class Broker {
       log: this.logLine,
       logger: this.logger,
       authorizer: ALLOW_ALL,
+      purgatory: { produce: 0, fetch: 0 },
     };
     const zkConnect = config.zookeeperConnect;
     if (config.authorizerEnabled) {
@@ -284,6 +313,16 @@ export class Broker {
       this.ctx.producerIds = new ProducerIdAllocator(zkBlocks(config.brokerId, () => cluster.zk));
     } else this.saslUsers = new FileSaslCredentials(config.saslCredentialsFile);
     this.offsetsTopic = offsetsTopic(this.ctx);
+    if (config.schemaRegistry !== null && zkConnect !== null)
+      config.warnings.push(
+        "the Schema Registry does not run in a cluster yet (zookeeper.connect is set): schema.registry.listeners is ignored",
+      );
+    else if (config.schemaRegistry !== null) {
+      const sr = new SchemaRegistryService(this.ctx, this.saslUsers);
+      this.schemaRegistry = sr;
+      this.ctx.schemaCheck = (topic, sides, records) =>
+        checkRecordSet(sr.registry, topic, sides, records, DEFAULT_MAX_UNCOMPRESSED_BYTES);
+    }
     this.cleaner = new LogCleaner({
       config,
       logs,
@@ -1214,6 +1253,8 @@ export class Broker {
 
   async start(): Promise<BoundPorts> {
     for (const w of this.config.warnings) this.logLine(`warning: ${w}`);
+    // First, so /readyz can say what the start is waiting for (ZooKeeper, recovery).
+    await this.startHttp();
     if (this.jwks !== null) {
       // No usable key at startup stops it, as Kafka (a typo in the URL is found now, not at the
       // first login).
@@ -1224,9 +1265,12 @@ export class Broker {
     }
     const cluster = this.ctx.cluster;
     // In a cluster the cluster id comes from ZooKeeper, and a broker id in use stops the start.
+    this.phase = "connecting to ZooKeeper";
     if (cluster !== null) this.ctx.logs.clusterId = await cluster.connect();
     if (cluster !== null) this.checkInterBrokerPrincipal();
+    this.phase = "opening logs";
     this.recovery = await this.ctx.logs.open();
+    this.phase = "loading group offsets and transactions";
     const r = this.recovery;
     this.logLine(
       `opened ${r.partitions} partition(s) from ${this.config.logDirs.join(", ")} ` +
@@ -1251,6 +1295,10 @@ export class Broker {
       if (ids > 0) this.logLine(`replayed ${ids} record(s) of ${TRANSACTION_STATE_TOPIC}`);
     }
     this.txnCoordinator.start();
+    if (this.schemaRegistry !== null) {
+      await this.schemaRegistry.start();
+      this.ports.schemaRegistry = this.schemaRegistry.ports[0] ?? null;
+    }
     this.cleaner.start();
     for (const n of r.notes) this.logLine(`recovery: ${n}`);
     for (const t of r.truncated) {
@@ -1258,6 +1306,7 @@ export class Broker {
         `recovery cut ${t.partition} segment ${t.segmentBase} at byte ${t.atByte} (${t.lostBytes} bytes): ${t.reason}`,
       );
     }
+    this.phase = "opening the listeners";
     const dispatcher: Dispatcher = {
       handlerFor: (k) => this.handlers[k],
       logger: this.logger,
@@ -1266,6 +1315,7 @@ export class Broker {
       responses: this.responseMemory,
       connectionResponseBytes: this.config.fetchMaxBytes,
       saslToken: (conn, token) => saslRawToken(this.ctx, this.sasl, conn, token),
+      requestMetrics: this.requestMetrics,
     };
     const admission = {
       admit: (ip: string) => this.admit(ip),
@@ -1330,8 +1380,71 @@ export class Broker {
       }));
     }
     this.startIdleSweep();
+    this.phase = "registering in ZooKeeper";
     if (cluster !== null) await cluster.register();
+    this.phase = null;
     return this.ports;
+  }
+
+  /** metrics.listener: the HTTP listener, its routes over this broker's state. */
+  private async startHttp(): Promise<void> {
+    const at = this.config.metricsListener;
+    if (at === null || this.requestMetrics === null) return;
+    const registry = brokerMetrics({
+      brokerId: this.config.brokerId,
+      logs: this.ctx.logs,
+      writers: this.ctx.writers,
+      requests: this.requestMetrics,
+      purgatory: this.ctx.purgatory,
+      connections: this.connections,
+      listeners: this.config.listeners.map((l) => l.name),
+      cluster: this.ctx.cluster,
+      groups: this.coordinator,
+      cleaner: this.cleaner,
+      highWatermark: (e) =>
+        this.ctx.cluster === null ? e.reader.logEndOffset : this.ctx.cluster.replicas.highWatermark(e),
+    });
+    const routes = brokerRoutes({ notReady: () => this.notReady(), registry, console: this.consoleRoute() });
+    try {
+      this.http = await startHttpListener(at.host, at.port, routes, (l) => this.logger.limited("http", l));
+    } catch (e) {
+      throw new Error(`metrics.listener: cannot listen on ${at.host}:${at.port}: ${(e as Error).message}`);
+    }
+    this.ports.metrics = this.http.port;
+    this.logLine(`HTTP (metrics, health) listening on ${at.host}:${this.http.port}`);
+  }
+
+  /**
+   * The web console at "/" (console.enabled): its page connects to console.websocket.listener at
+   * its advertised address (the bound port once the listeners are up), asking for a SASL login
+   * when that listener is SASL_*.
+   */
+  private consoleRoute(): HttpHandler | null {
+    const name = this.config.consoleListener;
+    if (name === null) return null;
+    const sec = this.config.listenerSecurity.get(name)!;
+    const sasl = usesSasl(sec.protocol) ? { mechanisms: this.config.saslEnabledMechanisms } : null;
+    return consoleHandler({
+      webSocketUrl: () => {
+        const a = this.config.advertised.find((l) => l.name === name)!;
+        const host = a.host.includes(":") && !a.host.startsWith("[") ? `[${a.host}]` : a.host;
+        return `${usesTls(sec.protocol) ? "wss" : "ws"}://${host}:${a.port}`;
+      },
+      sasl,
+    });
+  }
+
+  /** null when the broker serves, else why not (/readyz). */
+  notReady(): string | null {
+    if (this.stopping !== null) return "shutting down";
+    if (this.phase === "opening logs") {
+      const p = this.ctx.logs.recoveryProgress;
+      return `starting: opening logs (${p.done} of ${p.total} partition(s) opened)`;
+    }
+    if (this.phase !== null) return `starting: ${this.phase}`;
+    if (this.ctx.cluster !== null && !this.ctx.cluster.replicas.registered)
+      return "not registered in ZooKeeper";
+    return null;
   }
 
   /**
@@ -1402,7 +1515,7 @@ export class Broker {
     };
     process.on("uncaughtException", (e) => report("uncaught error", e));
     process.on("unhandledRejection", (e) => report("unhandled rejection", e));
-    // SIGUSR2: one line of where memory is (an operator's quick look; metrics come later).
+    // SIGUSR2: one line of where memory is (an operator's quick look; /metrics has the rest).
     process.on("SIGUSR2", () => this.logLine(this.memoryReport()));
   }
 
@@ -1431,6 +1544,8 @@ export class Broker {
     // A cluster member first hands its leaderships to other brokers (controlled shutdown).
     await this.ctx.cluster?.controlledShutdown();
     if (this.idleSweep) clearInterval(this.idleSweep);
+    await this.schemaRegistry?.stop();
+    await this.http?.close();
     for (const ws of this.wsListeners) ws.close();
     const closed = Promise.all(
       this.tcpServers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),

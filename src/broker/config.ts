@@ -637,10 +637,47 @@ export const KEYS: Record<string, KeyDef> = {
     default: "true",
     doc: "Milena: the writers walk every produced record (and decompress compressed batches) as Kafka's LogValidator; false checks only batch headers and CRCs (for measuring the cost, or producers trusted completely)",
   },
+  "metrics.listener": {
+    kind: "string",
+    default: "127.0.0.1:9644",
+    doc: "Milena: host:port of the HTTP listener serving /metrics (Prometheus text format), /healthz and /readyz (GET and HEAD only); empty or off: none",
+  },
+  "console.enabled": {
+    kind: "bool",
+    default: "true",
+    doc: "Milena: serve the web console at / on the HTTP listener (metrics.listener)",
+  },
+  "console.websocket.listener": {
+    kind: "string",
+    default: "",
+    doc: "Milena: the WebSocket listener (a name in listeners, e.g. WEBSOCKET_SASL_SSL) the console's page connects to, at its advertised address; empty: the first WebSocket listener",
+  },
   "websocket.allowed.origins": {
     kind: "list",
     default: "",
     doc: "Origins (scheme://host[:port]) whose browser pages may use the WebSocket listener; empty: this host only; * : any",
+  },
+  "schema.registry.listeners": {
+    kind: "list",
+    default: "http://127.0.0.1:8081",
+    doc: "Milena: where the Schema Registry (Confluent's REST API) listens, http://host:port or https://host:port (TLS with ssl.key.location and ssl.certificate.location); empty: no registry",
+  },
+  "schema.registry.authentication.method": {
+    kind: "string",
+    default: null,
+    doc: "Milena: NONE, or BASIC (HTTP Basic, checked against the SCRAM users as SASL PLAIN is); default BASIC when a listener uses SASL, else NONE",
+  },
+  "schema.registry.max.request.bytes": {
+    kind: "int",
+    default: "1048576",
+    doc: "Milena: largest request body the Schema Registry reads (a schema with its JSON envelope); larger ones get 413",
+    min: 1024,
+  },
+  "schema.registry.max.schemas": {
+    kind: "int",
+    default: "10000",
+    doc: "Milena: schema versions the Schema Registry holds, all subjects together (soft-deleted ones count); a registration beyond gets 42205",
+    min: 1,
   },
 };
 
@@ -729,6 +766,10 @@ function oauthBearerConfig(values: Map<string, unknown>): OAuthBearerConfig {
 
 export interface BrokerConfig {
   brokerId: number;
+  /** metrics.listener: the HTTP listener's address (null: off). */
+  metricsListener: { host: string; port: number } | null;
+  /** console.enabled and console.websocket.listener: the WebSocket listener the console uses (null: no console). */
+  consoleListener: string | null;
   listeners: Listener[];
   advertised: Listener[];
   /** Each listener's security protocol and transport, by name. */
@@ -790,6 +831,8 @@ export interface BrokerConfig {
   logMaxOpenFiles: number;
   recordValidation: boolean;
   websocketAllowedOrigins: string[];
+  /** schema.registry.*: null when schema.registry.listeners is empty. */
+  schemaRegistry: SchemaRegistryConfig | null;
   offsetsTopicPartitions: number;
   offsetsTopicSegmentBytes: number;
   offsetsTopicReplicationFactor: number;
@@ -831,6 +874,13 @@ export interface BrokerConfig {
   /** Every key with its effective value and where it came from. */
   effective: Map<string, { value: string | null; source: "default" | "static" }>;
   warnings: string[];
+}
+
+export interface SchemaRegistryConfig {
+  listeners: { tls: boolean; host: string; port: number }[];
+  authentication: "NONE" | "BASIC";
+  maxRequestBytes: number;
+  maxSchemas: number;
 }
 
 export interface SslConfig {
@@ -917,6 +967,52 @@ function parseListener(key: string, s: string): Listener {
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range`);
   return { name, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+function schemaRegistryConfig(
+  values: Map<string, unknown>,
+  listenerSecurity: Map<string, ListenerSecurity>,
+  ssl: SslConfig,
+): SchemaRegistryConfig | null {
+  const urls = values.get("schema.registry.listeners") as string[];
+  if (urls.length === 0) return null;
+  const listeners = urls.map((u) => {
+    const m = /^(https?):\/\/(\[[^\]]*\]|[^:/]*):(\d+)\/?$/i.exec(u);
+    if (!m)
+      throw new ConfigError(`schema.registry.listeners: "${u}" is not http://host:port or https://host:port`);
+    const port = Number(m[3]);
+    if (port > 65535) throw new ConfigError(`schema.registry.listeners: port ${port} is out of range`);
+    const tls = m[1].toLowerCase() === "https";
+    if (tls && (ssl.keyLocation === null || ssl.certificateLocation === null))
+      throw new ConfigError(
+        "schema.registry.listeners: an https listener needs ssl.key.location and ssl.certificate.location",
+      );
+    return { tls, host: m[2] === "" ? "0.0.0.0" : m[2].replace(/^\[|\]$/g, ""), port };
+  });
+  const method = values.get("schema.registry.authentication.method") as string | undefined;
+  let authentication: "NONE" | "BASIC";
+  if (method === undefined)
+    authentication = [...listenerSecurity.values()].some((l) => usesSasl(l.protocol)) ? "BASIC" : "NONE";
+  else if (method.toUpperCase() === "NONE" || method.toUpperCase() === "BASIC")
+    authentication = method.toUpperCase() as "NONE" | "BASIC";
+  else throw new ConfigError(`schema.registry.authentication.method: "${method}" is not NONE or BASIC`);
+  return {
+    listeners,
+    authentication,
+    maxRequestBytes: values.get("schema.registry.max.request.bytes") as number,
+    maxSchemas: values.get("schema.registry.max.schemas") as number,
+  };
+}
+
+/** host:port ([v6]:port), or null for empty / off (metrics.listener). */
+function parseHostPort(key: string, s: string): { host: string; port: number } | null {
+  const v = s.trim();
+  if (v === "" || v.toLowerCase() === "off") return null;
+  const m = /^(\[[^\]]+\]|[^:[\]\s]+):(\d{1,5})$/.exec(v);
+  if (!m) throw new ConfigError(`${key}: "${s}" is not host:port (or empty / off)`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ConfigError(`${key}: port ${port} is out of range (0-65535)`);
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
 }
 
 /** Build the broker config from file values then overrides (later wins). */
@@ -1152,15 +1248,24 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
       "websocket.allowed.origins=* lets any web page open in a browser on a host that reaches the WebSocket listener produce, consume and delete topics",
     );
   }
+  const schemaRegistry = schemaRegistryConfig(values, listenerSecurity, ssl);
   const zookeeperConnect = (values.get("zookeeper.connect") as string | undefined) ?? null;
   if (zookeeperConnect !== null && !/^[^/,\s]+:\d+(,[^/,\s]+:\d+)*(\/[^\s]*)?$/.test(zookeeperConnect))
     throw new ConfigError(
       `zookeeper.connect: "${zookeeperConnect}" is not host:port[,host:port...][/chroot]`,
     );
+  const consoleListener = consoleListenerOf(
+    values.get("console.enabled") as boolean,
+    values.get("console.websocket.listener") as string,
+    listeners,
+    listenerSecurity,
+  );
   if (zookeeperConnect === null && num("default.replication.factor") > 1)
     throw new ConfigError("default.replication.factor above 1 needs a cluster (zookeeper.connect)");
   return {
     brokerId: num("broker.id"),
+    metricsListener: parseHostPort("metrics.listener", values.get("metrics.listener") as string),
+    consoleListener,
     listeners,
     advertised,
     listenerSecurity,
@@ -1216,6 +1321,7 @@ export function resolveConfig(file: RawConfig, overrides: RawConfig = new Map())
     logMaxOpenFiles: num("log.max.open.files"),
     recordValidation: values.get("record.validation.enable") as boolean,
     websocketAllowedOrigins,
+    schemaRegistry,
     offsetsTopicPartitions: num("offsets.topic.num.partitions"),
     offsetsTopicSegmentBytes: num("offsets.topic.segment.bytes"),
     offsetsTopicReplicationFactor: num("offsets.topic.replication.factor"),
@@ -1270,6 +1376,27 @@ export function normaliseCleanupPolicy(items: readonly string[]): string | null 
   if (set.size === 0 || set.size !== items.length || [...set].some((s) => s !== "delete" && s !== "compact"))
     return null;
   return set.size === 2 ? "compact,delete" : [...set][0];
+}
+
+/** The listener the console's page uses: the named one (which must be a WebSocket listener) or the first WebSocket one. */
+function consoleListenerOf(
+  enabled: boolean,
+  named: string,
+  listeners: Listener[],
+  security: Map<string, ListenerSecurity>,
+): string | null {
+  if (!enabled) return null;
+  if (named === "") return listeners.find((l) => security.get(l.name)!.websocket)?.name ?? null;
+  const sec = security.get(named);
+  if (sec === undefined)
+    throw new ConfigError(
+      `console.websocket.listener: ${named} is not one of the listeners (${listeners.map((l) => l.name).join(", ")})`,
+    );
+  if (!sec.websocket)
+    throw new ConfigError(
+      `console.websocket.listener: ${named} is not a WebSocket listener (the console runs in a browser)`,
+    );
+  return named;
 }
 
 /** listener.name.<listener>.<mechanism>.sasl.jaas.config (Kafka's per-listener JAAS override). */

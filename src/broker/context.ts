@@ -23,6 +23,16 @@ export function autoCreateBudget(config: BrokerConfig): AutoCreateBudget {
   return { partitions: config.maxPartitionsPerRequest };
 }
 
+/**
+ * Requests parked waiting, as Kafka's purgatories hold them (/metrics reads these counts): acks=all
+ * produce partitions waiting to be durable (fsync; in a cluster, the in-sync replicas), and
+ * long-poll fetches waiting for data.
+ */
+export interface Purgatory {
+  produce: number;
+  fetch: number;
+}
+
 export interface BrokerContext {
   config: BrokerConfig;
   logs: LogManager;
@@ -55,4 +65,14 @@ export interface BrokerContext {
   logger: Logger;
   /** Kafka's ACLs (ALLOW_ALL without authorizer.class.name). */
   authorizer: AclAuthorizer;
+  purgatory: Purgatory;
+  /**
+   * Broker-side schema validation (schema_registry/validation.ts) of a record set for a topic
+   * whose overrides turn it on: null when it passes, else the reason. Absent: no registry here.
+   */
+  schemaCheck?: (
+    topic: string,
+    sides: { key: boolean; value: boolean; payload: boolean },
+    records: Uint8Array,
+  ) => string | null;
 }

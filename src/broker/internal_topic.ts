@@ -1,5 +1,5 @@
 // An internal topic as a coordinator's log: __consumer_offsets for the group coordinator,
-// __transaction_state for the transaction coordinator. Created on first use with its partition
+// __transaction_state for the transaction coordinator, _schemas for the Schema Registry. Created on first use with its partition
 // count, written through the writers like any produce (acks=-1: a change is answered only once it
 // is fsynced), and replayed at startup. In a ZooKeeper cluster it is a replicated topic like any
 // other (its replication factor capped to the live brokers), created through the controller; this
@@ -15,13 +15,14 @@ import { ZK_NODE_EXISTS, ZkError } from "../cluster/zookeeper.ts";
 import { randomTopicId } from "../log/partition_metadata.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { encodeBatch, markTransactional } from "../protocol/records.ts";
+import { SCHEMAS_TOPIC } from "../schema_registry/schemas_records.ts";
 import type { BrokerContext } from "./context.ts";
 import { OFFSETS_TOPIC } from "./groups/offsets_replay.ts";
 import { TRANSACTION_STATE_TOPIC } from "./txn/transaction_log.ts";
 
 /** The internal topics: listed as internal, written only by their coordinators, never deleted. */
 export function isInternalTopic(name: string): boolean {
-  return name === OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
+  return name === OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC || name === SCHEMAS_TOPIC;
 }
 
 /** Which internal topic, and how it is made and read back. */

@@ -76,6 +76,13 @@ export class LogCleaner {
   private readonly writing = new Map<string, Promise<void>>();
   /** Every clean done (tests, make bench), newest last; bounded. */
   readonly reports: CleanReport[] = [];
+  /** Totals over every clean since start (/metrics). */
+  readonly totals = { cleans: 0, bytesRead: 0, bytesWritten: 0, recordsRemoved: 0, seconds: 0 };
+
+  /** Partitions being cleaned right now. */
+  get cleaning(): number {
+    return this.inProgress.size;
+  }
 
   constructor(private readonly deps: LogCleanerDeps) {}
 
@@ -256,6 +263,12 @@ export class LogCleaner {
       durationMs: s.durationMs,
     };
     this.reports.push(report);
+    const tot = this.totals;
+    tot.cleans++;
+    tot.bytesRead += s.bytesRead;
+    tot.bytesWritten += s.bytesWritten;
+    tot.recordsRemoved += s.recordsRemoved;
+    tot.seconds += s.durationMs / 1000;
     if (this.reports.length > 1000) this.reports.shift();
     this.deps.log(
       `log cleaner: cleaned ${name} up to offset ${result.nextDirtyOffset}: ${mb(s.bytesRead)} -> ${mb(s.bytesWritten)} MB, ${s.recordsRemoved} record(s) removed (${s.tombstonesRemoved} tombstone(s)) in ${Math.round(s.durationMs)} ms${all ? "" : "; the log changed meanwhile, some groups left for the next round"}`,

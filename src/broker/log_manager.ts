@@ -137,6 +137,13 @@ export interface PartitionEntry {
   reader: PartitionReader;
   /** Fetches parked until this partition's log end moves. */
   waiters: Set<() => void>;
+  /**
+   * Client traffic (/metrics: Kafka's BrokerTopicMetrics, summed per topic when scraped): records
+   * and record batch bytes of Produce requests appended, record bytes Fetch returned to consumers.
+   */
+  messagesIn: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export interface TopicEntry {
@@ -196,6 +203,8 @@ export class LogManager {
   /** Replicas being created for the cluster (ensureReplica), by "topic\0partition". */
   private readonly replicaCreations = new Map<string, Promise<PartitionEntry>>();
   readonly bySlot: (PartitionEntry | undefined)[] = [];
+  /** Startup: partition directories the recovery pool has to open, and has opened (/metrics). */
+  readonly recoveryProgress = { total: 0, done: 0 };
   /**
    * Partition directories found at start that could not be opened (name -> why): left where they
    * are, offline, and never made again over their data (by the gap fill, a CreateTopics or an
@@ -401,6 +410,7 @@ export class LogManager {
         toOpen.push({ dir, name, logDir, tp, options });
       }
     }
+    this.recoveryProgress.total = toOpen.length;
     const progress = new RecoveryProgress(this.config.logDirs, this.info);
     const slotOf = (logDir: string) => this.config.logDirs.indexOf(logDir);
     progress.begin(toOpen.map((p) => ({ dir: p.dir, slot: slotOf(p.logDir) })));
@@ -415,6 +425,7 @@ export class LogManager {
       jobs.push(
         (pool.run(task) as Promise<OpenResult>).then((r) => {
           threads.add(r.threadId);
+          this.recoveryProgress.done += part.length;
           r.scans.forEach((scan, j) => {
             const p = part[j];
             progress.partitionDone(slotOf(p.logDir));
@@ -697,7 +708,18 @@ export class LogManager {
     const topic = t.name;
     const dir = join(logDir, partitionDirName(topic, partition));
     const reader = new PartitionReader(dir, slot, this.state, segments, t.logConfig.indexIntervalBytes);
-    const entry: PartitionEntry = { topic, partition, slot, logDir, dir, reader, waiters: new Set() };
+    const entry: PartitionEntry = {
+      topic,
+      partition,
+      slot,
+      logDir,
+      dir,
+      reader,
+      waiters: new Set(),
+      messagesIn: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
     t.partitions[partition] = entry;
     this.bySlot[slot] = entry;
     const closed = segments.slice(0, -1).map((g) => ({

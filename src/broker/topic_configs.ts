@@ -43,6 +43,13 @@ function cleanupPolicy(v: string): ReturnType<TopicConfigDef["check"]> {
     : { ok: true, value: p };
 }
 
+function bool(v: string): ReturnType<TopicConfigDef["check"]> {
+  const b = v.toLowerCase();
+  return b === "true" || b === "false"
+    ? { ok: true, value: b }
+    : { ok: false, error: `"${v}" is not true or false` };
+}
+
 function ratio(v: string): ReturnType<TopicConfigDef["check"]> {
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
@@ -133,6 +140,10 @@ export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
     value: (c) => (c.flushMs > 0 ? String(c.flushMs) : LONG_MAX),
     check: long(0),
   },
+  // Broker-side schema validation against the Schema Registry (schema_registry/validation.ts).
+  { name: "key.schema.validation", brokerKey: null, value: () => "false", check: bool },
+  { name: "value.schema.validation", brokerKey: null, value: () => "false", check: bool },
+  { name: "schema.validation.payload", brokerKey: null, value: () => "false", check: bool },
 ];
 
 const BY_NAME = new Map(TOPIC_CONFIGS.map((d) => [d.name, d]));

@@ -32,6 +32,7 @@ import {
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { createRingBuffer, Kind } from "../ring/layout.ts";
 import { RingWriter } from "../ring/ring_writer.ts";
+import { HistogramTable, LATENCY_BUCKETS_SECONDS } from "./metrics/histogram.ts";
 
 export interface Completion {
   tag: number;
@@ -105,6 +106,8 @@ export class WriterPool {
   /** Called with true when the backlog passes BACKLOG_HIGH_BYTES, false when it is back under LOW. */
   onBacklog: (high: boolean) => void = () => {};
   private backlogHigh = false;
+  /** fsync times, a row per writer, each row written by its writer thread (/metrics reads them). */
+  readonly fsyncs: HistogramTable;
 
   /**
    * maxOpenFiles: log.max.open.files, shared by the writers (each active segment is three
@@ -118,6 +121,8 @@ export class WriterPool {
     validateRecords = true,
   ) {
     const maxOpenPartitions = Math.max(4, Math.floor(maxOpenFiles / (3 * count)));
+    const fsyncStats = new SharedArrayBuffer(HistogramTable.bytes(LATENCY_BUCKETS_SECONDS, count));
+    this.fsyncs = new HistogramTable(LATENCY_BUCKETS_SECONDS, count, fsyncStats);
     for (let i = 0; i < count; i++) {
       const sab = createRingBuffer(ringBytes);
       const side = new MessageChannel();
@@ -129,6 +134,9 @@ export class WriterPool {
           side: side.port2,
           maxOpenPartitions,
           validateRecords,
+          fsyncStats,
+          writers: count,
+          index: i,
         },
         transferList: [side.port2],
         name: `partition-writer-${i}`,
@@ -157,6 +165,17 @@ export class WriterPool {
 
   get size(): number {
     return this.writers.length;
+  }
+
+  /** Writer i's ring bytes in use and capacity, and the entries and bytes waiting for room (/metrics). */
+  stats(i: number): { ringUsed: number; ringCapacity: number; backlogEntries: number; backlogBytes: number } {
+    const h = this.writers[i];
+    return {
+      ringUsed: h.ring.used,
+      ringCapacity: h.ring.capacity,
+      backlogEntries: h.backlog.length(),
+      backlogBytes: h.backlogBytes,
+    };
   }
 
   /** The writer that owns a slot: fixed for the slot's life. */

@@ -166,13 +166,15 @@ export async function main(argv: string[]): Promise<number> {
     await broker.stop().catch(() => {});
     return 1;
   }
-  // Tests and scripts read this line to find the bound ports.
+  // Tests and scripts read these lines to find the bound ports (the Schema Registry's on a line of
+  // its own, before the started line, so parsers of the started line are unaffected).
+  process.stdout.write(`milena schema.registry=${broker.ports.schemaRegistry ?? "off"}\n`);
   process.stdout.write(
     `milena started kafka=${broker.ports.kafka} websocket=${broker.ports.websocket ?? "off"} listeners=${Object.entries(
       broker.ports.listeners,
     )
       .map(([name, port]) => `${name}:${port}`)
-      .join(",")}\n`,
+      .join(",")} metrics=${broker.ports.metrics ?? "off"}\n`,
   );
   await stopRequested;
   await broker.stop();

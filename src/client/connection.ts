@@ -313,6 +313,15 @@ export class Connection {
     return this.transport?.bufferedAmount ?? 0;
   }
 
+  /** Requests sent until uncork() go out in one write (see Transport.cork). */
+  cork(): void {
+    this.transport?.cork?.();
+  }
+
+  uncork(): void {
+    this.transport?.uncork?.();
+  }
+
   /** Send a request at the agreed version and decode its reply (waits for a slot if needed). */
   async request<Req, Res, ReqIn>(
     codec: ApiCodec<Req, Res, ReqIn, unknown>,

@@ -69,6 +69,8 @@ function loadWs(): Promise<WebSocketFactory> {
           for (let i = 0; i <= last; i++) ws.send(chunks[i], { binary: true, fin: i === last });
           s?.uncork();
         };
+        like.cork = () => socket()?.cork();
+        like.uncork = () => socket()?.uncork();
         return like;
       };
     },

@@ -163,10 +163,16 @@ class SendTracker {
   /** Memory granted to this send while it waited, not yet used by a batch. */
   credit = 0;
   /** Pooled buffers handed over with that memory (counted in it), for its next full-size batches. */
-  readonly bufs: Uint8Array[] = [];
+  bufs: Uint8Array[] | null = null;
   /** Some of its messages are appended: it waits at the head of the memory queue. */
   started = false;
-  readonly results = new Map<PartitionState, RecordMetadata>();
+  /**
+   * One RecordMetadata per partition written to: the first inline (most sends write to one),
+   * the others in a Map made when a second partition answers.
+   */
+  private firstPs: PartitionState | null = null;
+  private first: RecordMetadata | null = null;
+  private more: Map<PartitionState, RecordMetadata> | null = null;
   readonly promise: Promise<RecordMetadata[]>;
   private resolve!: (r: RecordMetadata[]) => void;
   private reject!: (e: Error) => void;
@@ -179,17 +185,21 @@ class SendTracker {
   }
 
   done(ps: PartitionState, baseOffset: number, logAppendTime: number, logStartOffset: number): void {
-    const r = this.results.get(ps);
-    if (r === undefined)
-      this.results.set(ps, {
+    const r = this.firstPs === ps ? this.first : (this.more?.get(ps) ?? null);
+    if (r === null) {
+      const m: RecordMetadata = {
         topicName: ps.topic.name,
         partition: ps.index,
         errorCode: 0,
         baseOffset,
         logAppendTime,
         logStartOffset,
-      });
-    else if (baseOffset >= 0 && (r.baseOffset < 0 || baseOffset < r.baseOffset)) r.baseOffset = baseOffset;
+      };
+      if (this.first === null) {
+        this.firstPs = ps;
+        this.first = m;
+      } else (this.more ??= new Map()).set(ps, m);
+    } else if (baseOffset >= 0 && (r.baseOffset < 0 || baseOffset < r.baseOffset)) r.baseOffset = baseOffset;
     this.pending--;
     this.check();
   }
@@ -202,7 +212,9 @@ class SendTracker {
   private check(): void {
     if (this.sealed && this.pending === 0 && !this.settled) {
       this.settled = true;
-      this.resolve([...this.results.values()]);
+      const out: RecordMetadata[] = this.first === null ? [] : [this.first];
+      if (this.more !== null) for (const m of this.more.values()) out.push(m);
+      this.resolve(out);
     }
   }
 
@@ -432,43 +444,104 @@ export class Producer {
     });
   }
 
-  /** Send messages to several topics at once. */
-  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+  /**
+   * Send messages to several topics at once. As far as it can, synchronously: when its topics'
+   * metadata is known and the buffer has room (the usual case), the messages are encoded now and
+   * the send's own promise is all it makes; otherwise the rest waits (sendRest).
+   */
+  sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     if (this.state !== "connected")
-      throw new NotConnectedError(
-        this.state === "new" ? "producer.connect() first" : "the producer is disconnected",
+      return Promise.reject(
+        new NotConnectedError(
+          this.state === "new" ? "producer.connect() first" : "the producer is disconnected",
+        ),
       );
-    const acks = batch.acks ?? this.acks;
-    const compression = batch.compression === undefined ? this.compression : compressionId(batch.compression);
-    if (compression !== 0 && !this.platform.codecs.has(compression))
-      throw new UnsupportedCompressionTypeError(
-        `compression codec ${compression} is not available in this client`,
-      );
+    let acks: number;
+    let compression: number;
+    try {
+      acks = batch.acks ?? this.acks;
+      compression = batch.compression === undefined ? this.compression : compressionId(batch.compression);
+      if (compression !== 0 && !this.platform.codecs.has(compression))
+        throw new UnsupportedCompressionTypeError(
+          `compression codec ${compression} is not available in this client`,
+        );
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const lane = laneOf(acks, compression);
     const tracker = new SendTracker();
     const now = Date.now();
     try {
-      for (const tm of batch.topicMessages) {
+      const tms = batch.topicMessages;
+      for (let k = 0; k < tms.length; k++) {
+        const tm = tms[k];
+        const t = this.topics.get(tm.topic);
+        // metadata to load, or sends waiting for memory before this one (arrival order)
+        if (t === undefined || t.info === null || (this.memWaiters.length > 0 && !tracker.started))
+          return this.sendRest(batch, k, 0, false, lane, acks, compression, tracker, now);
+        const msgs = tm.messages;
+        if (msgs.length === 0) continue;
+        const i = this.appendMessages(t, msgs, 0, lane, acks, compression, tracker, now);
+        if (i < msgs.length) return this.sendRest(batch, k, i, true, lane, acks, compression, tracker, now);
+        tracker.started = true;
+      }
+    } catch (e) {
+      tracker.fail(e as Error);
+    }
+    return this.endSend(tracker);
+  }
+
+  /**
+   * The rest of a send, from topic k, message i on: after its topic's metadata, or after memory
+   * when `forMemory` (appendMessages stopped at i for this.memoryNeeded bytes).
+   */
+  private async sendRest(
+    batch: ProducerBatch,
+    k: number,
+    i: number,
+    forMemory: boolean,
+    lane: number,
+    acks: number,
+    compression: number,
+    tracker: SendTracker,
+    now: number,
+  ): Promise<RecordMetadata[]> {
+    try {
+      const tms = batch.topicMessages;
+      for (; k < tms.length; k++, i = 0, forMemory = false) {
+        const tm = tms[k];
         let t = this.topics.get(tm.topic);
         if (t === undefined || t.info === null) t = await this.loadTopic(tm.topic);
         const msgs = tm.messages;
-        let i = 0;
-        if (this.memWaiters.length > 0 && !tracker.started) await this.waitForMemory(0, tracker, false); // arrival order
-        while (i < msgs.length) {
+        if (!forMemory && this.memWaiters.length > 0 && !tracker.started)
+          await this.waitForMemory(0, tracker, false); // arrival order
+        for (;;) {
+          if (forMemory) {
+            await this.waitForMemory(this.memoryNeeded, tracker, tracker.started);
+            tracker.started = true;
+          }
+          if (i >= msgs.length) break;
           i = this.appendMessages(t, msgs, i, lane, acks, compression, tracker, now);
-          if (i < msgs.length) await this.waitForMemory(this.memoryNeeded, tracker, tracker.started);
-          tracker.started = true;
+          if (i >= msgs.length) {
+            tracker.started = true;
+            break;
+          }
+          forMemory = true;
         }
       }
     } catch (e) {
       tracker.fail(e as Error);
-    } finally {
-      if (tracker.credit > 0 || tracker.bufs.length > 0) {
-        this.bufferedBytes_ -= tracker.credit;
-        tracker.credit = 0;
-        for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
-        this.wake();
-      }
+    }
+    return this.endSend(tracker);
+  }
+
+  /** Every message of a send is appended (or it failed): give back unused memory, seal it. */
+  private endSend(tracker: SendTracker): Promise<RecordMetadata[]> {
+    if (tracker.credit > 0 || (tracker.bufs !== null && tracker.bufs.length > 0)) {
+      this.bufferedBytes_ -= tracker.credit;
+      tracker.credit = 0;
+      if (tracker.bufs !== null) for (const buf of tracker.bufs.splice(0)) this.recycle(buf);
+      this.wake();
     }
     tracker.seal();
     this.scheduleDrain();
@@ -604,7 +677,7 @@ export class Producer {
   ): Batch {
     let buf: Uint8Array | undefined;
     if (cap === this.batchLimit()) {
-      buf = tracker.bufs.pop();
+      buf = tracker.bufs?.pop();
       if (buf === undefined && this.pool.length > 0) {
         buf = this.pool.pop()!;
         this.pooled -= buf.length;
@@ -748,7 +821,14 @@ export class Producer {
         this.connectBroker(node);
         continue;
       }
-      while (set.size > 0 && conn.canSend) if (!this.sendOne(conn, node, set, now)) break;
+      if (!conn.canSend) continue;
+      // Slots often free together (the broker answers a burst at once): one write for them all.
+      conn.cork();
+      try {
+        while (set.size > 0 && conn.canSend) if (!this.sendOne(conn, node, set, now)) break;
+      } finally {
+        conn.uncork();
+      }
     }
   }
 
@@ -885,7 +965,10 @@ export class Producer {
     conn.send(produceCodec, version, req).then(
       (res) => {
         this.onResponse(batches, res, conn);
-        this.scheduleDrain();
+        // Now, not after the microtasks queued meanwhile: replies often come in a burst (their
+        // slots all free already) and the sends their memory woke would first encode a batch
+        // each; the next requests, from batches already closed, go out before that, in one write.
+        this.drain();
       },
       (e) => {
         for (const b of batches) this.retryOrFail(b, e);
@@ -1156,7 +1239,7 @@ export class Producer {
   private grant(n: number, t: SendTracker): void {
     this.bufferedBytes_ += n;
     if (n === this.batchLimit() && this.pool.length > 0) {
-      t.bufs.push(this.pool.pop()!);
+      (t.bufs ??= []).push(this.pool.pop()!);
       this.pooled -= n;
     }
     this.trimPool();

@@ -37,6 +37,12 @@ export interface Transport {
   /** Bytes accepted by send() and not yet written to the network. */
   readonly bufferedAmount: number;
   close(): void;
+  /**
+   * Hold the sends that follow until uncork() (nested calls count), then write them at once: a
+   * producer filling several request slots makes one syscall, not one per request. Optional.
+   */
+  cork?(): void;
+  uncork?(): void;
 }
 
 export type TcpConnector = (
@@ -64,6 +70,9 @@ export interface WebSocketLike {
    * entry's `ws` wrapper sends them as fragments of one message).
    */
   sendChunks?(chunks: readonly Uint8Array[]): void;
+  /** Hold writes until uncork() (the Node entry: the ws package's socket). Optional. */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /**
@@ -201,6 +210,14 @@ class WebSocketTransport implements Transport {
   private poll: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly ws: WebSocketLike) {}
+
+  cork(): void {
+    this.ws.cork?.();
+  }
+
+  uncork(): void {
+    this.ws.uncork?.();
+  }
 
   send(chunks: readonly Uint8Array[], total: number, onWritten?: () => void): void {
     const ws = this.ws;

@@ -97,6 +97,9 @@ export class ReplicaManager {
   controllerEpoch = -1;
   /** False while the ZooKeeper session is gone: nothing is led, nothing acknowledged as acks=all. */
   registered = false;
+  /** ISR changes this broker made as leader (/metrics: Kafka's IsrShrinksPerSec, IsrExpandsPerSec). */
+  isrShrinks = 0;
+  isrExpands = 0;
 
   constructor(
     private readonly opts: ReplicaOptions,
@@ -407,6 +410,8 @@ export class ReplicaManager {
         const version = await zk.set(path, encodePartitionState(state), r.zkVersion);
         if (r.role !== "leader" || r.leaderEpoch !== epoch) return;
         r.zkVersion = version;
+        if (isr.length < r.isr.length) this.isrShrinks++;
+        else if (isr.length > r.isr.length) this.isrExpands++;
         r.isr = isr;
         this.opts.log(`ISR of ${e.topic}-${e.partition} is now ${isr.join(",")}`);
         await zk.createSequential(Z.isrChange, encodeIsrChange([{ topic: e.topic, partition: e.partition }]));

@@ -10,17 +10,20 @@ import * as fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { HttpHandler } from "../broker/http/handler.ts";
 import type { ConsoleConfig } from "./config.ts";
 import { consolePage } from "./page.ts";
 
-export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+export type { HttpHandler };
 
 export interface ConsoleHandlerOptions {
   /**
    * The broker's WebSocket listener as browsers reach it ("ws://broker.example:9094"). Default ""
-   * (the page's own host, port 9094); a wildcard host (0.0.0.0) is replaced by the page's host.
+   * (the page's own host, port 9094); a wildcard host (0.0.0.0) is replaced by the page's host. A
+   * function is asked at each request for /console/config.json (the broker binds its listeners
+   * after the HTTP one, so their ports are known only later).
    */
-  webSocketUrl?: string;
+  webSocketUrl?: string | (() => string);
   /** SASL mechanisms that listener requires (Kafka's names, e.g. ["SCRAM-SHA-512"]); none: no SASL. */
   sasl?: { mechanisms: string[] } | null;
   /** Where the bundle is (default dist/console/ of this package). */
@@ -71,15 +74,22 @@ function digest(body: Buffer | string): string {
 
 export function consoleHandler(opts: ConsoleHandlerOptions = {}): HttpHandler {
   const dir = opts.bundleDir ?? CONSOLE_BUNDLE_DIR;
-  const config: ConsoleConfig = {
-    webSocketUrl: opts.webSocketUrl ?? "",
-    sasl:
-      opts.sasl && opts.sasl.mechanisms.length > 0
-        ? { mechanisms: opts.sasl.mechanisms.map((m) => m.toUpperCase()) }
-        : null,
-  };
-  const configBody = Buffer.from(`${JSON.stringify(config)}\n`);
-  const configTag = `"${digest(configBody)}"`;
+  const sasl =
+    opts.sasl && opts.sasl.mechanisms.length > 0
+      ? { mechanisms: opts.sasl.mechanisms.map((m) => m.toUpperCase()) }
+      : null;
+  const wsUrl = opts.webSocketUrl ?? "";
+  let configCache: { url: string; body: Buffer; etag: string } | null = null;
+  /** /console/config.json's body and ETag, rebuilt only when the WebSocket URL changes. */
+  function configFile(): { body: Buffer; etag: string } {
+    const url = typeof wsUrl === "string" ? wsUrl : wsUrl();
+    if (configCache === null || configCache.url !== url) {
+      const config: ConsoleConfig = { webSocketUrl: url, sasl };
+      const body = Buffer.from(`${JSON.stringify(config)}\n`);
+      configCache = { url, body, etag: `"${digest(body)}"` };
+    }
+    return configCache;
+  }
   const cache = new Map<string, Loaded>();
 
   /** A bundle file, re-read when it changes on disk (a rebuild); null when it is not there. */
@@ -157,14 +167,16 @@ export function consoleHandler(opts: ConsoleHandlerOptions = {}): HttpHandler {
         html,
       );
     }
-    if (path === "/console/config.json")
+    if (path === "/console/config.json") {
+      const config = configFile();
       return send(
         req,
         res,
         200,
-        { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache", etag: configTag },
-        configBody,
+        { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache", etag: config.etag },
+        config.body,
       );
+    }
     const asset = Object.hasOwn(ASSETS, path) ? ASSETS[path] : undefined;
     if (asset === undefined) return text(req, res, 404, "not found\n");
     const f = load(asset.file);

@@ -181,6 +181,28 @@ export class PartitionReader {
     }
   }
 
+  /**
+   * Bytes of the partition's .log segments (Kafka's Log.size, /metrics): each closed segment's
+   * size (looked up once: it is final) plus the active one's as the writer published it.
+   */
+  async sizeBytes(): Promise<number> {
+    const tail = this.state.readTail(this.slot);
+    let n = 0;
+    for (const seg of [...this.segments]) {
+      if (seg.baseOffset === tail.activeSegmentBase) {
+        n += tail.activeSegmentBytes;
+        continue;
+      }
+      if (seg.closedBytes < 0) {
+        const size = await sizeOf(seg.path);
+        if (size < 0) continue;
+        seg.closedBytes = size;
+      }
+      n += seg.closedBytes;
+    }
+    return n;
+  }
+
   get logStartOffset(): number {
     return this.state.get(this.slot, F_LOG_START_OFFSET);
   }

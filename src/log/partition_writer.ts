@@ -407,6 +407,12 @@ function isNoSpace(e: unknown): boolean {
 /** One per writer thread unless given: every open partition's active segment files. */
 const UNBOUNDED = new OpenFiles<PartitionWriter>(Number.MAX_SAFE_INTEGER);
 
+/**
+ * Observes each group-commit fsync of an active segment (flush(), seconds): the writer worker
+ * records them in its row of the fsync histogram (/metrics); null (the default) measures nothing.
+ */
+export const fsyncTimer: { observe: ((seconds: number) => void) | null } = { observe: null };
+
 export class PartitionWriter implements FileHolder {
   readonly slot: number;
   readonly dir: string;
@@ -1015,7 +1021,10 @@ export class PartitionWriter implements FileHolder {
     if (this.offline || !this.dirty) return;
     this.open();
     try {
+      const timer = fsyncTimer.observe;
+      const t0 = timer === null ? 0 : performance.now();
       fs.fdatasyncSync(this.fd);
+      if (timer !== null) timer((performance.now() - t0) / 1000);
     } catch (e) {
       this.fail(e, -1);
     }

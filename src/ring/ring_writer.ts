@@ -16,7 +16,7 @@ export class RingWriter {
   private readonly ctrl: Int32Array;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
-  private readonly capacity: number;
+  readonly capacity: number;
   private readonly mask: number;
   /** Local copy of head: only this side writes it. */
   private head: number;

@@ -18,6 +18,7 @@
 // the broker's sweep (idleSince).
 
 import type { Logger } from "../broker/log.ts";
+import type { RequestMetrics } from "../broker/metrics/request_metrics.ts";
 import type { RequestHeader } from "../protocol/api.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { encodeUnsupportedApiVersionsResponse } from "../protocol/api_versions.ts";
@@ -96,6 +97,8 @@ export interface Dispatcher {
    * authentication failed; the reason is logged).
    */
   saslToken?(conn: Connection, token: Buffer): Promise<Uint8Array | null>;
+  /** Request counts and latencies per API and version (/metrics); null when metrics are off. */
+  readonly requestMetrics?: RequestMetrics | null;
 }
 
 /** Whether a new connection may open (max.connections...), and its end. */
@@ -116,6 +119,8 @@ export const activeRequest: { current: string | null } = { current: null };
 
 interface Slot {
   done: boolean;
+  /** performance.now() when its frame was handed to the handler (request latency), or 0. */
+  startMs: number;
   chunks: Uint8Array[] | null;
   length: number;
   sent?: () => void;
@@ -280,6 +285,7 @@ export class Connection {
         return;
       }
       const slot = this.enqueue();
+      if (this.dispatcher.requestMetrics) slot.startMs = performance.now();
       let result: HandlerResult | Promise<HandlerResult>;
       try {
         result = (handler as (req: unknown, ctx: RequestContext) => HandlerResult | Promise<HandlerResult>)(
@@ -334,7 +340,7 @@ export class Connection {
   }
 
   private enqueue(): Slot {
-    const slot: Slot = { done: false, chunks: null, length: 0 };
+    const slot: Slot = { done: false, startMs: 0, chunks: null, length: 0 };
     this.slots.push(slot);
     if (this.slots.length - this.head >= MAX_IN_FLIGHT) this.pauseFor(PAUSED_IN_FLIGHT, true);
     return slot;
@@ -372,6 +378,9 @@ export class Connection {
     }
     slot.done = true;
     slot.sent = sent;
+    const metrics = this.dispatcher.requestMetrics;
+    if (metrics && slot.startMs > 0)
+      metrics.observe(header.apiKey, header.apiVersion, (performance.now() - slot.startMs) / 1000);
     this.flush();
   }
 

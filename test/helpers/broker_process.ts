@@ -26,6 +26,10 @@ export class BrokerProcess {
   /** Every listener's bound port, by name (PLAINTEXT, SSL, SASL_SSL, WEBSOCKET, ...). */
   ports: Record<string, number> = {};
   wsPort = 0;
+  /** The HTTP listener's port (metrics.listener; 0: off). */
+  metricsPort = 0;
+  /** The Schema Registry's port (0: off). */
+  schemaRegistryPort = 0;
   output = "";
   exitCode: number | null = null;
   private child: ChildProcess | null = null;
@@ -77,6 +81,11 @@ export class BrokerProcess {
     return `${this.host}:${this.kafkaPort}`;
   }
 
+  /** The Schema Registry's URL (http, on the first listener's host). */
+  get schemaRegistryUrl(): string {
+    return `http://127.0.0.1:${this.schemaRegistryPort}`;
+  }
+
   get wsUrl(): string {
     return `ws://${this.host}:${this.wsPort}`;
   }
@@ -85,7 +94,10 @@ export class BrokerProcess {
     const overrides: Record<string, string | number | boolean> = {
       "log.dirs": this.logDir,
       listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0",
+      "schema.registry.listeners": "http://127.0.0.1:0",
       "num.partition.writers": 2,
+      // Not the default 9644: test brokers run side by side.
+      "metrics.listener": "127.0.0.1:0",
       ...this.overrides,
     };
     const args = ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
@@ -112,15 +124,22 @@ export class BrokerProcess {
       child.stdout!.on("data", (d: Buffer) => {
         buf += d.toString();
         this.output += d.toString();
-        const m = /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?/.exec(buf);
+        const m =
+          /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?(?: metrics=(\d+|off))?\n/.exec(
+            buf,
+          );
         if (m) {
           this.kafkaPort = Number(m[1]);
           this.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+          this.metricsPort = m[4] === undefined || m[4] === "off" ? 0 : Number(m[4]);
           this.ports = {};
           for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
             const [name, port] = pair.split(":");
             this.ports[name] = Number(port);
           }
+          // Printed on its own line just before the started line.
+          const sr = /milena schema\.registry=(\d+|off)\n/.exec(buf);
+          this.schemaRegistryPort = sr === null || sr[1] === "off" ? 0 : Number(sr[1]);
           clearTimeout(timer);
           resolve();
         }

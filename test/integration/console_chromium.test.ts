@@ -1,18 +1,16 @@
 // The web console end to end in headless Chromium (Debian's chromium, driven by playwright-core)
-// against a real broker process: the page (served by consoleHandler through consoleUrl(), built
-// by build.ts as `make console` does) creates a topic, produces a message from its form, finds it
+// against a real broker process: the page (served by the broker's HTTP listener at /, built by
+// build.ts as `make console` does) creates a topic, produces a message from its form, finds it
 // in the message browser (text, JSON and hex views; a hostile key shown as text, never run);
 // a kafkajs consumer group commits part of a partition and the group view shows its lag equal to
 // the log end minus the committed offset, then resets it; the live charts draw; the topic is
-// deleted from the UI. The SASL listener's console asks for a login (SCRAM-SHA-512), refuses a
+// deleted from the UI. A second broker's console, on its SASL listener (console.websocket.listener), asks for a login (SCRAM-SHA-512), refuses a
 // wrong password. Screenshots of every view go to test-artifacts/console/. Where chromium is
 // missing the test is skipped with the reason.
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { existsSync } from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -21,7 +19,6 @@ import { Kafka, logLevel } from "kafkajs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { buildConsole } from "../../src/console/build.ts";
 import { asHex } from "../../src/console/format.ts";
-import { consoleHandler } from "../../src/console/serve.ts";
 import { Milena } from "../../src/index.ts";
 import { addUser, BrokerProcess } from "../helpers/broker_process.ts";
 
@@ -38,25 +35,13 @@ const VALUE = '{"hello":"wörld","n":1}';
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
 
 let broker: BrokerProcess;
-const servers = new Map<string, string>();
+/** The second broker, whose console uses its SASL WebSocket listener. */
+let saslBroker: BrokerProcess;
 
-/**
- * Where the console is: for now consoleHandler() behind a node:http server of this test (one per
- * WebSocket listener: "plain" or "sasl"); once the broker serves it, its own HTTP listener.
- */
+/** Where the console is: the broker's HTTP listener (metrics.listener), at /. */
 function consoleUrl(listener: "plain" | "sasl" = "plain"): string {
-  const origin = servers.get(listener);
-  if (origin === undefined) throw new Error(`no console for the ${listener} listener`);
-  return `${origin}/`;
-}
-
-async function serveConsole(name: string, handler: ReturnType<typeof consoleHandler>): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
-    if (!(await handler(req, res, new URL(req.url ?? "/", "http://127.0.0.1")))) res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  servers.set(name, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  return server;
+  const b = listener === "plain" ? broker : saslBroker;
+  return `http://127.0.0.1:${b.metricsPort}/`;
 }
 
 /** Wait until the view is shown and loaded. */
@@ -85,36 +70,27 @@ async function until<T>(
 describe("the web console in headless Chromium", { skip }, () => {
   let browser: Browser;
   let page: Page;
-  let bundleDir: string;
-  const closers: http.Server[] = [];
   const problems: string[] = [];
   let milena: Milena;
 
   before(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    const logDir = fs.mkdtempSync(join(tmpdir(), "milena-console-"));
-    await addUser("alice", "alice-secret", ["--file", join(logDir, "sasl-credentials.json")]);
+    // Into dist/console/, where the broker serves it from (as `make console` does).
+    await buildConsole();
     broker = await BrokerProcess.start({
-      logDir,
+      overrides: { listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0" },
+    });
+    const saslDir = fs.mkdtempSync(join(tmpdir(), "milena-console-sasl-"));
+    await addUser("alice", "alice-secret", ["--file", join(saslDir, "sasl-credentials.json")]);
+    saslBroker = await BrokerProcess.start({
+      logDir: saslDir,
       overrides: {
         listeners: "PLAINTEXT://127.0.0.1:0,WEBSOCKET://127.0.0.1:0,WEBSOCKET_SASL_PLAINTEXT://127.0.0.1:0",
+        "console.websocket.listener": "WEBSOCKET_SASL_PLAINTEXT",
         "sasl.enabled.mechanisms": "SCRAM-SHA-512",
         "connection.failed.authentication.delay.ms": 50,
       },
     });
-    bundleDir = fs.mkdtempSync(join(tmpdir(), "milena-console-bundle-"));
-    await buildConsole(bundleDir);
-    closers.push(await serveConsole("plain", consoleHandler({ webSocketUrl: broker.wsUrl, bundleDir })));
-    closers.push(
-      await serveConsole(
-        "sasl",
-        consoleHandler({
-          webSocketUrl: `ws://127.0.0.1:${broker.ports.WEBSOCKET_SASL_PLAINTEXT}`,
-          sasl: { mechanisms: ["SCRAM-SHA-512"] },
-          bundleDir,
-        }),
-      ),
-    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -139,9 +115,8 @@ describe("the web console in headless Chromium", { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    for (const s of closers) s.close();
     await broker?.destroy();
-    if (bundleDir !== undefined) fs.rmSync(bundleDir, { recursive: true, force: true });
+    await saslBroker?.destroy();
   });
 
   it("shows the overview: one broker, the controller, partition health", async () => {

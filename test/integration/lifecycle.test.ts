@@ -138,6 +138,8 @@ describe("log dirs", () => {
       "broker.id=7",
       "--override",
       "listeners=PLAINTEXT://127.0.0.1:0",
+      "--override",
+      "metrics.listener=127.0.0.1:0",
     );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /broker\.id=0/);

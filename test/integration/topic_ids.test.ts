@@ -226,6 +226,7 @@ describe("LogManager.topicById (in-process broker)", () => {
       new Map([
         ["log.dirs", dir],
         ["listeners", "PLAINTEXT://127.0.0.1:0"],
+        ["schema.registry.listeners", "http://127.0.0.1:0"],
         ["num.partition.writers", "1"],
         ["auto.create.topics.enable", "false"],
       ]),

@@ -182,6 +182,7 @@ describe("defaults", () => {
       "sasl.credentials.file": "/etc/milena/sasl-credentials.json",
       "sasl.oauthbearer.jwks.endpoint.url": "https://idp.example/.well-known/jwks.json",
       "sasl.oauthbearer.expected.issuer": "https://idp.example",
+      "schema.registry.authentication.method": "BASIC",
     };
     // Java keystores are refused with advice (ssl.*.location PEM files instead).
     for (const jks of ["ssl.keystore.location", "ssl.truststore.location"])
@@ -516,5 +517,59 @@ describe("inter-broker security", () => {
   test("secrets are marked sensitive", () => {
     assert.equal(KEYS["sasl.jaas.config"].sensitive, true);
     assert.equal(KEYS["ssl.key.password"].sensitive, true);
+  });
+});
+
+describe("schema.registry.*", () => {
+  test("listeners: default 127.0.0.1:8081, empty turns the registry off, malformed ones stop startup", () => {
+    assert.deepEqual(resolve({}).schemaRegistry?.listeners, [{ tls: false, host: "127.0.0.1", port: 8081 }]);
+    assert.equal(resolve({ "schema.registry.listeners": "" }).schemaRegistry, null);
+    assert.deepEqual(resolve({ "schema.registry.listeners": "http://:0" }).schemaRegistry?.listeners, [
+      { tls: false, host: "0.0.0.0", port: 0 },
+    ]);
+    rejects(
+      () => resolve({ "schema.registry.listeners": "PLAINTEXT://127.0.0.1:8081" }),
+      /schema\.registry\.listeners/,
+    );
+    rejects(() => resolve({ "schema.registry.listeners": "http://127.0.0.1:99999" }), /out of range/);
+    rejects(() => resolve({ "schema.registry.listeners": "https://127.0.0.1:8081" }), /ssl\.key\.location/);
+  });
+
+  test("authentication: BASIC when a listener uses SASL, else NONE; other values stop startup", () => {
+    assert.equal(resolve({}).schemaRegistry?.authentication, "NONE");
+    assert.equal(
+      resolve({ listeners: "SASL_PLAINTEXT://127.0.0.1:9092" }).schemaRegistry?.authentication,
+      "BASIC",
+    );
+    assert.equal(
+      resolve({
+        listeners: "SASL_PLAINTEXT://127.0.0.1:9092",
+        "schema.registry.authentication.method": "none",
+      }).schemaRegistry?.authentication,
+      "NONE",
+    );
+    rejects(() => resolve({ "schema.registry.authentication.method": "KERBEROS" }), /NONE or BASIC/);
+  });
+});
+
+describe("metrics.listener", () => {
+  test("default 127.0.0.1:9644; host:port and [v6]:port; empty or off disables", () => {
+    assert.deepEqual(resolve({}).metricsListener, { host: "127.0.0.1", port: 9644 });
+    assert.deepEqual(resolve({ "metrics.listener": "0.0.0.0:0" }).metricsListener, {
+      host: "0.0.0.0",
+      port: 0,
+    });
+    assert.deepEqual(resolve({ "metrics.listener": "[::1]:9000" }).metricsListener, {
+      host: "::1",
+      port: 9000,
+    });
+    assert.equal(resolve({ "metrics.listener": "" }).metricsListener, null);
+    assert.equal(resolve({ "metrics.listener": "off" }).metricsListener, null);
+    assert.equal(resolve({ "metrics.listener": "OFF" }).metricsListener, null);
+  });
+
+  test("a malformed value names the key", () => {
+    for (const bad of ["9644", "localhost", "host:port", "host:70000", "http://h:1", "h:1:2"])
+      rejects(() => resolve({ "metrics.listener": bad }), /metrics\.listener/);
   });
 });

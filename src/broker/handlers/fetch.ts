@@ -264,15 +264,18 @@ export async function handleFetch(
     };
     if (bytes >= req.minBytes || remaining <= 0 || conn.closed || entries.length === 0) {
       (res as Releasable)[ON_SENT] = release;
+      if (bytes > 0 && req.replicaId < 0) countBytesOut(ctx, res);
       return res;
     }
     release();
     if (entries.some((e, i) => readableEnd(ctx, e, req.replicaId, req.isolationLevel) !== seen[i])) continue;
+    ctx.purgatory.fetch++;
     await new Promise<void>((resolve) => {
       let done = false;
       const wake = () => {
         if (done) return;
         done = true;
+        ctx.purgatory.fetch--;
         clearTimeout(timer);
         for (const e of entries) e.waiters.delete(wake);
         rc.connection.onClose.delete(wake);
@@ -282,5 +285,21 @@ export async function handleFetch(
       for (const e of entries) e.waiters.add(wake);
       rc.connection.onClose.add(wake);
     });
+  }
+}
+
+/**
+ * Kafka's BytesOutPerSec: the record bytes a consumer's fetch returns, per partition (followers'
+ * fetches are replication, not counted). Counted when the answer is final, not per long-poll try.
+ */
+function countBytesOut(ctx: BrokerContext, res: FetchResponse): void {
+  for (const t of res.responses) {
+    const topic = ctx.logs.topics.get(t.topic);
+    if (topic === undefined) continue;
+    for (const p of t.partitions) {
+      const e = topic.partitions[p.partitionIndex];
+      if (e === undefined) continue;
+      for (const r of p.records) e.bytesOut += r.length;
+    }
   }
 }

@@ -14,8 +14,10 @@ import {
   LAST_OFFSET_DELTA,
   PRODUCER_EPOCH,
   PRODUCER_ID,
+  RECORD_COUNT,
 } from "../../protocol/record_batch_layout.ts";
 import { DEFAULT_MAX_UNCOMPRESSED_BYTES } from "../../protocol/record_validation.ts";
+import { validationOf } from "../../schema_registry/validation.ts";
 import { type HandlerResult, NO_REPLY, type RequestContext } from "../../transport/connection.ts";
 import { autoCreateBudget, type BrokerContext } from "../context.ts";
 import { isInternalTopic } from "../internal_topic.ts";
@@ -25,6 +27,13 @@ import { AclOperation, allowed, ResourceType } from "../security/access.ts";
 /** A RecordBatch's lastOffsetDelta (bytes 23-26, record_batch_layout.ts). */
 function lastOffsetDelta(batch: Uint8Array): number {
   return new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt32(LAST_OFFSET_DELTA);
+}
+
+/** A RecordBatch's record count (bytes 57-60, big-endian; 0 for a batch too short to hold it). */
+function recordCount(batch: Uint8Array): number {
+  if (batch.length < RECORD_COUNT + 4) return 0;
+  const at = RECORD_COUNT;
+  return ((batch[at] << 24) | (batch[at + 1] << 16) | (batch[at + 2] << 8) | batch[at + 3]) >>> 0;
 }
 
 /** Bytes the message sets of one Produce v0-2 request may decompress to, together. */
@@ -101,7 +110,8 @@ export function handleProduce(
       out.errorCode = version < 3 && records !== null ? ErrorCode.NONE : ErrorCode.INVALID_RECORD;
       return;
     }
-    const { maxMessageBytes, compact } = ctx.logs.topics.get(topic)!.logConfig;
+    const topicEntry = ctx.logs.topics.get(topic)!;
+    const { maxMessageBytes, compact } = topicEntry.logConfig;
     if (records.length > maxMessageBytes) {
       out.errorCode = ErrorCode.MESSAGE_TOO_LARGE;
       return;
@@ -135,16 +145,39 @@ export function handleProduce(
       }
       records = converted.batch;
     }
+    // key/value.schema.validation (topic configs): only topics with overrides are looked at.
+    const sides = topicEntry.overrides.size === 0 ? null : validationOf(topicEntry.overrides);
+    if (sides !== null) {
+      const why =
+        ctx.schemaCheck === undefined
+          ? `Topic ${topic} has schema validation on, but this broker runs no Schema Registry`
+          : ctx.schemaCheck(topic, sides, records);
+      if (why !== null) {
+        out.errorCode = ErrorCode.INVALID_RECORD;
+        out.errorMessage = why;
+        ctx.logger.limited("schema validation", `Produce to ${topic}-${out.partitionIndex} refused: ${why}`);
+        return;
+      }
+    }
     waiting++;
+    const purgatory = ctx.purgatory;
+    if (acks === -1) purgatory.produce++;
     const done = () => {
+      if (acks === -1) purgatory.produce--;
       if (--waiting === 0 && resolve !== null) resolve(acks === 0 ? NO_REPLY : reply());
     };
     const delta = cluster !== null && acks === -1 ? lastOffsetDelta(records) : 0;
+    // Kafka's BytesInPerSec and MessagesInPerSec: the batch's bytes and its record count, once
+    // appended (a retried batch the writer found a duplicate of counts again, as in Kafka).
+    const batchBytes = records.length;
+    const batchRecords = recordCount(records);
     const tag = ctx.tracker.register((errorCode, baseOffset) => {
       out.errorCode = errorCode;
       if (errorCode === 0) {
         out.baseOffset = baseOffset;
         out.logStartOffset = ctx.logs.logStartOffset(entry);
+        entry.messagesIn += batchRecords;
+        entry.bytesIn += batchBytes;
       }
       if (errorCode === 0 && acks === -1 && cluster !== null) {
         // acks=all in a cluster: answered once every in-sync replica has the batch (the high
