@@ -34,11 +34,31 @@ export async function mirror(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
   const m = new Mirror(config, log);
+  let http: { port: number; close(): Promise<void> } | null = null;
+  if (config.metricsListener !== null) {
+    const { startHttpListener } = await import("../broker/http/server.ts");
+    const { metricsHandler } = await import("../broker/http/metrics.ts");
+    const { mirrorRegistry } = await import("../mirror/metrics.ts");
+    try {
+      http = await startHttpListener(
+        config.metricsListener.host,
+        config.metricsListener.port,
+        [metricsHandler(mirrorRegistry(m.flows))],
+        log,
+      );
+    } catch (e) {
+      process.stderr.write(`milena: metrics.listener: cannot listen: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   m.start();
   // Tests and scripts wait for this line.
-  process.stdout.write(`milena mirror started flows=${m.flows.map((f) => f.name).join(",")}\n`);
+  process.stdout.write(
+    `milena mirror started flows=${m.flows.map((f) => f.name).join(",")} metrics=${http?.port ?? "off"}\n`,
+  );
   const sig = await stopRequested;
   log(`[mirror] ${sig}: stopping`);
   await m.stop();
+  await http?.close();
   return 0;
 }

@@ -42,6 +42,8 @@
 //                                          transaction on the target (transactional.ts); default
 //                                          disabled (at least once, the position on the source)
 //   progress.log.interval.seconds          Milena's: the per-flow progress line (default 10; 0: off)
+//   metrics.listener                       Milena's: host:port serving GET /metrics (Prometheus,
+//                                          metrics.ts); default none
 //
 // Lines are key=value or key: value (spaces around either are dropped), # and ! start comments.
 // Anything wrong (an unknown key, a bad value, a key twice, a flow naming an unknown cluster, a
@@ -88,6 +90,8 @@ export interface FlowConfig {
 }
 
 export interface MirrorConfig {
+  /** metrics.listener: where GET /metrics is served (null: nowhere, the default). */
+  metricsListener: { host: string; port: number } | null;
   policy: PolicyKind;
   separator: string;
   clusters: Map<string, ClusterConfig>;
@@ -141,7 +145,12 @@ const FLOW_KEYS: { [key: string]: { kind: Kind; default: string } } = {
   "exactly.once.source.support": { kind: "eos", default: "disabled" },
   "progress.log.interval.seconds": { kind: "seconds", default: "10" },
 };
-const GLOBAL_KEYS = ["clusters", "replication.policy.class", "replication.policy.separator"];
+const GLOBAL_KEYS = [
+  "clusters",
+  "replication.policy.class",
+  "replication.policy.separator",
+  "metrics.listener",
+];
 const ALIAS = /^[A-Za-z0-9_-]+$/;
 
 /** key -> value and line of a properties file; a key twice or a line without = is an error. */
@@ -349,7 +358,14 @@ export function parseMirrorConfig(text: string, where: string): MirrorConfig {
         fail(`${alias}.bootstrap.servers`, `"${b}" is not host:port or ws://host:port`);
     clusters.set(alias, { alias, bootstrap, security: securityFor(alias, lines, where) });
   }
-  return { policy, separator, clusters, flows };
+  let metricsListener: { host: string; port: number } | null = null;
+  const ml = lines.get("metrics.listener")?.value ?? "";
+  if (ml !== "" && ml.toLowerCase() !== "off") {
+    const m = /^(.+):(\d+)$/.exec(ml);
+    if (m === null || Number(m[2]) > 65535) fail("metrics.listener", `"${ml}" is not host:port (or off)`);
+    metricsListener = { host: m![1], port: Number(m![2]) };
+  }
+  return { metricsListener, policy, separator, clusters, flows };
 }
 
 /** A cluster's <alias>.security.* / sasl.* / ssl.* keys as the client's ssl / sasl options. */

@@ -163,6 +163,11 @@ export class Flow {
     this.name = `${config.source}->${config.target}`;
   }
 
+  /** Topics the flow copies now. */
+  get topicCount(): number {
+    return this.topics.size;
+  }
+
   start(): void {
     this.running ??= this.loop();
   }

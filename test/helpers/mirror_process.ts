@@ -11,6 +11,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export class MirrorProcess {
   output = "";
+  /** The port of GET /metrics (metrics.listener), 0 when off. */
+  metricsPort = 0;
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
   exitCode: number | null = null;
@@ -54,7 +56,9 @@ export class MirrorProcess {
       );
       child.stdout!.on("data", (d: Buffer) => {
         this.output += d.toString();
-        if (this.output.includes("milena mirror started")) {
+        const m = /milena mirror started flows=\S* metrics=(\d+|off)\n/.exec(this.output);
+        if (m) {
+          this.metricsPort = m[1] === "off" ? 0 : Number(m[1]);
           clearTimeout(timer);
           resolve();
         }

@@ -179,7 +179,9 @@ describe("milena mirror between two single-broker clusters", { timeout: 240_000 
     );
     await ca.disconnect();
 
-    const mirror = await MirrorProcess.start(config(a, b, "A->B.enabled = true\nA->B.topics = orders"));
+    const mirror = await MirrorProcess.start(
+      config(a, b, "A->B.enabled = true\nA->B.topics = orders\nmetrics.listener = 127.0.0.1:0"),
+    );
     mirrors.push(mirror);
     await eventually(
       async () => (await highWatermarks(b.bootstrap, "A.orders")) === 10_000,
@@ -278,6 +280,16 @@ describe("milena mirror between two single-broker clusters", { timeout: 240_000 
       10_000,
       `the progress line in:\n${mirror.output}`,
     );
+    // The same on GET /metrics (Prometheus text, prom-client).
+    assert.ok(mirror.metricsPort > 0);
+    const metrics = await (await fetch(`http://127.0.0.1:${mirror.metricsPort}/metrics`)).text();
+    assert.match(metrics, /^milena_mirror_records_copied_total\{source="A",target="B"\} 10000$/m);
+    assert.match(metrics, /^milena_mirror_lag_records\{source="A",target="B"\} 0$/m);
+    assert.match(metrics, /^milena_mirror_partitions\{source="A",target="B"\} 3$/m);
+    assert.match(metrics, /^milena_mirror_topics\{source="A",target="B"\} 1$/m);
+    assert.match(metrics, /^milena_mirror_sessions_total\{source="A",target="B"\} 1$/m);
+    assert.match(metrics, /^# TYPE milena_mirror_offset_syncs_total counter$/m);
+    assert.match(metrics, /^milena_mirror_heartbeats_total\{source="A",target="B"\} [1-9]\d*$/m);
     await tadmin.disconnect();
     assert.equal(await mirror.stop(), 0);
   });

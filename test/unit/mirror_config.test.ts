@@ -64,6 +64,9 @@ test("a flow not enabled is not run; Kafka's policy class names are accepted", (
     "f",
   );
   assert.equal(eos.flows[0].exactlyOnce, true);
+  assert.equal(eos.metricsListener, null);
+  const ml = parseMirrorConfig(`${BASE}A->B.enabled = true\nmetrics.listener = 127.0.0.1:9645\n`, "f");
+  assert.deepEqual(ml.metricsListener, { host: "127.0.0.1", port: 9645 });
 });
 
 test("per-cluster security, with Kafka's sasl.jaas.config", () => {
@@ -124,6 +127,10 @@ test("mistakes stop startup with the line named", () => {
     [
       `${BASE}A->B.enabled = true\nreplication.policy.class = Fancy\n`,
       /f line 5: replication\.policy\.class: "Fancy"/,
+    ],
+    [
+      `${BASE}A->B.enabled = true\nmetrics.listener = 9645\n`,
+      /f line 5: metrics\.listener: "9645" is not host:port/,
     ],
     [
       `${BASE}A->B.enabled = true\nA.bootstrap.servers = nope\n`.replace(
