@@ -22,6 +22,7 @@
 //  10. stages       where W4's time goes: client stages, the broker's request times, event-loop
 //                   delays and run-queue waits, quiet and beside a CPU hog (latency_stages.ts)
 //  11. micro        tinybench of the hot functions (micro.ts)
+//  12. mirror       `milena mirror` between two brokers beside a consume + produce pipe (mirror.ts)
 //
 // Prints the tables and writes native-bench/RESULTS.md (README.md here says what each figure
 // means).
@@ -31,7 +32,7 @@
 //   (default)          full sizes (W1 1,000,000 records), three repetitions (~19.5 minutes; the
 //                      cluster ~4 of them, compaction ~2.5, security ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
-//                      compaction, security, metrics, stages, micro); RESULTS.md is then left alone. --e2e and --micro
+//                      compaction, security, metrics, stages, micro, mirror); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.
 //   --update           with --only: the parts' sections replace theirs in RESULTS.md, marked
 //                      as from a separate run (e.g. `--only=cluster --update`)
@@ -86,6 +87,7 @@ import { measureStages, type StagesResult, stagesIntro, stagesTables } from "./l
 import { type Limits, measureLimits } from "./limits.ts";
 import { type MetricsResult, measureMetrics, metricsIntro, metricsTables } from "./metrics.ts";
 import { type MicroResult, runMicro } from "./micro.ts";
+import { type MirrorResult, measureMirror, mirrorIntro, mirrorTables } from "./mirror.ts";
 import { type PeerServer, startNats, startRedis } from "./peers.ts";
 import { machineBusyMs, selfCpuMs, waitForQuiet } from "./procstat.ts";
 import { formatSummary, profileFiles, summarize } from "./profile.ts";
@@ -108,6 +110,7 @@ const ALL_PARTS = [
   "metrics",
   "stages",
   "micro",
+  "mirror",
 ] as const;
 type Part = (typeof ALL_PARTS)[number];
 const onlyArg = argv.find((a) => a.startsWith("--only="))?.slice(7);
@@ -743,6 +746,13 @@ async function main(): Promise<void> {
     partDone("micro");
   }
 
+  let mirrorResult: MirrorResult | null = null;
+  if (parts.has("mirror")) {
+    await waitForQuiet(e2eConfig.quietWaitMs);
+    mirrorResult = await measureMirror(quick, log);
+    partDone("mirror");
+  }
+
   const c = e2eConfig;
   const sections: { title: string; intro: string; body: string }[] = [];
   if (rows.length > 0) {
@@ -888,6 +898,12 @@ async function main(): Promise<void> {
     });
   }
 
+  if (mirrorResult)
+    sections.push({
+      title: "Mirroring",
+      intro: mirrorIntro(mirrorResult),
+      body: mirrorTables(mirrorResult, mdTable),
+    });
   log("");
   for (const s of sections) log(`## ${s.title}\n\n${s.body}\n`);
   for (const n of notes) log(`note: ${n}`);

@@ -25,6 +25,7 @@ const USAGE = `usage: milena <command> ...
   cluster   status: brokers, controller, under-replicated and offline partitions
   users     add|delete|list: SCRAM users of the SASL listeners (a broker's credentials file)
   acls      add|remove|list: ACLs of the authorizer (as kafka-acls.sh)
+  mirror    run replication flows between clusters: milena mirror config.properties (MirrorMaker 2)
 run 'milena <command> --help' for its options`;
 
 type ClientCommand = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -62,6 +63,10 @@ async function clientCommand(name: string): Promise<ClientCommand | null> {
     case "acls": {
       const m = await import("./acls.ts");
       return { run: m.acls, usage: m.ACLS_USAGE };
+    }
+    case "mirror": {
+      const m = await import("./mirror.ts");
+      return { run: m.mirror, usage: m.MIRROR_USAGE };
     }
     default:
       return null;

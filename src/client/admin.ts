@@ -4,6 +4,7 @@
 // a lost connection) are retried per the retry options.
 
 import { alterConfigsCodec } from "../protocol/alter_configs.ts";
+import { createPartitionsCodec } from "../protocol/create_partitions.ts";
 import { createTopicsCodec } from "../protocol/create_topics.ts";
 import { deleteTopicsCodec } from "../protocol/delete_topics.ts";
 import { describeConfigsCodec } from "../protocol/describe_configs.ts";
@@ -190,6 +191,44 @@ export class Admin {
     if ((opts.waitForLeaders ?? true) && !opts.validateOnly)
       for (const t of res.topics) if (t.errorCode === 0) await this.cluster.topic(t.name, { refresh: true });
     return true;
+  }
+
+  /**
+   * Grow topics to `count` partitions (kafkajs's createPartitions; CreatePartitions to the
+   * controller). `assignments`: the new partitions' replicas (default: the broker's choice).
+   * Errors are thrown (INVALID_PARTITIONS when a count is not above the current one).
+   */
+  async createPartitions(opts: {
+    topicPartitions: { topic: string; count: number; assignments?: number[][] }[];
+    validateOnly?: boolean;
+    timeout?: number;
+  }): Promise<void> {
+    this.check();
+    const res = await this.cluster.withRetry(async () => {
+      const conn = await this.controller();
+      const r = await conn.request(createPartitionsCodec, {
+        topics: opts.topicPartitions.map((t) => ({
+          name: t.topic,
+          count: t.count,
+          assignments: t.assignments === undefined ? null : t.assignments.map((brokerIds) => ({ brokerIds })),
+        })),
+        timeoutMs: opts.timeout ?? 5000,
+        validateOnly: opts.validateOnly ?? false,
+      });
+      if (r.results.some((t) => t.errorCode === ErrorCode.NOT_CONTROLLER)) {
+        await this.cluster.metadata([]);
+        throw protocolError(ErrorCode.NOT_CONTROLLER);
+      }
+      return r;
+    });
+    throwAll(
+      res.results
+        .filter((t) => t.errorCode !== 0)
+        .map((t) => protocolError(t.errorCode, t.errorMessage, { topic: t.name })),
+      "createPartitions",
+    );
+    if (!opts.validateOnly)
+      for (const t of opts.topicPartitions) await this.cluster.topic(t.topic, { refresh: true });
   }
 
   /** Delete topics (every error is thrown, UNKNOWN_TOPIC_OR_PARTITION included). */

@@ -16,6 +16,7 @@ import { alterConfigsCodec } from "../protocol/alter_configs.ts";
 import type { ApiCodec } from "../protocol/api.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { apiVersionsCodec } from "../protocol/api_versions.ts";
+import { createPartitionsCodec } from "../protocol/create_partitions.ts";
 import { createTopicsCodec } from "../protocol/create_topics.ts";
 import { deleteGroupsCodec } from "../protocol/delete_groups.ts";
 import { deleteTopicsCodec } from "../protocol/delete_topics.ts";
@@ -49,6 +50,12 @@ import {
   saslHandshakeCodec,
 } from "../protocol/security.ts";
 import { syncGroupCodec } from "../protocol/sync_group.ts";
+import {
+  addOffsetsToTxnCodec,
+  addPartitionsToTxnCodec,
+  endTxnCodec,
+  txnOffsetCommitCodec,
+} from "../protocol/transactions.ts";
 import { Writer } from "../protocol/writer.ts";
 import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
 import type { Platform } from "./platform.ts";
@@ -64,10 +71,16 @@ const CLIENT_VERSIONS = new Map<number, [number, number]>(
   [
     [produceCodec, 3, LATEST], // v3+: RecordBatch v2 and transactional_id
     [initProducerIdCodec, 0, LATEST], // idempotent producers
+    // transactions (src/mirror/transactional.ts): v4+ of AddPartitionsToTxn are broker to broker
+    [addPartitionsToTxnCodec, 0, 3],
+    [addOffsetsToTxnCodec, 0, LATEST],
+    [txnOffsetCommitCodec, 0, LATEST],
+    [endTxnCodec, 0, LATEST],
     [fetchCodec, 4, 12], // v13+ name topics by id
     [listOffsetsCodec, 1, LATEST],
     [metadataCodec, 1, LATEST],
     [createTopicsCodec, 0, LATEST],
+    [createPartitionsCodec, 0, LATEST], // admin.createPartitions
     [deleteTopicsCodec, 0, LATEST],
     [describeConfigsCodec, 0, LATEST],
     [alterConfigsCodec, 0, LATEST],
