@@ -1,21 +1,33 @@
 // The broker's HTTP listener (metrics.listener): node:http on the acceptor thread, off the Kafka
 // data path, serving a list of HttpHandler routes (routes.ts). Bounded so that a slow or hostile
-// client cannot hurt the broker: at most MAX_CONNECTIONS sockets, MAX_HEADER_BYTES of headers,
-// headers within HEADERS_TIMEOUT_MS and the whole request within REQUEST_TIMEOUT_MS, idle
-// keep-alive sockets closed after KEEP_ALIVE_MS, GET and HEAD only (405 otherwise), no request
+// client cannot hurt the broker (HTTP_LIMITS): at most maxConnections sockets, maxHeaderBytes of
+// headers, headers within headersTimeoutMs and the whole request within requestTimeoutMs, idle
+// keep-alive sockets closed after keepAliveMs, GET and HEAD only (405 otherwise), no request
 // body read (a request that sends one is answered and its connection closed).
 
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type HttpHandler, sendText } from "./handler.ts";
 
-export const MAX_CONNECTIONS = 64;
-export const MAX_HEADER_BYTES = 8 * 1024;
-export const HEADERS_TIMEOUT_MS = 5_000;
-export const REQUEST_TIMEOUT_MS = 10_000;
-export const KEEP_ALIVE_MS = 5_000;
-/** Requests one keep-alive connection may make before it is closed. */
-export const MAX_REQUESTS_PER_SOCKET = 1000;
+export interface HttpLimits {
+  maxConnections: number;
+  maxHeaderBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveMs: number;
+  /** Requests one keep-alive connection may make before it is closed. */
+  maxRequestsPerSocket: number;
+}
+
+/** The broker's limits (tests pass smaller ones to startHttpListener to run fast). */
+export const HTTP_LIMITS: Readonly<HttpLimits> = {
+  maxConnections: 64,
+  maxHeaderBytes: 8 * 1024,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveMs: 5_000,
+  maxRequestsPerSocket: 1000,
+};
 
 export interface HttpListener {
   readonly port: number;
@@ -27,12 +39,14 @@ export async function startHttpListener(
   port: number,
   handlers: readonly HttpHandler[],
   log: (line: string) => void,
+  limits: Partial<HttpLimits> = {},
 ): Promise<HttpListener> {
+  const lim: HttpLimits = { ...HTTP_LIMITS, ...limits };
   const server = http.createServer(
     {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      headersTimeout: HEADERS_TIMEOUT_MS,
+      maxHeaderSize: lim.maxHeaderBytes,
+      requestTimeout: lim.requestTimeoutMs,
+      headersTimeout: lim.headersTimeoutMs,
     },
     (req, res) => {
       void serve(req, res, handlers).catch((e) => {
@@ -42,12 +56,12 @@ export async function startHttpListener(
       });
     },
   );
-  server.maxConnections = MAX_CONNECTIONS;
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
+  server.maxConnections = lim.maxConnections;
+  server.keepAliveTimeout = lim.keepAliveMs;
+  server.maxRequestsPerSocket = lim.maxRequestsPerSocket;
   // An idle socket that never sends a full request is cut by headersTimeout; this bounds one
   // that trickles a body nobody reads, or never reads its answer.
-  server.setTimeout(REQUEST_TIMEOUT_MS, (socket) => socket.destroy());
+  server.setTimeout(lim.requestTimeoutMs, (socket) => socket.destroy());
   server.on("clientError", (_e, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();
