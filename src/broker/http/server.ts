@@ -17,6 +17,11 @@ export interface HttpLimits {
   keepAliveMs: number;
   /** Requests one keep-alive connection may make before it is closed. */
   maxRequestsPerSocket: number;
+  /**
+   * How often headersTimeoutMs and requestTimeoutMs are checked (Node's connectionsCheckingInterval:
+   * its default, 30 s, let a client trickling its headers keep a socket 30 s, not 5).
+   */
+  timeoutCheckMs: number;
 }
 
 /** The broker's limits (tests pass smaller ones to startHttpListener to run fast). */
@@ -27,6 +32,7 @@ export const HTTP_LIMITS: Readonly<HttpLimits> = {
   requestTimeoutMs: 10_000,
   keepAliveMs: 5_000,
   maxRequestsPerSocket: 1000,
+  timeoutCheckMs: 1000,
 };
 
 export interface HttpListener {
@@ -47,6 +53,7 @@ export async function startHttpListener(
       maxHeaderSize: lim.maxHeaderBytes,
       requestTimeout: lim.requestTimeoutMs,
       headersTimeout: lim.headersTimeoutMs,
+      connectionsCheckingInterval: lim.timeoutCheckMs,
     },
     (req, res) => {
       void serve(req, res, handlers).catch((e) => {
