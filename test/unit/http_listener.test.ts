@@ -17,6 +17,55 @@ const LIMITS: Partial<HttpLimits> = {
   timeoutCheckMs: 50,
 };
 
+/**
+ * A client that writes `first`, then one byte every 20 ms and never reads (allowHalfOpen: the
+ * server's FIN alone does not close it). Resolves with how long the server let it write: the
+ * time until a write fails or the socket closes, or null when it could still write after `ms`.
+ */
+function trickler(port: number, first: string, ms: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    s.pause();
+    let done = false;
+    const finish = (v: number | null) => {
+      if (done) return;
+      done = true;
+      clearInterval(iv);
+      s.destroy();
+      resolve(v);
+    };
+    s.on("error", () => finish(Date.now() - t0));
+    s.on("close", () => finish(Date.now() - t0));
+    s.write(first);
+    const iv = setInterval(() => {
+      if (Date.now() - t0 > ms) finish(null);
+      else s.write("a");
+    }, 20);
+  });
+}
+
+/** Write `data`, read until the server closes (or `ms`): the reply and whether it closed. */
+function exchange(port: number, data: string, ms = 2000): Promise<{ reply: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    let reply = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ reply, closed: false });
+    }, ms);
+    s.on("data", (d) => {
+      reply += d.toString("latin1");
+    });
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve({ reply, closed: true });
+    });
+    s.write(data);
+  });
+}
+
 describe("HTTP listener against hostile clients", () => {
   let listener: HttpListener;
   before(async () => {
@@ -58,5 +107,28 @@ describe("HTTP listener against hostile clients", () => {
     assert.notEqual(closedAfter, null, "still open after 3 s");
     assert.ok(closedAfter! < 1500, `closed after ${closedAfter} ms`);
     assert.match(reply, /^HTTP\/1\.1 4\d\d /);
+  });
+
+  it("a timed-out client that neither reads nor closes cannot keep its socket", async () => {
+    // The 408 used to go with a FIN only (socket.end): the listener's sockets allow half-open
+    // connections, so a client that never closed its side and kept trickling header bytes held
+    // the socket, and one of maxConnections, for good (the timeout fires once per request).
+    const held = await trickler(listener.port, "GET /metrics HTTP/1.1\r\nX: ", 2500);
+    assert.notEqual(held, null, "the server still took bytes 2.5 s after its 300 ms header timeout");
+    assert.ok(held! < 1500, `cut after ${held} ms`);
+  });
+
+  it("malformed requests get 400, headers past maxHeaderBytes 431, and the connection goes", async () => {
+    for (const [request, status] of [
+      ["GARBAGE\r\n\r\n", 400],
+      ["GET / HTTP/9.9\r\n\r\n", 400],
+      ["GET /he\0llo HTTP/1.1\r\n\r\n", 400],
+      [`GET /${"a".repeat(10_000)} HTTP/1.1\r\n\r\n`, 431],
+      [`GET / HTTP/1.1\r\nX: ${"a".repeat(10_000)}\r\n\r\n`, 431],
+    ] as const) {
+      const r = await exchange(listener.port, request);
+      assert.match(r.reply, new RegExp(`^HTTP/1\\.1 ${status} `), request.slice(0, 40));
+      assert.ok(r.closed, request.slice(0, 40));
+    }
   });
 });

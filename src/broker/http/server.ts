@@ -69,10 +69,10 @@ export async function startHttpListener(
   // An idle socket that never sends a full request is cut by headersTimeout; this bounds one
   // that trickles a body nobody reads, or never reads its answer.
   server.setTimeout(lim.requestTimeoutMs, (socket) => socket.destroy());
-  server.on("clientError", (_e, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  // A malformed, too large or too slow request: no "clientError" listener, so that Node answers
+  // 400, 431 or 408 and destroys the socket. (Ending it with a FIN only, as a listener here did,
+  // left it open: the server allows half-open sockets, and a client that kept sending and never
+  // closed its side held it for good.)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
