@@ -132,3 +132,91 @@ describe("HTTP listener against hostile clients", () => {
     }
   });
 });
+
+describe("HTTP listener at maxConnections", () => {
+  let listener: HttpListener;
+  const hung: (() => void)[] = [];
+  before(async () => {
+    listener = await startHttpListener(
+      "127.0.0.1",
+      0,
+      [
+        (req, res) => {
+          if (req.url === "/hang") {
+            hung.push(() => sendText(res, 200, "late\n"));
+            return new Promise<boolean>(() => {});
+          }
+          sendText(res, 200, "ok\n");
+          return true;
+        },
+      ],
+      () => {},
+      {
+        ...LIMITS,
+        maxConnections: 4,
+        headersTimeoutMs: 5000,
+        requestTimeoutMs: 10_000,
+        responseTimeoutMs: 700,
+      },
+    );
+  });
+  after(async () => {
+    await listener?.close();
+  });
+
+  /** A connection that sent `first` and holds on, and whether the server has closed its side. */
+  function holder(first: string) {
+    const s = net.connect({ port: listener.port, host: "127.0.0.1", allowHalfOpen: true });
+    const h = { s, closed: false };
+    s.on("error", () => {});
+    // allowHalfOpen: the server's FIN ends it, its side would stay open until destroyed.
+    for (const event of ["end", "close"])
+      s.on(event, () => {
+        h.closed = true;
+      });
+    s.on("data", () => {});
+    s.write(first);
+    return h;
+  }
+
+  it("connections that hold on without a request cannot lock out a scrape: the oldest makes room", async () => {
+    const held = Array.from({ length: 4 }, () => holder("GET /metrics HTTP/1.1\r\nX: "));
+    await sleep(100);
+    // Before: the listener refused every new connection until one of these timed out.
+    for (let i = 0; i < 3; i++) {
+      const r = await exchange(
+        listener.port,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(r.reply, /^HTTP\/1\.1 200 /, `scrape ${i}`);
+    }
+    await sleep(50);
+    // The first scrape took the oldest's place; the next ones found that place free.
+    assert.deepEqual(
+      held.map((h) => h.closed),
+      [true, false, false, false],
+    );
+    for (const h of held) h.s.destroy();
+  });
+
+  it("when every connection has a request being answered, a new one is refused; answers are bounded in time", async () => {
+    const busy = Array.from({ length: 4 }, () => holder("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await sleep(100);
+    const r = await exchange(listener.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 300);
+    assert.equal(r.reply, "");
+    assert.ok(r.closed, "the fifth connection is refused");
+    assert.ok(busy.every((h) => !h.closed));
+    // An answer not written within responseTimeoutMs (700 ms) goes with its connection.
+    await sleep(900);
+    assert.ok(
+      busy.every((h) => h.closed),
+      "connections whose answer did not come within responseTimeoutMs are closed",
+    );
+    hung.length = 0;
+    const after = await exchange(
+      listener.port,
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(after.reply, /^HTTP\/1\.1 200 /);
+  });
+});

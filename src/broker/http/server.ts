@@ -1,11 +1,16 @@
 // The broker's HTTP listener (metrics.listener): node:http on the acceptor thread, off the Kafka
 // data path, serving a list of HttpHandler routes (routes.ts). Bounded so that a slow or hostile
 // client cannot hurt the broker (HTTP_LIMITS): at most maxConnections sockets, maxHeaderBytes of
-// headers, headers within headersTimeoutMs and the whole request within requestTimeoutMs, idle
-// keep-alive sockets closed after keepAliveMs, GET and HEAD only (405 otherwise), no request
-// body read (a request that sends one is answered and its connection closed).
+// headers, headers within headersTimeoutMs and the whole request within requestTimeoutMs, the
+// answer within responseTimeoutMs, idle keep-alive sockets closed after keepAliveMs, GET and
+// HEAD only (405 otherwise), no request body read (a request that sends one is answered and its
+// connection closed). At maxConnections a new connection takes the place of the oldest one that
+// has no request being answered (still sending its headers, or idle between requests), so
+// clients that open connections and hold them cannot lock out a scrape; only when every
+// connection has a request being answered is the new one refused.
 
 import * as http from "node:http";
+import type * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { type HttpHandler, sendText } from "./handler.ts";
 
@@ -17,6 +22,8 @@ export interface HttpLimits {
   keepAliveMs: number;
   /** Requests one keep-alive connection may make before it is closed. */
   maxRequestsPerSocket: number;
+  /** From a request's headers to its answer's last byte written (a client that reads slowly). */
+  responseTimeoutMs: number;
   /**
    * How often headersTimeoutMs and requestTimeoutMs are checked (Node's connectionsCheckingInterval:
    * its default, 30 s, let a client trickling its headers keep a socket 30 s, not 5).
@@ -32,6 +39,7 @@ export const HTTP_LIMITS: Readonly<HttpLimits> = {
   requestTimeoutMs: 10_000,
   keepAliveMs: 5_000,
   maxRequestsPerSocket: 1000,
+  responseTimeoutMs: 30_000,
   timeoutCheckMs: 1000,
 };
 
@@ -48,6 +56,8 @@ export async function startHttpListener(
   limits: Partial<HttpLimits> = {},
 ): Promise<HttpListener> {
   const lim: HttpLimits = { ...HTTP_LIMITS, ...limits };
+  /** Open sockets, oldest first, with how many of their requests are being answered. */
+  const sockets = new Map<net.Socket, { answering: number }>();
   const server = http.createServer(
     {
       maxHeaderSize: lim.maxHeaderBytes,
@@ -56,6 +66,14 @@ export async function startHttpListener(
       connectionsCheckingInterval: lim.timeoutCheckMs,
     },
     (req, res) => {
+      const socket = req.socket;
+      const state = sockets.get(socket);
+      if (state !== undefined) state.answering++;
+      const deadline = setTimeout(() => socket.destroy(), lim.responseTimeoutMs);
+      res.once("close", () => {
+        clearTimeout(deadline);
+        if (state !== undefined) state.answering--;
+      });
       void serve(req, res, handlers).catch((e) => {
         log(`HTTP ${req.method} ${req.url?.slice(0, 200)} failed: ${(e as Error)?.stack ?? e}`);
         if (!res.headersSent) sendText(res, 500, "internal error\n");
@@ -63,7 +81,19 @@ export async function startHttpListener(
       });
     },
   );
-  server.maxConnections = lim.maxConnections;
+  server.on("connection", (socket: net.Socket) => {
+    sockets.set(socket, { answering: 0 });
+    socket.once("close", () => sockets.delete(socket));
+    if (sockets.size <= lim.maxConnections) return;
+    let victim = socket;
+    for (const [s, st] of sockets)
+      if (st.answering === 0 && s !== socket) {
+        victim = s;
+        break;
+      }
+    sockets.delete(victim);
+    victim.destroy();
+  });
   server.keepAliveTimeout = lim.keepAliveMs;
   server.maxRequestsPerSocket = lim.maxRequestsPerSocket;
   // An idle socket that never sends a full request is cut by headersTimeout; this bounds one
