@@ -11,10 +11,10 @@ export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) 
 export function sendText(
   res: ServerResponse,
   status: number,
-  body: string,
+  body: string | Buffer,
   contentType = "text/plain; charset=utf-8",
 ): void {
-  const bytes = Buffer.from(body);
+  const bytes = typeof body === "string" ? Buffer.from(body) : body;
   res.writeHead(status, {
     "Content-Type": contentType,
     "Content-Length": bytes.length,

@@ -55,6 +55,36 @@ function perTopic(logs: LogManager, field: "messagesIn" | "bytesIn" | "bytesOut"
   return out;
 }
 
+/** Series of each kafka_consumergroup_* family at most (their labels are client-chosen group ids). */
+export const MAX_GROUP_SERIES = 20_000;
+
+/** The groups' committed-offset samples of `f`, up to `limit`, groups in creation order. */
+export function groupSamples<P>(
+  groups: ReadonlyMap<string, { state: string; offsets: ReadonlyMap<string, { offset: number }> }>,
+  partitionOf: (topic: string, partition: number) => P | undefined,
+  limit: number,
+  f: (group: string, e: P, offset: number) => Sample | null,
+): { samples: Sample[]; dropped: number } {
+  const samples: Sample[] = [];
+  let dropped = 0;
+  for (const [name, g] of groups) {
+    if (g.state === "Dead") continue;
+    for (const [key, o] of g.offsets) {
+      if (o.offset < 0) continue;
+      const at = key.lastIndexOf("\0");
+      const e = partitionOf(key.slice(0, at), Number(key.slice(at + 1)));
+      if (e === undefined) continue;
+      if (samples.length >= limit) {
+        dropped++;
+        continue;
+      }
+      const sample = f(name, e, o.offset);
+      if (sample !== null) samples.push(sample);
+    }
+  }
+  return { samples, dropped };
+}
+
 /** The registry /metrics serves; with Node's process metrics (process_*, nodejs_*). */
 export function brokerMetrics(s: MetricsSources): Registry {
   const r = new Registry();
@@ -175,21 +205,15 @@ export function brokerMetrics(s: MetricsSources): Registry {
   );
 
   // Consumer groups, as `milena groups describe` computes lag: committed offset against what a
-  // consumer can read to, for the partitions this broker holds.
+  // consumer can read to, for the partitions this broker holds. Group ids are the clients' to
+  // choose and any client can make groups (one OffsetCommit each): at most MAX_GROUP_SERIES
+  // series per family, the oldest groups first (a client making new groups cannot push out the
+  // series of those there before), the rest counted in milena_metrics_consumergroup_series_dropped.
+  let groupSeriesDropped = 0;
   const committed = (f: (group: string, e: PartitionEntry, offset: number) => Sample | null) => () => {
-    const out: Sample[] = [];
-    for (const [name, g] of s.groups.groups) {
-      if (g.state === "Dead") continue;
-      for (const [key, o] of g.offsets) {
-        if (o.offset < 0) continue;
-        const at = key.lastIndexOf("\0");
-        const e = s.logs.partitionOf(key.slice(0, at), Number(key.slice(at + 1)));
-        if (e === undefined) continue;
-        const sample = f(name, e, o.offset);
-        if (sample !== null) out.push(sample);
-      }
-    }
-    return out;
+    const r = groupSamples(s.groups.groups, (t, p) => s.logs.partitionOf(t, p), MAX_GROUP_SERIES, f);
+    groupSeriesDropped = r.dropped;
+    return r.samples;
   };
   add(
     "kafka_consumergroup_current_offset",
@@ -208,6 +232,13 @@ export function brokerMetrics(s: MetricsSources): Registry {
       labels: { consumergroup: group, topic: e.topic, partition: e.partition },
       value: Math.max(0, s.highWatermark(e) - offset),
     })),
+  );
+
+  add(
+    "milena_metrics_consumergroup_series_dropped",
+    "gauge",
+    `Series of kafka_consumergroup_current_offset and _lag each left out of the last scrape: past ${MAX_GROUP_SERIES} per family (group ids are client-chosen)`,
+    () => [{ labels: {}, value: groupSeriesDropped }],
   );
 
   add(
