@@ -13,7 +13,9 @@
 //   kafkajs           kafkajs 2.2.4 over TCP: send() of 1,000 messages, 8 in flight; a group
 //                     consumer with eachBatch
 //   kcat              kcat (librdkafka) over TCP, at its defaults and with 16 KiB batches:
-//                     kcat -P of newline-separated values from a file; kcat -C -o beginning -c N
+//                     kcat -P of newline-separated values from a file; kcat -C -o beginning -c N;
+//                     and 16 KiB batches with enable.idempotence=true (acks=-1 only, 5 in flight:
+//                     what Milena's producer does by default)
 //   nats lean         raw NATS protocol (nats_lean.ts): PUB with a reply subject, pipelines of
 //                     1,000, 8 in flight; an ack-none pull consumer, batches of 10,000, 2 pulls
 //                     in flight; a push consumer for latency
@@ -668,7 +670,7 @@ export class KcatDriver implements Driver {
   readonly client: string;
   readonly transport = "tcp";
   readonly label: string;
-  readonly phases: Phase[] = ["W1 produce acks=1", "W3 consume", "W1 produce acks=-1"];
+  readonly phases: Phase[];
   readonly latency = false;
   readonly childClient = true;
   private admin!: ReturnType<Milena["admin"]>;
@@ -682,8 +684,19 @@ export class KcatDriver implements Driver {
     private readonly port: number,
     readonly serverPid: number,
     private readonly batchSize?: number,
+    /**
+     * enable.idempotence=true: acks=-1 only, at most 5 requests in flight per partition, as
+     * Milena's producer by default (kcat's default is not idempotent, with up to 1,000,000 in
+     * flight): the like-for-like row beside Milena's client at its defaults.
+     */
+    private readonly idempotent = false,
   ) {
-    const variant = batchSize === undefined ? "" : `, ${batchSize >> 10} KiB batches`;
+    const variant =
+      (batchSize === undefined ? "" : `, ${batchSize >> 10} KiB batches`) +
+      (idempotent ? ", idempotent" : "");
+    this.phases = idempotent
+      ? ["W1 produce acks=-1"]
+      : ["W1 produce acks=1", "W3 consume", "W1 produce acks=-1"];
     this.client = `kcat${variant}`;
     this.label = `kcat / tcp${variant}`;
     this.milena = new Milena({ bootstrap: `127.0.0.1:${port}`, clientId: "bench-kcat-admin" });
@@ -694,8 +707,12 @@ export class KcatDriver implements Driver {
   }
 
   private produceArgs(topic: string, acks: number): string[] {
-    const args = ["-P", ...this.common(), "-t", topic, "-p", "0", "-X", `acks=${acks}`];
+    // Idempotence is acks=all only (librdkafka refuses acks=1 with it): its warm-up and start-up
+    // sends are acks=-1 too.
+    const a = this.idempotent ? -1 : acks;
+    const args = ["-P", ...this.common(), "-t", topic, "-p", "0", "-X", `acks=${a}`];
     if (this.batchSize !== undefined) args.push("-X", `batch.size=${this.batchSize}`);
+    if (this.idempotent) args.push("-X", "enable.idempotence=true");
     return args;
   }
 

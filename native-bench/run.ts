@@ -609,6 +609,7 @@ async function main(): Promise<void> {
       all.push(
         new KcatDriver(broker.kafkaPort, broker.pid),
         new KcatDriver(broker.kafkaPort, broker.pid, 16384),
+        new KcatDriver(broker.kafkaPort, broker.pid, 16384, true),
       );
     else if (!profile) notes.push(`kcat not benchmarked: ${KCAT} not found`);
     if (nats) all.push(new NatsLeanDriver(nats.port, nats.pid), new NatsJsDriver(nats.port, nats.pid));
