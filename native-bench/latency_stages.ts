@@ -7,9 +7,10 @@
 //   send -> consumed   client: the stamp in the value -> the consumer's batch (per record)
 //   broker Produce     broker: request read -> response queued (its request-time histogram on
 //   broker Fetch       /metrics, the delta over the run; upper bucket bounds, so "<= x")
-//   client loop delay  this process's event-loop delay (perf_hooks.monitorEventLoopDelay)
-//   broker loop lag    the broker's (prom-client's nodejs_eventloop_lag_*, reset by a scrape
-//                      just before the run)
+//   client loop delay  this process's event-loop delay (perf_hooks.monitorEventLoopDelay, 1 ms
+//                      resolution), beyond the timer's own interval
+//   broker loop lag    the broker's (prom-client's nodejs_eventloop_lag_*, 10 ms resolution,
+//                      reset by a scrape just before the run), beyond its interval
 //   run-queue wait     /proc/<pid>/task/*/schedstat: time the threads were runnable but not
 //                      running (waiting for a core), per second of the run: the broker's main
 //                      thread, its other threads, and this process
@@ -33,6 +34,10 @@ export interface StagesConfig {
 }
 
 type Transport = "tcp" | "websocket";
+
+/** The event-loop monitors' timer intervals: this process's, and prom-client's default in the broker. */
+const CLIENT_ELD_MS = 1;
+const BROKER_ELD_MS = 10;
 type Load = "quiet" | "beside a CPU hog";
 
 interface Pcts {
@@ -175,7 +180,7 @@ async function oneRun(
     let t1 = 0;
     let ackedFrom = 0;
     let consumedFrom = 0;
-    const eld = monitorEventLoopDelay({ resolution: 1 });
+    const eld = monitorEventLoopDelay({ resolution: CLIENT_ELD_MS });
     const t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const tick = () => {
@@ -232,10 +237,14 @@ async function oneRun(
       sendToConsumed: pcts(consumed.slice(consumedFrom)),
       brokerProduce: bucketPcts(requestBuckets(before, "Produce"), requestBuckets(after, "Produce")),
       brokerFetch: bucketPcts(requestBuckets(before, "Fetch"), requestBuckets(after, "Fetch")),
-      clientLoop: { p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
+      // Both histograms record each timer interval whole: the delay is what exceeds it.
+      clientLoop: {
+        p99: Math.max(0, eld.percentile(99) / 1e6 - CLIENT_ELD_MS),
+        max: Math.max(0, eld.max / 1e6 - CLIENT_ELD_MS),
+      },
       brokerLoop: {
-        p99: gauge(after, "nodejs_eventloop_lag_p99_seconds"),
-        max: gauge(after, "nodejs_eventloop_lag_max_seconds"),
+        p99: Math.max(0, gauge(after, "nodejs_eventloop_lag_p99_seconds") - BROKER_ELD_MS),
+        max: Math.max(0, gauge(after, "nodejs_eventloop_lag_max_seconds") - BROKER_ELD_MS),
       },
       waitBrokerMain: (w1.main - w0.main) / 1e6 / elapsedS,
       waitBrokerOthers: (w1.others - w0.others) / 1e6 / elapsedS,
@@ -285,7 +294,7 @@ export function stagesIntro(r: StagesResult): string {
     "WebSocket, the first 10% not counted. Client stages per send (send -> ack) and per record (send -> " +
     "consumed); the broker's own request time for Produce and Fetch from its /metrics histogram (upper " +
     "bucket bounds, hence <=; a Fetch's time includes its long-poll wait); event-loop delay of both " +
-    "processes (p99 / max); run-queue wait from /proc schedstat: milliseconds per second that the threads " +
+    "processes beyond the monitors' timer intervals (p99 / max; the broker's is sampled every 10 ms); run-queue wait from /proc schedstat: milliseconds per second that the threads " +
     "were ready to run but had no core (broker main thread, broker's other threads, this client process)."
   );
 }
