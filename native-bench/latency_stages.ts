@@ -1,7 +1,8 @@
 // Where W4's end-to-end time goes (issue 15): the W4 load (a producer at 20,000 msg/s, lingerMs
-// 0, acks=1, a consumer tailing with minBytes 1) through Milena's own client, once on a quiet
-// machine and once beside a CPU hog (one process spinning, as a neighbour on a shared 2-core box
-// does), over TCP and WebSocket. For each run, per stage:
+// 0, acks=1, a consumer tailing with minBytes 1) through Milena's own client, once on the machine
+// as it is (after waiting for it to be quiet, up to a bound) and once with a CPU hog added (one
+// process spinning, as a neighbour on a shared 2-core box does), over TCP and WebSocket. For each
+// run, per stage:
 //
 //   send -> ack        client: producer.send() called -> its promise resolved (per send)
 //   send -> consumed   client: the stamp in the value -> the consumer's batch (per record)
@@ -38,7 +39,7 @@ type Transport = "tcp" | "websocket";
 /** The event-loop monitors' timer intervals: this process's, and prom-client's default in the broker. */
 const CLIENT_ELD_MS = 1;
 const BROKER_ELD_MS = 10;
-type Load = "quiet" | "beside a CPU hog";
+type Load = "no added load" | "plus a CPU hog";
 
 interface Pcts {
   p50: number;
@@ -152,7 +153,7 @@ async function oneRun(
   await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
   const producer = milena.producer({ acks: 1, lingerMs: 0 });
   const consumer = milena.consumer({ autoOffsetReset: "earliest", maxWaitTimeInMs: 100, minBytes: 1 });
-  const hog = load === "beside a CPU hog" ? cpuHog() : null;
+  const hog = load === "plus a CPU hog" ? cpuHog() : null;
   try {
     await producer.connect();
     await producer.send({ topic, messages: [] }).catch(() => {});
@@ -260,13 +261,13 @@ async function oneRun(
 
 export async function measureStages(cfg: StagesConfig, log: (l: string) => void): Promise<StagesResult> {
   log(
-    `  latency stages: ${fmtInt(cfg.rate)} msg/s for ${cfg.seconds} s, quiet and beside a CPU hog, TCP and WebSocket`,
+    `  latency stages: ${fmtInt(cfg.rate)} msg/s for ${cfg.seconds} s, as the machine is and plus a CPU hog, TCP and WebSocket`,
   );
   const b = await BenchBroker.start({ overrides: { "metrics.listener": "127.0.0.1:0" } });
   const runs: StagesRun[] = [];
   let n = 0;
   try {
-    for (const load of ["quiet", "beside a CPU hog"] as const) {
+    for (const load of ["no added load", "plus a CPU hog"] as const) {
       for (const transport of ["tcp", "websocket"] as const) {
         await waitForQuiet(cfg.quietWaitMs);
         const r = await oneRun(b, transport, load, cfg, `stages-${++n}`);
@@ -290,7 +291,8 @@ export async function measureStages(cfg: StagesConfig, log: (l: string) => void)
 export function stagesIntro(r: StagesResult): string {
   return (
     `W4's load (${fmtInt(r.rate)} msg/s for ${r.seconds} s, Milena's client, lingerMs 0, acks=1, a consumer ` +
-    "tailing with minBytes 1) on a quiet machine and beside one process spinning on a core, over TCP and " +
+    "tailing with minBytes 1) on the machine as it is (the run-queue wait says how busy) and with one process " +
+    "spinning on a core added, over TCP and " +
     "WebSocket, the first 10% not counted. Client stages per send (send -> ack) and per record (send -> " +
     "consumed); the broker's own request time for Produce and Fetch from its /metrics histogram (upper " +
     "bucket bounds, hence <=; a Fetch's time includes its long-poll wait); event-loop delay of both " +
