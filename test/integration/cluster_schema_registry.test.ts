@@ -5,11 +5,16 @@
 // is refused with 409 through @kafkajs/confluent-schema-registry on another broker; after a
 // kill -9 of the primary a write is refused with 50003/50004 without hanging, then a new primary
 // takes the writes with ids that continue (none reused); the killed broker, restarted, catches up.
+// With BASIC authentication every broker checks the credentials, and a forwarded write carries
+// the caller's Authorization header to the primary, which checks it again.
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { SchemaRegistry as RegistryClient, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
+import { run } from "../helpers/broker_process.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
 import { RawClient } from "./raw_client.ts";
 
@@ -188,6 +193,11 @@ describe("Schema Registry in a cluster", () => {
       refused.body.error_code === 50003 || refused.body.error_code === 50004,
       JSON.stringify(refused.body),
     );
+    // Reads go on meanwhile, from each broker's own view.
+    const [anyText, anyId] = [...ids][0];
+    const read = await call(url(alive[1]), "GET", `/schemas/ids/${anyId}`);
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.deepEqual(fieldsOf(read.body.schema), fieldsOf(anyText));
     // A new primary within a bounded time: the write succeeds with a fresh id.
     const schema = avro(["name", "after"]);
     const start = Date.now();
@@ -244,5 +254,85 @@ describe("Schema Registry in a cluster", () => {
     });
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     assert.ok(reg.body.id! > Math.max(...ids.values()));
+  });
+});
+
+describe("Schema Registry in a cluster with BASIC authentication", () => {
+  let cluster: TestCluster;
+  const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+  const basic = (user: string, password: string) =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+  async function post(id: number, path: string, body: unknown, authorization?: string) {
+    const res = await fetch(`${cluster.broker(id).schemaRegistryUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": CT, ...(authorization === undefined ? {} : { authorization }) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { status: res.status, body: (await res.json()) as Answer["body"] };
+  }
+
+  before(async () => {
+    cluster = await TestCluster.start({
+      brokers: 2,
+      overrides: {
+        "schema.registry.authentication.method": "BASIC",
+        "connection.failed.authentication.delay.ms": 10,
+      },
+      beforeBrokers: async (connect) => {
+        const r = await run(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            join(ROOT, "src/cli/main.ts"),
+            "users",
+            "add",
+            "alice",
+            "--password",
+            "alice-secret",
+            "--zookeeper",
+            connect,
+          ],
+          { timeoutMs: 30_000 },
+        );
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+      },
+    });
+  });
+
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it("checks Basic credentials on every broker and forwards the caller's to the primary", async () => {
+    const alice = basic("alice", "alice-secret");
+    const first = await post(1, "/subjects/auth-value/versions", { schema: avro(["name"]) }, alice);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const c = await RawClient.tcp(cluster.broker(1).bootstrap);
+    let primary: number;
+    try {
+      const md = await c.request(metadataCodec, 9, metadataRequest(["_schemas"], false));
+      primary = md.topics[0].partitions[0].leaderId;
+    } finally {
+      c.close();
+    }
+    const other = primary === 1 ? 2 : 1;
+    for (const id of [1, 2]) {
+      const none = await post(id, "/subjects/auth-value/versions", { schema: avro(["name", "n"]) });
+      assert.equal(none.status, 401, `broker ${id} without credentials`);
+      const wrong = await post(
+        id,
+        "/subjects/auth-value/versions",
+        { schema: avro(["name", "n"]) },
+        basic("alice", "nope"),
+      );
+      assert.equal(wrong.status, 401, `broker ${id} with a wrong password`);
+    }
+    // Forwarded by the non-primary with alice's header (the primary checks it too).
+    const fwd = await post(other, "/subjects/auth-value/versions", { schema: avro(["name", "n"]) }, alice);
+    assert.equal(fwd.status, 200, JSON.stringify(fwd.body));
+    assert.ok(fwd.body.id! > first.body.id!);
   });
 });
