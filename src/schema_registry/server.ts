@@ -82,6 +82,8 @@ export interface ForwardedAnswer {
   status: number;
   contentType: string;
   body: Buffer;
+  /** The primary's OFFSET_HEADER: where its view was once the write was applied. */
+  offset?: number;
 }
 
 export interface ClusterHooks {
@@ -91,6 +93,8 @@ export interface ClusterHooks {
   forward(r: ForwardRequest): Promise<ForwardedAnswer | null>;
   /** The `_schemas` offset this registry's view has reached (sent with the primary's answers). */
   appliedOffset(): number;
+  /** Read-your-writes: resolves once this view reached `offset`, or after a bound (never rejects). */
+  waitApplied(offset: number): Promise<void>;
 }
 
 /** The primary's answer to a write: the log offset its view had reached then. */
@@ -435,6 +439,9 @@ export function startRegistryServer(registry: SchemaRegistry, o: ServerOptions):
           forwarded: req.headers["x-milena-forwarded"] !== undefined,
         });
         if (forwarded !== null) {
+          // Answered once this broker's own view holds the write (a read here sees it).
+          if (forwarded.status < 300 && forwarded.offset !== undefined)
+            await cluster.waitApplied(forwarded.offset);
           res.writeHead(forwarded.status, {
             "content-type": forwarded.contentType,
             "content-length": forwarded.body.length,

@@ -182,14 +182,10 @@ export class SchemaRegistryService {
   private async forward(r: ForwardRequest): Promise<ForwardedAnswer | null> {
     const url = await this.primaryUrl(r.forwarded);
     if (url === null) return null;
-    const answer = await this.send(url, r);
-    const offset = Number(answer.offset);
-    if (answer.status < 300 && Number.isSafeInteger(offset) && offset >= 0)
-      await this.tail!.waitFor(offset, READ_YOUR_WRITES_MS);
-    return answer;
+    return this.send(url, r);
   }
 
-  private send(base: string, r: ForwardRequest): Promise<ForwardedAnswer & { offset?: string }> {
+  private send(base: string, r: ForwardRequest): Promise<ForwardedAnswer> {
     const target = new URL(r.path, base);
     const headers: http.OutgoingHttpHeaders = {
       "content-length": r.body.length,
@@ -207,12 +203,12 @@ export class SchemaRegistryService {
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", done);
         res.on("end", () => {
-          const offset = res.headers[OFFSET_HEADER];
+          const offset = Number(res.headers[OFFSET_HEADER] ?? "-1");
           resolve({
             status: res.statusCode ?? 500,
             contentType: String(res.headers["content-type"] ?? "application/json"),
             body: Buffer.concat(chunks),
-            offset: typeof offset === "string" ? offset : undefined,
+            ...(Number.isSafeInteger(offset) && offset >= 0 ? { offset } : {}),
           });
         });
       });
@@ -232,6 +228,9 @@ export class SchemaRegistryService {
       },
       forward: (r) => this.forward(r),
       appliedOffset: () => tail.next,
+      waitApplied: async (offset) => {
+        await tail.waitFor(offset, READ_YOUR_WRITES_MS);
+      },
     };
   }
 

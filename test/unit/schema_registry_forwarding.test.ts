@@ -1,7 +1,8 @@
 // The registry's HTTP listener in a cluster (server.ts with ClusterHooks), over a real
 // listener and a fake cluster: writes go to forward() with the request as received (method,
 // path and query, the caller's Authorization, the body, whether it was itself forwarded) and the
-// primary's answer is passed on verbatim; when forward() says this broker is the primary the
+// primary's answer is passed on verbatim, once this broker's view reached the offset the primary
+// gave (read-your-writes); when forward() says this broker is the primary the
 // write is handled here and its answer carries the offset its view reached; reads and the POSTs
 // that change nothing (lookup, compatibility) are never forwarded and wait for ready(), whose
 // refusal is the answer. And the registry with hooks: a change waits for beforeChange, and with
@@ -31,6 +32,9 @@ describe("registry listener in a cluster", () => {
   let primary = false;
   let ready: () => Promise<void> = async () => {};
   let readyCalls = 0;
+  /** waitApplied's calls, and what it waits for (resolved at once unless a test holds it). */
+  const waited: number[] = [];
+  let applied: Promise<void> = Promise.resolve();
 
   before(async () => {
     server = await startRegistryServer(registry, {
@@ -53,9 +57,14 @@ describe("registry listener in a cluster", () => {
             status: 200,
             contentType: "application/vnd.schemaregistry.v1+json",
             body: Buffer.from('{"id":77}'),
+            offset: 9,
           };
         },
         appliedOffset: () => 42,
+        waitApplied: (offset) => {
+          waited.push(offset);
+          return applied;
+        },
       },
     });
     base = `http://127.0.0.1:${server.port}`;
@@ -105,6 +114,30 @@ describe("registry listener in a cluster", () => {
       assert.equal(forwarded.at(-1)!.forwarded, true);
     }
     assert.equal(forwarded.length, 7);
+  });
+
+  it("answers a forwarded write only once its own view reached the primary's offset", async () => {
+    primary = false;
+    waited.length = 0;
+    let release!: () => void;
+    applied = new Promise((r) => {
+      release = r;
+    });
+    let answered = false;
+    const res = fetch(`${base}/config`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: '{"compatibility":"FULL"}',
+    }).then((r) => {
+      answered = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(waited, [9]);
+    assert.equal(answered, false, "answered before the view reached the write");
+    release();
+    assert.equal((await res).status, 200);
+    applied = Promise.resolve();
   });
 
   it("handles writes itself as primary, with the offset its view reached", async () => {
