@@ -5,6 +5,8 @@
 // is refused with 409 through @kafkajs/confluent-schema-registry on another broker; after a
 // kill -9 of the primary a write is refused with 50003/50004 without hanging, then a new primary
 // takes the writes with ids that continue (none reused); the killed broker, restarted, catches up.
+// A primary paused past its ZooKeeper session (a zombie) gives way to a new one; resumed, it
+// publishes its URL again and takes writes (forwarded) without handing out an old id.
 // With BASIC authentication every broker checks the credentials, and a forwarded write carries
 // the caller's Authorization header to the primary, which checks it again.
 
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { SchemaRegistry as RegistryClient, SchemaType } from "@kafkajs/confluent-schema-registry";
+import { ZkSession } from "../../src/cluster/zookeeper.ts";
 import { metadataCodec, metadataRequest } from "../../src/protocol/metadata.ts";
 import { run } from "../helpers/broker_process.ts";
 import { eventually, TestCluster } from "../helpers/cluster.ts";
@@ -254,6 +257,63 @@ describe("Schema Registry in a cluster", () => {
     });
     assert.equal(reg.status, 200, JSON.stringify(reg.body));
     assert.ok(reg.body.id! > Math.max(...ids.values()));
+  });
+
+  it("a paused primary, resumed after its session ended, republishes its URL and allocates no old id", async () => {
+    const old = await primary(1);
+    assert.ok(old >= 1);
+    const others = [1, 2, 3].filter((b) => b !== old);
+    const zk = await ZkSession.connect(cluster.connect, {
+      sessionTimeoutMs: 10_000,
+      connectionTimeoutMs: 10_000,
+    });
+    try {
+      const before = await zk.get(`/milena/schema_registry/${old}`);
+      assert.ok(before !== null, "the primary published its URL");
+      assert.equal(JSON.parse(before.data.toString()).url, url(old));
+      const pid = cluster.broker(old).pid!;
+      process.kill(pid, "SIGSTOP");
+      let id: number;
+      try {
+        const schema = avro(["name", "paused"]);
+        const reg = await eventually(
+          async () => {
+            const r = await call(url(others[0]), "POST", "/subjects/zombie-value/versions", { schema });
+            return r.status === 200 ? r : undefined;
+          },
+          90_000,
+          "a write while the primary is paused",
+        );
+        id = reg.body.id!;
+        assert.ok(id > Math.max(...ids.values()), `id ${id} continues`);
+        ids.set(schema, id);
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      // Back, with a new session: its URL published again, and a write through it gets a new id.
+      await eventually(
+        async () => {
+          const now = await zk.get(`/milena/schema_registry/${old}`);
+          return now !== null && now.stat.ephemeralOwner !== before.stat.ephemeralOwner;
+        },
+        60_000,
+        "the resumed broker to publish its URL again",
+      );
+      const schema = avro(["name", "paused", "back"]);
+      const reg = await eventually(
+        async () => {
+          const r = await call(url(old), "POST", "/subjects/zombie-value/versions", { schema });
+          return r.status === 200 ? r : undefined;
+        },
+        60_000,
+        "a write through the resumed broker",
+      );
+      assert.ok(reg.body.id! > id, `id ${reg.body.id} after ${id}`);
+      const versions = await call(url(old), "GET", "/subjects/zombie-value/versions");
+      assert.deepEqual(versions.body, [1, 2]);
+    } finally {
+      zk.close();
+    }
   });
 });
 
