@@ -98,6 +98,10 @@ export class SchemaRegistryService {
       partitions: 1,
       // Confluent's kafkastore.topic.replication.factor (3), capped to the live brokers.
       replicationFactor: cluster === null ? c.offsetsTopicReplicationFactor : 3,
+      // A cluster: min.insync.replicas 2 (capped to the replication factor), so a primary cut off
+      // from the others (a zombie whose ISR shrank to itself) cannot commit an id alone that the
+      // new primary would hand out again.
+      ...(cluster === null ? {} : { minInsyncReplicas: 2 }),
       segmentBytes: c.offsetsTopicSegmentBytes,
       timeoutMs: c.offsetsCommitTimeoutMs,
       replay: (dir) =>
@@ -502,6 +506,17 @@ class ClusterTail {
       this.next = part.logStartOffset;
       return true;
     }
+    if (
+      part.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE &&
+      part.highWatermark >= 0 &&
+      part.highWatermark < this.next
+    )
+      // Only reads up to a high watermark: a leader behind them has lost acknowledged records
+      // (an unclean election); this view keeps them and says so.
+      this.ctx.logger.limited(
+        "schema registry",
+        `${SCHEMAS_TOPIC} at broker ${p.leader} ends at ${part.highWatermark}, before ${this.next} read here: records lost by an unclean leader election`,
+      );
     if (part.errorCode !== ErrorCode.NONE) {
       this.ctx.logger.limited(
         "schema registry",

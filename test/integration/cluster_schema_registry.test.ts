@@ -86,7 +86,7 @@ describe("Schema Registry in a cluster", () => {
     const id = reg.body.id!;
     assert.ok(Number.isInteger(id) && id > 0);
     ids.set(schema, id);
-    // _schemas: one partition, replicated on all three brokers.
+    // _schemas: one partition, replicated on all three brokers, two of them in sync for a write.
     const c = await RawClient.tcp(cluster.broker(1).bootstrap);
     try {
       const md = await c.request(metadataCodec, 9, metadataRequest(["_schemas"], false));
@@ -94,6 +94,19 @@ describe("Schema Registry in a cluster", () => {
       assert.equal(md.topics[0].partitions[0].replicaNodes.length, 3);
     } finally {
       c.close();
+    }
+    const zk = await ZkSession.connect(cluster.connect, {
+      sessionTimeoutMs: 10_000,
+      connectionTimeoutMs: 10_000,
+    });
+    try {
+      const conf = await zk.get("/config/topics/_schemas");
+      assert.ok(conf !== null);
+      const config = JSON.parse(conf.data.toString()).config;
+      assert.equal(config["min.insync.replicas"], "2");
+      assert.equal(config["cleanup.policy"], "compact");
+    } finally {
+      zk.close();
     }
     for (const b of [2, 3]) {
       const byId = await eventually(
