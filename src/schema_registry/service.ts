@@ -6,11 +6,12 @@
 //
 // In a cluster (zookeeper.connect) it works as Confluent's does with several instances: one
 // primary writes, every broker serves reads, writes received elsewhere are forwarded to it.
-//   - `_schemas` has replication factor min(3, live brokers). Every broker's registry follows it
-//     (ClusterTail below: Fetch requests as a consumer, replica id -1, to the partition's leader
-//     over the inter-broker listener and its security, reading up to the high watermark) and
-//     applies each record, so every view converges on the log. A broker serves no request but
-//     `GET /` until it has read the log to its end once (bounded: 50002 after).
+//   - `_schemas` has replication factor min(3, live brokers), min.insync.replicas min(2, that).
+//     Every broker's registry follows it (ClusterTail below: Fetch requests as a consumer,
+//     replica id -1, to the partition's leader over the inter-broker listener and its security,
+//     reading up to the high watermark) and applies each record, so every view converges on the
+//     log. A broker serves no request but `GET /` until it has read the log to its end once
+//     (bounded: 50002 after).
 //   - The primary is the leader of `_schemas` partition 0 (its own replica says so). Before
 //     each change it reads the log to its end (the leader's log end offset, which after a
 //     failover may hold records of the old leader not yet applied here), so ids and versions are
