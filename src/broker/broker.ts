@@ -226,7 +226,7 @@ export class Broker {
   private readonly jwks: JwksSource | null;
   private readonly sasl: SaslBackends;
   readonly coordinator: GroupCoordinator;
-  /** The Schema Registry (schema.registry.listeners; null when off, and in a cluster for now). */
+  /** The Schema Registry (schema.registry.listeners; null when off). */
   readonly schemaRegistry: SchemaRegistryService | null = null;
 
   constructor(
@@ -313,11 +313,7 @@ export class Broker {
       this.ctx.producerIds = new ProducerIdAllocator(zkBlocks(config.brokerId, () => cluster.zk));
     } else this.saslUsers = new FileSaslCredentials(config.saslCredentialsFile);
     this.offsetsTopic = offsetsTopic(this.ctx);
-    if (config.schemaRegistry !== null && zkConnect !== null)
-      config.warnings.push(
-        "the Schema Registry does not run in a cluster yet (zookeeper.connect is set): schema.registry.listeners is ignored",
-      );
-    else if (config.schemaRegistry !== null) {
+    if (config.schemaRegistry !== null) {
       const sr = new SchemaRegistryService(this.ctx, this.saslUsers);
       this.schemaRegistry = sr;
       this.ctx.schemaCheck = (topic, sides, records) =>
@@ -1382,6 +1378,8 @@ export class Broker {
     this.startIdleSweep();
     this.phase = "registering in ZooKeeper";
     if (cluster !== null) await cluster.register();
+    // A cluster's registry follows `_schemas` and publishes its URL once the broker is registered.
+    this.schemaRegistry?.joinCluster();
     this.phase = null;
     return this.ports;
   }

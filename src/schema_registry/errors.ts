@@ -82,6 +82,11 @@ export const Errors = {
     new RegistryError(422, 42205, `Overwrite new schema with id ${id} is not permitted.`),
   storeError: (message: string) => new RegistryError(500, 50001, message),
   timeout: (message: string) => new RegistryError(500, 50002, message),
+  /** A cluster: the primary could not be reached, or failed to answer, for a forwarded write. */
+  forwardingFailed: (detail: string) =>
+    new RegistryError(500, 50003, `Error while forwarding the request to the primary: ${detail}`),
+  /** A cluster: no primary known (the leader of `_schemas` being elected). */
+  unknownPrimary: (detail: string) => new RegistryError(500, 50004, `Unknown primary: ${detail}`),
   // Jersey's own answers for what no resource matches, as Confluent's registry gives them.
   notFound: () => new RegistryError(404, 404, "HTTP 404 Not Found"),
   methodNotAllowed: () => new RegistryError(405, 405, "HTTP 405 Method Not Allowed"),

@@ -56,6 +56,14 @@ export interface RegisterRequest {
 /** Appends records to `_schemas`; resolves once they are durable, rejects with why not. */
 export type Append = (records: SchemasRecord[]) => Promise<void>;
 
+/** How a registry that follows `_schemas` written by a cluster's primary writes (service.ts). */
+export interface RegistryHooks {
+  /** Before each change: resolves once this registry has applied the whole log (rejects: why not). */
+  beforeChange?: () => Promise<void>;
+  /** False: append() resolves once the records came back through the log and were applied there. */
+  appliesOwnWrites?: boolean;
+}
+
 const identity = (type: SchemaType, canonical: string, refs: readonly SchemaReference[]) =>
   `${type}\u0000${canonical}\u0000${JSON.stringify(refs.map((r) => [r.name, r.subject, r.version]))}`;
 
@@ -77,6 +85,7 @@ export class SchemaRegistry {
   constructor(
     private readonly append: Append,
     readonly limits: RegistryLimits,
+    private readonly hooks: RegistryHooks = {},
   ) {}
 
   /** Apply one record (replay at start, and after each append). */
@@ -146,7 +155,15 @@ export class SchemaRegistry {
 
   /** Write records, then apply them; one change at a time. */
   private change<T>(work: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(work, work);
+    const before = this.hooks.beforeChange;
+    const step =
+      before === undefined
+        ? work
+        : async () => {
+            await before();
+            return work();
+          };
+    const run = this.queue.then(step, step);
     this.queue = run.catch(() => {});
     return run;
   }
@@ -159,7 +176,7 @@ export class SchemaRegistry {
         ? e
         : Errors.storeError(`Error while writing to the schemas topic: ${(e as Error).message}`);
     }
-    for (const r of records) this.apply(r);
+    if (this.hooks.appliesOwnWrites !== false) for (const r of records) this.apply(r);
   }
 
   // ---- reads ----

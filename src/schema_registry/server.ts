@@ -62,6 +62,54 @@ export interface ServerOptions {
   /** A refused authentication is answered after this long (connection.failed.authentication.delay.ms). */
   failedAuthenticationDelayMs: number;
   log: (line: string) => void;
+  /** A cluster (service.ts): writes go to the primary, requests wait for the first catch-up. */
+  cluster?: ClusterHooks;
+}
+
+/** A write as received, to be sent on to the primary. */
+export interface ForwardRequest {
+  method: string;
+  /** Path and query, as received. */
+  path: string;
+  authorization?: string;
+  contentType?: string;
+  body: Buffer;
+  /** Itself forwarded by another broker (handled here or refused, never sent on again). */
+  forwarded: boolean;
+}
+
+export interface ForwardedAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+  /** The primary's OFFSET_HEADER: where its view was once the write was applied. */
+  offset?: number;
+}
+
+export interface ClusterHooks {
+  /** Before any request but a forwarded write: rejects (50002) until `_schemas` was read to its end once. */
+  ready(): Promise<void>;
+  /** A write: null when this broker is the primary (handled here), else the primary's answer. */
+  forward(r: ForwardRequest): Promise<ForwardedAnswer | null>;
+  /** The `_schemas` offset this registry's view has reached (sent with the primary's answers). */
+  appliedOffset(): number;
+  /** Read-your-writes: resolves once this view reached `offset`, or after a bound (never rejects). */
+  waitApplied(offset: number): Promise<void>;
+}
+
+/** The primary's answer to a write: the log offset its view had reached then. */
+export const OFFSET_HEADER = "x-milena-schemas-offset";
+
+/** Whether a request changes the registry (forwarded to the primary in a cluster). */
+export function isWrite(method: string, parts: string[]): boolean {
+  const [a] = parts;
+  const n = parts.length;
+  if (a === "subjects")
+    return (
+      (n === 2 && method === "DELETE") || (n === 3 && method === "POST") || (n === 4 && method === "DELETE")
+    );
+  if ((a === "config" || a === "mode") && n <= 2) return method === "PUT" || method === "DELETE";
+  return false;
 }
 
 export interface RegistryServer {
@@ -377,10 +425,35 @@ export function startRegistryServer(registry: SchemaRegistry, o: ServerOptions):
       const parts = pathParts(url.pathname);
       if (parts === null) throw Errors.notFound();
       const method = (req.method ?? "GET").toUpperCase();
+      let received: Buffer | null = null;
+      const cluster = o.cluster;
+      const write = isWrite(method, parts);
+      if (cluster !== undefined && write) {
+        received = await readBody(req, o.maxRequestBytes);
+        const forwarded = await cluster.forward({
+          method,
+          path: req.url ?? "/",
+          authorization: req.headers.authorization,
+          contentType: req.headers["content-type"],
+          body: received,
+          forwarded: req.headers["x-milena-forwarded"] !== undefined,
+        });
+        if (forwarded !== null) {
+          // Answered once this broker's own view holds the write (a read here sees it).
+          if (forwarded.status < 300 && forwarded.offset !== undefined)
+            await cluster.waitApplied(forwarded.offset);
+          res.writeHead(forwarded.status, {
+            "content-type": forwarded.contentType,
+            "content-length": forwarded.body.length,
+          });
+          res.end(forwarded.body);
+          return;
+        }
+      } else if (cluster !== undefined && parts.length > 0) await cluster.ready();
       const body = async (): Promise<unknown> => {
         const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
         if (type !== "" && !ACCEPTED_BODY_TYPES.includes(type)) throw Errors.unsupportedMediaType();
-        const bytes = await readBody(req, o.maxRequestBytes);
+        const bytes = received ?? (await readBody(req, o.maxRequestBytes));
         try {
           return JSON.parse(bytes.toString("utf8"));
         } catch (e) {
@@ -388,6 +461,7 @@ export function startRegistryServer(registry: SchemaRegistry, o: ServerOptions):
         }
       };
       const answer = await route(registry, method === "HEAD" ? "GET" : method, parts, url.searchParams, body);
+      if (cluster !== undefined && write) res.setHeader(OFFSET_HEADER, String(cluster.appliedOffset()));
       send(res, answer.status ?? 200, answer.body, answer.raw);
     } catch (e) {
       fail(res, e);
