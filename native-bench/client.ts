@@ -40,48 +40,19 @@ export interface BenchConnection {
 }
 
 /**
- * TCP with a lean read path: the socket reads into one reused buffer (net's `onread`), replies
- * that sit whole in a read are handed on as views of it, and a reply spread over several reads
- * is assembled in one reused, growing buffer. Replies are valid only during the callback
- * (every caller here decodes synchronously). Nothing is allocated per read, so the client
- * does not pay page faults on fresh memory for every 64 KiB of an 8 MiB fetch reply.
+ * Size-prefixed replies matched in order over a stream socket: replies that sit whole in a read
+ * are handed on as views of it, a reply spread over several reads is assembled in one reused,
+ * growing buffer. Replies are valid only during the callback (every caller here decodes
+ * synchronously). Subclasses feed onBytes from their socket's reads.
  */
-class TcpConnection implements BenchConnection {
+export abstract class StreamReplies {
   readonly transport = "tcp" as const;
   private readonly waiting: ((body: Buffer) => void)[] = [];
   private head = 0;
   private failure: Error | null = null;
   private acc = Buffer.allocUnsafe(1 << 20);
   private accLen = 0;
-  private socket!: net.Socket;
-
-  static connect(port: number): Promise<TcpConnection> {
-    const c = new TcpConnection();
-    return new Promise((resolve, reject) => {
-      const s = net.connect(
-        {
-          host: "127.0.0.1",
-          port,
-          noDelay: true,
-          onread: {
-            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-            callback: (n: number, buf: Uint8Array) => {
-              c.onBytes(buf as Buffer, n);
-              return true;
-            },
-          },
-        },
-        () => {
-          s.off("error", reject);
-          resolve(c);
-        },
-      );
-      c.socket = s;
-      s.once("error", reject);
-      s.on("error", (e) => c.fail(e));
-      s.on("close", () => c.fail(new Error("connection closed by the broker")));
-    });
-  }
+  protected abstract readonly socket: net.Socket;
 
   private grow(need: number): void {
     if (need <= this.acc.length) return;
@@ -90,7 +61,7 @@ class TcpConnection implements BenchConnection {
     this.acc = next;
   }
 
-  private onBytes(c: Buffer, n: number): void {
+  protected onBytes(c: Buffer, n: number): void {
     let at = 0;
     if (this.accLen > 0) {
       while (this.accLen < 4 && at < n) this.acc[this.accLen++] = c[at++];
@@ -129,7 +100,8 @@ class TcpConnection implements BenchConnection {
     cb(body);
   }
 
-  private fail(e: Error): void {
+  /** The socket failed or closed: reported when replies were still awaited. */
+  protected fail(e: Error): void {
     if (this.failure !== null) return;
     this.failure = e;
     if (this.head < this.waiting.length) onConnectionError(e);
@@ -144,6 +116,43 @@ class TcpConnection implements BenchConnection {
   close(): void {
     this.failure = new Error("closed");
     this.socket.destroy();
+  }
+}
+
+/**
+ * TCP with a lean read path: the socket reads into one reused buffer (net's `onread`) handed to
+ * StreamReplies. Nothing is allocated per read, so the client does not pay page faults on fresh
+ * memory for every 64 KiB of an 8 MiB fetch reply.
+ */
+class TcpConnection extends StreamReplies implements BenchConnection {
+  protected socket!: net.Socket;
+
+  static connect(port: number): Promise<TcpConnection> {
+    const c = new TcpConnection();
+    return new Promise((resolve, reject) => {
+      const s = net.connect(
+        {
+          host: "127.0.0.1",
+          port,
+          noDelay: true,
+          onread: {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, buf: Uint8Array) => {
+              c.onBytes(buf as Buffer, n);
+              return true;
+            },
+          },
+        },
+        () => {
+          s.off("error", reject);
+          resolve(c);
+        },
+      );
+      c.socket = s;
+      s.once("error", reject);
+      s.on("error", (e) => c.fail(e));
+      s.on("close", () => c.fail(new Error("connection closed by the broker")));
+    });
   }
 }
 

@@ -48,7 +48,7 @@ import { AclOperation, AclPermissionType, PatternType, ResourceType } from "../s
 import { ALLOW_ALL, Authorizer } from "../src/broker/security/authorizer.ts";
 import { makeCerts } from "../test/helpers/certs.ts";
 import { BenchBroker } from "./broker.ts";
-import { type BenchConnection, consumeAll, createTopic, produceAll } from "./client.ts";
+import { type BenchConnection, consumeAll, createTopic, produceAll, StreamReplies } from "./client.ts";
 import { IN_FLIGHT, PIPELINE } from "./drivers.ts";
 import { buildBatches, fmtInt } from "./e2e.ts";
 import { CpuMeter, type CpuShare, waitForQuiet } from "./procstat.ts";
@@ -128,21 +128,13 @@ function median(xs: number[]): number {
 // ---- a lean connection over any stream socket (node:net or node:tls) ----
 
 /**
- * Size-prefixed replies matched in order, read with 'data' events (which node:tls, unlike
- * node:net's `onread`, is limited to): a reply whole in a chunk is handed on as a view of it, one
- * spread over chunks is assembled in one reused, growing buffer. Replies are valid only during
- * the callback, as with client.ts's connections.
+ * StreamReplies (client.ts) read with 'data' events, which node:tls, unlike node:net's
+ * `onread`, is limited to.
  */
-class StreamConnection implements BenchConnection {
-  readonly transport = "tcp" as const;
-  private readonly waiting: ((body: Buffer) => void)[] = [];
-  private head = 0;
-  private failure: Error | null = null;
-  private acc = Buffer.allocUnsafe(1 << 20);
-  private accLen = 0;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on("data", (c: Buffer) => this.onBytes(c));
+class StreamConnection extends StreamReplies implements BenchConnection {
+  private constructor(protected readonly socket: net.Socket) {
+    super();
+    socket.on("data", (c: Buffer) => this.onBytes(c, c.length));
     socket.on("error", (e) => this.fail(e));
     socket.on("close", () => this.fail(new Error("connection closed by the broker")));
   }
@@ -160,70 +152,6 @@ class StreamConnection implements BenchConnection {
       };
       s.once("error", reject);
     });
-  }
-
-  private grow(need: number): void {
-    if (need <= this.acc.length) return;
-    const next = Buffer.allocUnsafe(Math.max(need, this.acc.length * 2));
-    this.acc.copy(next, 0, 0, this.accLen);
-    this.acc = next;
-  }
-
-  private onBytes(c: Buffer): void {
-    const n = c.length;
-    let at = 0;
-    if (this.accLen > 0) {
-      while (this.accLen < 4 && at < n) this.acc[this.accLen++] = c[at++];
-      if (this.accLen < 4) return;
-      const need = 4 + this.acc.readInt32BE(0);
-      this.grow(need);
-      const take = Math.min(need - this.accLen, n - at);
-      c.copy(this.acc, this.accLen, at, at + take);
-      this.accLen += take;
-      at += take;
-      if (this.accLen < need) return;
-      this.accLen = 0;
-      this.reply(this.acc.subarray(4, need));
-    }
-    while (n - at >= 4) {
-      const size = c.readInt32BE(at);
-      if (n - at - 4 < size) break;
-      this.reply(c.subarray(at + 4, at + 4 + size));
-      at += 4 + size;
-    }
-    if (at < n) {
-      this.grow(n - at);
-      c.copy(this.acc, 0, at, n);
-      this.accLen = n - at;
-    }
-  }
-
-  private reply(body: Buffer): void {
-    const cb = this.waiting[this.head];
-    if (cb === undefined) throw new Error("reply without a request");
-    this.waiting[this.head++] = undefined as never;
-    if (this.head > 4096) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
-    cb(body);
-  }
-
-  private fail(e: Error): void {
-    if (this.failure !== null) return;
-    this.failure = e;
-    if (this.head < this.waiting.length) throw e;
-  }
-
-  send(frame: Buffer, onReply: (body: Buffer) => void): void {
-    if (this.failure) throw this.failure;
-    this.waiting.push(onReply);
-    this.socket.write(frame);
-  }
-
-  close(): void {
-    this.failure = new Error("closed");
-    this.socket.destroy();
   }
 
   /** "TLSv1.3 TLS_AES_256_GCM_SHA384" over node:tls, "" otherwise. */
