@@ -29,8 +29,9 @@
 //
 //   QUICK=1            small sizes, one repetition (~2.5 minutes; the cluster ~45 s of it,
 //                      compaction ~30 s, security ~25 s)
-//   (default)          full sizes (W1 1,000,000 records), three repetitions (~19.5 minutes; the
-//                      cluster ~4 of them, compaction ~2.5, security ~2.5)
+//   (default)          full sizes (W1 1,000,000 records), three repetitions (~30 minutes:
+//                      limits + e2e + stages took 12.3 on 2026-12-03, the cluster ~4,
+//                      compaction ~2.5, security ~2.5)
 //   --only=a,b         only these parts (limits, e2e, recovery, groups, hardening, cluster,
 //                      compaction, security, metrics, stages, micro, mirror); RESULTS.md is then left alone. --e2e and --micro
 //                      are --only=e2e / --only=micro.
