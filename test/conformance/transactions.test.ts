@@ -347,11 +347,14 @@ setInterval(() => {}, 1000);
             { key: "b", value: "before-2" },
           ],
         });
+        const httpPort = b.metricsPort;
         if (how === "restart") await b.restart();
         else {
           await b.kill();
           await b.launch();
         }
+        // Its HTTP listener kept its port too (an ephemeral one once took the freed WebSocket port).
+        assert.equal(b.metricsPort, httpPort);
         await t.send({ topic, messages: [{ key: "a", value: "after" }] });
         await t.commit();
         assert.deepEqual(await kcatRead(b, topic, "read_committed"), ["after", "before", "before-2"]);

@@ -100,6 +100,15 @@ export class BrokerProcess {
       "metrics.listener": "127.0.0.1:0",
       ...this.overrides,
     };
+    // A relaunch of a broker whose test pinned its Kafka/WebSocket ports keeps its HTTP ports
+    // too: bound first (so /readyz answers during recovery), an ephemeral HTTP listener could
+    // otherwise take the just-freed WebSocket port before the broker binds it again.
+    const pinned =
+      this.overrides.listeners !== undefined && !/:0(,|$)/.test(String(this.overrides.listeners));
+    if (pinned && this.metricsPort > 0 && this.overrides["metrics.listener"] === undefined)
+      overrides["metrics.listener"] = `127.0.0.1:${this.metricsPort}`;
+    if (pinned && this.schemaRegistryPort > 0 && this.overrides["schema.registry.listeners"] === undefined)
+      overrides["schema.registry.listeners"] = `http://127.0.0.1:${this.schemaRegistryPort}`;
     const args = ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
     for (const [k, v] of Object.entries(overrides)) args.push("--override", `${k}=${v}`);
     const [cmd, ...pre] = [...this.wrapper, process.execPath];
