@@ -15,6 +15,7 @@
 //   run-queue wait     /proc/<pid>/task/*/schedstat: time the threads were runnable but not
 //                      running (waiting for a core), per second of the run: the broker's main
 //                      thread, its other threads, and this process
+//   CPU                the same file's time on a core, per second of the run, the same split
 //
 // A tail that every stage shares and that the run-queue wait explains is the scheduler's, not
 // the code's. Nothing is asserted; the first 10% of each run is warm-up and not counted.
@@ -63,6 +64,10 @@ export interface StagesRun {
   waitBrokerMain: number;
   waitBrokerOthers: number;
   waitClient: number;
+  /** Time on a core, ms per second of the run. */
+  cpuBrokerMain: number;
+  cpuBrokerOthers: number;
+  cpuClient: number;
 }
 
 export interface StagesResult {
@@ -77,23 +82,36 @@ function pcts(xs: number[]): Pcts {
   return { p50: at(50), p99: at(99), p999: at(99.9), max: s[s.length - 1] };
 }
 
-/** Run-queue wait (ns) of a process's threads: the main one and the rest (schedstat field 2). */
-function runQueueWait(pid: number | "self"): { main: number; others: number } {
+interface Sched {
+  /** Run-queue wait (ns): the main thread, the rest. */
+  main: number;
+  others: number;
+  /** Time on a core (ns): the main thread, the rest. */
+  cpuMain: number;
+  cpuOthers: number;
+}
+
+/** A process's threads' schedstat (field 1: time on a core, field 2: run-queue wait), summed. */
+function runQueueWait(pid: number | "self"): Sched {
   const dir = `/proc/${pid}/task`;
   const main = pid === "self" ? process.pid : pid;
-  let m = 0;
-  let o = 0;
+  const s: Sched = { main: 0, others: 0, cpuMain: 0, cpuOthers: 0 };
   for (const tid of fs.readdirSync(dir)) {
-    let wait = 0;
+    let fields: string[];
     try {
-      wait = Number(fs.readFileSync(`${dir}/${tid}/schedstat`, "utf8").split(" ")[1]);
+      fields = fs.readFileSync(`${dir}/${tid}/schedstat`, "utf8").split(" ");
     } catch {
       continue; // the thread ended
     }
-    if (Number(tid) === main) m += wait;
-    else o += wait;
+    if (Number(tid) === main) {
+      s.cpuMain += Number(fields[0]);
+      s.main += Number(fields[1]);
+    } else {
+      s.cpuOthers += Number(fields[0]);
+      s.others += Number(fields[1]);
+    }
   }
-  return { main: m, others: o };
+  return s;
 }
 
 /** Cumulative histogram buckets of one API's request time on /metrics, by upper bound (s). */
@@ -176,8 +194,8 @@ async function oneRun(
     const warm = Math.floor(total / 10);
     let sent = 0;
     let before = "";
-    let w0 = { main: 0, others: 0 };
-    let c0 = { main: 0, others: 0 };
+    let w0: Sched = { main: 0, others: 0, cpuMain: 0, cpuOthers: 0 };
+    let c0: Sched = w0;
     let t1 = 0;
     let ackedFrom = 0;
     let consumedFrom = 0;
@@ -250,6 +268,9 @@ async function oneRun(
       waitBrokerMain: (w1.main - w0.main) / 1e6 / elapsedS,
       waitBrokerOthers: (w1.others - w0.others) / 1e6 / elapsedS,
       waitClient: (c1.main + c1.others - c0.main - c0.others) / 1e6 / elapsedS,
+      cpuBrokerMain: (w1.cpuMain - w0.cpuMain) / 1e6 / elapsedS,
+      cpuBrokerOthers: (w1.cpuOthers - w0.cpuOthers) / 1e6 / elapsedS,
+      cpuClient: (c1.cpuMain + c1.cpuOthers - c0.cpuMain - c0.cpuOthers) / 1e6 / elapsedS,
     };
   } finally {
     hog?.stop();
@@ -275,7 +296,8 @@ export async function measureStages(cfg: StagesConfig, log: (l: string) => void)
           `    ${transport} ${load}: send->consumed p50 ${r.sendToConsumed.p50.toFixed(2)} p99 ` +
             `${r.sendToConsumed.p99.toFixed(2)} p99.9 ${r.sendToConsumed.p999.toFixed(2)} ms; send->ack p99 ` +
             `${r.sendToAck.p99.toFixed(2)} ms; run-queue wait broker ${r.waitBrokerMain.toFixed(1)} + ` +
-            `${r.waitBrokerOthers.toFixed(1)}, client ${r.waitClient.toFixed(1)} ms/s`,
+            `${r.waitBrokerOthers.toFixed(1)}, client ${r.waitClient.toFixed(1)} ms/s; CPU broker ` +
+            `${r.cpuBrokerMain.toFixed(0)} + ${r.cpuBrokerOthers.toFixed(0)}, client ${r.cpuClient.toFixed(0)} ms/s`,
         );
         runs.push(r);
       }
@@ -297,7 +319,7 @@ export function stagesIntro(r: StagesResult): string {
     "consumed); the broker's own request time for Produce and Fetch from its /metrics histogram (upper " +
     "bucket bounds, hence <=; a Fetch's time includes its long-poll wait); event-loop delay of both " +
     "processes beyond the monitors' timer intervals (p99 / max; the broker's is sampled every 10 ms); run-queue wait from /proc schedstat: milliseconds per second that the threads " +
-    "were ready to run but had no core (broker main thread, broker's other threads, this client process)."
+    "were ready to run but had no core (broker main thread, broker's other threads, this client process), and the same threads' time on a core."
   );
 }
 
@@ -320,8 +342,9 @@ export function stagesTables(
       "client loop delay p99 / max",
       "broker loop lag p99 / max",
       "run-queue wait ms/s: broker main / other threads / client",
+      "CPU ms/s: broker main / other threads / client",
     ],
-    [false, false, true, true, true, true, true, true, true],
+    [false, false, true, true, true, true, true, true, true, true],
     r.runs.map((x) => [
       x.transport,
       x.load,
@@ -332,6 +355,7 @@ export function stagesTables(
       `${ms(x.clientLoop.p99)} / ${ms(x.clientLoop.max)}`,
       `${ms(x.brokerLoop.p99)} / ${ms(x.brokerLoop.max)}`,
       `${x.waitBrokerMain.toFixed(1)} / ${x.waitBrokerOthers.toFixed(1)} / ${x.waitClient.toFixed(1)}`,
+      `${x.cpuBrokerMain.toFixed(0)} / ${x.cpuBrokerOthers.toFixed(0)} / ${x.cpuClient.toFixed(0)}`,
     ]),
   );
 }

@@ -393,10 +393,14 @@ export class Connection {
         this.sink.send(s.chunks, s.length, s.sent);
         sentAny = true;
       }
+      // A sent slot holds nothing: its reply and its completion callback (whose closure keeps
+      // the request and its read buffers) would otherwise live until the queue is compacted,
+      // long enough to survive scavenges and be promoted (each scavenge then copies them).
       s.chunks = null;
+      s.sent = undefined;
     }
     if (sentAny) this.lastActivityMs = Date.now();
-    if (this.head > 1024 && this.head * 2 > this.slots.length) {
+    if (this.head >= 64 && this.head * 2 > this.slots.length) {
       this.slots.splice(0, this.head);
       this.head = 0;
     }
