@@ -66,6 +66,28 @@ export interface LatencyResult {
   window: Window;
 }
 
+/** One driver's W4 runs: the run with the median p99 (what the tables quote), and every run's p99. */
+export type LatencyMedian = LatencyResult & { runs: number; p99s: number[] };
+
+/**
+ * Per driver, the run whose p99 is the median of its runs (the lower middle for an even count),
+ * in the drivers' first-seen order; p99s lists every run's, in run order. One run's tail on a
+ * shared machine moves by 2x between runs of the same code, so a single run cannot rank drivers.
+ */
+export function medianRuns(lat: LatencyResult[]): LatencyMedian[] {
+  const byDriver = new Map<Driver, LatencyResult[]>();
+  for (const l of lat) {
+    const rs = byDriver.get(l.driver) ?? [];
+    rs.push(l);
+    byDriver.set(l.driver, rs);
+  }
+  return [...byDriver.values()].map((rs) => {
+    const sorted = [...rs].sort((a, b) => a.p99 - b.p99);
+    const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+    return { ...mid, runs: rs.length, p99s: rs.map((r) => r.p99) };
+  });
+}
+
 interface Batches {
   full: { batch: Buffer; records: number; count: number };
   tail: { batch: Buffer; records: number } | null;

@@ -288,6 +288,12 @@ export async function measureStages(cfg: StagesConfig, log: (l: string) => void)
   const runs: StagesRun[] = [];
   let n = 0;
   try {
+    // An untimed round over each transport first: the broker is fresh, and its first seconds
+    // under this load are the JIT's (the first run's tail was 2x the later ones'), while W4 in
+    // the e2e part meets a broker warmed by the phases before it.
+    const warm = { ...cfg, seconds: Math.min(cfg.seconds, 3) };
+    for (const transport of ["tcp", "websocket"] as const)
+      await oneRun(b, transport, "no added load", warm, `stages-warm-${transport}`);
     for (const load of ["no added load", "plus a CPU hog"] as const) {
       for (const transport of ["tcp", "websocket"] as const) {
         await waitForQuiet(cfg.quietWaitMs);
@@ -315,7 +321,7 @@ export function stagesIntro(r: StagesResult): string {
     `W4's load (${fmtInt(r.rate)} msg/s for ${r.seconds} s, Milena's client, lingerMs 0, acks=1, a consumer ` +
     "tailing with minBytes 1) on the machine as it is (the run-queue wait says how busy) and with one process " +
     "spinning on a core added, over TCP and " +
-    "WebSocket, the first 10% not counted. Client stages per send (send -> ack) and per record (send -> " +
+    "WebSocket, after an untimed 3 s round over each (the broker starts fresh), the first 10% not counted. Client stages per send (send -> ack) and per record (send -> " +
     "consumed); the broker's own request time for Produce and Fetch from its /metrics histogram (upper " +
     "bucket bounds, hence <=; a Fetch's time includes its long-poll wait); event-loop delay of both " +
     "processes beyond the monitors' timer intervals (p99 / max; the broker's is sampled every 10 ms); run-queue wait from /proc schedstat: milliseconds per second that the threads " +

@@ -76,7 +76,8 @@ import {
 import {
   type E2eConfig,
   fmtInt,
-  type LatencyResult,
+  type LatencyMedian,
+  medianRuns,
   type PhaseResult,
   runE2e,
   storedBytesPerRecord,
@@ -157,7 +158,7 @@ const e2eConfig: E2eConfig = {
   reps: env("BENCH_REPS", quick ? 1 : 3),
   latencyRate: 20_000,
   latencySeconds: env("BENCH_LATENCY_SECONDS", quick ? 1 : 10),
-  latencyReps: 1,
+  latencyReps: quick ? 1 : 3,
   warmupRecords: quick ? 10_000 : 50_000,
   quietWaitMs: quick ? 0 : 2_000,
 };
@@ -269,16 +270,26 @@ function e2eTable(rows: Row[], reps: number): string {
   );
 }
 
-function latencyTable(lat: LatencyResult[]): string {
+function latencyTable(lat: LatencyMedian[]): string {
   return mdTable(
-    ["driver", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "samples", "CPU: server all / client / others"],
-    [false, true, true, true, true, true, false],
+    [
+      "driver",
+      "p50 ms",
+      "p99 ms",
+      "p99.9 ms",
+      "max ms",
+      "p99 of each run ms",
+      "samples",
+      "CPU: server all / client / others",
+    ],
+    [false, true, true, true, true, true, true, false],
     lat.map((l) => [
       l.driver.label,
       l.p50.toFixed(2),
       l.p99.toFixed(2),
       l.p999.toFixed(2),
       l.max.toFixed(2),
+      l.p99s.map((x) => x.toFixed(2)).join(", "),
       fmtInt(l.samples),
       `${l.cpu.brokerTotal.toFixed(0)}% / ${l.cpu.client.toFixed(0)}% / ${l.cpu.others.toFixed(0)}%`,
     ]),
@@ -288,7 +299,7 @@ function latencyTable(lat: LatencyResult[]): string {
 const LAT_P99_TARGET_MS = 3;
 
 /** The headline: Milena's own client per workload and transport, beside the best peer and the limit. */
-function headline(rows: Row[], lat: LatencyResult[], limits: Limits | null): string {
+function headline(rows: Row[], lat: LatencyMedian[], limits: Limits | null): string {
   const peersOf = (phase: string) => {
     // Peers have no acks=-1 (neither fsyncs before acknowledging): their W1 is the comparison.
     const p = phase === "W1 produce acks=-1" ? "W1 produce acks=1" : phase;
@@ -568,7 +579,7 @@ async function main(): Promise<void> {
   }
 
   let rows: Row[] = [];
-  let lat: LatencyResult[] = [];
+  let lat: LatencyMedian[] = [];
   const drivers: Driver[] = [];
   if (parts.has("e2e")) {
     const profDir = profile ? fs.mkdtempSync(join(tmpdir(), "milena-bench-prof-")) : null;
@@ -631,7 +642,7 @@ async function main(): Promise<void> {
       }
       const r = await runE2e(drivers, e2eConfig, log);
       results = r.results;
-      lat = r.latency;
+      lat = medianRuns(r.latency);
       for (const d of drivers) await d.close().catch(() => {});
     } finally {
       const code = await broker.stop();
@@ -794,7 +805,10 @@ async function main(): Promise<void> {
         `A producer at ${fmtInt(c.latencyRate)} msg/s of ${c.valueBytes} B for ${c.latencySeconds} s (every ~1 ms ` +
         "timer turn sends the messages due, stamped), a consumer tailing on its own connection, both in this " +
         "process; latency = receive time - stamp. The first 10% of the messages are not counted. Milena: " +
-        "acks=1. One run per driver, drivers in turn.",
+        `acks=1. ${c.latencyReps === 1 ? "One run" : `${c.latencyReps} runs`} per driver, drivers in turn` +
+        (c.latencyReps === 1
+          ? "."
+          : "; each row is the driver's run with the median p99 (every run's p99 beside it)."),
       body: latencyTable(lat),
     });
   }
