@@ -77,6 +77,7 @@ import {
   type E2eConfig,
   fmtInt,
   type LatencyMedian,
+  type LatencyResult,
   medianRuns,
   type PhaseResult,
   runE2e,
@@ -484,7 +485,12 @@ function microTable(results: MicroResult[]): string {
   );
 }
 
-function profileReport(dir: string, results: PhaseResult[], drivers: Driver[]): string {
+function profileReport(
+  dir: string,
+  results: PhaseResult[],
+  latency: LatencyResult[],
+  drivers: Driver[],
+): string {
   const files = profileFiles(dir);
   const out: string[] = [
     "# Broker CPU profile by phase",
@@ -517,6 +523,25 @@ function profileReport(dir: string, results: PhaseResult[], drivers: Driver[]): 
       }
       out.push("```");
     }
+    // W4, the latency run: where the broker's time goes at 20,000 msg/s (mostly idle: the
+    // shares of the busy time say which stage costs what per request).
+    const ls = latency.filter((l) => l.driver === d);
+    if (ls.length === 0) continue;
+    out.push("", `## ${d.label}: W4 latency`, "", "```");
+    for (const l of ls)
+      out.push(
+        `under the profiler: p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} p99.9 ${l.p999.toFixed(2)} ms (${fmtInt(l.samples)} samples)`,
+      );
+    for (const f of files) {
+      const s = summarize(
+        f,
+        20,
+        ls.map((l) => l.window),
+      );
+      if (s.busyMs < 0.02 * s.sampledMs && !s.thread.startsWith("acceptor")) continue;
+      out.push("", formatSummary(s));
+    }
+    out.push("```");
   }
   return `${out.join("\n")}\n`;
 }
@@ -629,6 +654,7 @@ async function main(): Promise<void> {
     const pick = (process.env.BENCH_DRIVERS ?? "").split(",").filter(Boolean);
     const wanted = pick.length > 0 ? all.filter((d) => pick.some((p) => d.label.includes(p))) : all;
     let results: PhaseResult[] = [];
+    let rawLatency: LatencyResult[] = [];
     try {
       for (const d of wanted) {
         try {
@@ -642,6 +668,7 @@ async function main(): Promise<void> {
       }
       const r = await runE2e(drivers, e2eConfig, log);
       results = r.results;
+      rawLatency = r.latency;
       lat = medianRuns(r.latency);
       for (const d of drivers) await d.close().catch(() => {});
     } finally {
@@ -651,7 +678,7 @@ async function main(): Promise<void> {
     }
     rows = summarizeE2e(results, drivers);
     if (profDir) {
-      fs.writeFileSync(join(HERE, "PROFILE.md"), profileReport(profDir, results, drivers));
+      fs.writeFileSync(join(HERE, "PROFILE.md"), profileReport(profDir, results, rawLatency, drivers));
       log(`profiles in ${profDir}; per-phase summary in native-bench/PROFILE.md`);
     }
     partDone("workloads");
