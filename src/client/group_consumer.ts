@@ -73,6 +73,7 @@ import {
 } from "./group_protocol.ts";
 import type { Platform } from "./platform.ts";
 import { backoffMs, isRetriableError, type Retry, retryDefaults } from "./retry.ts";
+import { Sleeps } from "./sleeps.ts";
 
 export interface GroupInfo {
   groupId: string;
@@ -161,27 +162,6 @@ type Phase = "idle" | "joining" | "assigning" | "stable" | "revoking";
 
 function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
-}
-
-/** Timers that can all be cut short (a stop must not wait out a backoff). */
-class Sleeps {
-  private readonly wakers = new Set<() => void>();
-
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.wakers.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, Math.max(0, ms));
-      this.wakers.add(done);
-    });
-  }
-
-  wakeAll(): void {
-    for (const w of [...this.wakers]) w();
-  }
 }
 
 interface Deferred {

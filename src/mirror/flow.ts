@@ -36,6 +36,7 @@ import type { GroupConsumer } from "../client/group_consumer.ts";
 import type { ConsumedRecord } from "../client/records.ts";
 import { retryDefaults } from "../client/retry.ts";
 import { saslOptionsOf, tlsOptionsOf } from "../client/security.ts";
+import { Sleeps } from "../client/sleeps.ts";
 import { parseAddress } from "../client/transport.ts";
 import { type Admin, ConfigResourceTypes, ConfigSource, Milena, type Producer } from "../index.ts";
 import { type ClusterConfig, type FlowConfig, matchesAny } from "./config.ts";
@@ -72,25 +73,6 @@ export interface FlowStats {
 }
 
 class Stopped extends Error {}
-
-/** A promise that can be cut short. */
-class Waker {
-  private wakers = new Set<() => void>();
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.wakers.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, Math.max(0, ms));
-      this.wakers.add(done);
-    });
-  }
-  wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-}
 
 /** A Cluster (the client's connections) of a configured cluster, for the transactional writer. */
 function clusterOf(c: ClusterConfig, m: Milena, clientId: string): Cluster {
@@ -136,7 +118,7 @@ export class Flow {
     sessions: 0,
   };
   private stopping = false;
-  private readonly waker = new Waker();
+  private readonly sleeps = new Sleeps();
   private failure: unknown = null;
   private readonly store = new OffsetSyncStore();
   /** Source topic -> remote topic, of the topics being copied. */
@@ -174,7 +156,7 @@ export class Flow {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.waker.wake();
+    this.sleeps.wakeAll();
     await this.running;
   }
 
@@ -194,7 +176,7 @@ export class Flow {
   private fail(e: unknown, session: number): void {
     if (session !== this.stats.sessions) return;
     if (this.failure === null) this.failure = e;
-    this.waker.wake();
+    this.sleeps.wakeAll();
   }
 
   private check(): void {
@@ -215,7 +197,7 @@ export class Flow {
       }
       if (this.stopping) break;
       if (Date.now() - started > 60_000) backoff = BACKOFF_MIN_MS;
-      await this.waker.sleep(backoff);
+      await this.sleeps.sleep(backoff);
       backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
     }
   }
@@ -412,7 +394,7 @@ export class Flow {
           cfg.emitHeartbeats ? nextHeartbeat : Number.POSITIVE_INFINITY,
           cfg.emitCheckpoints ? nextCheckpoint : Number.POSITIVE_INFINITY,
         );
-        await this.waker.sleep(Math.min(1000, next - Date.now()));
+        await this.sleeps.sleep(Math.min(1000, next - Date.now()));
       }
     } finally {
       // The group consumer first: its disconnect commits what the target acknowledged.
