@@ -2,13 +2,11 @@
 // with a temp log dir, for integration and conformance tests. Reads the "milena started" line
 // for the bound ports. stop() is a clean shutdown (SIGTERM), kill() a crash (SIGKILL).
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { MilenaChild, ROOT } from "./milena_child.ts";
 
 export interface BrokerOptions {
   /** Extra key=value overrides. */
@@ -21,7 +19,7 @@ export interface BrokerOptions {
   wrapper?: string[];
 }
 
-export class BrokerProcess {
+export class BrokerProcess extends MilenaChild {
   kafkaPort = 0;
   /** Every listener's bound port, by name (PLAINTEXT, SSL, SASL_SSL, WEBSOCKET, ...). */
   ports: Record<string, number> = {};
@@ -30,32 +28,20 @@ export class BrokerProcess {
   metricsPort = 0;
   /** The Schema Registry's port (0: off). */
   schemaRegistryPort = 0;
-  output = "";
-  exitCode: number | null = null;
-  private child: ChildProcess | null = null;
-  private exited: Promise<number | null> = Promise.resolve(null);
 
   constructor(
     readonly logDir: string,
     readonly overrides: Record<string, string | number | boolean>,
     readonly wrapper: string[] = [],
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(opts: BrokerOptions = {}): Promise<BrokerProcess> {
     const logDir = opts.logDir ?? fs.mkdtempSync(join(tmpdir(), "milena-test-"));
     const b = new BrokerProcess(logDir, opts.overrides ?? {}, opts.wrapper ?? []);
     await b.launch(opts.expectStart ?? true);
     return b;
-  }
-
-  /** Whether the process runs (launched, and neither exited nor killed by a signal). */
-  get alive(): boolean {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The broker process's pid (undefined before launch). */
-  get pid(): number | undefined {
-    return this.child?.pid;
   }
 
   /** Resident memory of the broker process, bytes (Linux /proc). */
@@ -109,68 +95,28 @@ export class BrokerProcess {
       overrides["metrics.listener"] = `127.0.0.1:${this.metricsPort}`;
     if (pinned && this.schemaRegistryPort > 0 && this.overrides["schema.registry.listeners"] === undefined)
       overrides["schema.registry.listeners"] = `http://127.0.0.1:${this.schemaRegistryPort}`;
-    const args = ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "broker"];
+    const args = ["broker"];
     for (const [k, v] of Object.entries(overrides)) args.push("--override", `${k}=${v}`);
-    const [cmd, ...pre] = [...this.wrapper, process.execPath];
-    const child = spawn(cmd, [...pre, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    this.child = child;
-    this.exitCode = null;
-    this.exited = new Promise((resolve) =>
-      child.on("exit", (code) => {
-        this.exitCode = code;
-        resolve(code);
-      }),
+    const started = await this.spawnMilena(
+      "broker",
+      args,
+      /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?(?: metrics=(\d+|off))?\n/,
+      this.wrapper,
+      expectStart,
     );
-    child.stderr!.on("data", (d: Buffer) => {
-      this.output += d.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      let buf = "";
-      const timer = setTimeout(
-        () => reject(new Error(`broker did not start in 30 s:\n${this.output}`)),
-        30_000,
-      );
-      child.stdout!.on("data", (d: Buffer) => {
-        buf += d.toString();
-        this.output += d.toString();
-        const m =
-          /milena started kafka=(\d+) websocket=(\d+|off)(?: listeners=(\S*))?(?: metrics=(\d+|off))?\n/.exec(
-            buf,
-          );
-        if (m) {
-          this.kafkaPort = Number(m[1]);
-          this.wsPort = m[2] === "off" ? 0 : Number(m[2]);
-          this.metricsPort = m[4] === undefined || m[4] === "off" ? 0 : Number(m[4]);
-          this.ports = {};
-          for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
-            const [name, port] = pair.split(":");
-            this.ports[name] = Number(port);
-          }
-          // Printed on its own line just before the started line.
-          const sr = /milena schema\.registry=(\d+|off)\n/.exec(buf);
-          this.schemaRegistryPort = sr === null || sr[1] === "off" ? 0 : Number(sr[1]);
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void this.exited.then((code) => {
-        clearTimeout(timer);
-        if (expectStart) reject(new Error(`broker exited with ${code} before starting:\n${this.output}`));
-        else resolve();
-      });
-    });
-  }
-
-  /** Clean shutdown (SIGTERM) and wait for exit. */
-  async stop(): Promise<number | null> {
-    if (this.child && this.exitCode === null) this.child.kill("SIGTERM");
-    return this.exited;
-  }
-
-  /** Crash (SIGKILL) and wait for exit. */
-  async kill(): Promise<void> {
-    if (this.child && this.exitCode === null) this.child.kill("SIGKILL");
-    await this.exited;
+    if (started === null) return;
+    const m = started.match;
+    this.kafkaPort = Number(m[1]);
+    this.wsPort = m[2] === "off" ? 0 : Number(m[2]);
+    this.metricsPort = m[4] === undefined || m[4] === "off" ? 0 : Number(m[4]);
+    this.ports = {};
+    for (const pair of (m[3] ?? "").split(",").filter((x) => x !== "")) {
+      const [name, port] = pair.split(":");
+      this.ports[name] = Number(port);
+    }
+    // Printed on its own line just before the started line.
+    const sr = /milena schema\.registry=(\d+|off)\n/.exec(started.stdout);
+    this.schemaRegistryPort = sr === null || sr[1] === "off" ? 0 : Number(sr[1]);
   }
 
   async restart(): Promise<void> {
