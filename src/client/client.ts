@@ -89,7 +89,10 @@ export class MilenaClient<B extends Uint8Array = Uint8Array> {
     if (config.codecs !== undefined)
       for (const [id, c] of Object.entries(config.codecs)) this.platform.codecs.set(Number(id), c);
     const W = config.WebSocket;
-    if (W !== undefined) this.platform.webSocket = (url) => new W(url) as WebSocketLike;
+    if (W !== undefined) {
+      this.platform.webSocket = (url) => new W(url) as WebSocketLike;
+      this.platform.webSocketTransport = null;
+    }
     this.clientId = config.clientId ?? "milena";
     this.connectionTimeout = config.connectionTimeout ?? 10_000;
     this.requestTimeout = config.requestTimeout ?? 30_000;

@@ -189,7 +189,7 @@ export class Connection {
         );
       conn.transport = await platform.tcp(address.host, address.port, events, opts.connectionTimeoutMs, tls);
     } else {
-      if (platform.webSocket === null)
+      if (platform.webSocket === null && platform.webSocketTransport === null)
         throw new ConnectionError(
           "no WebSocket implementation: pass one as the `WebSocket` option (in Node 20: the ws package)",
         );
@@ -198,7 +198,10 @@ export class Connection {
         tls !== null && /^ws:/i.test(address.url)
           ? { ...address, url: `wss:${address.url.slice(3)}` }
           : address;
-      conn.transport = await connectWebSocket(platform.webSocket, a, events, opts.connectionTimeoutMs, tls);
+      conn.transport =
+        platform.webSocketTransport !== null
+          ? await platform.webSocketTransport(a, events, opts.connectionTimeoutMs, tls)
+          : await connectWebSocket(platform.webSocket!, a, events, opts.connectionTimeoutMs, tls);
     }
     const every = Math.max(10, Math.min(1000, opts.requestTimeoutMs / 4));
     conn.timer = setInterval(() => conn.checkTimeouts(), every);

@@ -9,7 +9,7 @@
 import { utf8Decode, utf8Length, utf8Write } from "../protocol/utf8.ts";
 import { crc32c } from "./crc32c.ts";
 import { lz4CompressFrame, lz4DecompressFrame } from "./lz4.ts";
-import type { TcpConnector, WebSocketFactory } from "./transport.ts";
+import type { TcpConnector, WebSocketConnector, WebSocketFactory } from "./transport.ts";
 import { type SaslCrypto, webCrypto } from "./web_crypto.ts";
 
 /** A compression codec; either direction may be asynchronous (CompressionStream is). */
@@ -34,8 +34,13 @@ export interface Platform {
   utf8Decode(buf: Uint8Array, start: number, end: number): string;
   /** Compression codecs by id (0 = none is not listed). */
   readonly codecs: Map<number, Codec>;
-  /** Opens WebSocket connections (ws:// and wss:// bootstrap addresses). */
+  /** Opens WebSocket connections (ws:// and wss:// bootstrap addresses) through a WebSocket object. */
   webSocket: WebSocketFactory | null;
+  /**
+   * Opens WebSocket transports itself, framing included (Node: src/client/websocket_node.ts);
+   * used instead of `webSocket` when not null.
+   */
+  webSocketTransport: WebSocketConnector | null;
   /** Opens TCP connections (host:port bootstrap addresses), with TLS when asked; null in a browser. */
   tcp: TcpConnector | null;
   /** PBKDF2, HMAC, digests and random bytes for SASL/SCRAM; null where there is no Web Crypto. */
@@ -110,6 +115,7 @@ export function browserPlatform(): Platform {
     utf8Decode,
     codecs,
     webSocket: globalWebSocket(),
+    webSocketTransport: null,
     tcp: null,
     crypto: webCrypto(),
   };

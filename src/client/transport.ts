@@ -54,6 +54,14 @@ export type TcpConnector = (
   tls: TlsOptions | null,
 ) => Promise<Transport>;
 
+export type WebSocketConnector = (
+  address: BrokerAddress,
+  events: TransportEvents,
+  timeoutMs: number,
+  /** For wss:// (node:tls), null for the platform's defaults. */
+  tls: TlsOptions | null,
+) => Promise<Transport>;
+
 /** The part of the standard WebSocket interface the transport uses. */
 export interface WebSocketLike {
   binaryType: string;
