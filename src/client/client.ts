@@ -20,7 +20,7 @@ import { Consumer, type ConsumerConfig } from "./consumer.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { GroupConsumer, type GroupConsumerConfig } from "./group_consumer.ts";
 import type { Codec, Platform } from "./platform.ts";
-import { Producer, type ProducerConfig } from "./producer.ts";
+import { Producer, type ProducerConfig, producerMaxInFlight } from "./producer.ts";
 import { type RetryOptions, retryDefaults } from "./retry.ts";
 import { type SaslOptions, saslOptionsOf, type TlsOptions, tlsOptionsOf } from "./security.ts";
 import { parseAddress, type WebSocketLike } from "./transport.ts";
@@ -116,7 +116,7 @@ export class MilenaClient<B extends Uint8Array = Uint8Array> {
 
   producer(config: ProducerConfig = {}): Producer {
     const retry = { ...this.retry, ...config.retry };
-    return new Producer(this.cluster(Math.max(1, config.maxInFlightRequests ?? 5), retry), this.platform, {
+    return new Producer(this.cluster(producerMaxInFlight(config), retry), this.platform, {
       ...config,
       retry,
     });

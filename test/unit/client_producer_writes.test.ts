@@ -191,3 +191,48 @@ test("replies that free every slot at once: the next requests go out together, i
   );
   await producer.disconnect();
 });
+
+test("requests in flight at the defaults: no bound but bufferMemory without idempotence, 5 with it", async () => {
+  const count = async (config: object, buffer?: number) => {
+    let broker: FakeBroker | null = null;
+    const platform = nodePlatform();
+    platform.tcp = async (_host, _port, events) => {
+      broker = new FakeBroker(events);
+      return broker;
+    };
+    const producer = new MilenaClient({ bootstrap: "fake:9092" }, platform).producer({
+      batchSize: 1024,
+      ...(buffer !== undefined ? { bufferMemory: buffer } : {}),
+      ...config,
+    });
+    await producer.connect();
+    const fake = broker as unknown as FakeBroker;
+    const value = Buffer.alloc(100, 7);
+    // 1,000 records in batches of 8: 125 batches, none answered yet
+    const sends = Array.from({ length: 100 }, () =>
+      producer.send({ topic: "t", messages: Array.from({ length: 10 }, () => ({ value })) }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const inFlight = fake.events.filter((e) => e === "produce").length;
+    let done = false;
+    const all = Promise.all(sends).then(() => {
+      done = true;
+    });
+    while (!done) {
+      fake.release();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await all;
+    await producer.disconnect();
+    return inFlight;
+  };
+  assert.equal(await count({ acks: 1 }), 125, "acks 1: every batch goes out at once");
+  assert.equal(await count({ acks: -1, idempotent: false }), 125, "idempotence off: every batch");
+  // (this broker has no InitProducerId, so the defaulted idempotence falls back, but the
+  // connection keeps the idempotent default)
+  assert.equal(await count({ acks: -1 }), 5, "acks -1 defaults to idempotence: 5");
+  assert.equal(await count({ acks: 1, maxInFlightRequests: 3 }), 3, "the config's bound");
+  // bufferMemory bounds what is in flight: 16 KiB holds 14 batches of 1 KiB (+ header room)
+  const bounded = await count({ acks: 1 }, 16 * 1024);
+  assert.ok(bounded > 5 && bounded <= 16, `bufferMemory 16 KiB: ${bounded} in flight`);
+});
