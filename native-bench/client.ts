@@ -4,10 +4,12 @@
 // produce pre-built batches, fetch and walk batch headers. No record is ever decoded.
 //
 // TCP: node:net, 4-byte size-prefixed frames, read into a reused buffer (no allocation per read).
-// WebSocket: the `ws` package, one binary message = one frame without the size prefix.
+// WebSocket: one binary message = one frame without the size prefix, framed by the Node client's
+// own WebSocket reader (src/client/websocket_node.ts) over node:net.
 
+import { randomBytes } from "node:crypto";
 import * as net from "node:net";
-import WebSocket from "ws";
+import { frameHeader, OP_BINARY, OP_PONG, upgradeRequest, WsReader } from "../src/client/websocket_node.ts";
 import type { RequestHeader } from "../src/protocol/api.ts";
 import { ApiKey } from "../src/protocol/api_keys.ts";
 import { createTopicsCodec } from "../src/protocol/create_topics.ts";
@@ -156,41 +158,64 @@ class TcpConnection extends StreamReplies implements BenchConnection {
   }
 }
 
+/**
+ * WebSocket through the Node client's own framing (src/client/websocket_node.ts's WsReader over
+ * net's `onread`): a reply is read straight into a buffer of its own, as the client reads it.
+ */
 class WsConnection implements BenchConnection {
   readonly transport = "websocket" as const;
   private readonly waiting: ((body: Buffer) => void)[] = [];
   private head = 0;
   private failure: Error | null = null;
-
-  constructor(private readonly ws: WebSocket) {
-    ws.binaryType = "nodebuffer";
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) {
-        this.fail(new Error("text message from the broker"));
-        return;
-      }
-      const cb = this.waiting[this.head];
-      if (cb === undefined) throw new Error("reply without a request");
-      this.waiting[this.head++] = undefined as never;
-      if (this.head > 4096) {
-        this.waiting.splice(0, this.head);
-        this.head = 0;
-      }
-      cb(data);
-    });
-    ws.on("error", (e) => this.fail(e));
-    ws.on("close", () => this.fail(new Error("websocket closed by the broker")));
-  }
+  private socket!: net.Socket;
 
   static connect(port: number): Promise<WsConnection> {
+    const c = new WsConnection();
+    const key = randomBytes(16).toString("base64");
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, maxPayload: 1 << 30 });
-      ws.once("open", () => {
-        ws.off("error", reject);
-        resolve(new WsConnection(ws));
+      const reader = new WsReader(key, {
+        message: (m) => c.reply(m),
+        open: () => resolve(c),
+        ping: (p) => c.socket.write(Buffer.concat([frameHeader(OP_PONG, p.length), p])),
+        close: () => c.fail(new Error("websocket closed by the broker")),
       });
-      ws.once("error", reject);
+      const s = net.connect(
+        {
+          host: "127.0.0.1",
+          port,
+          noDelay: true,
+          onread: {
+            buffer: () => reader.buffer(),
+            callback: (n: number) => {
+              const problem = reader.read(n);
+              if (problem === null) return true;
+              c.fail(new Error(problem));
+              s.destroy();
+              return false;
+            },
+          },
+        },
+        () => s.write(upgradeRequest(`127.0.0.1:${port}`, "/", key), "latin1"),
+      );
+      c.socket = s;
+      s.once("error", reject);
+      s.on("error", (e) => c.fail(e));
+      s.on("close", () => {
+        reject(new Error("websocket closed before the upgrade"));
+        c.fail(new Error("websocket closed by the broker"));
+      });
     });
+  }
+
+  private reply(body: Buffer): void {
+    const cb = this.waiting[this.head];
+    if (cb === undefined) throw new Error("reply without a request");
+    this.waiting[this.head++] = undefined as never;
+    if (this.head > 4096) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
+    cb(body);
   }
 
   private fail(e: Error): void {
@@ -202,14 +227,18 @@ class WsConnection implements BenchConnection {
   send(frame: Buffer, onReply: (body: Buffer) => void): void {
     if (this.failure) throw this.failure;
     this.waiting.push(onReply);
-    // ws masks a Buffer into its own copy (client frames must be masked), so `frame` may be
-    // reused as soon as this returns.
-    this.ws.send(frame.subarray(4), { binary: true });
+    // a frame header with a zero masking key in place of the size prefix; the frame goes by
+    // reference (callers reuse a frame only once its reply is in)
+    const s = this.socket;
+    s.cork();
+    s.write(frameHeader(OP_BINARY, frame.length - 4));
+    s.write(frame.subarray(4));
+    s.uncork();
   }
 
   close(): void {
     this.failure = new Error("closed");
-    this.ws.terminate();
+    this.socket.destroy();
   }
 }
 

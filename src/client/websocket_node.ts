@@ -55,10 +55,10 @@ const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
-const OP_BINARY = 0x2;
+export const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
-const OP_PONG = 0xa;
+export const OP_PONG = 0xa;
 
 /** What the reader tells its socket about (besides whole messages). */
 export interface WsReaderEvents {
@@ -328,6 +328,14 @@ export class WsReader {
   }
 }
 
+/** The upgrade request (RFC 6455 section 4.1) for `host` (with its port) and `path`. */
+export function upgradeRequest(host: string, path: string, key: string): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
+}
+
 /**
  * One frame header with a zero masking key, for a payload of `length` bytes (the client sends
  * each message whole, FIN set).
@@ -468,12 +476,7 @@ export function connectNodeWebSocket(
       socket.destroy();
     }, timeoutMs);
     socket.once(secure ? "secureConnect" : "connect", () => {
-      const path = `${url.pathname || "/"}${url.search}`;
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-        "latin1",
-      );
+      socket.write(upgradeRequest(url.host, `${url.pathname || "/"}${url.search}`, key), "latin1");
     });
     // (plain TCP reads through onread above: no 'data' events)
     socket.on("data", (chunk: Buffer) => {
