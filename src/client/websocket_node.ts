@@ -47,7 +47,7 @@ const SCRATCH_BYTES = 64 * 1024;
  * length field cannot make the client reserve 512 MiB it never receives.
  */
 const RESERVE_AHEAD_BYTES = 64 * 1024 * 1024;
-/** Room reserved beyond a fragment that is not its message's last (see WsReader.startFrame). */
+/** Most room reserved beyond a fragment that is not its message's last (see WsReader.startFrame). */
 const FRAGMENT_SLACK = 64 * 1024;
 /** The broker's upgrade answer (status line and headers) must fit in this. */
 const MAX_HANDSHAKE_BYTES = 16 * 1024;
@@ -248,13 +248,18 @@ export class WsReader {
     } else return `unknown data opcode ${opcode}`;
     if (this.filled + length > this.maxBytes)
       return `message of more than ${this.maxBytes} bytes from the broker`;
-    // Room for this fragment, and when more follow, FRAGMENT_SLACK beyond it: a Fetch reply's
-    // fragments are [reply header, records, a few trailing bytes], and the trailer then lands in
-    // the slack instead of making the records move. A message that keeps growing doubles.
+    // Room for this fragment, and when more follow, some slack beyond it (an eighth of the
+    // fragment, 256 B to 64 KiB): a Fetch reply's fragments are [reply header, records, a few
+    // trailing bytes], and the trailer then lands in the slack instead of making the records
+    // move. A message that keeps growing doubles. (Small messages stay small: Node pools
+    // allocations under 4 KiB, while a large one per reply is a fresh ArrayBuffer whose external
+    // memory makes the GC run: W4's 1,000 small fetch replies a second over 64 KiB each ran a
+    // scavenge every few ms.)
     const want = this.filled + Math.min(length, this.reserveAhead);
     const m = this.msg;
     if (m !== null && m.length >= want) return null;
-    const cap = this.fin ? want : Math.max(want + FRAGMENT_SLACK, m === null ? 0 : m.length * 2);
+    const slack = Math.min(FRAGMENT_SLACK, 256 + (length >>> 3));
+    const cap = this.fin ? want : Math.max(want + slack, m === null ? 0 : m.length * 2);
     const next = Buffer.allocUnsafe(Math.max(Math.min(cap, this.maxBytes), want, 1));
     if (m !== null) m.copy(next, 0, 0, this.filled);
     this.msg = next;

@@ -281,3 +281,17 @@ test("WsReader: pings and the broker's close frame are told; frameHeader writes 
   assert.deepEqual([...frameHeader(0x2, 70000)], [0x82, 0xff, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70, 0, 0, 0, 0]);
   assert.deepEqual([...frameHeader(0x8, 2)], [0x88, 0x82, 0, 0, 0, 0]);
 });
+
+test("WsReader: a small fragmented reply (W4's fetches) stays in pooled memory, no 64 KiB reserve per reply", () => {
+  // A tailing consumer gets ~1,000 of these a second: a fresh 64 KiB ArrayBuffer for each (the
+  // first version's fixed slack) made the client's GC run every few ms.
+  const body = randomBytes(59 + 1500 + 3);
+  const { r, seen } = reader({ scratch: 64 * 1024 });
+  assert.equal(
+    feed(r, Buffer.concat([answer(), ...fragments(body, [59, 1500, 3])]), () => 64 * 1024),
+    null,
+  );
+  const m = seen.messages[0];
+  assert.ok(m.equals(body));
+  assert.ok(m.buffer.byteLength <= Buffer.poolSize, `the reply's memory: ${m.buffer.byteLength} bytes`);
+});
