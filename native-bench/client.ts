@@ -41,17 +41,45 @@ export interface BenchConnection {
   close(): void;
 }
 
+/** Replies matched in request order (Kafka answers each connection in order); a failure told once. */
+abstract class InOrderReplies {
+  private readonly waiting: ((body: Buffer) => void)[] = [];
+  private head = 0;
+  protected failure: Error | null = null;
+
+  protected reply(body: Buffer): void {
+    const cb = this.waiting[this.head];
+    if (cb === undefined) throw new Error("reply without a request");
+    this.waiting[this.head++] = undefined as never;
+    if (this.head > 4096) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
+    cb(body);
+  }
+
+  /** The socket failed or closed: reported when replies were still awaited. */
+  protected fail(e: Error): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    if (this.head < this.waiting.length) onConnectionError(e);
+  }
+
+  /** Expect a reply for a request about to be written. */
+  protected expect(onReply: (body: Buffer) => void): void {
+    if (this.failure) throw this.failure;
+    this.waiting.push(onReply);
+  }
+}
+
 /**
  * Size-prefixed replies matched in order over a stream socket: replies that sit whole in a read
  * are handed on as views of it, a reply spread over several reads is assembled in one reused,
  * growing buffer. Replies are valid only during the callback (every caller here decodes
  * synchronously). Subclasses feed onBytes from their socket's reads.
  */
-export abstract class StreamReplies {
+export abstract class StreamReplies extends InOrderReplies {
   readonly transport = "tcp" as const;
-  private readonly waiting: ((body: Buffer) => void)[] = [];
-  private head = 0;
-  private failure: Error | null = null;
   private acc = Buffer.allocUnsafe(1 << 20);
   private accLen = 0;
   protected abstract readonly socket: net.Socket;
@@ -91,27 +119,8 @@ export abstract class StreamReplies {
     }
   }
 
-  private reply(body: Buffer): void {
-    const cb = this.waiting[this.head];
-    if (cb === undefined) throw new Error("reply without a request");
-    this.waiting[this.head++] = undefined as never;
-    if (this.head > 4096) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
-    cb(body);
-  }
-
-  /** The socket failed or closed: reported when replies were still awaited. */
-  protected fail(e: Error): void {
-    if (this.failure !== null) return;
-    this.failure = e;
-    if (this.head < this.waiting.length) onConnectionError(e);
-  }
-
   send(frame: Buffer, onReply: (body: Buffer) => void): void {
-    if (this.failure) throw this.failure;
-    this.waiting.push(onReply);
+    this.expect(onReply);
     this.socket.write(frame);
   }
 
@@ -162,11 +171,8 @@ class TcpConnection extends StreamReplies implements BenchConnection {
  * WebSocket through the Node client's own framing (src/client/websocket_node.ts's WsReader over
  * net's `onread`): a reply is read straight into a buffer of its own, as the client reads it.
  */
-class WsConnection implements BenchConnection {
+class WsConnection extends InOrderReplies implements BenchConnection {
   readonly transport = "websocket" as const;
-  private readonly waiting: ((body: Buffer) => void)[] = [];
-  private head = 0;
-  private failure: Error | null = null;
   private socket!: net.Socket;
 
   static connect(port: number): Promise<WsConnection> {
@@ -207,26 +213,8 @@ class WsConnection implements BenchConnection {
     });
   }
 
-  private reply(body: Buffer): void {
-    const cb = this.waiting[this.head];
-    if (cb === undefined) throw new Error("reply without a request");
-    this.waiting[this.head++] = undefined as never;
-    if (this.head > 4096) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
-    cb(body);
-  }
-
-  private fail(e: Error): void {
-    if (this.failure !== null) return;
-    this.failure = e;
-    if (this.head < this.waiting.length) onConnectionError(e);
-  }
-
   send(frame: Buffer, onReply: (body: Buffer) => void): void {
-    if (this.failure) throw this.failure;
-    this.waiting.push(onReply);
+    this.expect(onReply);
     // a frame header with a zero masking key in place of the size prefix; the frame goes by
     // reference (callers reuse a frame only once its reply is in)
     const s = this.socket;

@@ -115,8 +115,12 @@ const IDEMPOTENT_MAX_IN_FLIGHT = 5;
  */
 export function producerMaxInFlight(config: ProducerConfig): number {
   if (config.maxInFlightRequests !== undefined) return Math.max(1, config.maxInFlightRequests);
-  const idempotent = config.idempotent !== false && (config.acks ?? -1) === -1;
-  return idempotent ? IDEMPOTENT_MAX_IN_FLIGHT : Number.POSITIVE_INFINITY;
+  return mayBeIdempotent(config) ? IDEMPOTENT_MAX_IN_FLIGHT : Number.POSITIVE_INFINITY;
+}
+
+/** Whether the producer's batches may carry a producer id: acks -1 (the default) and not turned off. */
+function mayBeIdempotent(config: ProducerConfig): boolean {
+  return config.idempotent !== false && (config.acks ?? -1) === -1;
 }
 /** Sequence numbers wrap at int32 (Kafka's DefaultRecordBatch.incrementSequence). */
 const SEQUENCE_WRAP = 2 ** 31;
@@ -400,7 +404,7 @@ export class Producer {
     if (config.idempotent === true && this.acks !== -1)
       throw new InvalidArgumentError(`an idempotent producer needs acks -1, not ${this.acks}`);
     // (A send with its own acks 0 or 1 goes without idempotence: its batches carry no id.)
-    this.idempotence = config.idempotent === false || this.acks !== -1 ? false : (config.idempotent ?? null);
+    this.idempotence = mayBeIdempotent(config) ? (config.idempotent ?? null) : false;
     this.scratch = platform.alloc(256);
     if (this.bufferMemory < this.batchSize)
       throw new InvalidArgumentError(

@@ -132,11 +132,32 @@ export class ReplyReader {
   }
 }
 
-class TcpTransport implements Transport {
+/**
+ * A transport over a node:net / node:tls socket (TCP here, WebSocket in websocket_node.ts): what
+ * both do with the socket besides framing.
+ */
+export abstract class SocketTransport implements Transport {
   closedByUs = false;
 
-  constructor(private readonly socket: net.Socket) {}
+  constructor(protected readonly socket: net.Socket) {}
 
+  abstract send(chunks: readonly Uint8Array[], total: number, onWritten?: () => void): void;
+  abstract close(): void;
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+}
+
+class TcpTransport extends SocketTransport {
   send(chunks: readonly Uint8Array[], _total: number, onWritten?: () => void): void {
     const s = this.socket;
     if (s.destroyed) throw new ConnectionError("TCP connection is closed");
@@ -149,18 +170,6 @@ class TcpTransport implements Transport {
     for (let i = 0; i < last; i++) s.write(chunks[i]);
     s.write(chunks[last], onWritten);
     s.uncork();
-  }
-
-  get bufferedAmount(): number {
-    return this.socket.writableLength;
-  }
-
-  cork(): void {
-    this.socket.cork();
-  }
-
-  uncork(): void {
-    this.socket.uncork();
   }
 
   close(): void {

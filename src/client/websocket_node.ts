@@ -35,7 +35,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { ConnectionError, tlsRefusal } from "./errors.ts";
 import type { TlsOptions } from "./security.ts";
-import { nodeTlsOptions } from "./tcp.ts";
+import { nodeTlsOptions, SocketTransport } from "./tcp.ts";
 import type { BrokerAddress, Transport, TransportEvents } from "./transport.ts";
 
 /** Largest message accepted from a broker (a Fetch reply). */
@@ -361,11 +361,7 @@ export function frameHeader(opcode: number, length: number): Buffer {
   return h; // the last 4 bytes, the masking key, stay zero
 }
 
-class NodeWebSocketTransport implements Transport {
-  closedByUs = false;
-
-  constructor(private readonly socket: net.Socket) {}
-
+class NodeWebSocketTransport extends SocketTransport {
   send(chunks: readonly Uint8Array[], total: number, onWritten?: () => void): void {
     const s = this.socket;
     if (s.destroyed) throw new ConnectionError("WebSocket is not open");
@@ -385,18 +381,6 @@ class NodeWebSocketTransport implements Transport {
   control(opcode: number, payload: Buffer): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
     this.socket.write(Buffer.concat([frameHeader(opcode, payload.length), payload]));
-  }
-
-  get bufferedAmount(): number {
-    return this.socket.writableLength;
-  }
-
-  cork(): void {
-    this.socket.cork();
-  }
-
-  uncork(): void {
-    this.socket.uncork();
   }
 
   close(): void {
@@ -427,7 +411,6 @@ export function connectNodeWebSocket(
     const port = url.port !== "" ? Number(url.port) : secure ? 443 : 80;
     const key = randomBytes(16).toString("base64");
     let opened = false;
-    let settled = false;
     let lastError: Error | null = null;
     let closeFrame: string | null = null;
     const reader = new WsReader(key, {
@@ -438,7 +421,6 @@ export function connectNodeWebSocket(
       open: () => {
         opened = true;
         clearTimeout(timer);
-        settled = true;
         resolve(transport);
       },
       ping: (payload) => transport.control(OP_PONG, payload),
@@ -499,8 +481,6 @@ export function connectNodeWebSocket(
     socket.on("close", () => {
       clearTimeout(timer);
       if (!opened) {
-        if (settled) return;
-        settled = true;
         reject(
           tlsRefusal(address.label, lastError) ??
             new ConnectionError(
